@@ -12,6 +12,10 @@ import http from 'node:http';
 import { parseArgs } from 'node:util';
 import Provider from 'oidc-provider';
 
+// stdout carries only the JSON line that start.sh waits for; oidc-provider's
+// notices (console.info) go to the log with everything else.
+console.log = console.info = console.error;
+
 const { values: args } = parseArgs({ options: { port: { type: 'string', default: '0' } } });
 const num = (name, dflt) => Number(process.env[name] || dflt);
 const ACCESS_TTL = num('PB_OIDC_ACCESS_TTL', 3600);
