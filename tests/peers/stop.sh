@@ -9,6 +9,9 @@ peers=$(cd "$(dirname "$0")" && pwd)
 run=$(cd "$1" && pwd)
 shift
 if [[ $# -eq 0 ]]; then
+  # The interop peers clean up more than a pid file.
+  if [[ -e $run/dovecot.pid || -e $run/dovecot/base_dir ]]; then "$peers/dovecot.sh" stop "$run"; fi
+  if [[ -e $run/tinyproxy.pid ]]; then "$peers/tinyproxy.sh" stop "$run"; fi
   shopt -s nullglob
   set -- "$run"/*.pid
   set -- "${@##*/}"

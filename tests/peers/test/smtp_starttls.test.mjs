@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { deviceFlowTokens, peersEnv, PEERS_DIR, waitForMessage } from '../testlib.mjs';
+import { deviceFlowTokens, peersEnv, PEERS_DIR, PYTHON, waitForMessage } from '../testlib.mjs';
 
 const env = peersEnv();
 
@@ -27,7 +27,7 @@ const sClient = (port, ca, extra = []) => exec('openssl', ['s_client', '-connect
   ...extra], 'QUIT\r\n');
 
 async function smtpSend(args) {
-  const r = await exec('python3', [path.join(PEERS_DIR, 'smtp_send.py'), '--port', env.PB_SMTP_PORT,
+  const r = await exec(PYTHON, [path.join(PEERS_DIR, 'smtp_send.py'), '--port', env.PB_SMTP_PORT,
     '--ca', env.PB_TEST_CA, ...args]);
   return { code: r.code, out: JSON.parse(r.stdout || '{}'), stderr: r.stderr };
 }
@@ -124,7 +124,7 @@ test('Gmail-style XOAUTH2 refusal: 334 with JSON, then 535', async () => {
       child.once('exit', (c) => reject(new Error(`smtp.mjs exited ${c}`)));
     });
     const { port } = JSON.parse(line);
-    const r = await exec('python3', [path.join(PEERS_DIR, 'smtp_send.py'), '--port', String(port),
+    const r = await exec(PYTHON, [path.join(PEERS_DIR, 'smtp_send.py'), '--port', String(port),
       '--ca', env.PB_TEST_CA, '--user', 'x@example.test', '--token', 'expired',
       '--from', 'x@example.test', '--to', 'y@example.test']);
     const out = JSON.parse(r.stdout);
@@ -138,7 +138,7 @@ test('Gmail-style XOAUTH2 refusal: 334 with JSON, then 535', async () => {
 });
 
 test('smtp_send.py refuses a server certificate from the untrusted CA', async () => {
-  const r = await exec('python3', [path.join(PEERS_DIR, 'smtp_send.py'), '--port', env.PB_SMTP_PORT,
+  const r = await exec(PYTHON, [path.join(PEERS_DIR, 'smtp_send.py'), '--port', env.PB_SMTP_PORT,
     '--ca', env.PB_UNTRUSTED_CA, '--auth', 'none', '--from', 'a@example.test', '--to', 'b@example.test']);
   assert.equal(r.code, 1);
   assert.match(JSON.parse(r.stdout).exception, /CERTIFICATE_VERIFY_FAILED/);
