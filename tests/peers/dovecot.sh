@@ -64,7 +64,7 @@ echo "$base" >"$conf_dir/base_dir"
 mkdir -p "$base/home"
 chmod 755 "$base" "$base/home"   # the login and submission processes run unprivileged
 chown dovecot:dovecot "$base/home"
-port=$(pb_free_port 127.0.0.2 20000 29999) || { echo "dovecot.sh: no free port on 127.0.0.2" >&2; exit 1; }
+port=$(pb_free_port 127.0.0.2 20000 32767) || { echo "dovecot.sh: no free port on 127.0.0.2" >&2; exit 1; }
 
 cat >"$conf_dir/oauth2.conf.ext" <<EOF
 introspection_mode = post

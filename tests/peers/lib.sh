@@ -40,7 +40,9 @@ pb_stop() {
 }
 
 # pb_free_port HOST FIRST LAST: prints a port in FIRST..LAST nobody listens
-# on at HOST (for daemons that cannot bind port 0 and report it).
+# on at HOST (for daemons that cannot bind port 0 and report it). Callers
+# pick ranges below Linux's ephemeral ports (32768+), which outgoing
+# connections could take between this check and the daemon's bind.
 pb_free_port() {
   local host=$1 p
   for p in $(shuf -i "$2-$3"); do

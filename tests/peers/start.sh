@@ -33,6 +33,7 @@ spawn() {
     if ! pb_alive "$(cat "$run/$name.pid")"; then
       echo "start.sh: $name exited before listening; its log:" >&2
       tail -n 30 "$run/$name.log" >&2
+      "$peers/stop.sh" "$run"
       exit 1
     fi
     if ((SECONDS >= deadline)); then
