@@ -56,7 +56,13 @@ void address_header(std::string_view name, const std::vector<Mailbox>& list, std
     out += std::move(f).finish();
 }
 
+// "=_" cannot occur in base64 or quoted-printable, and 96 random bits make a
+// collision with a 7bit text body as unlikely as guessing the Message-ID.
 std::string boundary(Random& random) { return "=_pb_" + random_hex(random, 12); }
+
+// Every part's content ends with CRLF, and the CRLF before "--boundary"
+// belongs to the delimiter (RFC 2046 5.1.1); so delimiters start with one
+// more CRLF, or a text part would lose its last line break.
 
 std::string multipart_header(std::string_view subtype, const std::string& b) {
     return "Content-Type: multipart/" + std::string(subtype) + "; boundary=\"" + b + "\"\r\n";
@@ -253,8 +259,8 @@ Result<std::unique_ptr<Message>> build_message(Draft draft, const Clock& clock, 
             auto html = text_part("html", *draft.html, "HTML body");
             if (!html) return std::move(html).error();
             const std::string b = boundary(random);
-            body = multipart_header("alternative", b) + "\r\n--" + b + "\r\n" + *text + "--" + b + "\r\n" +
-                   *html + "--" + b + "--\r\n";
+            body = multipart_header("alternative", b) + "\r\n--" + b + "\r\n" + *text + "\r\n--" + b +
+                   "\r\n" + *html + "\r\n--" + b + "--\r\n";
         } else {
             body = std::move(*text);
         }
@@ -268,9 +274,10 @@ Result<std::unique_ptr<Message>> build_message(Draft draft, const Clock& clock, 
         std::string lit = head + multipart_header("mixed", b) + "\r\n--" + b + "\r\n" + body;
         for (auto& a : draft.attachments) {
             if (!a.content) return fail(Errc::invalid_input, "attachment \"" + a.filename + "\": no content");
+            if (auto ok = check_header_value("attachment file name", a.filename); !ok)
+                return std::move(ok).error();
             std::string name = basename_of(a.filename);
             if (name.empty()) name = "attachment";
-            if (auto ok = check_header_value("attachment file name", name); !ok) return std::move(ok).error();
             std::string type = a.content_type.empty() ? std::string(media_type_for(name)) : a.content_type;
             if (!valid_media_type(type))
                 return fail(Errc::invalid_input,
@@ -281,14 +288,14 @@ Result<std::unique_ptr<Message>> build_message(Draft draft, const Clock& clock, 
             HeaderField cd("Content-Disposition");
             cd.word("attachment");
             cd.parameter("filename", name);
-            lit += "--" + b + "\r\n" + std::move(ct).finish() + std::move(cd).finish() +
+            lit += "\r\n--" + b + "\r\n" + std::move(ct).finish() + std::move(cd).finish() +
                    "Content-Transfer-Encoding: base64\r\n\r\n";
             segments.push_back({std::move(lit), nullptr, {}, {}});
             lit.clear();
             const auto size = a.content->size_hint();
             segments.push_back({{}, std::move(a.content), std::move(name), size});
         }
-        segments.push_back({"--" + b + "--\r\n", nullptr, {}, {}});
+        segments.push_back({"\r\n--" + b + "--\r\n", nullptr, {}, {}});
     }
     return std::make_unique<Message>(std::move(segments), std::move(env), std::move(message_id));
 }
