@@ -1,0 +1,57 @@
+// What every `postbridge` command shares: the state directory, --json, the
+// clock and randomness, output helpers, and exit statuses (design.md:
+// 0 done, 1 failed, 2 bad usage or invalid value, 75 held / not accepted).
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "core/clock.hpp"
+#include "core/error.hpp"
+#include "store/store.hpp"
+
+namespace pb::cli {
+
+enum Exit : int { ok = 0, failed = 1, usage = 2, tempfail = 75 };
+
+class Context {
+public:
+    std::string state_dir;  // from --state, POSTBRIDGE_STATE or the default
+    bool json = false;
+    int exit_status = Exit::ok;  // set by the command that ran
+
+    SystemClock clock;
+    SystemRandom rng;
+
+    // Opens the state on first use. Errors are printed by the caller.
+    Result<store::Store*> store();
+
+    // Prints "postbridge: DETAIL" (or a JSON error line) and returns the
+    // exit status for the error's code.
+    int report(const Error& e) const;
+    // One JSON object per line.
+    static void emit(const nlohmann::json& j);
+
+private:
+    std::unique_ptr<store::Store> store_;
+};
+
+std::string default_state_dir();
+// Exit status for an error: invalid input and configuration -> 2, else 1.
+int exit_for(const Error& e);
+
+// Reads a secret: from standard input when it is not a terminal, else from
+// the terminal without echo (asking twice when `confirm`).
+Result<Secret> read_secret(const std::string& prompt, bool confirm);
+
+void add_config_commands(CLI::App& app, Context& ctx);
+void add_admin_commands(CLI::App& app, Context& ctx);
+void add_signin_commands(CLI::App& app, Context& ctx);  // cli/signin.cpp
+void add_jobs_commands(CLI::App& app, Context& ctx);    // cli/jobs.cpp
+void add_serve_commands(CLI::App& app, Context& ctx);   // cli/serve.cpp
+
+}  // namespace pb::cli

@@ -1,0 +1,316 @@
+// postbridge config show|get|set|import|export: the settings of design.md,
+// validated by the schema. A command that finds any invalid value changes
+// nothing and exits 2.
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "cli/app.hpp"
+#include "core/settings.hpp"
+
+namespace pb::cli {
+namespace {
+
+namespace st = pb::settings;
+using Changes = std::vector<std::pair<std::string, std::optional<std::string>>>;
+
+Result<std::vector<std::string>> all_profiles(store::Store& s) {
+    auto users = s.users();
+    if (!users) return std::move(users).error();
+    std::vector<std::string> names;
+    for (const auto& u : *users) names.push_back(u.name);
+    return st::profiles(names);
+}
+
+// A user profile's keys can be set only for registered users.
+Result<void> check_profile_exists(store::Store& s, const st::Key& key) {
+    if (!key.profile.starts_with("user:")) return {};
+    auto users = s.users();
+    if (!users) return std::move(users).error();
+    const std::string name = key.profile.substr(5);
+    for (const auto& u : *users)
+        if (u.name == name) return {};
+    return fail(Errc::invalid_input,
+                fmt::format("{}: no user '{}' is registered (postbridge users add {} --email ADDRESS)",
+                            key.full(), name, name));
+}
+
+// Setting `service` fills its preset (as the web page does), so the server
+// fields always match the service chosen.
+void add_preset(const st::Key& key, const std::string& value, Changes& changes) {
+    if (key.def->name != "service") return;
+    if (const st::Preset* p = st::find_preset(value)) {
+        for (const auto& [k, v] : p->values)
+            changes.emplace_back(key.profile + "." + std::string(k),
+                                 v.empty() ? std::nullopt : std::optional<std::string>(v));
+    }
+}
+
+std::string shown(const st::Key& key, store::Store& s, const st::Settings& cfg) {
+    if (key.def->type == st::Type::secret) return s.has_secret(key.full()) ? "(set)" : "(not set)";
+    return cfg.get(key.profile, key.def->name);
+}
+
+int show(Context& ctx) {
+    auto s = ctx.store();
+    if (!s) return ctx.report(s.error());
+    auto cfg = (*s)->load_settings();
+    if (!cfg) return ctx.report(cfg.error());
+    auto profiles = all_profiles(**s);
+    if (!profiles) return ctx.report(profiles.error());
+
+    nlohmann::json j = nlohmann::json::object();
+    nlohmann::json warnings = nlohmann::json::array();
+    auto line = [&](const st::Key& k) {
+        const std::string v = shown(k, **s, *cfg);
+        const std::string_view origin =
+            k.def->type == st::Type::secret ? "set" : cfg->origin(k.profile, k.def->name);
+        if (ctx.json) {
+            j[k.full()] = {{"value", v}, {"origin", origin}};
+        } else {
+            std::cout << fmt::format("{:<40} {}{}\n", k.full(), v,
+                                     origin == "set" ? "" : fmt::format("  ({})", origin));
+        }
+    };
+    for (const auto& d : st::schema())
+        if (d.scope == st::Scope::global) line(st::Key{"", &d});
+    for (const auto& p : *profiles) {
+        if (!ctx.json) std::cout << "\n[" << p << "]\n";
+        for (const auto& d : st::schema())
+            if (d.scope == st::Scope::profile) line(st::Key{p, &d});
+        for (auto& w : cfg->warnings(p)) warnings.push_back(w);
+    }
+    if (ctx.json) {
+        Context::emit({{"settings", j}, {"warnings", warnings}});
+    } else if (!warnings.empty()) {
+        std::cout << "\nWarnings:\n";
+        for (const auto& w : warnings) std::cout << "  " << w.get<std::string>() << "\n";
+    }
+    return Exit::ok;
+}
+
+int get(Context& ctx, const std::string& name) {
+    auto key = st::parse_key(name);
+    if (!key) return ctx.report(key.error());
+    auto s = ctx.store();
+    if (!s) return ctx.report(s.error());
+    auto cfg = (*s)->load_settings();
+    if (!cfg) return ctx.report(cfg.error());
+    const std::string v = shown(*key, **s, *cfg);
+    if (ctx.json)
+        Context::emit({{"key", key->full()}, {"value", v}, {"origin", cfg->origin(key->profile, key->def->name)}});
+    else
+        std::cout << v << "\n";
+    return Exit::ok;
+}
+
+// Applies changes after validating every one; prints what changed.
+int apply(Context& ctx, store::Store& s, Changes changes, bool quiet = false) {
+    auto before = s.load_settings();
+    if (!before) return ctx.report(before.error());
+    // Expand presets and validate the whole batch before writing anything.
+    Changes expanded;
+    std::vector<std::string> problems;
+    for (auto& [name, value] : changes) {
+        auto key = st::parse_key(name);
+        if (!key) {
+            problems.push_back(key.error().detail);
+            continue;
+        }
+        if (auto r = check_profile_exists(s, *key); !r) {
+            problems.push_back(r.error().detail);
+            continue;
+        }
+        if (value) {
+            auto v = st::normalize(*key, *value);
+            if (!v) {
+                problems.push_back(v.error().detail);
+                continue;
+            }
+            value = *v;
+        }
+        expanded.emplace_back(key->full(), value);
+        if (value) add_preset(*key, *value, expanded);
+    }
+    if (!problems.empty()) {
+        for (std::size_t i = 0; i + 1 < problems.size(); ++i)
+            (void)ctx.report(fail(Errc::invalid_input, problems[i]));
+        (void)ctx.report(fail(Errc::invalid_input, problems.back()));
+        if (!ctx.json) std::cerr << "postbridge: nothing was changed\n";
+        return Exit::usage;
+    }
+    if (auto r = s.set_values(expanded); !r) return ctx.report(r.error());
+    auto after = s.load_settings();
+    if (!after) return ctx.report(after.error());
+    for (const auto& [name, value] : expanded) {
+        auto key = st::parse_key(name);
+        if (!key || quiet) continue;
+        const bool secret = key->def->type == st::Type::secret;
+        const std::string old_v = secret ? "" : before->get(key->profile, key->def->name);
+        const std::string new_v = secret ? "(set)" : after->get(key->profile, key->def->name);
+        if (!secret && old_v == new_v) continue;
+        if (ctx.json)
+            Context::emit({{"changed", name}, {"value", new_v}});
+        else
+            std::cout << fmt::format("{}: {}{}\n", name, new_v.empty() ? "(unset)" : new_v,
+                                     secret || old_v.empty() ? "" : fmt::format(" (was {})", old_v));
+    }
+    return Exit::ok;
+}
+
+int set(Context& ctx, const std::string& name, const std::string& value) {
+    auto key = st::parse_key(name);
+    if (!key) return ctx.report(key.error());
+    auto s = ctx.store();
+    if (!s) return ctx.report(s.error());
+    std::string v = value;
+    // A secret on the command line shows in `ps`: "-" reads it from stdin.
+    if (key->def->type == st::Type::secret && value == "-") {
+        auto sec = read_secret(name, false);
+        if (!sec) return ctx.report(sec.error());
+        v = std::string(sec->reveal());
+    }
+    return apply(ctx, **s, {{name, v}});
+}
+
+nlohmann::json export_json(store::Store& s, const st::Settings& cfg,
+                           const std::vector<std::string>& profiles, bool with_secrets,
+                           std::vector<Error>& errors) {
+    nlohmann::json j = nlohmann::json::object();
+    auto put = [&](const st::Key& k) {
+        if (k.def->type != st::Type::secret) {
+            j[k.full()] = cfg.get(k.profile, k.def->name);
+            return;
+        }
+        if (!with_secrets) return;
+        auto sec = s.get_sealed("setting:" + k.full());
+        if (!sec) {
+            errors.push_back(sec.error());
+            return;
+        }
+        if (*sec) j[k.full()] = std::string((*sec)->reveal());
+    };
+    for (const auto& d : st::schema())
+        if (d.scope == st::Scope::global) put(st::Key{"", &d});
+    for (const auto& p : profiles)
+        for (const auto& d : st::schema())
+            if (d.scope == st::Scope::profile) put(st::Key{p, &d});
+    return j;
+}
+
+int do_export(Context& ctx, bool with_secrets) {
+    auto s = ctx.store();
+    if (!s) return ctx.report(s.error());
+    auto cfg = (*s)->load_settings();
+    if (!cfg) return ctx.report(cfg.error());
+    auto profiles = all_profiles(**s);
+    if (!profiles) return ctx.report(profiles.error());
+    std::vector<Error> errors;
+    const auto j = export_json(**s, *cfg, *profiles, with_secrets, errors);
+    if (!errors.empty()) return ctx.report(errors.front());
+    std::cout << j.dump(2) << "\n";
+    return Exit::ok;
+}
+
+int do_import(Context& ctx, const std::string& file, bool replace) {
+    std::ifstream in(file);
+    if (!in) return ctx.report(fail(Errc::invalid_input, "cannot read " + file));
+    nlohmann::json j;
+    try {
+        j = nlohmann::json::parse(in);
+    } catch (const nlohmann::json::parse_error& e) {
+        return ctx.report(fail(Errc::invalid_input,
+                               fmt::format("{} is not valid JSON: {}", file, e.what())));
+    }
+    if (!j.is_object())
+        return ctx.report(fail(Errc::invalid_input,
+                               file + " must hold one JSON object of \"key\": \"value\" pairs"));
+    auto s = ctx.store();
+    if (!s) return ctx.report(s.error());
+    auto cfg = (*s)->load_settings();
+    if (!cfg) return ctx.report(cfg.error());
+    st::Settings base = replace ? st::Settings{} : *cfg;
+
+    Changes changes;
+    std::vector<std::string> problems;
+    for (const auto& [k, v] : j.items()) {
+        std::string value;
+        if (v.is_string()) value = v.get<std::string>();
+        else if (v.is_number_integer()) value = std::to_string(v.get<std::int64_t>());
+        else if (v.is_boolean()) value = v.get<bool>() ? "true" : "false";
+        else {
+            problems.push_back(fmt::format("{}: the value must be a string, number or boolean", k));
+            continue;
+        }
+        auto key = st::parse_key(k);
+        if (!key) {
+            problems.push_back(key.error().detail);
+            continue;
+        }
+        // An exported file lists every effective value; only what differs
+        // from what would apply anyway is stored, so inheritance and presets
+        // keep working after an export/import round trip.
+        if (key->def->type != st::Type::secret && base.get(key->profile, key->def->name) == value)
+            continue;
+        changes.emplace_back(k, value);
+    }
+    if (!problems.empty()) {
+        for (const auto& p : problems) (void)ctx.report(fail(Errc::invalid_input, p));
+        std::cerr << "postbridge: nothing was changed\n";
+        return Exit::usage;
+    }
+    // --replace: validate first, then clear and write in one go.
+    if (replace) {
+        for (const auto& [k, v] : changes) {
+            auto key = st::parse_key(k);
+            auto n = st::normalize(*key, *v);
+            if (!n) return ctx.report(n.error());
+        }
+        if (auto r = (*s)->clear_settings(); !r) return ctx.report(r.error());
+    }
+    // Presets must not overwrite values the file sets itself: apply the
+    // file's values after the expansion by ordering service keys first.
+    std::stable_partition(changes.begin(), changes.end(), [](const auto& c) {
+        return c.first.ends_with(".service");
+    });
+    return apply(ctx, **s, std::move(changes));
+}
+
+}  // namespace
+
+void add_config_commands(CLI::App& app, Context& ctx) {
+    auto* config = app.add_subcommand("config", "Show and change settings");
+    config->require_subcommand(1);
+
+    config->add_subcommand("show", "Every setting with its value and origin, and warnings")
+        ->callback([&ctx] { ctx.exit_status = show(ctx); });
+
+    struct Args {
+        std::string key, value, file;
+        bool replace = false, with_secrets = false;
+    };
+    auto a = std::make_shared<Args>();
+
+    auto* get_cmd = config->add_subcommand("get", "One setting's value");
+    get_cmd->add_option("KEY", a->key, "e.g. email.smtp.port")->required();
+    get_cmd->callback([&ctx, a] { ctx.exit_status = get(ctx, a->key); });
+
+    auto* set_cmd = config->add_subcommand(
+        "set", "Change one setting (VALUE '' unsets it; '-' reads a secret from standard input)");
+    set_cmd->add_option("KEY", a->key, "e.g. email.smtp.port")->required();
+    set_cmd->add_option("VALUE", a->value, "the new value")->required();
+    set_cmd->callback([&ctx, a] { ctx.exit_status = set(ctx, a->key, a->value); });
+
+    auto* imp = config->add_subcommand("import", "Merge settings from a JSON file");
+    imp->add_option("FILE", a->file, "a JSON object of key: value")->required();
+    imp->add_flag("--replace", a->replace, "replace every setting instead of merging");
+    imp->callback([&ctx, a] { ctx.exit_status = do_import(ctx, a->file, a->replace); });
+
+    auto* exp = config->add_subcommand("export", "Every setting as one JSON object");
+    exp->add_flag("--with-secrets", a->with_secrets, "include passwords and client secrets");
+    exp->callback([&ctx, a] { ctx.exit_status = do_export(ctx, a->with_secrets); });
+}
+
+}  // namespace pb::cli

@@ -1,0 +1,9 @@
+// Commands: send, sendmail, jobs, flush. Owned by the part that implements them; registers nothing
+// until then.
+#include "cli/app.hpp"
+
+namespace pb::cli {
+
+void add_jobs_commands(CLI::App& /*app*/, Context& /*ctx*/) {}
+
+}  // namespace pb::cli

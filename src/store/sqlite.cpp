@@ -1,0 +1,96 @@
+#include "store/sqlite.hpp"
+
+#include <fmt/format.h>
+
+namespace pb::store {
+namespace {
+
+Error sqlite_error(sqlite3* db, int rc, std::string_view what, const std::filesystem::path& p) {
+    const char* msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    const int primary = rc & 0xFF;
+    if (primary == SQLITE_NOTADB || primary == SQLITE_CORRUPT)
+        return fail(Errc::invalid_input,
+                    fmt::format("{} is corrupt or not a postbridge state file ({}): restore it "
+                                "from a backup, or move it away to start afresh",
+                                p.string(), msg));
+    return fail(Errc::spool_unwritable, fmt::format("{} ({}): {}", what, p.string(), msg));
+}
+
+}  // namespace
+
+Stmt& Stmt::bind(int i, std::string_view v) {
+    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+}
+Stmt& Stmt::bind(int i, std::int64_t v) {
+    sqlite3_bind_int64(s_, i, v);
+    return *this;
+}
+Stmt& Stmt::bind_null(int i) {
+    sqlite3_bind_null(s_, i);
+    return *this;
+}
+
+Result<bool> Stmt::step() {
+    const int rc = sqlite3_step(s_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    const char* file = sqlite3_db_filename(db_, "main");
+    return sqlite_error(db_, rc, "database step failed", file ? file : "");
+}
+
+Result<void> Stmt::run() {
+    for (;;) {
+        auto r = step();
+        if (!r) return std::move(r).error();
+        if (!*r) break;
+    }
+    reset();
+    return {};
+}
+
+std::string Stmt::text(int col) const {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s_, col));
+    return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s_, col))) : std::string();
+}
+
+std::optional<std::string> Stmt::text_or_null(int col) const {
+    if (is_null(col)) return std::nullopt;
+    return text(col);
+}
+
+Result<Db> Db::open(const std::filesystem::path& file) {
+    sqlite3* raw = nullptr;
+    const int rc = sqlite3_open_v2(file.c_str(), &raw,
+                                   SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                                   nullptr);
+    Db db(raw, file);
+    if (rc != SQLITE_OK) return sqlite_error(raw, rc, "cannot open the database", file);
+    sqlite3_busy_timeout(raw, 10000);
+    if (auto r = db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
+        !r)
+        return std::move(r).error();
+    return db;
+}
+
+Result<void> Db::exec(std::string_view sql) {
+    const std::string s(sql);
+    char* msg = nullptr;
+    const int rc = sqlite3_exec(db_, s.c_str(), nullptr, nullptr, &msg);
+    sqlite3_free(msg);
+    if (rc != SQLITE_OK) return sqlite_error(db_, rc, "database statement failed", path_);
+    return {};
+}
+
+Result<Stmt> Db::prepare(std::string_view sql) {
+    sqlite3_stmt* s = nullptr;
+    const int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &s, nullptr);
+    if (rc != SQLITE_OK) return sqlite_error(db_, rc, "cannot prepare a statement", path_);
+    return Stmt(db_, s);
+}
+
+Error Db::error(std::string_view what) const {
+    return sqlite_error(db_, sqlite3_errcode(db_), what, path_);
+}
+
+}  // namespace pb::store

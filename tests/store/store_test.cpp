@@ -1,0 +1,224 @@
+#include "store/store.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <fstream>
+#include <thread>
+
+#include "support/fakes.hpp"
+#include "support/peers.hpp"
+
+namespace pb::store {
+namespace {
+
+namespace fs = std::filesystem;
+
+class StoreTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        dir_ = fs::temp_directory_path() /
+               ("pb-store-" + std::to_string(::getpid()) + "-" +
+                ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        fs::remove_all(dir_);
+    }
+    void TearDown() override { fs::remove_all(dir_); }
+
+    std::unique_ptr<Store> open(const Options& o = {}) {
+        auto s = Store::open(dir_, rng_, clock_, o);
+        EXPECT_TRUE(s) << (s ? "" : s.error().detail);
+        return s ? std::move(*s) : nullptr;
+    }
+    std::string raw_db() {
+        std::ifstream in(dir_ / "postbridge.db", std::ios::binary);
+        std::string all((std::istreambuf_iterator<char>(in)), {});
+        std::ifstream wal(dir_ / "postbridge.db-wal", std::ios::binary);
+        all.append((std::istreambuf_iterator<char>(wal)), {});
+        return all;
+    }
+
+    fs::path dir_;
+    SystemRandom rng_;
+    test::ManualClock clock_;
+};
+
+TEST_F(StoreTest, MigratesFromEmpty) {
+    auto s = open();
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->schema_version(), migrations().back().version);
+    struct stat st {};
+    ASSERT_EQ(::stat((dir_ / "key").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600U);
+    ASSERT_EQ(::stat((dir_ / "postbridge.db").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0077, 0U);
+    // Opening again applies nothing twice.
+    s.reset();
+    auto again = open();
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->schema_version(), migrations().back().version);
+}
+
+TEST_F(StoreTest, RefusesAStateFromANewerVersion) {
+    { auto s = open(); ASSERT_TRUE(s); ASSERT_TRUE(s->db().exec("PRAGMA user_version = 999")); }
+    auto s = Store::open(dir_, rng_, clock_);
+    ASSERT_FALSE(s);
+    EXPECT_NE(s.error().detail.find("newer postbridge"), std::string::npos);
+}
+
+TEST_F(StoreTest, SetValuesIsAllOrNothing) {
+    auto s = open();
+    ASSERT_TRUE(s->set_values({{"email.smtp.port", "465"}}));
+    auto r = s->set_values({{"email.smtp.host", "smtp.example.com"}, {"email.smtp.port", "70000"}});
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().detail.find("email.smtp.port"), std::string::npos);
+    auto cfg = s->load_settings();
+    ASSERT_TRUE(cfg);
+    EXPECT_EQ(cfg->get("email", "smtp.port"), "465");
+    EXPECT_FALSE(cfg->is_set("email.smtp.host"));
+}
+
+TEST_F(StoreTest, SecretsAreSealedAtRest) {
+    auto s = open();
+    ASSERT_TRUE(s->set_values({{"email.password", "Tr0ub4dor&3-plaintext"}}));
+    ASSERT_TRUE(s->put_sealed("token:email", Secret("1//refresh-token-plaintext")));
+    EXPECT_TRUE(s->has_secret("email.password"));
+    auto cfg = s->load_settings();
+    EXPECT_FALSE(cfg->is_set("email.password"));  // not among plain settings
+    auto pw = s->get_sealed("setting:email.password");
+    ASSERT_TRUE(pw);
+    ASSERT_TRUE(pw->has_value());
+    EXPECT_EQ((*pw)->reveal(), "Tr0ub4dor&3-plaintext");
+    s.reset();
+    const std::string raw = raw_db();
+    EXPECT_EQ(raw.find("Tr0ub4dor"), std::string::npos);
+    EXPECT_EQ(raw.find("refresh-token-plaintext"), std::string::npos);
+}
+
+TEST_F(StoreTest, TamperedSecretIsReportedNotUsed) {
+    auto s = open();
+    ASSERT_TRUE(s->put_sealed("token:email", Secret("rt")));
+    ASSERT_TRUE(s->put_sealed("token:fax", Secret("other")));
+    // Move fax's sealed value onto email's row: bound to its name, it fails.
+    ASSERT_TRUE(s->db().exec(
+        "UPDATE sealed SET value = (SELECT value FROM sealed WHERE name = 'token:fax') "
+        "WHERE name = 'token:email'"));
+    auto r = s->get_sealed("token:email");
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, Errc::invalid_input);
+    EXPECT_NE(r.error().detail.find("token:email"), std::string::npos);
+    EXPECT_NE(r.error().detail.find("altered"), std::string::npos);
+}
+
+TEST_F(StoreTest, WrongKeyIsRefusedAtOpen) {
+    Options a;
+    a.key_base64 = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+    { auto s = open(a); ASSERT_TRUE(s); }
+    Options b;
+    b.key_base64 = "AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+    auto s = Store::open(dir_, rng_, clock_, b);
+    ASSERT_FALSE(s);
+    EXPECT_NE(s.error().detail.find("key does not open"), std::string::npos);
+    Options bad;
+    bad.key_base64 = "short";
+    auto s2 = Store::open(dir_, rng_, clock_, bad);
+    ASSERT_FALSE(s2);
+    EXPECT_NE(s2.error().detail.find("POSTBRIDGE_KEY"), std::string::npos);
+}
+
+TEST_F(StoreTest, CorruptDatabaseNamesTheFile) {
+    { auto s = open(); ASSERT_TRUE(s); }
+    fs::remove(dir_ / "postbridge.db-wal");
+    fs::remove(dir_ / "postbridge.db-shm");
+    {
+        std::ofstream out(dir_ / "postbridge.db", std::ios::binary | std::ios::trunc);
+        out << std::string(8192, 'x');
+    }
+    auto s = Store::open(dir_, rng_, clock_);
+    ASSERT_FALSE(s);
+    EXPECT_EQ(s.error().code, Errc::invalid_input);
+    EXPECT_NE(s.error().detail.find("postbridge.db"), std::string::npos);
+    EXPECT_NE(s.error().detail.find("corrupt"), std::string::npos);
+}
+
+TEST_F(StoreTest, KeyFileMustBePrivateAndWellFormed) {
+    { auto s = open(); ASSERT_TRUE(s); }
+    ::chmod((dir_ / "key").c_str(), 0644);
+    auto s = Store::open(dir_, rng_, clock_);
+    ASSERT_FALSE(s);
+    EXPECT_NE(s.error().detail.find("chmod 600"), std::string::npos);
+    ::chmod((dir_ / "key").c_str(), 0600);
+    { std::ofstream(dir_ / "key", std::ios::trunc) << "short"; }
+    auto s2 = Store::open(dir_, rng_, clock_);
+    ASSERT_FALSE(s2);
+    EXPECT_NE(s2.error().detail.find("not a postbridge key"), std::string::npos);
+}
+
+TEST_F(StoreTest, ConcurrentFirstStartsAgreeOnOneKey) {
+    std::vector<std::thread> threads;
+    std::atomic<int> ok{0};
+    for (int i = 0; i < 4; ++i)
+        threads.emplace_back([&] {
+            SystemRandom rng;
+            auto s = Store::open(dir_, rng, clock_);
+            if (s) ++ok;
+            else ADD_FAILURE() << s.error().detail;
+        });
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(ok.load(), 4);
+}
+
+TEST_F(StoreTest, UsersAndTheirProfiles) {
+    auto s = open();
+    ASSERT_TRUE(s->add_user("alice", "alice@example.com"));
+    EXPECT_FALSE(s->add_user("alice", "other@example.com"));
+    EXPECT_FALSE(s->add_user("Alice", "a@example.com"));
+    EXPECT_FALSE(s->add_user("bob", "not-an-address"));
+    auto cfg = s->load_settings();
+    EXPECT_EQ(cfg->get("user:alice", "sender"), "alice@example.com");
+    ASSERT_TRUE(s->put_sealed("token:user:alice", Secret("t")));
+    ASSERT_TRUE(s->remove_user("alice"));
+    EXPECT_FALSE(s->load_settings()->is_set("user:alice.sender"));
+    EXPECT_FALSE(s->get_sealed("token:user:alice")->has_value());
+    EXPECT_FALSE(s->remove_user("alice"));
+}
+
+TEST_F(StoreTest, CredentialsStoreHashesOnly) {
+    auto s = open();
+    ASSERT_TRUE(s->put_credential("relay-user", "scanner1", "pbkdf2-sha256$1000$a$b"));
+    auto c = s->credential("relay-user", "scanner1");
+    ASSERT_TRUE(c);
+    EXPECT_EQ(c->value_or(""), "pbkdf2-sha256$1000$a$b");
+    EXPECT_EQ(s->credentials("relay-user")->size(), 1U);
+    EXPECT_TRUE(*s->remove_credential("relay-user", "scanner1"));
+    EXPECT_FALSE(*s->remove_credential("relay-user", "scanner1"));
+}
+
+TEST_F(StoreTest, ImportsListsAndRemovesCaCertificates) {
+    auto s = open();
+    const auto pem = dir_.string() + "-ca.pem";
+    const auto der = dir_.string() + "-ca.der";
+    auto r = test::run_command(
+        "openssl req -x509 -newkey rsa:2048 -nodes -keyout /dev/null -subj /CN=Test\\ Root -days 30 "
+        "-out " + pem + " 2>/dev/null && openssl x509 -in " + pem + " -outform DER -out " + der);
+    ASSERT_EQ(r.status, 0);
+    auto imported = s->import_ca(pem);
+    ASSERT_TRUE(imported) << imported.error().detail;
+    ASSERT_EQ(imported->size(), 1U);
+    EXPECT_EQ((*imported)[0].subject, "CN=Test Root");
+    EXPECT_EQ((*imported)[0].issuer, "CN=Test Root");
+    // The same certificate as DER lands on the same id.
+    auto again = s->import_ca(der);
+    ASSERT_TRUE(again);
+    EXPECT_EQ((*again)[0].id, (*imported)[0].id);
+    EXPECT_EQ(s->ca_certs()->size(), 1U);
+    EXPECT_EQ(s->ca_files().size(), 1U);
+    EXPECT_FALSE(s->import_ca("/dev/null"));
+    EXPECT_FALSE(s->remove_ca("../key"));
+    ASSERT_TRUE(s->remove_ca((*imported)[0].id));
+    EXPECT_TRUE(s->ca_certs()->empty());
+    fs::remove(pem);
+    fs::remove(der);
+}
+
+}  // namespace
+}  // namespace pb::store
