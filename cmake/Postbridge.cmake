@@ -28,7 +28,10 @@ function(pb_test name)
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} pb_testsupport GTest::gtest_main GTest::gmock)
   pb_warnings(${name})
-  set(props ENVIRONMENT "PB_PEERS_ENV=${PB_PEERS_RUNDIR}/peers.env;PB_BINARY=$<TARGET_FILE:postbridge>;PB_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+  # Where the peers, the binary and the sources are is compiled into
+  # pb_testsupport (tests/CMakeLists.txt): a ctest ENVIRONMENT list does not
+  # survive gtest_discover_tests' PROPERTIES.
+  set(props TIMEOUT 300)
   if(ARG_LABELS)
     list(APPEND props LABELS "${ARG_LABELS}")
   endif()

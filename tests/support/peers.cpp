@@ -14,7 +14,7 @@ const Peers& Peers::get() {
     static const Peers peers = [] {
         Peers p;
         const char* path = std::getenv("PB_PEERS_ENV");
-        if (path == nullptr) return p;
+        if (path == nullptr) path = PB_DEFAULT_PEERS_ENV;
         std::ifstream in(path);
         std::string line;
         while (std::getline(in, line)) {
@@ -45,12 +45,12 @@ std::string Peers::at(const std::string& key) const {
 
 std::string binary_path() {
     const char* p = std::getenv("PB_BINARY");
-    return p ? p : "postbridge";
+    return p ? p : PB_DEFAULT_BINARY;
 }
 
 std::string source_dir() {
     const char* p = std::getenv("PB_SOURCE_DIR");
-    return p ? p : ".";
+    return p ? p : PB_DEFAULT_SOURCE_DIR;
 }
 
 CommandResult run_command(const std::string& command) {
