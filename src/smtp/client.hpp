@@ -1,0 +1,89 @@
+// Sending mail over SMTP: the adapter that drives the pure Session over a
+// net::Connection. This is what delivery/ and `postbridge test-connection`
+// call; everything protocol-shaped lives in session.hpp, everything
+// socket-shaped in net/connection.hpp, and this file only carries actions
+// from one to the other.
+//
+// Synchronous: each call runs its own connection (and io_context) on the
+// calling thread. A delivery worker owns one connection at a time, so this
+// is all it needs, and nothing here is shared between threads.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+#include "core/secret.hpp"
+#include "core/source.hpp"
+#include "net/connection.hpp"
+#include "smtp/session.hpp"
+
+namespace pb::smtp {
+
+// Where access tokens come from; the OAuth part implements it (with its
+// single-flight refresh and inter-process lock). Errors carry the OAuth
+// codes: 360, 361, 370, 642, 643.
+class TokenProvider {
+public:
+    virtual ~TokenProvider() = default;
+    // A token believed valid. forced: the server refused the last one;
+    // refresh even if it has not expired by its clock.
+    virtual Result<Secret> access_token(bool forced) = 0;
+};
+
+struct ServerConfig {
+    std::string host;
+    std::uint16_t port = 587;
+    Security security = Security::starttls;
+    net::TlsOptions tls;
+    std::string helo_name = "localhost";
+    std::optional<Duration> timeout_limit;  // see SessionConfig
+};
+
+struct Credentials {
+    AuthMethod method = AuthMethod::off;
+    std::string user;                  // the Authenticated Account
+    Secret password;                   // smtp-auth
+    TokenProvider* tokens = nullptr;   // oauth2; not owned
+    std::string mechanism;             // force one SASL mechanism; empty: choose
+};
+
+struct OutgoingMessage {
+    Envelope envelope;   // size taken from body.size_hint() when unset
+    ByteSource* body;    // read in chunks while DATA streams; not owned
+};
+
+struct SendReport {
+    std::vector<MessageResult> messages;  // one per message given, in order
+    std::optional<Error> error;           // the session failed (messages it did not finish carry it too)
+    std::string phase;
+    std::string transcript;               // redacted
+    bool ok() const noexcept;             // every message accepted by the server
+};
+
+// Sends `messages` in order over one connection, authenticated once, with
+// RSET between a refused message and the next.
+SendReport send(const ServerConfig& server, const Credentials& credentials, std::span<OutgoingMessage> messages);
+
+struct ConnectionStep {
+    std::string name;    // "connect", "tls", "ehlo", "auth"
+    bool ok = false;
+    std::string detail;  // what was found, or why it failed
+};
+
+struct ConnectionTest {
+    std::vector<ConnectionStep> steps;
+    std::optional<net::CertificateInfo> certificate;
+    Capabilities capabilities;
+    std::optional<Error> error;
+    std::string transcript;  // redacted
+    bool ok() const noexcept { return !error; }
+};
+
+// Connect, TLS, EHLO, AUTH, QUIT: no mail is sent.
+ConnectionTest test_connection(const ServerConfig& server, const Credentials& credentials);
+
+}  // namespace pb::smtp

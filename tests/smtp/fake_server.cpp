@@ -1,0 +1,86 @@
+#include "fake_server.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <stdexcept>
+
+namespace pb::smtp::test {
+
+FakeServer::FakeServer(std::string greeting, std::map<std::string, std::string> replies)
+    : greeting_(std::move(greeting)), replies_(std::move(replies)) {
+    listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    if (::bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(listener_, 1) != 0)
+        throw std::runtime_error("fake server: cannot listen");
+    socklen_t len = sizeof addr;
+    ::getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this] { serve(); });
+}
+
+FakeServer::~FakeServer() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+    ::close(listener_);
+}
+
+std::string FakeServer::received() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+    return received_;
+}
+
+void FakeServer::serve() {
+    pollfd lp{listener_, POLLIN, 0};
+    while (!stop_ && ::poll(&lp, 1, 50) == 0) {
+    }
+    if (stop_) return;
+    const int fd = ::accept(listener_, nullptr, nullptr);
+    if (fd < 0) return;
+    auto send_all = [&](const std::string& s) { (void)::send(fd, s.data(), s.size(), MSG_NOSIGNAL); };
+    if (!greeting_.empty()) send_all(greeting_);
+    std::string pending;
+    bool in_data = false;
+    char buf[4096];
+    while (!stop_) {
+        pollfd p{fd, POLLIN, 0};
+        if (::poll(&p, 1, 50) <= 0) continue;
+        const auto n = ::recv(fd, buf, sizeof buf, 0);
+        if (n <= 0) break;
+        received_.append(buf, static_cast<std::size_t>(n));
+        pending.append(buf, static_cast<std::size_t>(n));
+        for (;;) {
+            if (in_data) {
+                const auto end = pending.find("\r\n.\r\n");
+                if (end == std::string::npos) break;
+                pending.erase(0, end + 5);
+                in_data = false;
+                send_all(replies_["."]);
+                continue;
+            }
+            const auto eol = pending.find("\r\n");
+            if (eol == std::string::npos) break;
+            const std::string line = pending.substr(0, eol);
+            pending.erase(0, eol + 2);
+            const std::string verb = line.substr(0, line.find_first_of(" :"));
+            const auto it = replies_.find(verb);
+            const std::string reply = it != replies_.end() ? it->second : "502 5.5.2 unknown command\r\n";
+            send_all(reply);
+            if (verb == "DATA" && reply.rfind("354", 0) == 0) in_data = true;
+            if (verb == "QUIT") {
+                ::close(fd);
+                return;
+            }
+        }
+    }
+    ::close(fd);
+}
+
+}  // namespace pb::smtp::test

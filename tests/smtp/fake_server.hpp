@@ -1,0 +1,41 @@
+// A scripted SMTP server in the test process: plain TCP on 127.0.0.1, port
+// 0, one connection, replies chosen by the command's first word. Enough to
+// play servers the real peers cannot (one that hides STARTTLS, one that
+// never answers), with no Asio in the tests.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <thread>
+
+namespace pb::smtp::test {
+
+class FakeServer {
+public:
+    // replies: verb ("EHLO", "MAIL", ...) -> reply bytes. The body after a
+    // 354 is collected until CRLF.CRLF and answered with replies["."].
+    // An empty greeting means: accept, then say nothing.
+    FakeServer(std::string greeting, std::map<std::string, std::string> replies);
+    ~FakeServer();
+    FakeServer(const FakeServer&) = delete;
+    FakeServer& operator=(const FakeServer&) = delete;
+
+    std::uint16_t port() const noexcept { return port_; }
+    // Everything the client sent; call after the client is done.
+    std::string received();
+
+private:
+    void serve();
+
+    std::string greeting_;
+    std::map<std::string, std::string> replies_;
+    int listener_ = -1;
+    std::uint16_t port_ = 0;
+    std::string received_;
+    std::atomic<bool> stop_{false};
+    std::thread thread_;
+};
+
+}  // namespace pb::smtp::test
