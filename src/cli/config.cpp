@@ -107,7 +107,7 @@ int get(Context& ctx, const std::string& name) {
 }
 
 // Applies changes after validating every one; prints what changed.
-int apply(Context& ctx, store::Store& s, Changes changes, bool quiet = false) {
+int apply(Context& ctx, store::Store& s, Changes changes, bool replace = false) {
     auto before = s.load_settings();
     if (!before) return ctx.report(before.error());
     // Expand presets and validate the whole batch before writing anything.
@@ -141,12 +141,12 @@ int apply(Context& ctx, store::Store& s, Changes changes, bool quiet = false) {
         if (!ctx.json) std::cerr << "postbridge: nothing was changed\n";
         return Exit::usage;
     }
-    if (auto r = s.set_values(expanded); !r) return ctx.report(r.error());
+    if (auto r = s.set_values(expanded, replace); !r) return ctx.report(r.error());
     auto after = s.load_settings();
     if (!after) return ctx.report(after.error());
     for (const auto& [name, value] : expanded) {
         auto key = st::parse_key(name);
-        if (!key || quiet) continue;
+        if (!key) continue;
         const bool secret = key->def->type == st::Type::secret;
         const std::string old_v = secret ? "" : before->get(key->profile, key->def->name);
         const std::string new_v = secret ? "(set)" : after->get(key->profile, key->def->name);
@@ -249,6 +249,10 @@ int do_import(Context& ctx, const std::string& file, bool replace) {
             problems.push_back(key.error().detail);
             continue;
         }
+        if (auto n = st::normalize(*key, value); !n) {
+            problems.push_back(n.error().detail);
+            continue;
+        }
         // An exported file lists every effective value; only what differs
         // from what would apply anyway is stored, so inheritance and presets
         // keep working after an export/import round trip.
@@ -261,21 +265,42 @@ int do_import(Context& ctx, const std::string& file, bool replace) {
         std::cerr << "postbridge: nothing was changed\n";
         return Exit::usage;
     }
-    // --replace: validate first, then clear and write in one go.
-    if (replace) {
-        for (const auto& [k, v] : changes) {
-            auto key = st::parse_key(k);
-            auto n = st::normalize(*key, *v);
-            if (!n) return ctx.report(n.error());
-        }
-        if (auto r = (*s)->clear_settings(); !r) return ctx.report(r.error());
-    }
     // Presets must not overwrite values the file sets itself: apply the
     // file's values after the expansion by ordering service keys first.
     std::stable_partition(changes.begin(), changes.end(), [](const auto& c) {
         return c.first.ends_with(".service");
     });
-    return apply(ctx, **s, std::move(changes));
+    return apply(ctx, **s, std::move(changes), replace);
+}
+
+// The schema as a table: `config keys --markdown` is the README's list of
+// keys, so the README never restates the schema by hand.
+int keys(Context& ctx, bool markdown) {
+    auto row = [&](const st::KeyDef& d) {
+        const std::string name = d.scope == st::Scope::profile ? "PROFILE." + std::string(d.name)
+                                                              : std::string(d.name);
+        std::string allowed = d.type == st::Type::choice ? "" : std::string(st::type_name(d.type));
+        for (std::size_t i = 0; i < d.choices.size(); ++i)
+            allowed += (i ? ", " : "") + std::string(d.choices[i]);
+        if (ctx.json) {
+            Context::emit({{"key", name}, {"type", allowed}, {"default", d.default_value},
+                           {"label", d.label}, {"doc", d.doc}});
+        } else if (markdown) {
+            std::string doc(d.doc);
+            if (!d.label.empty()) doc = "*" + std::string(d.label) + "*: " + doc;
+            std::cout << fmt::format("| `{}` | {} | {} | {} |\n", name, allowed,
+                                     d.default_value.empty() ? "" : fmt::format("`{}`", d.default_value),
+                                     doc);
+        } else {
+            std::cout << fmt::format("{:<34} {}\n{:<34} {}{}\n", name, d.doc, "", allowed,
+                                     d.default_value.empty() ? ""
+                                                             : fmt::format(" (default {})", d.default_value));
+        }
+    };
+    if (markdown && !ctx.json)
+        std::cout << "| key | values | default | meaning |\n|---|---|---|---|\n";
+    for (const auto& d : st::schema()) row(d);
+    return Exit::ok;
 }
 
 }  // namespace
@@ -289,9 +314,13 @@ void add_config_commands(CLI::App& app, Context& ctx) {
 
     struct Args {
         std::string key, value, file;
-        bool replace = false, with_secrets = false;
+        bool replace = false, with_secrets = false, markdown = false;
     };
     auto a = std::make_shared<Args>();
+
+    auto* keys_cmd = config->add_subcommand("keys", "Every key of the schema, with its values and default");
+    keys_cmd->add_flag("--markdown", a->markdown, "as a Markdown table (the README's list)");
+    keys_cmd->callback([&ctx, a] { ctx.exit_status = keys(ctx, a->markdown); });
 
     auto* get_cmd = config->add_subcommand("get", "One setting's value");
     get_cmd->add_option("KEY", a->key, "e.g. email.smtp.port")->required();

@@ -188,7 +188,7 @@ Result<settings::Settings> Store::load_settings() {
 }
 
 Result<void> Store::set_values(
-    const std::vector<std::pair<std::string, std::optional<std::string>>>& changes) {
+    const std::vector<std::pair<std::string, std::optional<std::string>>>& changes, bool replace) {
     std::vector<std::pair<settings::Key, std::optional<std::string>>> checked;
     for (const auto& [name, value] : changes) {
         auto key = settings::parse_key(name);
@@ -203,6 +203,10 @@ Result<void> Store::set_values(
     }
     Transaction tx(db_);
     if (auto r = tx.begin(); !r) return r;
+    if (replace) {
+        if (auto r = db_.exec("DELETE FROM settings; DELETE FROM sealed WHERE name LIKE 'setting:%';"); !r)
+            return r;
+    }
     if (auto r = write_values(checked); !r) return r;
     return tx.commit();
 }
@@ -231,10 +235,6 @@ Result<void> Store::write_values(const std::vector<std::pair<settings::Key, std:
         }
     }
     return {};
-}
-
-Result<void> Store::clear_settings() {
-    return db_.exec("DELETE FROM settings; DELETE FROM sealed WHERE name LIKE 'setting:%';");
 }
 
 bool Store::has_secret(const std::string& name) {

@@ -70,9 +70,10 @@ public:
     // Applies all changes in one transaction, or none: every value is
     // validated first (normalize), so one bad value changes nothing. A value
     // of nullopt unsets the key. Secrets are sealed.
-    Result<void> set_values(const std::vector<std::pair<std::string, std::optional<std::string>>>& changes);
-    // Replaces every stored setting (config import --replace).
-    Result<void> clear_settings();
+    // With `replace`, every other stored setting is removed in the same
+    // transaction (config import --replace).
+    Result<void> set_values(const std::vector<std::pair<std::string, std::optional<std::string>>>& changes,
+                            bool replace = false);
     bool has_secret(const std::string& name);
 
     // --- sealed values (secrets and tokens) ----------------------------
