@@ -232,6 +232,9 @@ TEST(SmtpPeer, SeveralMessagesOverOneConnectionOneRefused) {
 
 #ifdef PB_INTEROP_ONLY
 
+// Dovecot matches user= against the token's email claim.
+const std::string dovecot_user = "alice@example.test";
+
 ServerConfig dovecot() {
     ServerConfig c = smtp_peer();
     c.host = env("PB_DOVECOT_HOST");
@@ -248,7 +251,7 @@ ServerConfig dovecot() {
 TEST(Dovecot, Xoauth2) {
     REQUIRE_DOVECOT();
     ListTokens tokens({device_flow_token()});
-    auto t = test_connection(dovecot(), oauth(tokens));
+    auto t = test_connection(dovecot(), oauth(tokens, dovecot_user));
     EXPECT_TRUE(t.ok()) << t.transcript;
     EXPECT_EQ(t.steps.back().detail, "XOAUTH2");
 }
@@ -256,7 +259,7 @@ TEST(Dovecot, Xoauth2) {
 TEST(Dovecot, Oauthbearer) {
     REQUIRE_DOVECOT();
     ListTokens tokens({device_flow_token()});
-    auto c = oauth(tokens);
+    auto c = oauth(tokens, dovecot_user);
     c.mechanism = "OAUTHBEARER";
     auto t = test_connection(dovecot(), c);
     EXPECT_TRUE(t.ok()) << t.transcript;
@@ -277,7 +280,7 @@ TEST(Dovecot, LongInitialResponseGoesAfter334) {
 TEST(Dovecot, ExpiredTokenForcedRefreshThenSuccess) {
     REQUIRE_DOVECOT();
     ListTokens tokens({"expired-token", device_flow_token()});
-    auto t = test_connection(dovecot(), oauth(tokens));
+    auto t = test_connection(dovecot(), oauth(tokens, dovecot_user));
     EXPECT_TRUE(t.ok()) << t.transcript;
     EXPECT_EQ(tokens.forced_, (std::vector<bool>{false, true}));
 }
@@ -287,7 +290,7 @@ TEST(Dovecot, NoAuthBeforeTls) {
     ListTokens tokens({"unused"});
     auto cfg = dovecot();
     cfg.security = Security::none;
-    auto t = test_connection(cfg, oauth(tokens));
+    auto t = test_connection(cfg, oauth(tokens, dovecot_user));
     ASSERT_TRUE(t.error);
     EXPECT_TRUE(tokens.forced_.empty()) << t.transcript;  // nothing offered before TLS: no token leaves
 }
