@@ -1,0 +1,175 @@
+// Request/Response helpers and the form codec of the web pages.
+#include "web/http.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+namespace pb::web {
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+    return std::ranges::equal(a, b, [](unsigned char x, unsigned char y) {
+        return std::tolower(x) == std::tolower(y);
+    });
+}
+
+int hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+std::optional<std::string> percent_decode(std::string_view in, bool plus_is_space) {
+    std::string out;
+    out.reserve(in.size());
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        const char c = in[i];
+        if (c == '%') {
+            if (i + 2 >= in.size()) return std::nullopt;
+            const int hi = hex_value(in[i + 1]);
+            const int lo = hex_value(in[i + 2]);
+            if (hi < 0 || lo < 0) return std::nullopt;
+            out.push_back(static_cast<char>(hi * 16 + lo));
+            i += 2;
+        } else if (c == '+' && plus_is_space) {
+            out.push_back(' ');
+        } else {
+            out.push_back(c);
+        }
+    }
+    return out;
+}
+
+std::optional<std::string> first(const std::optional<Params>& params, std::string_view name) {
+    if (!params) return std::nullopt;
+    for (const auto& [k, v] : *params)
+        if (k == name) return v;
+    return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<Params> parse_form(std::string_view text) {
+    Params out;
+    while (!text.empty()) {
+        const auto amp = text.find('&');
+        const std::string_view pair = text.substr(0, amp);
+        text = amp == std::string_view::npos ? std::string_view{} : text.substr(amp + 1);
+        if (pair.empty()) continue;
+        const auto eq = pair.find('=');
+        auto name = percent_decode(pair.substr(0, eq), true);
+        auto value = percent_decode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1), true);
+        if (!name || !value) return std::nullopt;
+        out.emplace_back(std::move(*name), std::move(*value));
+    }
+    return out;
+}
+
+std::string url_encode(std::string_view text) {
+    static constexpr char hex[] = "0123456789ABCDEF";
+    std::string out;
+    out.reserve(text.size());
+    for (const char ch : text) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+            out.push_back(static_cast<char>(c));
+        } else {
+            out.push_back('%');
+            out.push_back(hex[c >> 4]);
+            out.push_back(hex[c & 15]);
+        }
+    }
+    return out;
+}
+
+std::optional<std::string> decode_path(std::string_view path) {
+    auto out = percent_decode(path, false);
+    if (!out || out->find('\0') != std::string::npos) return std::nullopt;
+    return out;
+}
+
+std::optional<std::string> Request::param(std::string_view name) const {
+    return first(parse_form(query), name);
+}
+
+std::optional<std::string> Request::form(std::string_view name) const {
+    if (!content_type.starts_with("application/x-www-form-urlencoded")) return std::nullopt;
+    return first(parse_form(body), name);
+}
+
+std::optional<std::string> Request::cookie_value(std::string_view name) const {
+    std::string_view rest = cookie;
+    while (!rest.empty()) {
+        const auto semi = rest.find(';');
+        std::string_view item = rest.substr(0, semi);
+        rest = semi == std::string_view::npos ? std::string_view{} : rest.substr(semi + 1);
+        while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+        const auto eq = item.find('=');
+        if (eq != std::string_view::npos && item.substr(0, eq) == name)
+            return std::string(item.substr(eq + 1));
+    }
+    return std::nullopt;
+}
+
+Response& Response::set(std::string_view name, std::string value) {
+    for (auto& [k, v] : headers) {
+        if (iequals(k, name)) {
+            v = std::move(value);
+            return *this;
+        }
+    }
+    return add(name, std::move(value));
+}
+
+Response& Response::add(std::string_view name, std::string value) {
+    headers.emplace_back(std::string(name), std::move(value));
+    return *this;
+}
+
+const std::string* Response::header(std::string_view name) const {
+    for (const auto& [k, v] : headers)
+        if (iequals(k, name)) return &v;
+    return nullptr;
+}
+
+Response Response::html(std::string body, int status) {
+    Response r{status, {}, std::move(body)};
+    r.set("Content-Type", "text/html; charset=utf-8");
+    return r;
+}
+
+Response Response::json(std::string body, int status) {
+    Response r{status, {}, std::move(body)};
+    r.set("Content-Type", "application/json");
+    return r;
+}
+
+Response Response::redirect(std::string location) {
+    Response r{303, {}, {}};
+    r.set("Location", std::move(location));
+    return r;
+}
+
+Response Response::text(int status, std::string body) {
+    Response r{status, {}, std::move(body)};
+    r.set("Content-Type", "text/plain; charset=utf-8");
+    return r;
+}
+
+std::string_view reason_phrase(int status) noexcept {
+    switch (status) {
+    case 200: return "OK";
+    case 303: return "See Other";
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 413: return "Payload Too Large";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    default: return "";
+    }
+}
+
+}  // namespace pb::web

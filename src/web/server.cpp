@@ -1,0 +1,231 @@
+// The one translation unit of src/web with Beast and Asio (see server.hpp).
+//
+// Each connection is a coroutine. Every read, write, handshake and shutdown
+// has a deadline (beast::tcp_stream's expiry covers the whole operation, so
+// a client trickling bytes cannot stretch it); requests have a header and a
+// body limit; connections are capped. Keep-alive is honoured.
+#include "web/server.hpp"
+
+#include <openssl/ssl.h>
+
+#include <atomic>
+#include <csignal>
+#include <exception>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <fmt/format.h>
+
+namespace pb::web {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using asio::awaitable;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+constexpr auto kHandshakeTimeout = std::chrono::seconds{10};
+constexpr auto kReadTimeout = std::chrono::seconds{30};  // also the keep-alive idle time
+constexpr auto kWriteTimeout = std::chrono::seconds{30};
+constexpr auto kShutdownTimeout = std::chrono::seconds{3};
+constexpr std::uint32_t kHeaderLimit = 16 * 1024;
+constexpr std::uint64_t kBodyLimit = 64 * 1024;  // the largest form is a few kilobytes
+constexpr int kMaxConnections = 64;
+
+Request to_request(const http::request<http::string_body>& in, const std::string& client, bool secure) {
+    Request r;
+    r.method = std::string(in.method_string());
+    const std::string_view target = in.target();
+    const auto q = target.find('?');
+    r.path = decode_path(target.substr(0, q)).value_or(std::string());
+    if (q != std::string_view::npos) r.query = std::string(target.substr(q + 1));
+    r.content_type = std::string(in[http::field::content_type]);
+    r.cookie = std::string(in[http::field::cookie]);
+    r.body = in.body();
+    r.client = client;
+    r.secure = secure;
+    return r;
+}
+
+http::response<http::string_body> to_beast(Response&& in, unsigned version, bool keep_alive) {
+    http::response<http::string_body> out{static_cast<http::status>(in.status), version};
+    for (auto& [name, value] : in.headers) out.insert(name, value);
+    out.body() = std::move(in.body);
+    out.keep_alive(keep_alive);
+    out.prepare_payload();
+    return out;
+}
+
+}  // namespace
+
+struct Server::Impl {
+    // Declared first so that it dies last: TLS streams being torn down in
+    // the io_context's destructor still use it.
+    asio::ssl::context ssl{asio::ssl::context::tls_server};
+    ServerOptions options;
+    Handler handler;
+    asio::io_context io{1};
+    // The pages' thread; destroyed (joined) before io_context.
+    asio::thread_pool pages{1};
+    tcp::acceptor acceptor{io};
+    asio::signal_set signals{io, SIGINT, SIGTERM};
+    int connections = 0;  // touched on the io thread only
+
+    awaitable<Response> call_handler(Request request) {
+        try {
+            co_return handler(request);
+        } catch (const std::exception& e) {
+            options.log(fmt::format("web: a page failed: {}", e.what()));
+            co_return Response::text(500, "Internal error. See the log.\n");
+        }
+    }
+
+    template <class Stream>
+    awaitable<void> serve_requests(Stream& stream, const std::string& client, bool secure) {
+        beast::flat_buffer buffer;
+        for (;;) {
+            http::request_parser<http::string_body> parser;
+            parser.header_limit(kHeaderLimit);
+            parser.body_limit(kBodyLimit);
+            beast::get_lowest_layer(stream).expires_after(kReadTimeout);
+            auto [ec, n] = co_await http::async_read(stream, buffer, parser, use_tuple);
+            if (ec) {
+                if (ec == http::error::body_limit || ec == http::error::header_limit) {
+                    auto res = to_beast(Response::text(413, "Request too large.\n"), 11, false);
+                    beast::get_lowest_layer(stream).expires_after(kWriteTimeout);
+                    co_await http::async_write(stream, res, use_tuple);
+                }
+                co_return;  // end of stream, timeout, garbage: just close
+            }
+            auto& req = parser.get();
+            const bool keep_alive = req.keep_alive();
+            Response answer = co_await asio::co_spawn(pages, call_handler(to_request(req, client, secure)),
+                                                      asio::use_awaitable);
+            if (req.method() == http::verb::head) answer.body.clear();
+            auto res = to_beast(std::move(answer), req.version(), keep_alive);
+            beast::get_lowest_layer(stream).expires_after(kWriteTimeout);
+            auto [wec, wn] = co_await http::async_write(stream, res, use_tuple);
+            if (wec || !keep_alive) co_return;
+        }
+    }
+
+    awaitable<void> connection(tcp::socket socket) {
+        ++connections;
+        struct Count {
+            int& n;
+            ~Count() { --n; }
+        } count{connections};
+        boost::system::error_code ec;
+        const auto peer = socket.remote_endpoint(ec);
+        const std::string client = ec ? std::string("unknown") : peer.address().to_string();
+
+        if (!options.tls) {
+            beast::tcp_stream stream(std::move(socket));
+            co_await serve_requests(stream, client, false);
+            stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+            co_return;
+        }
+        beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), ssl);
+        beast::get_lowest_layer(stream).expires_after(kHandshakeTimeout);
+        auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::server, use_tuple);
+        if (hec) co_return;  // a browser refusing the self-signed certificate lands here
+        co_await serve_requests(stream, client, true);
+        // close_notify; asynchronous because a synchronous shutdown deadlocks
+        // on a single-threaded io_context.
+        beast::get_lowest_layer(stream).expires_after(kShutdownTimeout);
+        co_await stream.async_shutdown(use_tuple);
+    }
+
+    awaitable<void> accept() {
+        for (;;) {
+            auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
+            if (ec == asio::error::operation_aborted) co_return;
+            if (ec) continue;  // EMFILE and friends: the next accept may work
+            if (connections >= kMaxConnections) continue;  // closed by the socket's destructor
+            asio::co_spawn(io, connection(std::move(socket)), asio::detached);
+        }
+    }
+};
+
+Result<std::unique_ptr<Server>> Server::create(ServerOptions options, Handler handler) {
+    auto impl = std::make_unique<Impl>();
+    impl->options = std::move(options);
+    impl->handler = std::move(handler);
+    const auto& o = impl->options;
+
+    boost::system::error_code ec;
+    std::string host = o.host;
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    const auto address = asio::ip::make_address(host, ec);
+    if (ec)
+        return fail(Errc::invalid_input,
+                    fmt::format("web.listen: '{}' is not an IP address (use e.g. 127.0.0.1:8443)", o.host));
+
+    if (o.tls) {
+        SSL_CTX_set_min_proto_version(impl->ssl.native_handle(), TLS1_2_VERSION);
+        impl->ssl.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_compression |
+                              asio::ssl::context::single_dh_use);
+        impl->ssl.use_certificate_chain_file(o.cert.string(), ec);
+        if (ec)
+            return fail(Errc::spool_unwritable,
+                        fmt::format("web.cert: cannot use {}: {}", o.cert.string(), ec.message()));
+        impl->ssl.use_private_key_file(o.key.string(), asio::ssl::context::pem, ec);
+        if (ec)
+            return fail(Errc::spool_unwritable,
+                        fmt::format("web.key: cannot use {}: {}", o.key.string(), ec.message()));
+    }
+
+    const tcp::endpoint endpoint(address, o.port);
+    auto& a = impl->acceptor;
+    if (a.open(endpoint.protocol(), ec); !ec) a.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) a.bind(endpoint, ec);
+    if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec)
+        return fail(Errc::cannot_connect,
+                    fmt::format("cannot listen on {}:{}: {}", o.host, o.port, ec.message()));
+    return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Server::~Server() {
+    // Stop the pages' thread before the io_context it posts back to.
+    impl_->pages.join();
+}
+
+std::uint16_t Server::port() const noexcept { return impl_->acceptor.local_endpoint().port(); }
+
+void Server::run() {
+    auto& s = *impl_;
+    s.signals.async_wait([&s](const boost::system::error_code& ec, int signal) {
+        if (ec) return;
+        s.options.log(fmt::format("web: signal {} received, stopping", signal));
+        boost::system::error_code ignored;
+        s.acceptor.close(ignored);
+        s.io.stop();
+    });
+    asio::co_spawn(s.io, s.accept(), asio::detached);
+    s.io.run();
+}
+
+void Server::stop() {
+    asio::post(impl_->io, [&s = *impl_] {
+        boost::system::error_code ignored;
+        s.acceptor.close(ignored);
+        s.io.stop();
+    });
+}
+
+}  // namespace pb::web
