@@ -1,0 +1,181 @@
+#include "oauth/url.hpp"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+
+namespace pb::oauth {
+namespace {
+
+char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+std::string lowercase(std::string_view s) {
+    std::string out(s);
+    std::transform(out.begin(), out.end(), out.begin(), lower);
+    return out;
+}
+
+bool is_unreserved(char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~';
+}
+
+int hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+// Four decimal octets, no leading '+', no empty parts: inet_aton's looser
+// forms ("127.1", "0x7f.1") are refused so that what we test is what we show.
+std::optional<std::array<int, 4>> dotted_quad(std::string_view s) {
+    std::array<int, 4> parts{};
+    for (std::size_t i = 0; i < 4; ++i) {
+        const auto dot = s.find('.');
+        const std::string_view part = (i < 3) ? s.substr(0, dot) : s;
+        if (part.empty() || part.size() > 3 || (i < 3 && dot == std::string_view::npos)) return {};
+        int v = 0;
+        auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), v);
+        if (ec != std::errc{} || end != part.data() + part.size() || v > 255) return {};
+        parts[i] = v;
+        if (i < 3) s.remove_prefix(dot + 1);
+    }
+    return parts;
+}
+
+}  // namespace
+
+std::optional<Url> parse_url(std::string_view text) {
+    const auto colon = text.find("://");
+    if (colon == std::string_view::npos) return {};
+    Url url;
+    url.scheme = lowercase(text.substr(0, colon));
+    if (url.scheme != "https" && url.scheme != "http") return {};
+    std::string_view rest = text.substr(colon + 3);
+    if (const auto hash = rest.find('#'); hash != std::string_view::npos) rest = rest.substr(0, hash);
+    const auto auth_end = rest.find_first_of("/?");
+    std::string_view authority = rest.substr(0, auth_end);
+    rest = auth_end == std::string_view::npos ? std::string_view{} : rest.substr(auth_end);
+    if (authority.empty() || authority.find('@') != std::string_view::npos) return {};
+    if (std::any_of(text.begin(), text.end(),
+                    [](char c) { return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f; }))
+        return {};
+
+    std::string_view host = authority;
+    std::string_view port;
+    if (authority.front() == '[') {
+        const auto close = authority.find(']');
+        if (close == std::string_view::npos) return {};
+        host = authority.substr(1, close - 1);
+        const auto after = authority.substr(close + 1);
+        if (!after.empty()) {
+            if (after.front() != ':') return {};
+            port = after.substr(1);
+        }
+    } else if (const auto c = authority.rfind(':'); c != std::string_view::npos) {
+        host = authority.substr(0, c);
+        port = authority.substr(c + 1);
+    }
+    if (host.empty()) return {};
+    if (!port.empty()) {
+        unsigned v = 0;
+        auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), v);
+        if (ec != std::errc{} || end != port.data() + port.size() || v == 0 || v > 65535) return {};
+    }
+    url.host = lowercase(host);
+    url.port = std::string(port);
+    const auto q = rest.find('?');
+    url.path = std::string(rest.substr(0, q));
+    if (q != std::string_view::npos) url.query = std::string(rest.substr(q + 1));
+    return url;
+}
+
+bool is_loopback_host(std::string_view host) {
+    const std::string h = lowercase(host);
+    if (h == "localhost" || h == "::1" || h == "0:0:0:0:0:0:0:1") return true;
+    const auto quad = dotted_quad(h);
+    return quad && (*quad)[0] == 127;
+}
+
+Result<Url> require_secure_endpoint(std::string_view url, std::string_view what) {
+    auto parsed = parse_url(url);
+    if (!parsed)
+        return fail(Errc::identity_provider_config,
+                    std::string(what) + " is not an absolute http(s) URL: " + std::string(url));
+    if (parsed->scheme != "https" && !is_loopback_host(parsed->host))
+        return fail(Errc::identity_provider_config,
+                    std::string(what) + " must use HTTPS (plain HTTP is allowed only on loopback): " +
+                        std::string(url));
+    return std::move(*parsed);
+}
+
+void form_encode_to(std::string_view text, std::string& out) {
+    static constexpr char digits[] = "0123456789ABCDEF";
+    for (const char c : text) {
+        if (is_unreserved(c)) {
+            out += c;
+        } else {
+            const auto b = static_cast<unsigned char>(c);
+            out += '%';
+            out += digits[b >> 4];
+            out += digits[b & 0x0f];
+        }
+    }
+}
+
+std::string form_encode(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    form_encode_to(text, out);
+    return out;
+}
+
+std::optional<std::string> form_decode(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (c == '+') {
+            out += ' ';
+        } else if (c == '%') {
+            if (i + 2 >= text.size()) return {};
+            const int hi = hex_value(text[i + 1]);
+            const int lo = hex_value(text[i + 2]);
+            if (hi < 0 || lo < 0) return {};
+            out += static_cast<char>(hi * 16 + lo);
+            i += 2;
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
+std::optional<Params> parse_form(std::string_view text) {
+    Params params;
+    while (!text.empty()) {
+        const auto amp = text.find('&');
+        const std::string_view pair = text.substr(0, amp);
+        text = amp == std::string_view::npos ? std::string_view{} : text.substr(amp + 1);
+        if (pair.empty()) continue;
+        const auto eq = pair.find('=');
+        auto name = form_decode(pair.substr(0, eq));
+        auto value = form_decode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1));
+        if (!name || !value) return {};
+        params.emplace_back(std::move(*name), std::move(*value));
+    }
+    return params;
+}
+
+std::optional<std::string> param(const Params& params, std::string_view name) {
+    std::optional<std::string> found;
+    for (const auto& [k, v] : params) {
+        if (k != name) continue;
+        if (found) return std::nullopt;
+        found = v;
+    }
+    return found;
+}
+
+}  // namespace pb::oauth

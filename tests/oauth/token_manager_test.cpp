@@ -1,0 +1,310 @@
+#include "oauth/token_manager.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <latch>
+#include <thread>
+#include <vector>
+
+#include "fake_http.hpp"
+#include "support/fakes.hpp"
+
+namespace pb::oauth {
+namespace {
+
+using test::json;
+using test::Seen;
+using std::chrono::minutes;
+using std::chrono::seconds;
+
+Client custom_client() {
+    Client c;
+    c.provider = parse_discovery("http://127.0.0.1:4000",
+                                 R"({"issuer":"http://127.0.0.1:4000","token_endpoint":"http://127.0.0.1:4000/token",
+                                     "revocation_endpoint":"http://127.0.0.1:4000/revoke"})")
+                     .value();
+    c.client_id = "dev";
+    return c;
+}
+
+// A token endpoint that rotates refresh tokens and, like oidc-provider,
+// revokes the whole grant when a rotated-out one is presented again.
+class RotatingProvider {
+public:
+    Result<HttpResponse> operator()(const Seen& s) {
+        std::lock_guard lock(mu_);
+        if (s.url.ends_with("/revoke")) {
+            revoked_.push_back(s.field("token"));
+            return json(200, "");
+        }
+        if (s.field("grant_type") != "refresh_token") return json(400, R"({"error":"unsupported_grant_type"})");
+        const std::string presented = s.field("refresh_token");
+        if (presented != current_) {
+            current_.clear();  // grant revoked
+            ++reuses_;
+            return json(400, R"({"error":"invalid_grant","error_description":"grant request is invalid"})");
+        }
+        ++generation_;
+        current_ = "RT" + std::to_string(generation_);
+        return json(200, R"({"token_type":"Bearer","access_token":"AT)" + std::to_string(generation_) +
+                             R"(","expires_in":3600,"refresh_token":")" + current_ + R"("})");
+    }
+    int reuses() const { return reuses_; }
+    std::vector<std::string> revoked() const { return revoked_; }
+
+private:
+    std::mutex mu_;
+    std::string current_ = "RT0";
+    int generation_ = 0;
+    int reuses_ = 0;
+    std::vector<std::string> revoked_;
+};
+
+struct TokenManagerTest : ::testing::Test {
+    pb::test::ManualClock clock;
+    RotatingProvider provider;
+    test::FakeHttp http{[this](const Seen& s) { return provider(s); }};
+    MemoryTokenStore store;
+    TokenManager manager{http, store, clock};
+    Client client = custom_client();
+
+    // A signed-in profile whose access token expires in `left`.
+    void sign_in(Duration left) {
+        TokenSet t;
+        t.service = "custom";
+        t.account = "alice@example.test";
+        t.access_token = Secret("AT0");
+        t.access_expires_at = clock.now() + left;
+        t.refresh_token = Secret("RT0");
+        t.signed_in_at = t.last_refresh = clock.now();
+        ASSERT_TRUE(store.save("email", t).ok());
+    }
+    TokenSet stored() { return store.load("email").value().value(); }
+};
+
+TEST_F(TokenManagerTest, ValidTokenNeedsNoRequest) {
+    sign_in(minutes{30});
+    auto t = manager.access_token("email", client);
+    ASSERT_TRUE(t.ok());
+    EXPECT_EQ(t->token.reveal(), "AT0");
+    EXPECT_EQ(t->account, "alice@example.test");
+    EXPECT_EQ(http.count(), 0);
+}
+
+TEST_F(TokenManagerTest, RefreshesWithinTheMargin) {
+    sign_in(minutes{4});  // default margin is 5 min
+    auto t = manager.access_token("email", client);
+    ASSERT_TRUE(t.ok());
+    EXPECT_EQ(t->token.reveal(), "AT1");
+    EXPECT_EQ(http.count(), 1);
+    const auto seen = http.seen().at(0);
+    EXPECT_EQ(seen.field("refresh_token"), "RT0");
+    EXPECT_EQ(seen.url.find("RT0"), std::string::npos);
+}
+
+TEST_F(TokenManagerTest, RotatedRefreshTokenIsStoredBeforeUse) {
+    sign_in(seconds{0});
+    ASSERT_TRUE(manager.access_token("email", client).ok());
+    EXPECT_EQ(stored().refresh_token.reveal(), "RT1");
+    EXPECT_EQ(stored().last_refresh, clock.now());
+    ASSERT_TRUE(manager.access_token("email", client, minutes{61}).ok());  // force another through the margin
+    EXPECT_EQ(stored().refresh_token.reveal(), "RT2");
+    EXPECT_EQ(provider.reuses(), 0);
+}
+
+TEST_F(TokenManagerTest, SingleFlightHundredThreadsOneRequest) {
+    sign_in(seconds{-1});
+    http.delay(std::chrono::milliseconds{50});
+    constexpr int callers = 100;
+    std::latch start(callers);
+    std::vector<std::string> got(callers);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < callers; ++i)
+        threads.emplace_back([&, i] {
+            start.arrive_and_wait();
+            auto t = manager.access_token("email", client);
+            got[static_cast<std::size_t>(i)] = t.ok() ? std::string(t->token.reveal()) : t.error().describe();
+        });
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(http.count(), 1);
+    for (const auto& g : got) EXPECT_EQ(g, "AT1");
+}
+
+TEST_F(TokenManagerTest, RejectedTokenIsRefreshedOnceForAllWhoSawIt) {
+    sign_in(minutes{30});
+    const Secret rejected("AT0");
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 10; ++i)
+        threads.emplace_back([&] { EXPECT_EQ(manager.refresh_rejected("email", client, rejected)->token.reveal(), "AT1"); });
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(http.count(), 1);
+}
+
+TEST_F(TokenManagerTest, NotSignedInIs360WithoutARequest) {
+    auto t = manager.access_token("email", client);
+    ASSERT_FALSE(t.ok());
+    EXPECT_EQ(t.error().code, Errc::not_signed_in);
+    EXPECT_EQ(http.count(), 0);
+}
+
+TEST_F(TokenManagerTest, InactivityExpiryBecomesExpired361) {
+    sign_in(seconds{0});
+    http.on([](const Seen&) -> Result<HttpResponse> {
+        return json(400, R"({"error":"invalid_grant","error_codes":[700082]})");
+    });
+    auto t = manager.access_token("email", client);
+    ASSERT_FALSE(t.ok());
+    EXPECT_EQ(t.error().code, Errc::sign_in_expired);
+    const TokenSet s = stored();
+    EXPECT_EQ(s.state, SignInState::expired);
+    EXPECT_TRUE(s.refresh_token.empty());
+    EXPECT_EQ(s.account, "alice@example.test");
+    // Later callers learn it from the store: no more requests.
+    EXPECT_EQ(manager.access_token("email", client).error().code, Errc::sign_in_expired);
+    EXPECT_EQ(http.count(), 1);
+}
+
+TEST_F(TokenManagerTest, ReusedRefreshTokenRevokesTheGrant) {
+    sign_in(seconds{0});
+    http.on([](const Seen&) -> Result<HttpResponse> { return json(400, R"({"error":"invalid_grant"})"); });
+    auto t = manager.access_token("email", client);
+    ASSERT_FALSE(t.ok());
+    EXPECT_EQ(t.error().code, Errc::sign_in_again);
+    EXPECT_EQ(stored().state, SignInState::reauth_required);
+}
+
+TEST_F(TokenManagerTest, NetworkErrorKeepsTokens) {
+    sign_in(seconds{0});
+    http.on([](const Seen&) -> Result<HttpResponse> { return fail(Errc::cannot_connect, "refused"); });
+    auto t = manager.access_token("email", client);
+    ASSERT_FALSE(t.ok());
+    EXPECT_EQ(t.error().code, Errc::cannot_connect);
+    EXPECT_EQ(stored().refresh_token.reveal(), "RT0");
+    EXPECT_EQ(stored().state, SignInState::signed_in);
+}
+
+TEST_F(TokenManagerTest, ServerErrorStillHandsOutAValidToken) {
+    sign_in(minutes{2});  // inside the margin, not yet expired
+    http.on([](const Seen&) -> Result<HttpResponse> { return json(503, "busy"); });
+    auto t = manager.access_token("email", client);
+    ASSERT_TRUE(t.ok());
+    EXPECT_EQ(t->token.reveal(), "AT0");
+}
+
+TEST_F(TokenManagerTest, ConfigurationErrorKeepsTokens) {
+    sign_in(seconds{0});
+    http.on([](const Seen&) -> Result<HttpResponse> {
+        return json(401, R"({"error":"invalid_client","error_codes":[7000218]})");
+    });
+    auto t = manager.access_token("email", client);
+    EXPECT_EQ(t.error().code, Errc::identity_provider_config);
+    EXPECT_EQ(stored().state, SignInState::signed_in);
+    EXPECT_EQ(stored().refresh_token.reveal(), "RT0");
+}
+
+TEST_F(TokenManagerTest, KeepAliveRefreshesWhenDue) {
+    sign_in(minutes{30});
+    ASSERT_TRUE(manager.keep_alive("email", client, std::chrono::days{7}).ok());
+    EXPECT_EQ(http.count(), 0);
+    clock.advance(std::chrono::days{7});
+    ASSERT_TRUE(manager.keep_alive("email", client, std::chrono::days{7}).ok());
+    EXPECT_EQ(http.count(), 1);
+    EXPECT_EQ(stored().last_refresh, clock.now());
+}
+
+TEST_F(TokenManagerTest, KeepAliveFailureIsRecorded) {
+    sign_in(minutes{30});
+    clock.advance(std::chrono::days{8});
+    http.on([](const Seen&) -> Result<HttpResponse> { return fail(Errc::timed_out, "timeout"); });
+    EXPECT_FALSE(manager.keep_alive("email", client, std::chrono::days{7}).ok());
+    EXPECT_EQ(stored().keepalive_failed_at, clock.now());
+}
+
+TEST_F(TokenManagerTest, SignOutRevokesTheRefreshTokenThenDeletes) {
+    sign_in(minutes{30});
+    auto r = manager.sign_out("email", client);
+    ASSERT_TRUE(r.ok());
+    EXPECT_TRUE(r->revoked);
+    EXPECT_EQ(provider.revoked(), std::vector<std::string>{"RT0"});
+    EXPECT_EQ(http.seen().at(0).field("token_type_hint"), "refresh_token");
+    EXPECT_FALSE(store.load("email").value());
+}
+
+TEST_F(TokenManagerTest, SignOutDeletesEvenWhenRevocationFails) {
+    sign_in(minutes{30});
+    http.on([](const Seen&) -> Result<HttpResponse> { return fail(Errc::cannot_connect, "refused"); });
+    auto r = manager.sign_out("email", client);
+    ASSERT_TRUE(r.ok());
+    EXPECT_FALSE(r->revoked);
+    EXPECT_TRUE(r->revoke_error);
+    EXPECT_FALSE(store.load("email").value());
+}
+
+TEST_F(TokenManagerTest, SignOutWithoutRevocationEndpointOnlyDeletes) {
+    sign_in(minutes{30});
+    client.provider = builtin_provider(Service::exchange_online).value();
+    ASSERT_TRUE(manager.sign_out("email", client).ok());
+    EXPECT_EQ(http.count(), 0);
+    EXPECT_FALSE(store.load("email").value());
+}
+
+TEST_F(TokenManagerTest, CompleteSignInReplacesTheOldService) {
+    sign_in(minutes{30});
+    TokenResponse r;
+    r.access_token = Secret("NEW");
+    r.refresh_token = Secret("NEWRT");
+    r.expires_at = clock.now() + minutes{60};
+    r.account = "bob@example.test";
+    ASSERT_TRUE(manager.complete_sign_in("email", client, std::move(r)).ok());
+    EXPECT_EQ(stored().account, "bob@example.test");
+    EXPECT_EQ(stored().refresh_token.reveal(), "NEWRT");
+}
+
+TEST_F(TokenManagerTest, ClientCredentialsFetchesAndCaches) {
+    client.grant = Grant::client_credentials;
+    client.client_secret = Secret("app-secret");
+    client.scope = "smtp.send";
+    http.on([](const Seen& s) -> Result<HttpResponse> {
+        EXPECT_EQ(s.field("grant_type"), "client_credentials");
+        EXPECT_FALSE(s.authorization.empty());
+        return json(200, R"({"access_token":"APP","expires_in":600,"token_type":"Bearer"})");
+    });
+    EXPECT_EQ(manager.access_token("email", client)->token.reveal(), "APP");
+    EXPECT_EQ(manager.access_token("email", client)->token.reveal(), "APP");
+    EXPECT_EQ(http.count(), 1);
+}
+
+// Two managers stand for two processes: separate single-flight maps, one
+// store, one lock directory. The flock and the re-read under it must make
+// the second use the first one's refresh instead of redeeming RT0 again.
+TEST_F(TokenManagerTest, TwoProcessesRefreshOnceAndLoseNoGrant) {
+    const auto dir = std::filesystem::temp_directory_path() / ("pb-oauth-lock-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    TokenManager a(http, store, clock, dir);
+    TokenManager b(http, store, clock, dir);
+    sign_in(seconds{-1});
+    http.delay(std::chrono::milliseconds{30});
+    std::latch start(20);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 20; ++i)
+        threads.emplace_back([&, i] {
+            start.arrive_and_wait();
+            auto t = (i % 2 ? a : b).access_token("email", client);
+            EXPECT_TRUE(t.ok()) << t.error().describe();
+        });
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(http.count(), 1);
+    EXPECT_EQ(provider.reuses(), 0);
+    EXPECT_EQ(stored().state, SignInState::signed_in);
+    std::filesystem::remove_all(dir);
+}
+
+TEST(ProfileLock, PathEncodesTheProfile) {
+    EXPECT_EQ(ProfileLock::path_for("/s", "user:ann").filename(), "oauth-user%3Aann.lock");
+    EXPECT_EQ(ProfileLock::path_for("/s", "email").filename(), "oauth-email.lock");
+    EXPECT_EQ(ProfileLock::path_for("/s", "../x").filename(), "oauth-..%2Fx.lock");
+}
+
+}  // namespace
+}  // namespace pb::oauth
