@@ -1,9 +1,419 @@
-// Commands: signin, signout, status, test-connection. Owned by the part that implements them; registers nothing
-// until then.
+// postbridge signin | signout | status | test-connection: the manual's
+// sign-in (device code, or authorization code + PKCE, or client
+// credentials), its state, and a connection test that sends no mail.
+#include <qrencode.h>
+
+#include <iostream>
+#include <thread>
+
+#include <fmt/format.h>
+
 #include "cli/app.hpp"
+#include "oauth/pkce.hpp"
+#include "oauth/sign_in.hpp"
+#include "service/runtime.hpp"
 
 namespace pb::cli {
+namespace {
 
-void add_signin_commands(CLI::App& /*app*/, Context& /*ctx*/) {}
+using service::Runtime;
+using nlohmann::json;
+
+// The QR code of the verification link, in Unicode half blocks: two rows of
+// modules per line, so it stays square in a terminal.
+std::string qr_text(const std::string& text) {
+    QRcode* q = QRcode_encodeString(text.c_str(), 0, QR_ECLEVEL_L, QR_MODE_8, 1);
+    if (q == nullptr) return {};
+    const int n = q->width;
+    const int quiet = 2;
+    auto dark = [&](int x, int y) {
+        if (x < 0 || y < 0 || x >= n || y >= n) return false;
+        return (q->data[y * n + x] & 1) != 0;
+    };
+    std::string out;
+    for (int y = -quiet; y < n + quiet; y += 2) {
+        for (int x = -quiet; x < n + quiet; ++x) {
+            const bool top = dark(x, y);
+            const bool bottom = dark(x, y + 1);
+            // Light modules drawn as blocks so it reads on a dark terminal.
+            out += !top && !bottom ? "\u2588" : (!top ? "\u2580" : (!bottom ? "\u2584" : " "));
+        }
+        out += "\n";
+    }
+    QRcode_free(q);
+    return out;
+}
+
+std::string rfc3339(std::optional<TimePoint> t) {
+    return t && t->time_since_epoch().count() > 0 ? format_rfc3339(*t) : "";
+}
+
+std::string_view current_status_label(oauth::SignInState s) {
+    switch (s) {
+        case oauth::SignInState::signed_in: return "Signed in";
+        case oauth::SignInState::signed_out: return "Signed out";
+        case oauth::SignInState::pending: return "Signed out (sign-in pending)";
+        case oauth::SignInState::expired: return "Signed out (the sign-in expired)";
+        case oauth::SignInState::reauth_required: return "Signed out (sign in again)";
+    }
+    return "";
+}
+
+std::string_view provider_error(oauth::DeviceFlow::State s) {
+    using S = oauth::DeviceFlow::State;
+    switch (s) {
+        case S::denied: return "access_denied";
+        case S::code_expired: return "expired_token";
+        case S::bad_code: return "bad_verification_code";
+        case S::cancelled: return "cancelled";
+        default: return "";
+    }
+}
+
+struct Opened {
+    store::Store* store;
+    std::unique_ptr<Runtime> rt;
+};
+
+Result<Opened> open_runtime(Context& ctx, const std::string& profile) {
+    auto s = ctx.store();
+    if (!s) return std::move(s).error();
+    auto rt = std::make_unique<Runtime>(**s, ctx.clock, ctx.rng);
+    if (auto r = rt->reload(); !r) return std::move(r).error();
+    if (auto r = rt->check_profile(profile); !r) return std::move(r).error();
+    return Opened{*s, std::move(rt)};
+}
+
+int report_failure(Context& ctx, const std::string& profile, const Error& e, std::string_view error) {
+    if (ctx.json) {
+        Context::emit({{"event", "failed"}, {"profile", profile}, {"code", e.number()},
+                       {"error", error}, {"reason", e.detail.empty() ? std::string(e.info().status) : e.detail}});
+        return exit_for(e) == Exit::usage ? Exit::usage : Exit::failed;
+    }
+    std::cerr << "postbridge: sign-in failed: " << e.describe() << "\n"
+              << "What to do: " << e.info().remedy << "\n";
+    return exit_for(e) == Exit::usage ? Exit::usage : Exit::failed;
+}
+
+int finish(Context& ctx, Runtime& rt, const std::string& profile, const oauth::Client& client,
+           oauth::TokenResponse tokens) {
+    auto manager = rt.tokens(profile);
+    if (!manager) return ctx.report(manager.error());
+    auto t = (*manager)->complete_sign_in(profile, client, std::move(tokens));
+    if (!t) return report_failure(ctx, profile, t.error(), "");
+    if (ctx.json)
+        Context::emit({{"event", "signed_in"}, {"profile", profile}, {"account", t->account}});
+    else
+        std::cout << "Signed in" << (t->account.empty() ? "" : " as " + t->account) << " (" << profile
+                  << ").\n";
+    return Exit::ok;
+}
+
+// A newer `signin` of the same profile (here or on the web page) replaces
+// the pending record; a flow that finds its record gone stops.
+std::string pending_key(const std::string& profile) { return "pending:" + profile; }
+
+int signin_device(Context& ctx, Runtime& rt, const std::string& profile, const oauth::Client& client) {
+    auto http = rt.http(profile);
+    if (!http) return ctx.report(http.error());
+    const std::string nonce = random_hex(ctx.rng, 16);
+    oauth::DeviceFlow flow(client);
+    oauth::CancellableWaiter waiter(ctx.clock);
+    bool shown = false;
+    auto on_change = [&](const oauth::DeviceFlow& f) {
+        if (!shown && f.state() == oauth::DeviceFlow::State::waiting && f.authorization()) {
+            shown = true;
+            const auto& a = *f.authorization();
+            (void)rt.store().put_sealed(
+                pending_key(profile),
+                Secret(json{{"nonce", nonce},
+                            {"user_code", a.user_code},
+                            {"verification_uri", a.verification_uri},
+                            {"expires_at", a.expires_at.time_since_epoch().count()}}
+                           .dump()));
+            const auto left = std::chrono::duration_cast<std::chrono::seconds>(a.expires_at - ctx.clock.now());
+            if (ctx.json) {
+                Context::emit({{"event", "device_code"}, {"user_code", a.user_code},
+                               {"verification_uri", a.verification_uri}, {"expires_in", left.count()},
+                               {"interval", std::chrono::duration_cast<std::chrono::seconds>(f.interval()).count()},
+                               {"message", f.message()}});
+            } else {
+                std::cout << f.message() << "\n\n"
+                          << qr_text(a.verification_uri_complete.empty() ? a.verification_uri
+                                                                         : a.verification_uri_complete)
+                          << "\nThe code is valid for " << left.count() / 60 << " minutes. Waiting...\n"
+                          << std::flush;
+            }
+            return;
+        }
+        if (shown) {
+            auto p = rt.store().get_sealed(pending_key(profile));
+            const bool ours = p && *p && json::parse((*p)->reveal(), nullptr, false).value("nonce", "") == nonce;
+            if (!ours) waiter.cancel();
+            else if (ctx.json && f.state() == oauth::DeviceFlow::State::waiting)
+                Context::emit({{"event", "pending"}});
+        }
+    };
+    auto tokens = oauth::run_device_flow(flow, **http, ctx.clock, waiter, on_change);
+    // Our record only: a newer sign-in's stays.
+    if (auto p = rt.store().get_sealed(pending_key(profile));
+        p && *p && json::parse((*p)->reveal(), nullptr, false).value("nonce", "") == nonce)
+        (void)rt.store().erase_sealed(pending_key(profile));
+    if (!tokens) {
+        Error e = tokens.error();
+        if (flow.state() == oauth::DeviceFlow::State::cancelled)
+            e.detail = "a newer sign-in of " + profile + " replaced this one";
+        return report_failure(ctx, profile, e, provider_error(flow.state()));
+    }
+    return finish(ctx, rt, profile, client, std::move(*tokens));
+}
+
+int signin_code(Context& ctx, Runtime& rt, const std::string& profile, const oauth::Client& client,
+                const std::string& redirect_url) {
+    auto http = rt.http(profile);
+    if (!http) return ctx.report(http.error());
+    auto req = oauth::begin_authorization(client, ctx.rng);
+    if (!req) return report_failure(ctx, profile, req.error(), "");
+    std::string pasted = redirect_url;
+    if (ctx.json)
+        Context::emit({{"event", "authorize_url"}, {"url", req->url}});
+    else
+        std::cout << "To sign in, open this link in a web browser and sign in:\n\n  " << req->url
+                  << "\n\nThe browser then ends on a page that may not load (" << client.redirect_uri
+                  << "...).\nCopy the whole address from its address bar and paste it here:\n"
+                  << std::flush;
+    if (pasted.empty() && !std::getline(std::cin, pasted))
+        return report_failure(ctx, profile,
+                              fail(Errc::invalid_input, "no redirect URL was given on standard input"), "");
+    auto code = oauth::read_redirect(client, pasted, req->state);
+    if (!code) return report_failure(ctx, profile, code.error(), "");
+    auto tokens = oauth::exchange_code(**http, client, *code, req->verifier, ctx.clock.now());
+    if (!tokens) return report_failure(ctx, profile, tokens.error(), "");
+    return finish(ctx, rt, profile, client, std::move(*tokens));
+}
+
+int signin_app(Context& ctx, Runtime& rt, const std::string& profile, const oauth::Client& client) {
+    auto manager = rt.tokens(profile);
+    if (!manager) return ctx.report(manager.error());
+    auto t = (*manager)->access_token(profile, client);
+    if (!t) return report_failure(ctx, profile, t.error(), "");
+    if (ctx.json)
+        Context::emit({{"event", "signed_in"}, {"profile", profile}, {"account", t->account}});
+    else
+        std::cout << "Signed in as the application (client credentials) (" << profile << ").\n";
+    return Exit::ok;
+}
+
+int signin(Context& ctx, const std::string& profile, bool no_wait, const std::string& redirect_url) {
+    auto o = open_runtime(ctx, profile);
+    if (!o) return ctx.report(o.error());
+    Runtime& rt = *o->rt;
+    const std::string method = rt.settings().get(profile, "auth_method");
+    if (method != "oauth2")
+        return ctx.report(fail(Errc::invalid_input,
+                               fmt::format("{}: the Authentication Method is {}, and signin is for "
+                                           "OAuth2: postbridge config set {}.auth_method oauth2",
+                                           profile, method, profile)));
+    if (no_wait)
+        return ctx.report(fail(Errc::invalid_input,
+                               "--no-wait needs postbridge serve to poll for the code, which it does "
+                               "not do yet: run signin without --no-wait, or sign in on the web page"));
+    auto client = rt.oauth_client(profile);
+    if (!client) return report_failure(ctx, profile, client.error(), "");
+    switch (client->grant) {
+        case oauth::Grant::device:
+            if (client->provider.endpoints.device_authorization.empty())
+                return report_failure(
+                    ctx, profile,
+                    fail(Errc::identity_provider_config,
+                         fmt::format("the provider has no device code endpoint: set {}.oauth.grant "
+                                     "authorization-code",
+                                     profile)),
+                    "");
+            return signin_device(ctx, rt, profile, *client);
+        case oauth::Grant::authorization_code:
+            return signin_code(ctx, rt, profile, *client, redirect_url);
+        case oauth::Grant::client_credentials:
+            return signin_app(ctx, rt, profile, *client);
+    }
+    return Exit::failed;
+}
+
+int signout(Context& ctx, const std::string& profile) {
+    auto o = open_runtime(ctx, profile);
+    if (!o) return ctx.report(o.error());
+    Runtime& rt = *o->rt;
+    (void)rt.store().erase_sealed(pending_key(profile));
+    auto st = rt.status(profile);
+    if (!st) return ctx.report(st.error());
+    if (st->state == oauth::SignInState::signed_out) {
+        if (!ctx.json) std::cout << profile << " is not signed in.\n";
+        return Exit::ok;
+    }
+    // Revocation needs the provider; without a usable client, delete locally.
+    auto client = rt.oauth_client(profile);
+    auto manager = rt.tokens(profile);
+    if (!manager) return ctx.report(manager.error());
+    bool revoked = false;
+    std::string note;
+    if (client) {
+        auto r = (*manager)->sign_out(profile, *client);
+        if (!r) return ctx.report(r.error());
+        revoked = r->revoked;
+        if (r->revoke_error) note = r->revoke_error->describe();
+    } else {
+        service::SealedTokenStore tokens(rt.store());
+        if (auto r = tokens.remove(profile); !r) return ctx.report(r.error());
+        note = client.error().describe();
+    }
+    if (ctx.json)
+        Context::emit({{"event", "signed_out"}, {"profile", profile}, {"revoked", revoked}});
+    else
+        std::cout << "Signed out of " << profile << (revoked ? "; the provider revoked the tokens" : "")
+                  << ".\n"
+                  << (note.empty() ? "" : "(Not revoked at the provider: " + note + ")\n");
+    return Exit::ok;
+}
+
+bool pending_now(Runtime& rt, const std::string& profile) {
+    auto p = rt.store().get_sealed(pending_key(profile));
+    if (!p || !*p) return false;
+    const auto j = json::parse((*p)->reveal(), nullptr, false);
+    return TimePoint{Duration{j.value("expires_at", std::int64_t{0})}} > rt.clock().now();
+}
+
+int status(Context& ctx, const std::string& only) {
+    auto s = ctx.store();
+    if (!s) return ctx.report(s.error());
+    Runtime rt(**s, ctx.clock, ctx.rng);
+    if (auto r = rt.reload(); !r) return ctx.report(r.error());
+    std::vector<std::string> names;
+    if (!only.empty()) {
+        if (auto r = rt.check_profile(only); !r) return ctx.report(r.error());
+        names.push_back(only);
+    } else {
+        auto users = (*s)->users();
+        if (!users) return ctx.report(users.error());
+        std::vector<std::string> u;
+        for (const auto& x : *users) u.push_back(x.name);
+        names = settings::profiles(u);
+    }
+    json profiles = json::array();
+    for (const auto& p : names) {
+        auto st = rt.status(p);
+        if (!st) return ctx.report(st.error());
+        const auto& cfg = rt.settings();
+        oauth::SignInState state = st->state;
+        if (state == oauth::SignInState::signed_out && pending_now(rt, p)) state = oauth::SignInState::pending;
+        auto warnings = cfg.warnings(p);
+        if (st->keepalive.warning) warnings.push_back(*st->keepalive.warning);
+        const std::string method = cfg.get(p, "auth_method");
+        if (ctx.json) {
+            json j = {{"name", p}, {"auth_method", method}, {"service", cfg.get(p, "service")},
+                      {"status", oauth::to_string(state)}};
+            if (!st->account.empty()) j["account"] = st->account;
+            if (!st->reason.empty()) j["reason"] = st->reason;
+            if (auto v = rfc3339(st->access_expires_at); !v.empty()) j["access_token_expires_at"] = v;
+            if (auto v = rfc3339(st->last_refresh); !v.empty()) j["last_refresh_at"] = v;
+            if (auto v = rfc3339(st->keepalive.next_due); !v.empty()) j["keepalive_due_at"] = v;
+            if (!warnings.empty()) j["warnings"] = warnings;
+            profiles.push_back(j);
+            continue;
+        }
+        std::cout << "Email Server Status (" << p << ")\n";
+        std::cout << fmt::format("  {:<30} {}\n", "Authentication Method", method);
+        std::cout << fmt::format("  {:<30} {}\n", "Email service", cfg.get(p, "service"));
+        if (method == "oauth2") {
+            std::cout << fmt::format("  {:<30} {}\n", "Current Status", current_status_label(state));
+            if (!st->account.empty()) std::cout << fmt::format("  {:<30} {}\n", "Account", st->account);
+            if (!st->reason.empty()) std::cout << fmt::format("  {:<30} {}\n", "Reason", st->reason);
+            if (auto v = rfc3339(st->access_expires_at); !v.empty())
+                std::cout << fmt::format("  {:<30} {}\n", "Access token expires", v);
+            if (auto v = rfc3339(st->last_refresh); !v.empty())
+                std::cout << fmt::format("  {:<30} {}\n", "Last refresh", v);
+            if (auto v = rfc3339(st->keepalive.next_due); !v.empty())
+                std::cout << fmt::format("  {:<30} {}\n", "Next keep-alive", v);
+        }
+        std::cout << fmt::format("  {:<30} {}\n", "Sender's Email Address", cfg.get(p, "sender"));
+        std::cout << fmt::format("  {:<30} {}:{} ({})\n", "SMTP Server", cfg.get(p, "smtp.host"),
+                                 cfg.get(p, "smtp.port"), cfg.get(p, "smtp.security"));
+        for (const auto& w : warnings) std::cout << "  Warning: " << w << "\n";
+        std::cout << "\n";
+    }
+    if (ctx.json) Context::emit({{"profiles", profiles}});
+    return Exit::ok;
+}
+
+int test_connection(Context& ctx, const std::string& profile) {
+    auto o = open_runtime(ctx, profile);
+    if (!o) return ctx.report(o.error());
+    Runtime& rt = *o->rt;
+    auto server = rt.smtp_server(profile);
+    if (!server) return ctx.report(server.error());
+    std::unique_ptr<service::ProfileTokenProvider> holder;
+    auto creds = rt.credentials(profile, holder);
+    if (!creds) return ctx.report(creds.error());
+    const smtp::ConnectionTest t = smtp::test_connection(*server, *creds);
+    json steps = json::array();
+    for (const auto& s : t.steps) {
+        if (ctx.json)
+            steps.push_back({{"step", s.name}, {"ok", s.ok}, {"detail", s.detail}});
+        else
+            std::cout << fmt::format("{:<8} {:<6} {}\n", s.name, s.ok ? "ok" : "FAILED", s.detail);
+    }
+    if (t.certificate && !ctx.json)
+        std::cout << fmt::format("certificate: {}\n  issuer: {}\n  valid: {} to {}{}\n", t.certificate->subject,
+                                 t.certificate->issuer, format_rfc3339(t.certificate->not_before),
+                                 format_rfc3339(t.certificate->not_after),
+                                 t.certificate->verified ? "" : "\n  NOT VERIFIED (Certificate Validation is disabled)");
+    if (ctx.json) {
+        json j = {{"profile", profile}, {"ok", t.ok()}, {"steps", steps}};
+        if (t.certificate)
+            j["certificate"] = {{"subject", t.certificate->subject}, {"issuer", t.certificate->issuer},
+                                {"not_before", format_rfc3339(t.certificate->not_before)},
+                                {"not_after", format_rfc3339(t.certificate->not_after)},
+                                {"verified", t.certificate->verified}};
+        if (t.error)
+            j.update({{"code", t.error->number()}, {"status", t.error->info().status},
+                      {"remedy", t.error->info().remedy}, {"error", t.error->detail}});
+        Context::emit(j);
+    } else if (t.error) {
+        std::cout << t.error->describe() << "\nWhat to do: " << t.error->info().remedy << "\n";
+    } else {
+        std::cout << "The connection test succeeded. No mail was sent.\n";
+    }
+    return t.ok() ? Exit::ok : Exit::failed;
+}
+
+}  // namespace
+
+void add_signin_commands(CLI::App& app, Context& ctx) {
+    struct Args {
+        std::string profile = "email";
+        bool no_wait = false;
+        std::string redirect_url;
+        std::string status_profile;
+    };
+    auto a = std::make_shared<Args>();
+
+    auto* si = app.add_subcommand("signin", "Sign a profile in to its email service (OAuth2)");
+    si->add_option("--profile", a->profile, "email, fax or user:NAME")->capture_default_str();
+    si->add_flag("--no-wait", a->no_wait, "return once the code is shown (needs serve)");
+    si->add_option("--redirect-url", a->redirect_url,
+                   "authorization code: the URL the browser ended on (else read from stdin)");
+    si->callback([&ctx, a] { ctx.exit_status = signin(ctx, a->profile, a->no_wait, a->redirect_url); });
+
+    auto* so = app.add_subcommand("signout", "Sign a profile out (revoking its tokens where possible)");
+    so->add_option("--profile", a->profile, "email, fax or user:NAME")->capture_default_str();
+    so->callback([&ctx, a] { ctx.exit_status = signout(ctx, a->profile); });
+
+    auto* st = app.add_subcommand("status", "Email Server Status: each profile's settings and sign-in");
+    st->add_option("--profile", a->status_profile, "only this profile");
+    st->callback([&ctx, a] { ctx.exit_status = status(ctx, a->status_profile); });
+
+    auto* tc = app.add_subcommand("test-connection", "Connect, secure, authenticate; send nothing");
+    tc->add_option("--profile", a->profile, "email, fax or user:NAME")->capture_default_str();
+    tc->callback([&ctx, a] { ctx.exit_status = test_connection(ctx, a->profile); });
+}
 
 }  // namespace pb::cli

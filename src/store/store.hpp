@@ -74,7 +74,8 @@ public:
     // transaction (config import --replace).
     Result<void> set_values(const std::vector<std::pair<std::string, std::optional<std::string>>>& changes,
                             bool replace = false);
-    bool has_secret(const std::string& name);
+    // Whether the secret setting `key` (e.g. "email.password") is stored.
+    bool has_secret(const std::string& key);
 
     // --- sealed values (secrets and tokens) ----------------------------
     Result<void> put_sealed(const std::string& name, const Secret& value);

@@ -196,7 +196,7 @@ bool App::fax_configured() {
     if (!s) return false;
     for (const auto& [k, v] : s->values())
         if (k.starts_with("fax.")) return true;
-    return store_.has_secret("setting:fax.password");
+    return store_.has_secret("fax.password");
 }
 
 Response App::simple_page(Call& call, int tab, std::string_view title, std::string body) {
@@ -225,7 +225,7 @@ Response App::email_page(Call& call, std::string_view profile, std::string_view 
     } else {
         page.problem = settings.error().detail;
     }
-    page.password_set = store_.has_secret(fmt::format("setting:{}.password", profile));
+    page.password_set = store_.has_secret(std::string(profile) + ".password");
     page.signin = signin_.status(profile);
     page.signin_panel = call.req.param("signin").has_value();
     if (call.req.param("saved")) page.notice = "The settings were applied.";
@@ -265,7 +265,7 @@ Response App::email_apply(Call& call, std::string_view profile, std::string_view
     for (auto& [k, v] : sub.values) page.values[k] = v;
     page.errors = std::move(sub.errors);
     page.problem = problem;
-    page.password_set = store_.has_secret(fmt::format("setting:{}.password", profile));
+    page.password_set = store_.has_secret(std::string(profile) + ".password");
     page.signin = signin_.status(profile);
     Frame frame{page_title(profile), profile == "fax" ? Tab::fax : Tab::network, true, fax_configured(),
                 call.session->csrf};

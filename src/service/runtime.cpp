@@ -1,0 +1,217 @@
+#include "service/runtime.hpp"
+
+#include <fmt/format.h>
+
+namespace pb::service {
+namespace {
+
+Error config_error(std::string_view profile, std::string_view what) {
+    return fail(Errc::identity_provider_config, fmt::format("{}: {}", profile, what));
+}
+
+}  // namespace
+
+Result<Secret> ProfileTokenProvider::access_token(bool forced) {
+    auto t = forced && !last_.empty() ? manager_.refresh_rejected(profile_, client_, last_)
+                                      : manager_.access_token(profile_, client_, margin_);
+    if (!t) return std::move(t).error();
+    last_ = t->token;
+    account_ = t->account;
+    return t->token;
+}
+
+Runtime::Runtime(store::Store& store, const Clock& clock, Random& rng)
+    : store_(store), clock_(clock), rng_(rng), token_store_(store) {}
+
+Result<void> Runtime::reload() {
+    auto s = store_.load_settings();
+    if (!s) return std::move(s).error();
+    settings_ = std::move(*s);
+    profiles_.clear();
+    return {};
+}
+
+Result<void> Runtime::check_profile(std::string_view profile) {
+    if (profile == "email" || profile == "fax") return {};
+    if (profile.starts_with("user:")) {
+        auto users = store_.users();
+        if (!users) return std::move(users).error();
+        for (const auto& u : *users)
+            if (profile.substr(5) == u.name) return {};
+        return fail(Errc::invalid_input,
+                    fmt::format("no user '{}' is registered (postbridge users add {} --email ADDRESS)",
+                                profile.substr(5), profile.substr(5)));
+    }
+    return fail(Errc::invalid_input,
+                fmt::format("'{}' is not a profile: use email, fax or user:NAME", profile));
+}
+
+Result<Runtime::PerProfile*> Runtime::slot(std::string_view profile) {
+    if (auto it = profiles_.find(profile); it != profiles_.end()) return &it->second;
+    auto http = oauth::CurlHttpClient::create(curl_options(settings_, store_, profile));
+    if (!http) return std::move(http).error();
+    PerProfile p;
+    p.http = std::move(*http);
+    p.manager = std::make_unique<oauth::TokenManager>(*p.http, token_store_, clock_, store_.dir());
+    return &profiles_.emplace(std::string(profile), std::move(p)).first->second;
+}
+
+Result<oauth::HttpClient*> Runtime::http(std::string_view profile) {
+    auto s = slot(profile);
+    if (!s) return std::move(s).error();
+    return static_cast<oauth::HttpClient*>((*s)->http.get());
+}
+
+Result<oauth::TokenManager*> Runtime::tokens(std::string_view profile) {
+    auto s = slot(profile);
+    if (!s) return std::move(s).error();
+    return (*s)->manager.get();
+}
+
+Duration Runtime::refresh_margin(std::string_view profile) const {
+    return std::chrono::duration_cast<Duration>(settings_.get_duration(profile, "oauth.refresh_margin"));
+}
+
+oauth::CurlOptions curl_options(const settings::Settings& s, store::Store& store, std::string_view profile) {
+    oauth::CurlOptions opts;
+    opts.proxy_url = s.get(profile, "proxy.url");
+    opts.extra_ca_files = store.ca_files();
+    return opts;
+}
+
+Result<oauth::Provider> provider_for(const settings::Settings& s, std::string_view profile,
+                                     oauth::HttpClient& http) {
+    const std::string service_name = s.get(profile, "service");
+    auto service = oauth::parse_service(service_name);
+    if (!service) return config_error(profile, "unknown service " + service_name);
+    if (*service != oauth::Service::custom)
+        return oauth::builtin_provider(*service, s.get(profile, "oauth.tenant"));
+    const std::string issuer = s.get(profile, "oauth.issuer");
+    if (issuer.empty())
+        return config_error(profile, fmt::format("the custom service needs the OAuth server's issuer "
+                                                 "URL: set {}.oauth.issuer",
+                                                 profile));
+    return oauth::discover(http, issuer);
+}
+
+Result<oauth::Client> client_for(const settings::Settings& s, store::Store& store, std::string_view profile,
+                                 oauth::Provider provider) {
+    oauth::Client c;
+    c.provider = std::move(provider);
+    c.client_id = s.get(profile, "oauth.client_id");
+    if (c.client_id.empty())
+        return config_error(profile, fmt::format("no client id: set {}.oauth.client_id to the app "
+                                                 "registration's id",
+                                                 profile));
+    c.grant = oauth::parse_grant(s.get(profile, "oauth.grant")).value_or(oauth::Grant::device);
+    c.scope = s.get(profile, "oauth.scopes");
+    c.redirect_uri = s.get(profile, "oauth.redirect_uri");
+    // A user profile signs in with the email profile's app registration,
+    // secret included, unless it has its own.
+    std::string owner(profile);
+    if (profile.starts_with("user:") && !store.has_secret(owner + ".oauth.client_secret")) owner = "email";
+    auto secret = store.get_sealed("setting:" + owner + ".oauth.client_secret");
+    if (!secret) return std::move(secret).error();
+    if (*secret) c.client_secret = std::move(**secret);
+    if (c.grant == oauth::Grant::client_credentials && c.client_secret.empty())
+        return config_error(profile, fmt::format("the client-credentials grant needs a client secret: "
+                                                 "set {}.oauth.client_secret -",
+                                                 profile));
+    return c;
+}
+
+Result<oauth::Client> Runtime::oauth_client(std::string_view profile) {
+    auto s = slot(profile);
+    if (!s) return std::move(s).error();
+    if (!(*s)->provider) {
+        auto p = provider_for(settings_, profile, *(*s)->http);
+        if (!p) return std::move(p).error();
+        (*s)->provider = std::move(*p);
+    }
+    return client_for(settings_, store_, profile, *(*s)->provider);
+}
+
+Result<smtp::ServerConfig> Runtime::smtp_server(std::string_view profile) {
+    smtp::ServerConfig s;
+    s.host = settings_.get(profile, "smtp.host");
+    if (s.host.empty())
+        return fail(Errc::invalid_input,
+                    fmt::format("{}: no SMTP Server Address: set {}.smtp.host", profile, profile));
+    s.port = static_cast<std::uint16_t>(settings_.get_int(profile, "smtp.port"));
+    const std::string sec = settings_.get(profile, "smtp.security");
+    s.security = sec == "none"      ? smtp::Security::none
+                 : sec == "ssl-tls" ? smtp::Security::ssl_tls
+                                    : smtp::Security::starttls;
+    s.tls.verify = settings_.get_bool(profile, "smtp.verify_cert");
+    for (const auto& f : store_.ca_files()) s.tls.ca_files.push_back(f.string());
+    return s;
+}
+
+Result<smtp::Credentials> Runtime::credentials(std::string_view profile,
+                                               std::unique_ptr<ProfileTokenProvider>& holder) {
+    smtp::Credentials c;
+    const std::string method = settings_.get(profile, "auth_method");
+    c.user = settings_.get(profile, "account");
+    if (method == "off") {
+        c.method = smtp::AuthMethod::off;
+        return c;
+    }
+    if (method == "smtp-auth" || method == "pop-before-smtp") {
+        // POP before SMTP logs in to POP3 first (src/pop3); the SMTP side
+        // then authenticates only if the server asks, which it does not.
+        c.method = method == "smtp-auth" ? smtp::AuthMethod::smtp_auth : smtp::AuthMethod::off;
+        if (method == "smtp-auth") {
+            auto pw = store_.get_sealed("setting:" + std::string(profile) + ".password");
+            if (!pw) return std::move(pw).error();
+            if (!*pw)
+                return fail(Errc::invalid_input,
+                            fmt::format("{}: SMTP AUTH needs the Authenticated Password: set "
+                                        "{}.password -",
+                                        profile, profile));
+            c.password = std::move(**pw);
+        }
+        return c;
+    }
+    auto client = oauth_client(profile);
+    if (!client) return std::move(client).error();
+    auto manager = tokens(profile);
+    if (!manager) return std::move(manager).error();
+    holder = std::make_unique<ProfileTokenProvider>(**manager, std::move(*client), std::string(profile),
+                                                    refresh_margin(profile));
+    c.method = smtp::AuthMethod::oauth2;
+    c.tokens = holder.get();
+    if (c.user.empty()) {
+        // The XOAUTH2 user is the signed-in account unless `account` names
+        // a shared mailbox.
+        auto st = token_store_.load(profile);
+        if (st && *st) c.user = (*st)->account;
+    }
+    return c;
+}
+
+Result<SignInStatus> Runtime::status(std::string_view profile) {
+    SignInStatus s;
+    auto t = token_store_.load(profile);
+    if (!t) return std::move(t).error();
+    if (!*t) return s;
+    const oauth::TokenSet& set = **t;
+    s.state = set.state;
+    s.reason = set.state_reason;
+    s.service = set.service;
+    s.account = set.account;
+    s.access_expires_at = set.access_expires_at;
+    s.last_refresh = set.last_refresh;
+    s.signed_in_at = set.signed_in_at;
+    const auto service = oauth::parse_service(set.service);
+    Duration limit{0};
+    if (service == oauth::Service::exchange_online || service == oauth::Service::outlook_com)
+        limit = oauth::microsoft_inactivity_limit;
+    else if (service == oauth::Service::gmail)
+        limit = oauth::google_inactivity_limit;
+    s.keepalive = oauth::keepalive_plan(
+        set, std::chrono::duration_cast<Duration>(settings_.get_duration(profile, "oauth.keepalive_interval")),
+        limit, clock_.now());
+    return s;
+}
+
+}  // namespace pb::service

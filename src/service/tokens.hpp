@@ -1,0 +1,26 @@
+// The product's TokenStore: each profile's TokenSet kept as one sealed value
+// ("token:PROFILE") in the state database, so a save is one committed SQLite
+// write (atomic and durable) and the tokens are encrypted at rest.
+#pragma once
+
+#include "oauth/token_store.hpp"
+#include "store/store.hpp"
+
+namespace pb::service {
+
+class SealedTokenStore final : public oauth::TokenStore {
+public:
+    explicit SealedTokenStore(store::Store& store) : store_(store) {}
+    Result<std::optional<oauth::TokenSet>> load(std::string_view profile) override;
+    Result<void> save(std::string_view profile, const oauth::TokenSet& tokens) override;
+    Result<void> remove(std::string_view profile) override;
+
+private:
+    store::Store& store_;
+};
+
+// The record's JSON (secrets inside; it is only ever stored sealed).
+std::string encode_token_set(const oauth::TokenSet& t);
+std::optional<oauth::TokenSet> decode_token_set(std::string_view json);
+
+}  // namespace pb::service

@@ -1,0 +1,188 @@
+// signin / status / signout / test-connection as a user runs them, against
+// the real OAuth server (oidc-provider) and SMTP server (smtp-server) of
+// tests/peers: the manual's sign-in from the command line.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "support/peers.hpp"
+
+namespace pb::test {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+class SigninCli : public ::testing::Test {
+protected:
+    void SetUp() override {
+        ASSERT_TRUE(Peers::get().available()) << "the peers fixture is not running";
+        state_ = fs::temp_directory_path() /
+                 ("pb-signin-" + std::to_string(::getpid()) + "-" +
+                  ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        fs::remove_all(state_);
+        const auto& p = Peers::get();
+        for (const std::string& kv : std::vector<std::string>{
+                 "email.auth_method oauth2", "email.service custom",
+              "email.oauth.issuer " + p.at("PB_OIDC_ISSUER"),
+              "email.oauth.client_id " + p.at("PB_OIDC_CLIENT_ID"),
+              "email.oauth.scopes 'openid email offline_access smtp.send'",
+              "email.smtp.host 127.0.0.1", "email.smtp.port " + p.at("PB_SMTP_PORT"),
+              "email.sender alice@example.test"})
+            ASSERT_EQ(pb("config set " + kv).status, 0) << kv;
+        ASSERT_EQ(pb("ca import " + p.at("PB_TEST_CA")).status, 0);
+    }
+    void TearDown() override { fs::remove_all(state_); }
+
+    CommandResult pb(const std::string& args) {
+        return run_command(binary_path() + " --state " + state_.string() + " " + args + " 2>&1");
+    }
+
+    // Starts `signin --json` in the background, acts as the user on the code
+    // it shows, and returns every JSON line signin printed.
+    std::vector<json> signin_as_user(const std::string& action, const std::string& profile = "email",
+                                     const std::string& login = "alice") {
+        const fs::path out = state_.string() + ".signin";
+        const std::string cmd = binary_path() + " --state " + state_.string() + " signin --json --profile " +
+                                profile + " > " + out.string() + " 2>&1; echo $? >> " + out.string();
+        std::thread runner([cmd] { (void)run_command(cmd); });
+        std::string code;
+        for (int i = 0; i < 200 && code.empty(); ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            std::ifstream in(out);
+            std::string line;
+            if (std::getline(in, line)) {
+                auto j = json::parse(line, nullptr, false);
+                if (j.is_object() && j.contains("user_code")) code = j["user_code"].get<std::string>();
+            }
+        }
+        EXPECT_FALSE(code.empty()) << "signin showed no code";
+        if (!code.empty()) {
+            auto u = run_command("node " + Peers::get().at("PB_PEERS_DIR") + "/user.mjs " + action +
+                                 " --issuer " + Peers::get().at("PB_OIDC_ISSUER") + " --code " + code +
+                                 " --login " + login + " 2>&1");
+            EXPECT_EQ(u.status, 0) << u.out;
+        }
+        runner.join();
+        std::vector<json> lines;
+        std::ifstream in(out);
+        std::string line;
+        while (std::getline(in, line)) lines.push_back(json::parse(line, nullptr, false));
+        fs::remove(out);
+        return lines;
+    }
+
+    json status_json(const std::string& profile = "email") {
+        auto r = pb("status --json --profile " + profile);
+        auto j = json::parse(r.out, nullptr, false);
+        if (!j.is_object() || !j.contains("profiles") || j["profiles"].empty()) {
+            ADD_FAILURE() << r.out;
+            return json::object();
+        }
+        return j["profiles"][0];
+    }
+
+    fs::path state_;
+};
+
+TEST_F(SigninCli, ApprovedCodeSignsInAndStatusSaysSo) {
+    EXPECT_EQ(status_json()["status"], "signed-out");
+    auto lines = signin_as_user("approve");
+    ASSERT_GE(lines.size(), 3U);
+    const json& first = lines.front();
+    EXPECT_EQ(first["event"], "device_code");
+    // The manual's sentence, exactly (design.md "signin").
+    EXPECT_EQ(first["message"], "To sign in, use a web browser to open the page " +
+                                    first["verification_uri"].get<std::string>() + " and enter the code " +
+                                    first["user_code"].get<std::string>() + " to authenticate.");
+    const json& last = lines[lines.size() - 2];
+    EXPECT_EQ(last["event"], "signed_in");
+    EXPECT_EQ(last["account"], "alice@example.test");
+    EXPECT_EQ(lines.back(), 0);  // exit status
+
+    const json st = status_json();
+    EXPECT_EQ(st["status"], "signed-in");
+    EXPECT_EQ(st["account"], "alice@example.test");
+    EXPECT_TRUE(st.contains("access_token_expires_at"));
+    EXPECT_TRUE(st.contains("keepalive_due_at"));
+
+    // Nothing secret in what status prints.
+    auto human = pb("status");
+    EXPECT_NE(human.out.find("Current Status                 Signed in"), std::string::npos) << human.out;
+}
+
+TEST_F(SigninCli, DeniedCodeFailsWithTheReason) {
+    auto lines = signin_as_user("deny");
+    ASSERT_GE(lines.size(), 2U);
+    const json& failed = lines[lines.size() - 2];
+    EXPECT_EQ(failed["event"], "failed");
+    EXPECT_EQ(failed["error"], "access_denied");
+    EXPECT_EQ(failed["code"], 360);
+    EXPECT_EQ(lines.back(), 1);
+    EXPECT_EQ(status_json()["status"], "signed-out");
+}
+
+TEST_F(SigninCli, TestConnectionAuthenticatesWithTheSignIn) {
+    (void)signin_as_user("approve");
+    auto r = pb("test-connection --json");
+    ASSERT_EQ(r.status, 0) << r.out;
+    auto j = json::parse(r.out);
+    EXPECT_TRUE(j["ok"].get<bool>());
+    ASSERT_EQ(j["steps"].size(), 4U);
+    EXPECT_EQ(j["steps"][3]["step"], "auth");
+    EXPECT_EQ(j["steps"][3]["detail"], "XOAUTH2");
+    EXPECT_EQ(j["certificate"]["subject"], "CN=localhost");
+}
+
+TEST_F(SigninCli, UntrustedServerCertificateIs612) {
+    (void)signin_as_user("approve");
+    auto list = pb("ca list --json");
+    auto id = json::parse(list.out.substr(0, list.out.find('\n')))["id"].get<std::string>();
+    ASSERT_EQ(pb("ca remove " + id).status, 0);
+    auto r = pb("test-connection --json");
+    EXPECT_EQ(r.status, 1);
+    EXPECT_EQ(json::parse(r.out)["code"], 612) << r.out;
+}
+
+TEST_F(SigninCli, SignOutRevokesAtTheProvider) {
+    (void)signin_as_user("approve");
+    auto r = pb("signout --json");
+    ASSERT_EQ(r.status, 0) << r.out;
+    EXPECT_TRUE(json::parse(r.out)["revoked"].get<bool>()) << r.out;
+    EXPECT_EQ(status_json()["status"], "signed-out");
+    auto t = pb("test-connection --json");
+    EXPECT_EQ(t.status, 1);
+    EXPECT_EQ(json::parse(t.out)["code"], 360) << t.out;
+}
+
+TEST_F(SigninCli, UserProfileSignsInAsTheUser) {
+    ASSERT_EQ(pb("users add bob --email bob@example.test").status, 0);
+    auto lines = signin_as_user("approve", "user:bob", "bob");
+    ASSERT_GE(lines.size(), 2U);
+    EXPECT_EQ(lines[lines.size() - 2]["account"], "bob@example.test");
+    EXPECT_EQ(status_json("user:bob")["status"], "signed-in");
+    EXPECT_EQ(status_json("email")["status"], "signed-out");  // one sign-in per profile
+}
+
+TEST_F(SigninCli, SigninNeedsOAuth2) {
+    ASSERT_EQ(pb("config set email.auth_method smtp-auth").status, 0);
+    auto r = pb("signin");
+    EXPECT_EQ(r.status, 2);
+    EXPECT_NE(r.out.find("email.auth_method oauth2"), std::string::npos) << r.out;
+}
+
+TEST_F(SigninCli, CustomServiceWithoutIssuerSaysWhatToSet) {
+    ASSERT_EQ(pb("config set email.oauth.issuer ''").status, 0);
+    auto r = pb("signin --json");
+    EXPECT_EQ(r.status, 2);
+    EXPECT_EQ(json::parse(r.out)["code"], 643);
+    EXPECT_NE(r.out.find("email.oauth.issuer"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace pb::test

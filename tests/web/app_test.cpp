@@ -1,0 +1,477 @@
+// Web Config's rules without a socket: login, sessions and cookie flags,
+// CSRF, throttling, escaping, security headers, field validation, presets,
+// and the sign-in panel over a scripted SignInService.
+#include "web/app.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <regex>
+
+#include "core/crypto.hpp"
+#include "support/fakes.hpp"
+#include "web/html.hpp"
+#include "web/http.hpp"
+
+namespace pb::web {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+constexpr std::string_view kPassword = "correct horse battery";
+
+class ScriptedSignIn final : public SignInService {
+public:
+    SignInStatus next;  // what status() answers
+    int starts = 0;
+    int sign_outs = 0;
+    Result<SignInStatus> start(std::string_view) override {
+        ++starts;
+        next.state = SignInStatus::State::pending;
+        next.user_code = "WDJB-MJHT";
+        next.verification_uri = "https://example.test/device";
+        next.expires_at = TimePoint{std::chrono::seconds{1'800'000'600}};
+        return next;
+    }
+    SignInStatus status(std::string_view) override { return next; }
+    Result<SignInStatus> finish(std::string_view, std::string_view) override {
+        return fail(Errc::not_signed_in, "declined");
+    }
+    Result<void> sign_out(std::string_view) override {
+        ++sign_outs;
+        next = {};
+        return {};
+    }
+};
+
+struct Browser {
+    std::string cookie;  // "name=value"
+    bool secure = false;
+    std::string client = "192.0.2.7";
+};
+
+class WebAppTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        dir_ = fs::temp_directory_path() /
+               ("pb-web-" + std::to_string(::getpid()) + "-" +
+                ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        fs::remove_all(dir_);
+        auto s = store::Store::open(dir_, rng_, clock_);
+        ASSERT_TRUE(s) << s.error().detail;
+        store_ = std::move(*s);
+        // Few rounds: the hash format carries its count, and speed is not
+        // what these tests are about.
+        ASSERT_TRUE(store_->put_credential("admin", "admin", hash_password(Secret(std::string(kPassword)), rng_, 1000)));
+        app_ = std::make_unique<App>(*store_, signin_, clock_, rng_);
+    }
+    void TearDown() override {
+        app_.reset();
+        store_.reset();
+        fs::remove_all(dir_);
+    }
+
+    Response send(Browser& b, std::string method, std::string target, std::string body = {}) {
+        Request r;
+        r.method = std::move(method);
+        const auto q = target.find('?');
+        r.path = target.substr(0, q);
+        if (q != std::string::npos) r.query = target.substr(q + 1);
+        r.body = std::move(body);
+        if (r.method == "POST") r.content_type = "application/x-www-form-urlencoded";
+        r.cookie = b.cookie;
+        r.client = b.client;
+        r.secure = b.secure;
+        Response res = app_->handle(r);
+        for (const auto& [k, v] : res.headers) {
+            if (k != "Set-Cookie") continue;
+            const std::string pair = v.substr(0, v.find(';'));
+            b.cookie = v.find("Max-Age=0") != std::string::npos ? std::string() : pair;
+        }
+        return res;
+    }
+    Response get(Browser& b, std::string target) { return send(b, "GET", std::move(target)); }
+    Response post(Browser& b, std::string target, std::string body) {
+        return send(b, "POST", std::move(target), std::move(body));
+    }
+
+    static std::string csrf_of(const Response& r) {
+        std::smatch m;
+        static const std::regex re(R"re(name="csrf" value="([^"]+)")re");
+        return std::regex_search(r.body, m, re) ? m[1].str() : std::string();
+    }
+
+    // Logs in; returns the CSRF token of the logged-in session.
+    std::string login(Browser& b) {
+        const auto page = get(b, "/login");
+        const auto res = post(b, "/login", "csrf=" + csrf_of(page) + "&password=" + url_encode(kPassword));
+        EXPECT_EQ(res.status, 303);
+        return csrf_of(get(b, "/network/email/basic"));
+    }
+
+    settings::Settings settings() { return *store_->load_settings(); }
+
+    fs::path dir_;
+    test::ManualClock clock_;
+    test::CountingRandom rng_;
+    std::unique_ptr<store::Store> store_;
+    ScriptedSignIn signin_;
+    std::unique_ptr<App> app_;
+};
+
+TEST_F(WebAppTest, EveryAnswerCarriesTheSecurityHeaders) {
+    Browser b;
+    for (const auto* path : {"/login", "/network/email/basic", "/nope", "/assets/app.js"}) {
+        const auto r = get(b, path);
+        ASSERT_NE(r.header("Content-Security-Policy"), nullptr) << path;
+        EXPECT_NE(r.header("Content-Security-Policy")->find("frame-ancestors 'none'"), std::string::npos);
+        EXPECT_NE(r.header("Content-Security-Policy")->find("script-src 'self'"), std::string::npos);
+        EXPECT_EQ(r.header("Content-Security-Policy")->find("unsafe-inline"), std::string::npos);
+        EXPECT_EQ(*r.header("X-Frame-Options"), "DENY");
+        EXPECT_EQ(*r.header("X-Content-Type-Options"), "nosniff");
+    }
+    EXPECT_EQ(*get(b, "/login").header("Cache-Control"), "no-store");
+}
+
+TEST_F(WebAppTest, PagesHaveNoInlineScriptOrStyle) {
+    Browser b;
+    login(b);
+    const auto page = get(b, "/network/email/basic").body;
+    EXPECT_EQ(page.find("<script>"), std::string::npos);
+    EXPECT_EQ(page.find("style="), std::string::npos);
+    EXPECT_EQ(page.find("onclick"), std::string::npos);
+    EXPECT_NE(page.find(R"(<script src="/assets/app.js" defer></script>)"), std::string::npos);
+}
+
+TEST_F(WebAppTest, PagesNeedALogin) {
+    Browser b;
+    auto r = get(b, "/network/email/basic");
+    EXPECT_EQ(r.status, 303);
+    EXPECT_EQ(*r.header("Location"), "/login");
+    EXPECT_EQ(get(b, "/api/signin-status?profile=email").status, 403);
+    EXPECT_EQ(post(b, "/network/email/basic", "smtp.port=25").status, 403);
+}
+
+TEST_F(WebAppTest, SessionCookieFlagsOverHttp) {
+    Browser b;
+    const auto r = get(b, "/login");
+    const auto* c = r.header("Set-Cookie");
+    ASSERT_NE(c, nullptr);
+    EXPECT_TRUE(c->starts_with("pb_session="));
+    EXPECT_NE(c->find("; HttpOnly"), std::string::npos);
+    EXPECT_NE(c->find("; SameSite=Strict"), std::string::npos);
+    EXPECT_NE(c->find("; Path=/"), std::string::npos);
+    EXPECT_EQ(c->find("Secure"), std::string::npos);
+}
+
+TEST_F(WebAppTest, SessionCookieFlagsOverHttps) {
+    Browser b;
+    b.secure = true;
+    const auto r = get(b, "/login");
+    const auto* c = r.header("Set-Cookie");
+    ASSERT_NE(c, nullptr);
+    EXPECT_TRUE(c->starts_with("__Host-pb_session="));
+    EXPECT_NE(c->find("; Secure"), std::string::npos);
+    EXPECT_NE(c->find("; HttpOnly"), std::string::npos);
+    EXPECT_NE(c->find("; SameSite=Strict"), std::string::npos);
+}
+
+TEST_F(WebAppTest, LoginWithTheRightPasswordGivesANewSessionId) {
+    Browser b;
+    const auto page = get(b, "/login");
+    EXPECT_NE(page.body.find("Log in"), std::string::npos);
+    EXPECT_NE(page.body.find(">OK<"), std::string::npos);
+    const std::string before = b.cookie;
+    const auto r = post(b, "/login", "csrf=" + csrf_of(page) + "&password=" + url_encode(kPassword));
+    EXPECT_EQ(r.status, 303);
+    EXPECT_EQ(*r.header("Location"), "/network/email/basic");
+    EXPECT_NE(b.cookie, before);  // the visitor's id is worth nothing now
+    Browser fixated{before};
+    EXPECT_EQ(get(fixated, "/network/email/basic").status, 303);
+    EXPECT_EQ(get(b, "/network/email/basic").status, 200);
+}
+
+TEST_F(WebAppTest, WrongPasswordIsRefused) {
+    Browser b;
+    const auto page = get(b, "/login");
+    const auto r = post(b, "/login", "csrf=" + csrf_of(page) + "&password=guess");
+    EXPECT_EQ(r.status, 403);
+    EXPECT_NE(r.body.find("The password is incorrect."), std::string::npos);
+    EXPECT_EQ(get(b, "/network/email/basic").status, 303);
+}
+
+TEST_F(WebAppTest, LoginWithoutCsrfIsRefused) {
+    Browser b;
+    get(b, "/login");
+    EXPECT_EQ(post(b, "/login", "password=" + url_encode(kPassword)).status, 403);
+    EXPECT_EQ(post(b, "/login", "csrf=forged&password=" + url_encode(kPassword)).status, 403);
+}
+
+TEST_F(WebAppTest, RepeatedWrongPasswordsAreThrottledPerClient) {
+    Browser b;
+    const std::string csrf = csrf_of(get(b, "/login"));
+    for (int i = 0; i < LoginThrottle::free_attempts; ++i)
+        EXPECT_EQ(post(b, "/login", "csrf=" + csrf + "&password=wrong").status, 403);
+    // Now even the right password waits: the throttle answers before checking.
+    auto r = post(b, "/login", "csrf=" + csrf + "&password=" + url_encode(kPassword));
+    EXPECT_EQ(r.status, 429);
+    ASSERT_NE(r.header("Retry-After"), nullptr);
+    EXPECT_NE(r.body.find("Too many wrong passwords"), std::string::npos);
+
+    Browser other;
+    other.client = "192.0.2.99";
+    const std::string csrf2 = csrf_of(get(other, "/login"));
+    EXPECT_EQ(post(other, "/login", "csrf=" + csrf2 + "&password=" + url_encode(kPassword)).status, 303);
+
+    clock_.advance(LoginThrottle::first_delay + 1s);
+    EXPECT_EQ(post(b, "/login", "csrf=" + csrf + "&password=" + url_encode(kPassword)).status, 303);
+}
+
+TEST_F(WebAppTest, ThrottleDelayGrowsAndIsCapped) {
+    LoginThrottle t(clock_);
+    for (int i = 0; i < LoginThrottle::free_attempts - 1; ++i) t.failed("c");
+    EXPECT_FALSE(t.wait("c"));
+    t.failed("c");
+    EXPECT_EQ(*t.wait("c"), LoginThrottle::first_delay);
+    t.failed("c");
+    EXPECT_EQ(*t.wait("c"), 2 * LoginThrottle::first_delay);
+    for (int i = 0; i < 30; ++i) t.failed("c");
+    EXPECT_EQ(*t.wait("c"), LoginThrottle::max_delay);
+    t.succeeded("c");
+    EXPECT_FALSE(t.wait("c"));
+}
+
+TEST_F(WebAppTest, IdleSessionExpires) {
+    Browser b;
+    login(b);
+    clock_.advance(14min);
+    EXPECT_EQ(get(b, "/network/email/basic").status, 200);  // activity restarts the idle clock
+    clock_.advance(16min);
+    EXPECT_EQ(get(b, "/network/email/basic").status, 303);
+}
+
+TEST_F(WebAppTest, LogoutEndsTheSession) {
+    Browser b;
+    const std::string csrf = login(b);
+    const std::string cookie = b.cookie;
+    EXPECT_EQ(post(b, "/logout", "csrf=" + csrf).status, 303);
+    Browser replay{cookie};
+    EXPECT_EQ(get(replay, "/network/email/basic").status, 303);
+}
+
+TEST_F(WebAppTest, BasicPageShowsTheManualsLabelsAndNotes) {
+    Browser b;
+    login(b);
+    ASSERT_TRUE(store_->set_values({{"email.auth_method", "oauth2"}}));
+    const auto page = get(b, "/network/email/basic").body;
+    for (const auto* text :
+         {"Network &gt; Email Server &gt; Basic", "Authentication Method", "Email service", "Current Status",
+          "Authenticated Account", "Authenticated Password", "Sender&#39;s Email Address", "SMTP Server Address",
+          "SMTP Server Port Number", "Secure Connection", "Certificate Validation", "POP3 Server Address",
+          "POP3 Server Port Number", "Signed out", "Sign In", ">OK<", ">Network<", ">Network Security<",
+          ">Product Security<", ">Device Management<",
+          "The certificate is required to use a secure function of the email server",
+          ">CA Certificate</a>", ">Root Certificate Update</a>",
+          "It is recommended to enable the Certificate Validation. It will be connected without confirming the "
+          "safety of the email server when the Certificate Validation is disabled."})
+        EXPECT_NE(page.find(text), std::string::npos) << text;
+    EXPECT_EQ(page.find(">Fax<"), std::string::npos);  // no fax profile configured
+}
+
+TEST_F(WebAppTest, FieldsOfOtherMethodsAreHiddenWithoutScript) {
+    Browser b;
+    login(b);
+    ASSERT_TRUE(store_->set_values({{"email.auth_method", "smtp-auth"}}));
+    auto page = get(b, "/network/email/basic").body;
+    EXPECT_NE(page.find(R"(data-show="pop-before-smtp" hidden><label for="f-pop3_host")"), std::string::npos);
+    EXPECT_NE(page.find(R"(data-show="smtp-auth pop-before-smtp"><label for="f-password")"), std::string::npos);
+    ASSERT_TRUE(store_->set_values({{"email.auth_method", "pop-before-smtp"}}));
+    page = get(b, "/network/email/basic").body;
+    EXPECT_NE(page.find(R"(data-show="pop-before-smtp"><label for="f-pop3_host")"), std::string::npos);
+}
+
+TEST_F(WebAppTest, OkAppliesTheSettings) {
+    Browser b;
+    const std::string csrf = login(b);
+    const auto r = post(b, "/network/email/basic",
+                        "csrf=" + csrf + "&auth_method=smtp-auth&sender=scanner%40example.test&smtp.host=mail.example.test"
+                                         "&smtp.port=465&smtp.security=ssl-tls&smtp.verify_cert=true&password=hunter22");
+    ASSERT_EQ(r.status, 303);
+    const auto s = settings();
+    EXPECT_EQ(s.get("email", "auth_method"), "smtp-auth");
+    EXPECT_EQ(s.get("email", "smtp.host"), "mail.example.test");
+    EXPECT_EQ(s.get("email", "smtp.port"), "465");
+    EXPECT_FALSE(s.is_set("email.smtp.verify_cert"));  // unchanged defaults stay defaults
+    EXPECT_TRUE(store_->has_secret("email.password"));
+    const auto page = get(b, "/network/email/basic?saved=1").body;
+    EXPECT_NE(page.find("The settings were applied."), std::string::npos);
+    EXPECT_EQ(page.find("hunter22"), std::string::npos);  // a password never comes back
+    EXPECT_NE(page.find("(unchanged)"), std::string::npos);
+}
+
+TEST_F(WebAppTest, PostWithoutCsrfChangesNothing) {
+    Browser b;
+    login(b);
+    const auto r = post(b, "/network/email/basic", "smtp.host=evil.example.test");
+    EXPECT_EQ(r.status, 403);
+    EXPECT_FALSE(settings().is_set("email.smtp.host"));
+    EXPECT_EQ(post(b, "/network/email/basic", "csrf=wrong&smtp.host=evil.example.test").status, 403);
+    EXPECT_FALSE(settings().is_set("email.smtp.host"));
+}
+
+TEST_F(WebAppTest, InvalidValueShowsItsMessageBesideTheFieldAndChangesNothing) {
+    Browser b;
+    const std::string csrf = login(b);
+    const auto r = post(b, "/network/email/basic", "csrf=" + csrf + "&smtp.host=ok.example.test&smtp.port=70000");
+    EXPECT_EQ(r.status, 400);
+    EXPECT_NE(r.body.find(R"(<p class="error" id="e-f-smtp_port">)"), std::string::npos);
+    EXPECT_NE(r.body.find("email.smtp.port"), std::string::npos);
+    EXPECT_NE(r.body.find(R"(value="70000")"), std::string::npos);  // what was typed stays
+    EXPECT_FALSE(settings().is_set("email.smtp.host"));          // all or nothing
+}
+
+TEST_F(WebAppTest, ScriptPayloadComesBackEscaped) {
+    Browser b;
+    const std::string csrf = login(b);
+    const std::string payload = "<script>alert('x')</script>\"><img src=x onerror=alert(1)>";
+    // Refused (not an address): redisplayed in the field.
+    auto r = post(b, "/network/email/basic", "csrf=" + csrf + "&sender=" + url_encode(payload));
+    EXPECT_EQ(r.status, 400);
+    EXPECT_EQ(r.body.find("<script>alert"), std::string::npos);
+    EXPECT_EQ(r.body.find("<img src=x"), std::string::npos);
+    EXPECT_NE(r.body.find("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&quot;&gt;&lt;img"), std::string::npos);
+    // Accepted (a free-text account name): stored, and escaped on every view.
+    r = post(b, "/network/email/basic", "csrf=" + csrf + "&account=" + url_encode(payload));
+    ASSERT_EQ(r.status, 303);
+    const auto page = get(b, "/network/email/basic").body;
+    EXPECT_EQ(page.find("<script>alert"), std::string::npos);
+    EXPECT_EQ(page.find("<img src=x"), std::string::npos);
+}
+
+TEST_F(WebAppTest, ChoosingAServiceFillsItsPreset) {
+    Browser b;
+    const std::string csrf = login(b);
+    // The form still shows the old server fields (no script ran): the
+    // preset wins over values the administrator did not touch.
+    const auto s = settings();
+    auto r = post(b, "/network/email/basic",
+                  "csrf=" + csrf + "&auth_method=oauth2&service=outlook-com&smtp.host=" +
+                      url_encode(s.get("email", "smtp.host")) + "&smtp.port=587&smtp.security=starttls");
+    ASSERT_EQ(r.status, 303);
+    EXPECT_EQ(settings().get("email", "smtp.host"), "smtp-mail.outlook.com");
+    EXPECT_EQ(settings().get("email", "oauth.tenant"), "consumers");
+    // An edited field wins over the preset.
+    r = post(b, "/network/email/basic",
+             "csrf=" + csrf + "&service=gmail&smtp.host=relay.example.test&smtp.port=587");
+    ASSERT_EQ(r.status, 303);
+    EXPECT_EQ(settings().get("email", "smtp.host"), "relay.example.test");
+    EXPECT_EQ(settings().get("email", "oauth.grant"), "authorization-code");
+}
+
+TEST_F(WebAppTest, SignInShowsTheCodeTheQrAndTheManualsSentence) {
+    Browser b;
+    const std::string csrf = login(b);
+    ASSERT_TRUE(store_->set_values({{"email.auth_method", "oauth2"}}));
+    // "Sign In" is part of the settings form: it applies them, then opens the panel.
+    auto r = post(b, "/network/email/basic", "csrf=" + csrf + "&auth_method=oauth2&signin=1");
+    ASSERT_EQ(r.status, 303);
+    EXPECT_EQ(*r.header("Location"), "/network/email/basic?signin=1");
+    auto page = get(b, "/network/email/basic?signin=1").body;
+    EXPECT_NE(page.find("Any other email services signed in will be signed out automatically"), std::string::npos);
+    EXPECT_NE(page.find("Email service: Microsoft Exchange Online"), std::string::npos);
+    EXPECT_NE(page.find("Sign in with Microsoft"), std::string::npos);
+
+    r = post(b, "/network/email/basic/signin", "csrf=" + csrf + "&action=start");
+    EXPECT_EQ(r.status, 303);
+    EXPECT_EQ(signin_.starts, 1);
+    page = get(b, "/network/email/basic?signin=1").body;
+    EXPECT_NE(page.find("To sign in, use a web browser to open the page <a href=\"https://example.test/device\" "
+                        "target=\"_blank\" rel=\"noopener noreferrer\">https://example.test/device</a> and enter the "
+                        "code <strong id=\"user-code\">WDJB-MJHT</strong> to authenticate."),
+              std::string::npos);
+    EXPECT_NE(page.find("<svg"), std::string::npos);
+    EXPECT_NE(page.find("Time left: <span id=\"time-left\" data-expires-in=\"600\">10 min 00 s</span>"),
+              std::string::npos);
+    EXPECT_NE(page.find(R"(data-poll="1")"), std::string::npos);
+
+    auto json = get(b, "/api/signin-status?profile=email");
+    EXPECT_EQ(*json.header("Content-Type"), "application/json");
+    EXPECT_NE(json.body.find(R"("state":"pending")"), std::string::npos);
+    EXPECT_NE(json.body.find(R"("user_code":"WDJB-MJHT")"), std::string::npos);
+
+    signin_.next = {};
+    signin_.next.state = SignInStatus::State::signed_in;
+    signin_.next.account = "alice@example.test";
+    json = get(b, "/api/signin-status?profile=email");
+    EXPECT_NE(json.body.find(R"("status":"Signed in")"), std::string::npos);
+    EXPECT_NE(json.body.find(R"("account":"alice@example.test")"), std::string::npos);
+    page = get(b, "/network/email/basic").body;
+    EXPECT_NE(page.find(R"(<output id="current-status" class="js-status">Signed in</output>)"), std::string::npos);
+    EXPECT_NE(page.find("alice@example.test"), std::string::npos);
+
+    EXPECT_EQ(post(b, "/network/email/basic/signin", "action=signout").status, 403);
+    EXPECT_EQ(signin_.sign_outs, 0);
+    EXPECT_EQ(post(b, "/network/email/basic/signin", "csrf=" + csrf + "&action=signout").status, 303);
+    EXPECT_EQ(signin_.sign_outs, 1);
+}
+
+TEST_F(WebAppTest, GmailSignInButtonSaysGoogle) {
+    Browser b;
+    login(b);
+    ASSERT_TRUE(store_->set_values({{"email.auth_method", "oauth2"}, {"email.service", "gmail"}}));
+    EXPECT_NE(get(b, "/network/email/basic?signin=1").body.find("Sign in with Google"), std::string::npos);
+}
+
+TEST_F(WebAppTest, FailedSignInShowsItsReasonOnce) {
+    struct Failing final : SignInService {
+        Result<SignInStatus> start(std::string_view) override {
+            return fail(Errc::sign_in_again, "Blocked by a Conditional Access policy <of the tenant>");
+        }
+        SignInStatus status(std::string_view) override { return {}; }
+        Result<SignInStatus> finish(std::string_view, std::string_view) override { return SignInStatus{}; }
+        Result<void> sign_out(std::string_view) override { return {}; }
+    } failing;
+    app_ = std::make_unique<App>(*store_, failing, clock_, rng_);
+    Browser b;
+    const std::string csrf = login(b);
+    ASSERT_TRUE(store_->set_values({{"email.auth_method", "oauth2"}}));
+    EXPECT_EQ(post(b, "/network/email/basic/signin", "csrf=" + csrf + "&action=start").status, 303);
+    auto page = get(b, "/network/email/basic?signin=1").body;
+    EXPECT_NE(page.find("Blocked by a Conditional Access policy &lt;of the tenant&gt;"), std::string::npos);
+    page = get(b, "/network/email/basic?signin=1").body;
+    EXPECT_EQ(page.find("Conditional Access"), std::string::npos);
+    app_.reset();  // before `failing` goes
+}
+
+TEST_F(WebAppTest, FaxTabAppearsWhenTheFaxProfileIsConfigured) {
+    Browser b;
+    login(b);
+    ASSERT_TRUE(store_->set_values({{"fax.auth_method", "oauth2"}}));
+    const auto page = get(b, "/fax/email-server").body;
+    EXPECT_NE(page.find(">Fax<"), std::string::npos);
+    EXPECT_NE(page.find("Fax &gt; Fax Server &gt; Email Server Settings"), std::string::npos);
+}
+
+TEST(Html, EscapesEveryMetacharacter) {
+    EXPECT_EQ(escape(R"(<a href="x" title='y'>&</a>)"),
+              "&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;");
+}
+
+TEST(Html, QrCodeIsAnSvg) {
+    const auto svg = qr_svg("https://example.test/device?user_code=WDJB-MJHT");
+    EXPECT_TRUE(svg.starts_with("<svg"));
+    EXPECT_NE(svg.find("<path d=\"M"), std::string::npos);
+}
+
+TEST(Http, FormParsingRejectsBrokenEscapes) {
+    EXPECT_FALSE(parse_form("a=%2"));
+    EXPECT_FALSE(parse_form("a=%zz"));
+    const auto p = parse_form("a=1+2&b=%3Cx%3E&a=3");
+    ASSERT_TRUE(p);
+    EXPECT_EQ((*p)[0].second, "1 2");
+    EXPECT_EQ((*p)[1].second, "<x>");
+}
+
+}  // namespace
+}  // namespace pb::web
