@@ -1,5 +1,6 @@
 #include "mime/header.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <optional>
@@ -251,31 +252,28 @@ void HeaderField::glue(std::string_view text) {
 }
 
 void HeaderField::unstructured(std::string_view text) {
-    // Plain text stays readable; anything a decoder could misread as an
-    // encoded word, or too long for a line, goes encoded.
-    bool plain = is_ascii(text) && text.find("=?") == std::string_view::npos;
-    std::size_t run = 0;
-    for (char c : text) {
-        run = c == ' ' ? 0 : run + 1;
-        if (run > kHeaderLineLimit - 1) plain = false;
+    // Plain text stays readable. It is cut into tokens of a word with the
+    // extra spaces before it, so that runs of spaces survive and a fold (which
+    // stands for one space) only ever comes before a word, never leaving a
+    // line of spaces or one over the limit. Anything else goes encoded: text
+    // a decoder could misread as an encoded word, leading or trailing spaces,
+    // or a token too long for any line.
+    std::vector<std::string_view> tokens;
+    bool plain = is_ascii(text) && text.find("=?") == std::string_view::npos && !text.starts_with(' ') &&
+                 !text.ends_with(' ');
+    for (std::size_t start = 0; plain && start < text.size();) {
+        auto end = text.find_first_not_of(' ', start);
+        end = std::min(text.find(' ', end), text.size());
+        tokens.push_back(text.substr(start, end - start));
+        plain = tokens.back().size() <= (tokens.size() == 1 ? room() : kHeaderLineLimit - 1);
+        start = end + 1;
     }
     if (!plain) {
         for (const auto& w : encode_words(text, room() >= kOverhead + 4 ? room() : kEncodedWordLimit)) word(w);
         return;
     }
-    std::size_t start = 0;
-    for (;;) {
-        const auto sp = text.find(' ', start);
-        const std::string_view w = text.substr(start, sp == std::string_view::npos ? sp : sp - start);
-        if (w.empty()) {
-            out_.push_back(' ');  // a run of spaces is kept, and never folded on
-            ++line_;
-        } else {
-            word(w);
-        }
-        if (sp == std::string_view::npos) break;
-        start = sp + 1;
-    }
+    if (tokens.empty()) word("");
+    for (const auto t : tokens) word(t);
 }
 
 void HeaderField::phrase(std::string_view text) {
