@@ -65,7 +65,7 @@ class Parser {
 public:
     Parser(std::string_view s, std::string_view field) : s_(s), field_(field) {}
 
-    Result<std::vector<Mailbox>> list() {
+    Result<std::vector<Mailbox>> list(EmptyList empty) {
         if (auto e = check_characters()) return *e;
         std::vector<Mailbox> out;
         for (;;) {
@@ -85,7 +85,8 @@ public:
             }
             ++p_;
         }
-        if (out.empty()) return fail(Errc::invalid_input, std::string(field_) + ": no address given");
+        if (out.empty() && empty == EmptyList::refuse)
+            return fail(Errc::invalid_input, std::string(field_) + ": no address given");
         return out;
     }
 
@@ -408,8 +409,9 @@ Result<Mailbox> parse_mailbox(std::string_view text, std::string_view field) {
     return Parser(text, field).single();
 }
 
-Result<std::vector<Mailbox>> parse_address_list(std::string_view text, std::string_view field) {
-    return Parser(text, field).list();
+Result<std::vector<Mailbox>> parse_address_list(std::string_view text, std::string_view field,
+                                                EmptyList empty) {
+    return Parser(text, field).list(empty);
 }
 
 }  // namespace pb::mime

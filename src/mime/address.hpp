@@ -44,9 +44,14 @@ struct Mailbox {
 // `field` names the origin in errors ("To", "--cc", "From").
 Result<Mailbox> parse_mailbox(std::string_view text, std::string_view field = "address");
 
+// Whether a list may hold no address at all: a user's --to may not, a
+// header's "To: undisclosed-recipients:;" may.
+enum class EmptyList { refuse, allow };
+
 // A comma-separated list (RFC 5322 address-list); groups ("team: a, b;") are
-// flattened into their members. An empty list is an error.
+// flattened into their members.
 Result<std::vector<Mailbox>> parse_address_list(std::string_view text,
-                                                std::string_view field = "address");
+                                                std::string_view field = "address",
+                                                EmptyList empty = EmptyList::refuse);
 
 }  // namespace pb::mime

@@ -415,7 +415,7 @@ TEST(MessagePython, ThreeAttachmentsNonAsciiSubjectReadBackByPythonEmail) {
     EXPECT_EQ(m->size_hint(), all.size());
     expect_clean_lines(all);
 
-    const std::string cmd = std::string("python3 '") + PB_MIME_TEST_DIR + "/parse_message.py' '" + eml.string() +
+    const std::string cmd = "python3 '" + test::source_dir() + "/tests/mime/parse_message.py' '" + eml.string() +
                             "' '" + big.string() + "' '" + accented.string() + "' '" + small.string() + "'";
     const auto r = test::run_command(cmd);
     ASSERT_EQ(r.status, 0) << r.out;

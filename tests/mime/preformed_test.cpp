@@ -1,0 +1,147 @@
+// sendmail's input made fit to send: CRLF, Bcc removed, From/Date/Message-ID
+// added when missing; whatever the chunks the input arrives in.
+#include "mime/preformed.hpp"
+
+#include <gtest/gtest.h>
+
+#include "support/fakes.hpp"
+#include "support/transcript.hpp"
+
+namespace pb::mime {
+namespace {
+
+// Gives its chunks one per read, like a pipe.
+class ChunkSource final : public ByteSource {
+public:
+    explicit ChunkSource(test::Chunks chunks) : chunks_(std::move(chunks)) {}
+    Result<std::size_t> read(std::span<char> out) override {
+        if (next_ == chunks_.size()) return std::size_t{0};
+        std::string_view& c = chunks_[next_];
+        const std::size_t n = std::min(c.size(), out.size());
+        std::copy_n(c.begin(), n, out.begin());
+        c.remove_prefix(n);
+        if (c.empty()) ++next_;
+        return n;
+    }
+
+private:
+    test::Chunks chunks_;
+    std::size_t next_ = 0;
+};
+
+Mailbox sender() { return *parse_mailbox("Scanner <scanner@example.com>"); }
+
+Result<Preformed> wrap(std::string_view input) {
+    test::ManualClock clock;
+    test::CountingRandom random;
+    return wrap_preformed(std::make_unique<ChunkSource>(test::Chunks{input}), sender(), clock, random);
+}
+
+std::string drain(ByteSource& s) {
+    std::string out;
+    char buf[100];
+    for (;;) {
+        auto n = s.read(std::span<char>(buf, sizeof buf));
+        EXPECT_TRUE(n.ok());
+        if (!n.ok() || *n == 0) return out;
+        out.append(buf, *n);
+    }
+}
+
+TEST(Preformed, AddsFromDateMessageIdAndMakesCrlf) {
+    auto p = wrap("To: a@example.com\nSubject: hi\n\nbody\nline\n");
+    ASSERT_TRUE(p.ok()) << p.error().detail;
+    EXPECT_EQ(drain(*p->message),
+              "To: a@example.com\r\n"
+              "Subject: hi\r\n"
+              "From: Scanner <scanner@example.com>\r\n"
+              "Date: Fri, 15 Jan 2027 08:00:00 +0000\r\n"
+              "Message-ID: <0102030405060708090a0b0c0d0e0f10@example.com>\r\n"
+              "\r\n"
+              "body\r\n"
+              "line\r\n");
+    EXPECT_TRUE(p->added_from);
+    ASSERT_EQ(p->to.size(), 1u);
+}
+
+TEST(Preformed, KeepsWhatIsThere) {
+    const std::string in =
+        "From: Me <me@example.com>\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\nMessage-ID: <x@y>\r\n\r\nb\r\n";
+    auto p = wrap(in);
+    ASSERT_TRUE(p.ok());
+    EXPECT_EQ(drain(*p->message), in);
+    EXPECT_EQ(p->from.addr_spec(), "me@example.com");
+    EXPECT_EQ(p->message_id, "<x@y>");
+    EXPECT_FALSE(p->added_from);
+}
+
+TEST(Preformed, StripsFoldedBcc) {
+    auto p = wrap("From: me@example.com\r\nBcc: a@example.com,\r\n  b@example.com\r\nTo: c@example.com\r\n"
+                  "Date: x\r\nMessage-ID: <1@example.com>\r\n\r\nbody\r\n");
+    ASSERT_TRUE(p.ok());
+    const std::string out = drain(*p->message);
+    EXPECT_EQ(out.find("Bcc"), std::string::npos);
+    EXPECT_EQ(out.find("b@example.com"), std::string::npos);
+    ASSERT_EQ(p->bcc.size(), 2u);
+    EXPECT_EQ(p->bcc[1].addr_spec(), "b@example.com");
+}
+
+TEST(Preformed, UndisclosedRecipientsIsAnEmptyList) {
+    auto p = wrap("To: undisclosed-recipients:;\n\nx\n");
+    ASSERT_TRUE(p.ok()) << p.error().detail;
+    EXPECT_TRUE(p->to.empty());
+}
+
+TEST(Preformed, BadFromNamesTheField) {
+    auto p = wrap("From: broken@\n\nx\n");
+    ASSERT_FALSE(p.ok());
+    EXPECT_EQ(p.error().code, Errc::invalid_input);
+    EXPECT_EQ(p.error().detail, "From: \"broken@\" has no domain after @");
+}
+
+TEST(Preformed, NonHeaderLineStartsTheBody) {
+    auto p = wrap("Subject: x\nthis is body\n");
+    ASSERT_TRUE(p.ok());
+    const std::string out = drain(*p->message);
+    EXPECT_TRUE(out.ends_with("\r\n\r\nthis is body\r\n")) << out;
+}
+
+TEST(Preformed, MboxFromLineDropped) {
+    auto p = wrap("From someone Mon Jan  1 00:00:00 2024\nSubject: x\n\nb\n");
+    ASSERT_TRUE(p.ok());
+    EXPECT_TRUE(drain(*p->message).starts_with("Subject: x\r\n"));
+}
+
+TEST(Preformed, NoBodyAtAll) {
+    auto p = wrap("Subject: x");
+    ASSERT_TRUE(p.ok());
+    const std::string out = drain(*p->message);
+    EXPECT_TRUE(out.ends_with("Message-ID: <0102030405060708090a0b0c0d0e0f10@example.com>\r\n\r\n")) << out;
+}
+
+TEST(Preformed, SameOutputAtEverySplit) {
+    const std::string in = "From: me@example.com\rTo: a@example.com\r\nBcc: h@example.com\n\r\nx\ry\r\nz\r";
+    std::string first;
+    for (const auto& chunks : test::every_split(in)) {
+        test::ManualClock clock;
+        test::CountingRandom random;
+        auto p = wrap_preformed(std::make_unique<ChunkSource>(chunks), sender(), clock, random);
+        ASSERT_TRUE(p.ok());
+        const std::string out = drain(*p->message);
+        if (first.empty()) first = out;
+        EXPECT_EQ(out, first);
+    }
+    EXPECT_TRUE(first.ends_with("\r\n\r\nx\r\ny\r\nz\r\n")) << first;
+    EXPECT_EQ(first.find("h@example.com"), std::string::npos);
+}
+
+TEST(Preformed, HugeHeaderRefused) {
+    std::string in;
+    while (in.size() < (1u << 20) + 100) in += "X-Filler: " + std::string(60, 'f') + "\n";
+    auto p = wrap(in + "\nbody\n");
+    ASSERT_FALSE(p.ok());
+    EXPECT_NE(p.error().detail.find("larger than 1 MiB"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace pb::mime
