@@ -33,6 +33,42 @@ CREATE TABLE credentials (
     PRIMARY KEY (kind, name)
 );
 )sql"},
+    // The spool's jobs and the job history (src/spool). Times are unix
+    // milliseconds. AUTOINCREMENT: a job number is never reused after
+    // retention removes the job, so an old report never names a new job.
+    Migration{2, R"sql(
+CREATE TABLE jobs (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    created_at      INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL,
+    queued_at       INTEGER NOT NULL,  -- delivery.max_age counts from here
+    next_attempt_at INTEGER,
+    finished_at     INTEGER,
+    function        TEXT NOT NULL,
+    profile         TEXT NOT NULL,
+    sender          TEXT NOT NULL,
+    subject         TEXT NOT NULL DEFAULT '',
+    size            INTEGER NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    state           TEXT NOT NULL,
+    code            INTEGER,
+    detail          TEXT,
+    maybe_sent      INTEGER NOT NULL DEFAULT 0,
+    transcript      TEXT,
+    file            TEXT
+);
+CREATE INDEX jobs_due ON jobs (state, profile, next_attempt_at);
+CREATE INDEX jobs_file ON jobs (file);
+CREATE TABLE job_recipients (
+    job     INTEGER NOT NULL,
+    seq     INTEGER NOT NULL,
+    address TEXT NOT NULL,
+    result  TEXT NOT NULL DEFAULT 'pending',
+    code    INTEGER,
+    reply   TEXT,
+    PRIMARY KEY (job, seq)
+);
+)sql"},
 };
 
 }  // namespace

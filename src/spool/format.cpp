@@ -1,0 +1,225 @@
+// Writing and reading spool files (format.hpp has the layout).
+#include "spool/format.hpp"
+
+#include <array>
+#include <cstring>
+
+namespace pb::spool {
+namespace {
+
+constexpr std::size_t kHeader = 5;  // type + length
+constexpr std::size_t kTrailer = 4; // crc32
+
+// CRC-32 (IEEE 802.3, as zlib): catches torn and bit-flipped records. It
+// guards against accidents, not attackers; the spool directory is 0700.
+constexpr std::array<std::uint32_t, 256> make_crc_table() {
+    std::array<std::uint32_t, 256> t{};
+    for (std::uint32_t i = 0; i < 256; ++i) {
+        std::uint32_t c = i;
+        for (int k = 0; k < 8; ++k) c = (c & 1U) ? 0xEDB88320U ^ (c >> 1) : c >> 1;
+        t[i] = c;
+    }
+    return t;
+}
+constexpr auto kCrcTable = make_crc_table();
+
+std::uint32_t crc32(std::span<const char> data, std::uint32_t crc = 0) {
+    crc = ~crc;
+    for (const char ch : data)
+        crc = kCrcTable[(crc ^ static_cast<unsigned char>(ch)) & 0xFFU] ^ (crc >> 8);
+    return ~crc;
+}
+
+void put_u32(char* p, std::uint32_t v) {
+    for (int i = 3; i >= 0; --i, v >>= 8) p[i] = static_cast<char>(v & 0xFFU);
+}
+void put_u64(char* p, std::uint64_t v) {
+    for (int i = 7; i >= 0; --i, v >>= 8) p[i] = static_cast<char>(v & 0xFFU);
+}
+std::uint64_t get_be(const char* p, int n) {
+    std::uint64_t v = 0;
+    for (int i = 0; i < n; ++i) v = (v << 8) | static_cast<unsigned char>(p[i]);
+    return v;
+}
+
+// One record in `buf`, whose payload the caller has already placed at
+// buf[kHeader..kHeader+length). Returns the whole record's bytes.
+std::span<const char> seal_record(std::vector<char>& buf, char type, std::size_t length) {
+    buf[0] = type;
+    put_u32(buf.data() + 1, static_cast<std::uint32_t>(length));
+    const auto crc = crc32({buf.data(), kHeader + length});
+    put_u32(buf.data() + kHeader + length, crc);
+    return {buf.data(), kHeader + length + kTrailer};
+}
+
+Result<void> write_record(FileOps& ops, int fd, std::vector<char>& buf, char type, std::string_view payload) {
+    std::memcpy(buf.data() + kHeader, payload.data(), payload.size());
+    return ops.write(fd, seal_record(buf, type, payload.size()));
+}
+
+}  // namespace
+
+Result<std::uint64_t> write_spool_file(FileOps& ops, const std::filesystem::path& path,
+                                       const FileEnvelope& envelope, ByteSource& body) {
+    for (const auto& a : envelope.recipients)
+        if (a.size() > kMaxChunk) return fail(Errc::invalid_input, "a recipient address is too long");
+    if (envelope.sender.size() > kMaxChunk) return fail(Errc::invalid_input, "the sender address is too long");
+
+    auto created = ops.create(path);
+    if (!created) return created.error();
+    Fd fd(ops, *created);
+    // One buffer for every record: the body never exists in memory beyond
+    // one chunk, whatever the message's size.
+    std::vector<char> buf(kHeader + kMaxChunk + kTrailer);
+    std::uint64_t size = 0;
+
+    auto run = [&]() -> Result<void> {
+        std::string head(kMagic);
+        head.push_back(static_cast<char>(kVersion));
+        if (auto r = ops.write(fd.get(), head); !r) return r;
+        if (auto r = write_record(ops, fd.get(), buf, 'F', envelope.sender); !r) return r;
+        for (const auto& rcpt : envelope.recipients)
+            if (auto r = write_record(ops, fd.get(), buf, 'R', rcpt); !r) return r;
+        for (;;) {
+            // Fill a whole chunk before writing it: sources may return a few
+            // bytes at a time (a pipe), and records should not be tiny.
+            std::size_t have = 0;
+            while (have < kMaxChunk) {
+                auto n = body.read({buf.data() + kHeader + have, kMaxChunk - have});
+                if (!n) return n.error();
+                if (*n == 0) break;
+                have += *n;
+            }
+            if (have == 0) break;
+            size += have;
+            if (auto r = ops.write(fd.get(), seal_record(buf, 'B', have)); !r) return r;
+            if (have < kMaxChunk) break;
+        }
+        std::array<char, 12> end{};
+        put_u64(end.data(), size);
+        put_u32(end.data() + 8, static_cast<std::uint32_t>(envelope.recipients.size()));
+        if (auto r = write_record(ops, fd.get(), buf, 'E', {end.data(), end.size()}); !r) return r;
+        return ops.fsync(fd.get());
+    };
+    if (auto r = run(); !r) {
+        fd.reset();
+        ops.remove(path);
+        return r.error();
+    }
+    return size;
+}
+
+SpoolReader::SpoolReader(FileOps& ops, Fd fd, std::filesystem::path path)
+    : ops_(ops), fd_(std::move(fd)), path_(std::move(path)) {}
+
+Error SpoolReader::damaged(std::string_view why) const {
+    return fail(Errc::spool_unwritable,
+                "spool file " + path_.filename().string() + " is damaged: " + std::string(why));
+}
+
+Result<void> SpoolReader::fill(std::span<char> out) {
+    std::size_t got = 0;
+    while (got < out.size()) {
+        auto n = ops_.read(fd_.get(), out.subspan(got));
+        if (!n) return n.error();
+        if (*n == 0) return damaged(in_body_ ? "it ends before its END record" : "it ends inside its envelope");
+        got += *n;
+    }
+    return {};
+}
+
+Result<SpoolReader::Record> SpoolReader::next_record() {
+    std::array<char, kHeader> head{};
+    if (auto r = fill(head); !r) return r.error();
+    Record rec{head[0], static_cast<std::uint32_t>(get_be(head.data() + 1, 4))};
+    if (rec.length > kMaxChunk) return damaged("a record is longer than the format allows");
+    chunk_.resize(rec.length);
+    chunk_pos_ = 0;
+    if (auto r = fill(chunk_); !r) return r.error();
+    std::array<char, kTrailer> crc{};
+    if (auto r = fill(crc); !r) return r.error();
+    const auto want = crc32(chunk_, crc32(head));
+    if (get_be(crc.data(), 4) != want) return damaged("a record fails its checksum");
+    return rec;
+}
+
+Result<std::unique_ptr<SpoolReader>> SpoolReader::open(FileOps& ops, const std::filesystem::path& path) {
+    auto fd = ops.open_read(path);
+    if (!fd) return fd.error();
+    std::unique_ptr<SpoolReader> r(new SpoolReader(ops, Fd(ops, *fd), path));
+    std::array<char, kMagic.size() + 1> magic{};
+    if (auto f = r->fill(magic); !f) return f.error();
+    if (std::string_view(magic.data(), kMagic.size()) != kMagic) return r->damaged("it is not a spool file");
+    if (static_cast<std::uint8_t>(magic.back()) != kVersion)
+        return r->damaged("format version " + std::to_string(static_cast<unsigned char>(magic.back())) +
+                          " is not one this postbridge reads");
+    bool have_sender = false;
+    for (;;) {
+        auto rec = r->next_record();
+        if (!rec) return rec.error();
+        if (rec->type == 'F' && !have_sender && r->envelope_.recipients.empty()) {
+            r->envelope_.sender.assign(r->chunk_.begin(), r->chunk_.end());
+            have_sender = true;
+        } else if (rec->type == 'R' && have_sender) {
+            r->envelope_.recipients.emplace_back(r->chunk_.begin(), r->chunk_.end());
+        } else if ((rec->type == 'B' || rec->type == 'E') && have_sender) {
+            r->in_body_ = true;
+            if (rec->type == 'E') {
+                if (auto e = r->end_record(); !e) return e.error();  // an empty message
+            } else {
+                r->body_bytes_ = r->chunk_.size();
+            }
+            return r;
+        } else {
+            return r->damaged(std::string("unexpected record '") + rec->type + "' in the envelope");
+        }
+    }
+}
+
+Result<void> SpoolReader::end_record() {
+    if (chunk_.size() != 12 || get_be(chunk_.data(), 8) != body_bytes_ ||
+        get_be(chunk_.data() + 8, 4) != envelope_.recipients.size())
+        return damaged("its END record disagrees with its contents");
+    std::array<char, 1> extra{};
+    auto n = ops_.read(fd_.get(), extra);
+    if (!n) return n.error();
+    if (*n != 0) return damaged("bytes follow its END record");
+    chunk_.clear();
+    chunk_pos_ = 0;
+    ended_ = true;
+    return {};
+}
+
+Result<std::size_t> SpoolReader::read(std::span<char> out) {
+    while (chunk_pos_ == chunk_.size()) {
+        if (ended_) return std::size_t{0};
+        auto rec = next_record();
+        if (!rec) return rec.error();
+        if (rec->type == 'E') {
+            if (auto e = end_record(); !e) return e.error();
+            return std::size_t{0};
+        }
+        if (rec->type != 'B') return damaged(std::string("unexpected record '") + rec->type + "' in the message");
+        body_bytes_ += chunk_.size();
+    }
+    const std::size_t n = std::min(out.size(), chunk_.size() - chunk_pos_);
+    std::memcpy(out.data(), chunk_.data() + chunk_pos_, n);
+    chunk_pos_ += n;
+    return n;
+}
+
+Result<ScanResult> scan_spool_file(FileOps& ops, const std::filesystem::path& path) {
+    auto reader = SpoolReader::open(ops, path);
+    if (!reader) return reader.error();
+    std::vector<char> sink(kMaxChunk);
+    std::uint64_t size = 0;
+    for (;;) {
+        auto n = (*reader)->read(sink);
+        if (!n) return n.error();
+        if (*n == 0) break;
+        size += *n;
+    }
+    return ScanResult{(*reader)->envelope(), size};
+}
+
+}  // namespace pb::spool

@@ -1,0 +1,48 @@
+// JSON and text views of a job (history.hpp).
+#include "spool/history.hpp"
+
+#include <fmt/format.h>
+
+namespace pb::spool {
+
+nlohmann::json to_json(const Job& j, bool with_transcript) {
+    nlohmann::json o{{"job", j.id}, {"state", to_string(j.state)}};
+    if (j.code) {
+        const auto& c = info(*j.code);
+        o["code"] = static_cast<int>(*j.code);
+        o["status"] = c.status;
+        o["remedy"] = c.remedy;
+    }
+    if (!j.detail.empty()) o["detail"] = j.detail;
+    auto rcpts = nlohmann::json::array();
+    for (const auto& r : j.recipients) {
+        nlohmann::json x{{"address", r.address}, {"result", to_string(r.result)}};
+        if (r.code) x["code"] = static_cast<int>(*r.code);
+        if (!r.reply.empty()) x["reply"] = r.reply;
+        rcpts.push_back(std::move(x));
+    }
+    o["recipients"] = std::move(rcpts);
+    o["function"] = to_string(j.function);
+    o["profile"] = j.profile;
+    if (!j.sender.empty()) o["sender"] = j.sender;
+    if (!j.subject.empty()) o["subject"] = j.subject;
+    o["size"] = j.size;
+    o["attempts"] = j.attempts;
+    o["created_at"] = format_rfc3339(j.created_at);
+    o["updated_at"] = format_rfc3339(j.updated_at);
+    if (j.next_attempt_at && j.state == JobState::queued) o["next_attempt_at"] = format_rfc3339(*j.next_attempt_at);
+    if (j.finished_at) o["finished_at"] = format_rfc3339(*j.finished_at);
+    if (j.maybe_sent) o["maybe_duplicate"] = true;
+    if (with_transcript && !j.transcript.empty()) o["transcript"] = j.transcript;
+    return o;
+}
+
+std::string summary_line(const Job& j) {
+    std::string code = j.code ? std::to_string(static_cast<int>(*j.code)) : "-";
+    std::string to = j.recipients.empty() ? "" : j.recipients.front().address;
+    if (j.recipients.size() > 1) to += fmt::format(" (+{})", j.recipients.size() - 1);
+    return fmt::format("{:>6}  {}  {:<8} {:>4}  {:<13} {:<8} {}  {}", j.id, format_rfc3339(j.created_at),
+                       to_string(j.state), code, to_string(j.function), j.profile, to, j.subject);
+}
+
+}  // namespace pb::spool

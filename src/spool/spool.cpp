@@ -1,0 +1,442 @@
+// The durable queue (spool.hpp): intake, the job history's queries, and the
+// state changes that delivery makes, each one transaction.
+#include "spool/spool.hpp"
+
+#include <sys/stat.h>
+
+#include <system_error>
+
+namespace pb::spool {
+namespace fs = std::filesystem;
+namespace {
+
+std::int64_t ms(TimePoint t) { return t.time_since_epoch().count(); }
+TimePoint from_ms(std::int64_t v) { return TimePoint{Duration{v}}; }
+
+constexpr std::string_view kColumns =
+    "id, created_at, updated_at, next_attempt_at, finished_at, function, profile, sender, subject, size, "
+    "attempts, state, code, detail, maybe_sent, transcript, file, queued_at";
+
+Result<void> make_dir(const fs::path& p) {
+    std::error_code ec;
+    fs::create_directories(p, ec);
+    if (ec) return fail(Errc::spool_unwritable, "cannot create " + p.string() + ": " + ec.message());
+    fs::permissions(p, fs::perms::owner_all, fs::perm_options::replace, ec);
+    return {};
+}
+
+Error refused(const Error& e) {
+    // The words a submitter sees when intake says no; the cause stays exact.
+    return fail(e.code, "the message was not accepted: " + e.detail);
+}
+
+std::optional<Errc> code_column(const store::Stmt& st, int col) {
+    if (st.is_null(col)) return std::nullopt;
+    return errc_from_int(static_cast<int>(st.integer(col)));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Spool>> Spool::open(const fs::path& state_dir, FileOps& ops, const Clock& clock,
+                                           Random& rng) {
+    const fs::path dir = state_dir / "spool";
+    for (const char* sub : {"tmp", "msg", "quarantine"})
+        if (auto r = make_dir(dir / sub); !r) return r.error();
+    auto db = store::Db::open(state_dir / "postbridge.db");
+    if (!db) return db.error();
+    if (auto r = db->exec("SELECT 1 FROM jobs LIMIT 0"); !r)
+        return fail(Errc::spool_unwritable, "the state database has no job tables; open the store first (" +
+                                                r.error().detail + ")");
+    return std::unique_ptr<Spool>(new Spool(std::move(*db), dir, ops, clock, rng));
+}
+
+Result<JobId> Spool::accept(const Submission& sub, ByteSource& body) {
+    if (sub.recipients.empty()) return fail(Errc::invalid_input, "the message has no recipient");
+    std::string name;
+    {
+        std::lock_guard lock(mu_);  // Random is not thread-safe
+        name = random_hex(rng_, 16);
+    }
+    const fs::path tmp = dir_ / "tmp" / name;
+    const fs::path final_path = dir_ / "msg" / name;
+
+    auto size = write_spool_file(ops_, tmp, FileEnvelope{sub.sender, sub.recipients}, body);
+    if (!size) return size.error().code == Errc::spool_unwritable ? refused(size.error()) : size.error();
+    if (auto r = ops_.rename(tmp, final_path); !r) {
+        ops_.remove(tmp);
+        return refused(r.error());
+    }
+    if (auto r = ops_.fsync_dir(dir_ / "msg"); !r) {
+        ops_.remove(final_path);
+        return refused(r.error());
+    }
+
+    const auto now = ms(clock_.now());
+    std::lock_guard lock(mu_);
+    auto commit = [&]() -> Result<JobId> {
+        store::Transaction tx(db_);
+        if (auto r = tx.begin(); !r) return r.error();
+        auto ins = db_.prepare(
+            "INSERT INTO jobs (created_at, updated_at, queued_at, next_attempt_at, function, profile, sender, "
+            "subject, size, state, code, detail, file) VALUES (?1, ?1, ?1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+        if (!ins) return ins.error();
+        ins->bind(1, now).bind(2, to_string(sub.function)).bind(3, sub.profile).bind(4, sub.sender)
+            .bind(5, sub.subject).bind(6, static_cast<std::int64_t>(*size))
+            .bind(7, to_string(sub.held ? JobState::held : JobState::queued)).bind(10, name);
+        if (sub.held) {
+            ins->bind(8, static_cast<std::int64_t>(*sub.held)).bind(9, std::string(info(*sub.held).status));
+        } else {
+            ins->bind_null(8).bind_null(9);
+        }
+        if (auto r = ins->run(); !r) return r.error();
+        const JobId id = db_.last_insert_id();
+        auto rc = db_.prepare("INSERT INTO job_recipients (job, seq, address) VALUES (?, ?, ?)");
+        if (!rc) return rc.error();
+        for (std::size_t i = 0; i < sub.recipients.size(); ++i) {
+            rc->reset();
+            rc->bind(1, id).bind(2, static_cast<std::int64_t>(i)).bind(3, sub.recipients[i]);
+            if (auto r = rc->run(); !r) return r.error();
+        }
+        if (auto r = tx.commit(); !r) return r.error();
+        return id;
+    };
+    auto id = commit();
+    if (!id) {
+        ops_.remove(final_path);
+        return refused(id.error());
+    }
+    return id;
+}
+
+Result<std::vector<Job>> Spool::load(std::string_view where, std::int64_t arg, std::size_t limit) {
+    auto st = db_.prepare(std::string("SELECT ") + std::string(kColumns) + " FROM jobs " + std::string(where) +
+                          " ORDER BY id DESC LIMIT ?2");
+    if (!st) return st.error();
+    st->bind(1, arg).bind(2, static_cast<std::int64_t>(limit));
+    std::vector<Job> out;
+    for (;;) {
+        auto row = st->step();
+        if (!row) return row.error();
+        if (!*row) break;
+        Job j;
+        j.id = st->integer(0);
+        j.created_at = from_ms(st->integer(1));
+        j.updated_at = from_ms(st->integer(2));
+        if (!st->is_null(3)) j.next_attempt_at = from_ms(st->integer(3));
+        if (!st->is_null(4)) j.finished_at = from_ms(st->integer(4));
+        j.function = parse_function(st->text(5)).value_or(Function::cli);
+        j.profile = st->text(6);
+        j.sender = st->text(7);
+        j.subject = st->text(8);
+        j.size = static_cast<std::uint64_t>(st->integer(9));
+        j.attempts = static_cast<int>(st->integer(10));
+        j.state = parse_job_state(st->text(11)).value_or(JobState::failed);
+        j.code = code_column(*st, 12);
+        j.detail = st->text_or_null(13).value_or("");
+        j.maybe_sent = st->integer(14) != 0;
+        j.transcript = st->text_or_null(15).value_or("");
+        j.file = st->text_or_null(16).value_or("");
+        j.queued_at = from_ms(st->integer(17));
+        out.push_back(std::move(j));
+    }
+    auto rc = db_.prepare("SELECT seq, address, result, code, reply FROM job_recipients WHERE job = ? ORDER BY seq");
+    if (!rc) return rc.error();
+    for (auto& j : out) {
+        rc->reset();
+        rc->bind(1, j.id);
+        for (;;) {
+            auto row = rc->step();
+            if (!row) return row.error();
+            if (!*row) break;
+            j.recipients.push_back(Recipient{static_cast<int>(rc->integer(0)), rc->text(1),
+                                             parse_recipient_result(rc->text(2)).value_or(RecipientResult::pending),
+                                             code_column(*rc, 3), rc->text_or_null(4).value_or("")});
+        }
+    }
+    return out;
+}
+
+Result<std::optional<Job>> Spool::job(JobId id) {
+    std::lock_guard lock(mu_);
+    auto jobs = load("WHERE id = ?1", id, 1);
+    if (!jobs) return jobs.error();
+    if (jobs->empty()) return std::optional<Job>{};
+    return std::optional<Job>{std::move(jobs->front())};
+}
+
+Result<std::vector<Job>> Spool::jobs(std::size_t limit) {
+    std::lock_guard lock(mu_);
+    return load("WHERE ?1 = ?1", 0, limit);
+}
+
+Result<std::vector<std::string>> Spool::held_profiles() {
+    std::lock_guard lock(mu_);
+    auto st = db_.prepare("SELECT DISTINCT profile FROM jobs WHERE state = 'held' AND ?1 = ?1");
+    if (!st) return st.error();
+    st->bind(1, std::int64_t{0});
+    std::vector<std::string> out;
+    for (;;) {
+        auto row = st->step();
+        if (!row) return row.error();
+        if (!*row) break;
+        out.push_back(st->text(0));
+    }
+    return out;
+}
+
+Result<std::vector<std::string>> Spool::due_profiles() {
+    std::lock_guard lock(mu_);
+    auto st = db_.prepare("SELECT DISTINCT profile FROM jobs WHERE state = 'queued' AND next_attempt_at <= ?");
+    if (!st) return st.error();
+    st->bind(1, ms(clock_.now()));
+    std::vector<std::string> out;
+    for (;;) {
+        auto row = st->step();
+        if (!row) return row.error();
+        if (!*row) break;
+        out.push_back(st->text(0));
+    }
+    return out;
+}
+
+Result<std::optional<TimePoint>> Spool::next_due(std::optional<std::string> profile) {
+    std::lock_guard lock(mu_);
+    auto st = db_.prepare("SELECT MIN(next_attempt_at) FROM jobs WHERE state = 'queued' AND (?1 IS NULL OR profile = ?1)");
+    if (!st) return st.error();
+    st->bind_optional(1, profile);
+    auto row = st->step();
+    if (!row) return row.error();
+    if (!*row || st->is_null(0)) return std::optional<TimePoint>{};
+    return std::optional<TimePoint>{from_ms(st->integer(0))};
+}
+
+Result<std::vector<Job>> Spool::claim(const std::string& profile, std::size_t max, std::optional<JobId> only) {
+    std::lock_guard lock(mu_);
+    const auto now = ms(clock_.now());
+    std::vector<JobId> ids;
+    {
+        store::Transaction tx(db_);
+        if (auto r = tx.begin(); !r) return r.error();
+        auto pick = only ? db_.prepare("SELECT id FROM jobs WHERE id = ?3 AND profile = ?1 AND state = 'queued'")
+                         : db_.prepare(
+                               "SELECT id FROM jobs WHERE profile = ?1 AND state = 'queued' AND next_attempt_at <= ?2 "
+                               "ORDER BY next_attempt_at, id LIMIT ?4");
+        if (!pick) return pick.error();
+        pick->bind(1, profile).bind(2, now).bind(3, only.value_or(0)).bind(4, static_cast<std::int64_t>(max));
+        for (;;) {
+            auto row = pick->step();
+            if (!row) return row.error();
+            if (!*row) break;
+            ids.push_back(pick->integer(0));
+        }
+        auto up = db_.prepare(
+            "UPDATE jobs SET state = 'sending', attempts = attempts + 1, updated_at = ?2 WHERE id = ?1");
+        if (!up) return up.error();
+        for (const JobId id : ids) {
+            up->reset();
+            up->bind(1, id).bind(2, now);
+            if (auto r = up->run(); !r) return r.error();
+        }
+        if (auto r = tx.commit(); !r) return r.error();
+    }
+    std::vector<Job> out;
+    for (const JobId id : ids) {
+        auto j = load("WHERE id = ?1", id, 1);
+        if (!j) return j.error();
+        if (!j->empty()) out.push_back(std::move(j->front()));
+    }
+    return out;
+}
+
+Result<void> Spool::quarantine_locked(const Job& job, const Error& why) {
+    const fs::path from = dir_ / "msg" / job.file;
+    const fs::path to = dir_ / "quarantine" / job.file;
+    std::string where = "; the file is kept in " + to.string();
+    if (auto r = ops_.rename(from, to); !r) {
+        where = "; the file could not be moved to quarantine (" + r.error().detail + ")";
+    } else {
+        (void)ops_.fsync_dir(dir_ / "quarantine");
+        (void)ops_.fsync_dir(dir_ / "msg");
+    }
+    auto st = db_.prepare(
+        "UPDATE jobs SET state = 'failed', code = ?2, detail = ?3, file = NULL, updated_at = ?4, finished_at = ?4, "
+        "next_attempt_at = NULL WHERE id = ?1");
+    if (!st) return st.error();
+    st->bind(1, job.id).bind(2, static_cast<std::int64_t>(Errc::spool_unwritable)).bind(3, why.detail + where)
+        .bind(4, ms(clock_.now()));
+    return st->run();
+}
+
+Result<std::unique_ptr<SpoolReader>> Spool::open_message(const Job& job) {
+    if (job.file.empty()) return fail(Errc::spool_unwritable, "job " + std::to_string(job.id) + " has no message file");
+    const fs::path path = dir_ / "msg" / job.file;
+    // A full pass before the first byte goes out: a damaged file is found
+    // here, not halfway through DATA. It costs one read from the page cache.
+    auto scan = scan_spool_file(ops_, path);
+    if (!scan) {
+        std::lock_guard lock(mu_);
+        if (auto q = quarantine_locked(job, scan.error()); !q) return q.error();
+        return scan.error();
+    }
+    auto reader = SpoolReader::open(ops_, path);
+    if (!reader) return reader.error();
+    (*reader)->set_size_hint(scan->size);
+    return reader;
+}
+
+Result<void> Spool::finish_attempt(JobId id, const Attempt& a) {
+    std::lock_guard lock(mu_);
+    const auto now = ms(clock_.now());
+    std::optional<std::string> drop_file;
+    {
+        store::Transaction tx(db_);
+        if (auto r = tx.begin(); !r) return r.error();
+        if (a.state == JobState::sent) {
+            auto f = db_.prepare("SELECT file FROM jobs WHERE id = ?");
+            if (!f) return f.error();
+            f->bind(1, id);
+            if (auto row = f->step(); row && *row) drop_file = f->text_or_null(0);
+        }
+        auto st = db_.prepare(
+            "UPDATE jobs SET state = ?2, code = ?3, detail = ?4, maybe_sent = ?5, transcript = COALESCE(?6, transcript), "
+            "next_attempt_at = ?7, finished_at = ?8, updated_at = ?9, file = CASE WHEN ?2 = 'sent' THEN NULL ELSE file END "
+            "WHERE id = ?1");
+        if (!st) return st.error();
+        st->bind(1, id).bind(2, to_string(a.state)).bind(5, std::int64_t{a.maybe_sent ? 1 : 0})
+            .bind_optional(6, a.transcript).bind(9, now);
+        if (a.error) {
+            st->bind(3, static_cast<std::int64_t>(a.error->code)).bind(4, a.error->detail);
+        } else {
+            st->bind_null(3).bind_null(4);
+        }
+        if (a.next_attempt_at) st->bind(7, ms(*a.next_attempt_at)); else st->bind_null(7);
+        if (is_final(a.state)) st->bind(8, now); else st->bind_null(8);
+        if (auto r = st->run(); !r) return r.error();
+        auto rc = db_.prepare("UPDATE job_recipients SET result = ?3, code = ?4, reply = ?5 WHERE job = ?1 AND seq = ?2");
+        if (!rc) return rc.error();
+        for (const auto& r : a.recipients) {
+            rc->reset();
+            rc->bind(1, id).bind(2, std::int64_t{r.seq}).bind(3, to_string(r.result)).bind(5, r.reply);
+            if (r.code) rc->bind(4, static_cast<std::int64_t>(*r.code)); else rc->bind_null(4);
+            if (auto x = rc->run(); !x) return x.error();
+        }
+        if (auto r = tx.commit(); !r) return r.error();
+    }
+    // Only after the commit: a crash in between leaves a file that recover()
+    // sweeps, never a job without its message.
+    if (drop_file && !drop_file->empty()) ops_.remove(dir_ / "msg" / *drop_file);
+    return {};
+}
+
+Result<std::size_t> Spool::release_held(const std::string& profile) {
+    std::lock_guard lock(mu_);
+    auto st = db_.prepare(
+        "UPDATE jobs SET state = 'queued', next_attempt_at = ?2, updated_at = ?2 WHERE profile = ?1 AND state = 'held'");
+    if (!st) return st.error();
+    st->bind(1, profile).bind(2, ms(clock_.now()));
+    if (auto r = st->run(); !r) return r.error();
+    return static_cast<std::size_t>(db_.changes());
+}
+
+Result<void> Spool::retry(JobId id) {
+    std::lock_guard lock(mu_);
+    auto jobs = load("WHERE id = ?1", id, 1);
+    if (!jobs) return jobs.error();
+    if (jobs->empty()) return fail(Errc::invalid_input, "there is no job " + std::to_string(id));
+    const Job& j = jobs->front();
+    if (j.state == JobState::queued || j.state == JobState::sending)
+        return fail(Errc::invalid_input, "job " + std::to_string(id) + " is already " + std::string(to_string(j.state)));
+    if (j.file.empty())
+        return fail(Errc::invalid_input, "job " + std::to_string(id) + " has no message left to send (" +
+                                             std::string(to_string(j.state)) + ")");
+    const auto now = ms(clock_.now());
+    store::Transaction tx(db_);
+    if (auto r = tx.begin(); !r) return r.error();
+    // queued_at restarts: delivery.max_age counts from the retry, or an old
+    // job retried by hand would give up at once.
+    if (auto r = db_.prepare(
+            "UPDATE jobs SET state = 'queued', next_attempt_at = ?2, queued_at = ?2, updated_at = ?2, finished_at = NULL "
+            "WHERE id = ?1");
+        !r) {
+        return r.error();
+    } else if (auto x = r->bind(1, id).bind(2, now).run(); !x) {
+        return x;
+    }
+    if (auto r = db_.prepare("UPDATE job_recipients SET result = 'pending' WHERE job = ? AND result = 'rejected'"); !r) {
+        return r.error();
+    } else if (auto x = r->bind(1, id).run(); !x) {
+        return x;
+    }
+    return tx.commit();
+}
+
+Result<std::size_t> Spool::recover(Duration orphan_age) {
+    std::lock_guard lock(mu_);
+    const auto now = clock_.now();
+    auto st = db_.prepare(
+        "UPDATE jobs SET state = 'queued', maybe_sent = 1, next_attempt_at = ?1, updated_at = ?1, "
+        "detail = 'the process delivering it stopped; if it stopped at end of data, this resend may duplicate it' "
+        "WHERE state = 'sending'");
+    if (!st) return st.error();
+    st->bind(1, ms(now));
+    if (auto r = st->run(); !r) return r.error();
+    const auto requeued = static_cast<std::size_t>(db_.changes());
+
+    // Files that never became a job (a crash between rename and commit).
+    auto known = db_.prepare("SELECT 1 FROM jobs WHERE file = ?");
+    if (!known) return known.error();
+    const auto cutoff = std::chrono::system_clock::now() - orphan_age;
+    for (const char* sub : {"tmp", "msg"}) {
+        std::error_code ec;
+        for (const auto& entry : fs::directory_iterator(dir_ / sub, ec)) {
+            struct stat sb {};
+            if (::stat(entry.path().c_str(), &sb) != 0) continue;
+            if (std::chrono::system_clock::from_time_t(sb.st_mtime) > cutoff) continue;
+            known->reset();
+            known->bind(1, entry.path().filename().string());
+            auto row = known->step();
+            if (!row) return row.error();
+            if (!*row) ops_.remove(entry.path());
+        }
+    }
+    return requeued;
+}
+
+Result<std::size_t> Spool::prune(const Retention& r) {
+    std::lock_guard lock(mu_);
+    const auto oldest = ms(clock_.now() - r.max_age);
+    std::vector<std::pair<JobId, std::string>> doomed;
+    auto pick = db_.prepare(
+        "SELECT id, file FROM jobs WHERE state IN ('sent', 'partial', 'failed') AND "
+        "(finished_at < ?1 OR id NOT IN (SELECT id FROM jobs WHERE state IN ('sent', 'partial', 'failed') "
+        "ORDER BY id DESC LIMIT ?2))");
+    if (!pick) return pick.error();
+    pick->bind(1, oldest).bind(2, r.max_jobs);
+    for (;;) {
+        auto row = pick->step();
+        if (!row) return row.error();
+        if (!*row) break;
+        doomed.emplace_back(pick->integer(0), pick->text_or_null(1).value_or(""));
+    }
+    if (doomed.empty()) return std::size_t{0};
+    {
+        store::Transaction tx(db_);
+        if (auto x = tx.begin(); !x) return x.error();
+        auto dj = db_.prepare("DELETE FROM jobs WHERE id = ?");
+        auto dr = db_.prepare("DELETE FROM job_recipients WHERE job = ?");
+        if (!dj) return dj.error();
+        if (!dr) return dr.error();
+        for (const auto& [id, file] : doomed) {
+            dr->reset();
+            dj->reset();
+            if (auto x = dr->bind(1, id).run(); !x) return x.error();
+            if (auto x = dj->bind(1, id).run(); !x) return x.error();
+        }
+        if (auto x = tx.commit(); !x) return x.error();
+    }
+    for (const auto& [id, file] : doomed)
+        if (!file.empty()) ops_.remove(dir_ / "msg" / file);
+    return doomed.size();
+}
+
+}  // namespace pb::spool

@@ -1,0 +1,123 @@
+// The durable queue and the job history behind it.
+//
+// A job is accepted only when both halves are durable: its message file
+// written, fsynced, renamed from spool/tmp into spool/msg, that directory
+// fsynced; then its record committed to the state database (WAL,
+// synchronous=FULL). A crash before the commit leaves at most an orphan
+// file, which recover() sweeps; a crash after leaves a job that will be
+// delivered. Nothing is ever in the database that is not on disk.
+//
+//   STATE/spool/tmp/         files being written
+//   STATE/spool/msg/         accepted messages (format.hpp)
+//   STATE/spool/quarantine/  damaged files, kept for a person to look at
+//
+// The Spool has its own connection to the database, guarded by a mutex, so
+// that delivery threads and intake can share one instance; several
+// processes share the database through SQLite's locking.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "core/error.hpp"
+#include "core/source.hpp"
+#include "spool/file_ops.hpp"
+#include "spool/format.hpp"
+#include "spool/job.hpp"
+#include "store/sqlite.hpp"
+
+namespace pb::spool {
+
+struct Submission {
+    Function function = Function::cli;
+    std::string profile = "email";
+    std::string sender;                   // envelope sender (MAIL FROM)
+    std::vector<std::string> recipients;  // envelope recipients, each once
+    std::string subject;                  // for the history only
+    // Accept the job straight into `held` with this code (the profile is not
+    // signed in and hold_when_signed_out is on).
+    std::optional<Errc> held;
+};
+
+// What one delivery attempt found, for finish_attempt().
+struct Attempt {
+    JobState state = JobState::queued;
+    std::optional<Error> error;
+    bool maybe_sent = false;
+    std::optional<std::string> transcript;     // kept when the attempt failed
+    std::optional<TimePoint> next_attempt_at;  // when state is queued
+    std::vector<Recipient> recipients;         // results by seq; others unchanged
+};
+
+struct Retention {
+    std::int64_t max_jobs = 1000;
+    Duration max_age = std::chrono::days{30};
+};
+
+class Spool {
+public:
+    // `state_dir` must hold a migrated store (store::Store::open did that).
+    static Result<std::unique_ptr<Spool>> open(const std::filesystem::path& state_dir, FileOps& ops,
+                                               const Clock& clock, Random& rng);
+
+    // --- intake ----------------------------------------------------------
+    // Streams `body` to disk and records the job. Any failure is 651 (or the
+    // body source's own error) and leaves nothing behind.
+    Result<JobId> accept(const Submission& sub, ByteSource& body);
+
+    // --- history -----------------------------------------------------------
+    Result<std::optional<Job>> job(JobId id);
+    // Newest first.
+    Result<std::vector<Job>> jobs(std::size_t limit);
+    // Removes final jobs beyond the count or older than the age, and their
+    // files. Queued and held jobs are mail not yet delivered: never pruned.
+    Result<std::size_t> prune(const Retention& r);
+
+    // --- delivery ----------------------------------------------------------
+    // Profiles that have held jobs.
+    Result<std::vector<std::string>> held_profiles();
+    // Profiles that have queued jobs due at `now`.
+    Result<std::vector<std::string>> due_profiles();
+    // The earliest next attempt among queued jobs (of one profile, or all).
+    Result<std::optional<TimePoint>> next_due(std::optional<std::string> profile = std::nullopt);
+    // Takes up to `max` due queued jobs of `profile` (oldest first), or the
+    // one job `only`, into `sending` and counts the attempt.
+    Result<std::vector<Job>> claim(const std::string& profile, std::size_t max,
+                                   std::optional<JobId> only = std::nullopt);
+    // The message of a claimed job. A damaged file is quarantined here and
+    // the job failed with 651; the error is returned.
+    Result<std::unique_ptr<SpoolReader>> open_message(const Job& job);
+    Result<void> finish_attempt(JobId id, const Attempt& attempt);
+    // held -> queued, due now, for every job of the profile. Returns how many.
+    Result<std::size_t> release_held(const std::string& profile);
+    // A failed, partial or held job back to queued with its refused
+    // recipients pending again (`jobs retry ID`). 652 when it cannot be.
+    Result<void> retry(JobId id);
+    // After a crash, by whoever takes the delivery lock: jobs left in
+    // `sending` go back to queued (marked maybe_sent: their process may have
+    // died after the server took the message), and files with no job, older
+    // than `orphan_age`, are removed.
+    Result<std::size_t> recover(Duration orphan_age = std::chrono::minutes{10});
+
+    const std::filesystem::path& dir() const noexcept { return dir_; }
+
+private:
+    Spool(store::Db db, std::filesystem::path dir, FileOps& ops, const Clock& clock, Random& rng)
+        : db_(std::move(db)), dir_(std::move(dir)), ops_(ops), clock_(clock), rng_(rng) {}
+    Result<std::vector<Job>> load(std::string_view where, std::int64_t arg, std::size_t limit);
+    Result<void> quarantine_locked(const Job& job, const Error& why);
+
+    std::mutex mu_;  // one statement or transaction at a time on db_
+    store::Db db_;
+    std::filesystem::path dir_;
+    FileOps& ops_;
+    const Clock& clock_;
+    Random& rng_;
+};
+
+}  // namespace pb::spool

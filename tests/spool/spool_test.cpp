@@ -1,0 +1,353 @@
+// The durable queue: intake, fault injection on the disk, quarantine,
+// delivery's state changes, retry, crash recovery and retention.
+#include "spool/spool.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "failing_file_ops.hpp"
+#include "spool/history.hpp"
+#include "store/store.hpp"
+#include "support/fakes.hpp"
+
+namespace pb::spool {
+namespace {
+
+namespace fs = std::filesystem;
+
+Attempt ended(JobState s, std::optional<Error> e = std::nullopt) {
+    Attempt a;
+    a.state = s;
+    a.error = std::move(e);
+    return a;
+}
+
+class SpoolTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        dir_ = fs::temp_directory_path() / ("pb-spool-" + std::to_string(::getpid()) + "-" +
+                                            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        fs::remove_all(dir_);
+        auto st = store::Store::open(dir_, rng_, clock_, {.key_base64 = std::string(43, 'A') + "="});
+        ASSERT_TRUE(st.ok()) << st.error().detail;
+        store_ = std::move(*st);
+        auto sp = Spool::open(dir_, ops_, clock_, rng_);
+        ASSERT_TRUE(sp.ok()) << sp.error().detail;
+        spool_ = std::move(*sp);
+    }
+    void TearDown() override {
+        spool_.reset();
+        store_.reset();
+        fs::remove_all(dir_);
+    }
+
+    Submission sub(std::vector<std::string> rcpts = {"b@example.test"}) {
+        return Submission{Function::scan_to_email, "email", "a@example.test", std::move(rcpts), "Scan", std::nullopt};
+    }
+    JobId accept(const std::string& body = "Subject: x\r\n\r\nhi\r\n") {
+        StringSource src(body);
+        auto id = spool_->accept(sub(), src);
+        EXPECT_TRUE(id.ok()) << (id.ok() ? "" : id.error().detail);
+        return id.ok() ? *id : 0;
+    }
+    Job get(JobId id) {
+        auto j = spool_->job(id);
+        EXPECT_TRUE(j.ok() && j->has_value());
+        return j.ok() && j->has_value() ? **j : Job{};
+    }
+    std::size_t files(const char* sub) {
+        std::size_t n = 0;
+        for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir_ / "spool" / sub)) ++n;
+        return n;
+    }
+    std::string read_body(const Job& j) {
+        auto r = spool_->open_message(j);
+        EXPECT_TRUE(r.ok());
+        if (!r) return {};
+        std::string out;
+        std::vector<char> buf(100);
+        for (;;) {
+            auto n = (*r)->read(buf);
+            if (!n || *n == 0) return out;
+            out.append(buf.data(), *n);
+        }
+    }
+
+    fs::path dir_;
+    test::ManualClock clock_;
+    test::CountingRandom rng_;
+    test::FailingFileOps ops_;
+    std::unique_ptr<store::Store> store_;
+    std::unique_ptr<Spool> spool_;
+};
+
+TEST_F(SpoolTest, AcceptedJobIsQueuedWithItsRecord) {
+    const JobId id = accept("Subject: x\r\n\r\nhi\r\n");
+    const Job j = get(id);
+    EXPECT_EQ(j.state, JobState::queued);
+    EXPECT_EQ(j.function, Function::scan_to_email);
+    EXPECT_EQ(j.profile, "email");
+    EXPECT_EQ(j.sender, "a@example.test");
+    EXPECT_EQ(j.subject, "Scan");
+    EXPECT_EQ(j.size, 18U);
+    ASSERT_EQ(j.recipients.size(), 1U);
+    EXPECT_EQ(j.recipients[0].result, RecipientResult::pending);
+    EXPECT_EQ(files("msg"), 1U);
+    EXPECT_EQ(files("tmp"), 0U);
+    EXPECT_EQ(read_body(j), "Subject: x\r\n\r\nhi\r\n");
+}
+
+TEST_F(SpoolTest, JobIdsIncrease) {
+    const JobId a = accept();
+    const JobId b = accept();
+    EXPECT_LT(a, b);
+}
+
+TEST_F(SpoolTest, NoRecipientIsInvalidInput) {
+    StringSource src("x");
+    auto id = spool_->accept(sub({}), src);
+    ASSERT_FALSE(id.ok());
+    EXPECT_EQ(id.error().code, Errc::invalid_input);
+}
+
+TEST_F(SpoolTest, HeldSubmissionIsHeldWithTheManualsText) {
+    auto s = sub();
+    s.held = Errc::not_signed_in;
+    StringSource src("x");
+    auto id = spool_->accept(s, src);
+    ASSERT_TRUE(id.ok());
+    const Job j = get(*id);
+    EXPECT_EQ(j.state, JobState::held);
+    EXPECT_EQ(j.code, Errc::not_signed_in);
+    EXPECT_EQ(to_json(j)["status"], "No connection with the cloud service or email service.");
+}
+
+// Fault injection: the Nth write fails, for every N that intake makes. The
+// intake refuses with 651 and a clear message; what was accepted before is
+// untouched and no trace of the refused job remains.
+TEST_F(SpoolTest, WriteFailingAtEveryCallRefusesAndHarmsNothing) {
+    const JobId before = accept("first");
+    for (int n = 1;; ++n) {
+        ops_.writes = 0;
+        ops_.fail_write_at = n;
+        StringSource src("second");
+        auto id = spool_->accept(sub(), src);
+        if (id.ok()) {
+            EXPECT_GT(n, 4) << "a failed write went unnoticed";
+            break;
+        }
+        EXPECT_EQ(id.error().code, Errc::spool_unwritable);
+        EXPECT_NE(id.error().detail.find("the message was not accepted"), std::string::npos);
+        EXPECT_NE(id.error().detail.find("No space left on device"), std::string::npos);
+        auto all = spool_->jobs(10);
+        ASSERT_TRUE(all.ok());
+        EXPECT_EQ(all->size(), 1U) << "write " << n;
+        EXPECT_EQ(files("msg"), 1U) << "write " << n;
+        EXPECT_EQ(files("tmp"), 0U) << "write " << n;
+    }
+    ops_.fail_write_at.reset();
+    EXPECT_EQ(read_body(get(before)), "first");
+}
+
+TEST_F(SpoolTest, FsyncFailingAtEveryCallRefusesAndHarmsNothing) {
+    const JobId before = accept("first");
+    for (int n = 1;; ++n) {
+        ops_.fsyncs = 0;
+        ops_.fail_fsync_at = n;
+        StringSource src("second");
+        auto id = spool_->accept(sub(), src);
+        if (id.ok()) {
+            EXPECT_GT(n, 2) << "both the file's and the directory's fsync must be checked";
+            break;
+        }
+        EXPECT_EQ(id.error().code, Errc::spool_unwritable);
+        auto all = spool_->jobs(10);
+        ASSERT_TRUE(all.ok());
+        EXPECT_EQ(all->size(), 1U);
+        EXPECT_EQ(files("msg"), 1U);
+        EXPECT_EQ(files("tmp"), 0U);
+    }
+    ops_.fail_fsync_at.reset();
+    EXPECT_EQ(read_body(get(before)), "first");
+}
+
+TEST_F(SpoolTest, CorruptFileIsQuarantinedAndShownInHistory) {
+    const JobId id = accept("body");
+    auto claimed = spool_->claim("email", 10);
+    ASSERT_TRUE(claimed.ok());
+    ASSERT_EQ(claimed->size(), 1U);
+    const fs::path file = dir_ / "spool" / "msg" / claimed->front().file;
+    fs::resize_file(file, fs::file_size(file) - 3);
+
+    auto r = spool_->open_message(claimed->front());
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, Errc::spool_unwritable);
+    const Job j = get(id);
+    EXPECT_EQ(j.state, JobState::failed);
+    EXPECT_EQ(j.code, Errc::spool_unwritable);
+    EXPECT_NE(j.detail.find("damaged"), std::string::npos) << j.detail;
+    EXPECT_NE(j.detail.find("quarantine"), std::string::npos) << j.detail;
+    EXPECT_EQ(files("msg"), 0U);
+    EXPECT_EQ(files("quarantine"), 1U);
+    EXPECT_FALSE(spool_->retry(id).ok()) << "a quarantined job has nothing left to send";
+}
+
+TEST_F(SpoolTest, ClaimTakesDueJobsOldestFirstAndCountsAttempts) {
+    const JobId a = accept();
+    const JobId b = accept();
+    auto c = spool_->claim("email", 1);
+    ASSERT_TRUE(c.ok());
+    ASSERT_EQ(c->size(), 1U);
+    EXPECT_EQ(c->front().id, a);
+    EXPECT_EQ(c->front().state, JobState::sending);
+    EXPECT_EQ(c->front().attempts, 1);
+    auto d = spool_->claim("email", 10);
+    ASSERT_TRUE(d.ok());
+    ASSERT_EQ(d->size(), 1U);
+    EXPECT_EQ(d->front().id, b);
+    EXPECT_TRUE(spool_->claim("fax", 10)->empty());
+}
+
+TEST_F(SpoolTest, ClaimSkipsJobsNotYetDue) {
+    const JobId id = accept();
+    auto c = spool_->claim("email", 1);
+    Attempt a{JobState::queued, fail(Errc::cannot_connect, "refused"), false, "S: nothing\n",
+              clock_.now() + std::chrono::minutes{5}, {}};
+    ASSERT_TRUE(spool_->finish_attempt(id, a).ok());
+    EXPECT_TRUE(spool_->claim("email", 10)->empty());
+    EXPECT_EQ(**spool_->next_due("email"), clock_.now() + std::chrono::minutes{5});
+    clock_.advance(std::chrono::minutes{5});
+    EXPECT_EQ(spool_->claim("email", 10)->size(), 1U);
+}
+
+TEST_F(SpoolTest, SentJobDropsItsFileAndKeepsItsHistory) {
+    const JobId id = accept();
+    auto c = spool_->claim("email", 1);
+    Attempt a{JobState::sent, std::nullopt, false, std::nullopt, std::nullopt,
+              {Recipient{0, "b@example.test", RecipientResult::accepted, std::nullopt, "250 ok"}}};
+    ASSERT_TRUE(spool_->finish_attempt(id, a).ok());
+    const Job j = get(id);
+    EXPECT_EQ(j.state, JobState::sent);
+    EXPECT_TRUE(j.finished_at.has_value());
+    EXPECT_EQ(j.recipients[0].result, RecipientResult::accepted);
+    EXPECT_EQ(files("msg"), 0U);
+}
+
+TEST_F(SpoolTest, FailedAttemptKeepsTranscriptAndRetryRequeues) {
+    StringSource src("x");
+    auto id = spool_->accept(sub({"ok@example.test", "reject@example.test"}), src);
+    ASSERT_TRUE(id.ok());
+    (void)spool_->claim("email", 1);
+    Attempt a{JobState::partial, fail(Errc::recipient_rejected, "1 of 2 recipients refused"), false,
+              "C: RCPT TO:<reject@example.test>\nS: 550 5.1.1 no\n", std::nullopt,
+              {Recipient{0, "ok@example.test", RecipientResult::accepted, std::nullopt, "250 ok"},
+               Recipient{1, "reject@example.test", RecipientResult::rejected, Errc::recipient_rejected, "550 5.1.1 no"}}};
+    ASSERT_TRUE(spool_->finish_attempt(*id, a).ok());
+    Job j = get(*id);
+    EXPECT_EQ(j.state, JobState::partial);
+    EXPECT_NE(j.transcript.find("550 5.1.1"), std::string::npos);
+    auto json = to_json(j, true);
+    EXPECT_EQ(json["recipients"][1]["result"], "rejected");
+    EXPECT_EQ(json["recipients"][1]["code"], 632);
+    EXPECT_EQ(json["code"], 632);
+
+    ASSERT_TRUE(spool_->retry(*id).ok());
+    j = get(*id);
+    EXPECT_EQ(j.state, JobState::queued);
+    EXPECT_EQ(j.recipients[0].result, RecipientResult::accepted) << "accepted recipients are not sent twice";
+    EXPECT_EQ(j.recipients[1].result, RecipientResult::pending);
+}
+
+TEST_F(SpoolTest, RetryOfQueuedJobIsRefused) {
+    const JobId id = accept();
+    auto r = spool_->retry(id);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, Errc::invalid_input);
+}
+
+TEST_F(SpoolTest, RetryOfUnknownJobIsRefused) { EXPECT_FALSE(spool_->retry(999).ok()); }
+
+TEST_F(SpoolTest, ReleaseHeldQueuesOnlyThatProfile) {
+    auto s = sub();
+    s.held = Errc::sign_in_again;
+    StringSource a("a"), b("b");
+    auto ja = spool_->accept(s, a);
+    s.profile = "fax";
+    auto jb = spool_->accept(s, b);
+    EXPECT_EQ(*spool_->release_held("email"), 1U);
+    EXPECT_EQ(get(*ja).state, JobState::queued);
+    EXPECT_EQ(get(*jb).state, JobState::held);
+}
+
+TEST_F(SpoolTest, RecoverRequeuesInterruptedJobsAsMaybeSent) {
+    const JobId id = accept();
+    (void)spool_->claim("email", 1);
+    EXPECT_EQ(*spool_->recover(), 1U);
+    const Job j = get(id);
+    EXPECT_EQ(j.state, JobState::queued);
+    EXPECT_TRUE(j.maybe_sent);
+    EXPECT_EQ(read_body(j), "Subject: x\r\n\r\nhi\r\n");
+}
+
+TEST_F(SpoolTest, RecoverSweepsOldOrphanFilesOnly) {
+    accept();
+    std::ofstream(dir_ / "spool" / "msg" / "orphan") << "x";
+    std::ofstream(dir_ / "spool" / "tmp" / "half") << "x";
+    EXPECT_TRUE(spool_->recover(std::chrono::minutes{10}).ok());
+    EXPECT_EQ(files("msg"), 2U) << "young files may be an intake that has not committed yet";
+    EXPECT_TRUE(spool_->recover(Duration{-1000}).ok());
+    EXPECT_EQ(files("msg"), 1U);
+    EXPECT_EQ(files("tmp"), 0U);
+}
+
+TEST_F(SpoolTest, PruneByCountKeepsNewestFinalJobsAndAllPending) {
+    std::vector<JobId> ids;
+    for (int i = 0; i < 5; ++i) ids.push_back(accept());
+    for (int i = 0; i < 4; ++i) {
+        auto c = spool_->claim("email", 1);
+        ASSERT_TRUE(spool_->finish_attempt(c->front().id, ended(JobState::failed, fail(Errc::message_too_large, "big"))).ok());
+    }
+    EXPECT_EQ(*spool_->prune(Retention{2, std::chrono::days{30}}), 2U);
+    EXPECT_FALSE(spool_->job(ids[0])->has_value());
+    EXPECT_FALSE(spool_->job(ids[1])->has_value());
+    EXPECT_TRUE(spool_->job(ids[2])->has_value());
+    EXPECT_TRUE(spool_->job(ids[4])->has_value()) << "a queued job is never pruned";
+    EXPECT_EQ(files("msg"), 3U);
+}
+
+TEST_F(SpoolTest, PruneByAgeRemovesOldFinalJobs) {
+    const JobId old = accept();
+    auto c = spool_->claim("email", 1);
+    ASSERT_TRUE(spool_->finish_attempt(old, ended(JobState::sent)).ok());
+    clock_.advance(std::chrono::days{31});
+    const JobId fresh = accept();
+    EXPECT_EQ(*spool_->prune(Retention{1000, std::chrono::days{30}}), 1U);
+    EXPECT_FALSE(spool_->job(old)->has_value());
+    EXPECT_TRUE(spool_->job(fresh)->has_value());
+}
+
+TEST_F(SpoolTest, JobsListNewestFirst) {
+    const JobId a = accept();
+    const JobId b = accept();
+    auto all = spool_->jobs(10);
+    ASSERT_TRUE(all.ok());
+    ASSERT_EQ(all->size(), 2U);
+    EXPECT_EQ((*all)[0].id, b);
+    EXPECT_EQ((*all)[1].id, a);
+}
+
+TEST_F(SpoolTest, JsonShapeMatchesTheContract) {
+    const JobId id = accept();
+    auto j = to_json(get(id));
+    EXPECT_EQ(j["job"], id);
+    EXPECT_TRUE(j["job"].is_number_integer());
+    EXPECT_EQ(j["state"], "queued");
+    EXPECT_FALSE(j.contains("code")) << "absent values are left out";
+    EXPECT_EQ(j["recipients"][0]["address"], "b@example.test");
+    EXPECT_EQ(j["recipients"][0]["result"], "pending");
+    EXPECT_EQ(j["function"], "scan-to-email");
+}
+
+}  // namespace
+}  // namespace pb::spool
