@@ -127,10 +127,16 @@ Result<std::unique_ptr<Store>> Store::open(const fs::path& dir, Random& rng, con
         key = *k;
     }
 
-    // Made 0600 before SQLite sees it; its -wal and -shm files follow suit.
+    // Made 0600 before SQLite first sees it; its -wal and -shm files follow
+    // suit. Only when it does not exist yet: closing any descriptor of the
+    // file drops every POSIX lock this process holds on it, SQLite's
+    // included, and another process would then check the WAL away under a
+    // connection that is still open here.
     const fs::path db_file = dir / "postbridge.db";
-    if (const int fd = ::open(db_file.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600); fd >= 0)
-        ::close(fd);
+    if (struct stat st {}; ::stat(db_file.c_str(), &st) != 0) {
+        if (const int fd = ::open(db_file.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600); fd >= 0)
+            ::close(fd);
+    }
     auto db = Db::open(db_file);
     if (!db) return std::move(db).error();
     std::unique_ptr<Store> s(new Store(dir, std::move(*db), *key, rng, clock));

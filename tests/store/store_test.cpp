@@ -167,6 +167,25 @@ TEST_F(StoreTest, ConcurrentFirstStartsAgreeOnOneKey) {
     EXPECT_EQ(ok.load(), 4);
 }
 
+// serve opens the state twice (pages, sign-in threads) while commands run
+// beside it. A second open in one process must not drop the first one's
+// SQLite locks, or another process checkpoints the WAL away and the
+// first connection's writes vanish.
+TEST_F(StoreTest, WritesSurviveASecondOpenAndAnotherProcess) {
+    auto a = open();
+    ASSERT_TRUE(a);
+    auto b = open();
+    ASSERT_TRUE(b);
+    const std::string cli = test::binary_path() + " --state " + dir_.string();
+    ASSERT_EQ(test::run_command(cli + " config get email.smtp.port").status, 0);
+    ASSERT_TRUE(a->set_values({{"email.smtp.port", "2525"}}));
+    auto r = test::run_command(cli + " config get email.smtp.port");
+    EXPECT_EQ(r.out, "2525\n");
+    ASSERT_TRUE(a->set_values({{"email.smtp.port", "2526"}}));
+    EXPECT_EQ(b->load_settings()->get("email", "smtp.port"), "2526");
+    EXPECT_EQ(test::run_command(cli + " config get email.smtp.port").out, "2526\n");
+}
+
 TEST_F(StoreTest, UsersAndTheirProfiles) {
     auto s = open();
     ASSERT_TRUE(s->add_user("alice", "alice@example.com"));
