@@ -31,6 +31,8 @@ function(pb_test name)
   # Where the peers, the binary and the sources are is compiled into
   # pb_testsupport (tests/CMakeLists.txt): a ctest ENVIRONMENT list does not
   # survive gtest_discover_tests' PROPERTIES.
+  # gtest_discover_tests flattens PROPERTIES: one label and one fixture
+  # each (a fixture that needs another, like interop, brings it along).
   set(props TIMEOUT 300)
   if(ARG_LABELS)
     list(APPEND props LABELS "${ARG_LABELS}")
