@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -60,7 +61,10 @@ Result<void> PosixFileOps::fsync(int fd) {
 void PosixFileOps::close(int fd) noexcept { ::close(fd); }
 
 Result<void> PosixFileOps::rename(const std::filesystem::path& from, const std::filesystem::path& to) {
-    if (::rename(from.c_str(), to.c_str()) != 0) return io_error("cannot rename", from.string(), errno);
+    // Never over an existing file: a spool file replaced by another job's
+    // would be a message lost without a trace.
+    if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) != 0)
+        return io_error("cannot rename", from.string(), errno);
     return {};
 }
 

@@ -24,6 +24,7 @@ public:
     virtual Result<std::size_t> read(int fd, std::span<char> out) = 0;
     virtual Result<void> fsync(int fd) = 0;
     virtual void close(int fd) noexcept = 0;
+    // Fails when `to` exists: nothing in the spool is ever replaced.
     virtual Result<void> rename(const std::filesystem::path& from, const std::filesystem::path& to) = 0;
     virtual Result<void> fsync_dir(const std::filesystem::path& dir) = 0;
     // No error when the file is already gone.

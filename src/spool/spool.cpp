@@ -53,12 +53,20 @@ Result<std::unique_ptr<Spool>> Spool::open(const fs::path& state_dir, FileOps& o
 Result<JobId> Spool::accept(const Submission& sub, ByteSource& body) {
     if (sub.recipients.empty()) return fail(Errc::invalid_input, "the message has no recipient");
     std::string name;
+    fs::path final_path;
     {
         std::lock_guard lock(mu_);  // Random is not thread-safe
-        name = random_hex(rng_, 16);
+        // 128 random bits do not collide; the check is for weak generators,
+        // and the rename refuses to replace a file in any case.
+        for (int tries = 0;; ++tries) {
+            if (tries == 8) return fail(Errc::spool_unwritable, "the message was not accepted: no free spool file name "
+                                                                "(is the random generator broken?)");
+            name = random_hex(rng_, 16);
+            final_path = dir_ / "msg" / name;
+            if (!fs::exists(final_path) && !fs::exists(dir_ / "quarantine" / name)) break;
+        }
     }
     const fs::path tmp = dir_ / "tmp" / name;
-    const fs::path final_path = dir_ / "msg" / name;
 
     auto size = write_spool_file(ops_, tmp, FileEnvelope{sub.sender, sub.recipients}, body);
     if (!size) return size.error().code == Errc::spool_unwritable ? refused(size.error()) : size.error();
