@@ -1,0 +1,165 @@
+// Delivery workers (engine.hpp).
+#include "delivery/engine.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <list>
+#include <thread>
+#include <vector>
+
+namespace pb::delivery {
+
+Engine::Engine(spool::Spool& spool, Transport& transport, const Clock& clock, Random& rng, EngineOptions options)
+    : spool_(spool), transport_(transport), clock_(clock), rng_(rng), opt_(std::move(options)) {}
+
+RateLimiter& Engine::limiter(const std::string& profile, int limit) {
+    std::lock_guard lock(mu_);
+    auto& slot = limiters_[profile];
+    // A changed rate_limit starts a new window rather than reinterpreting the old one.
+    if (!slot.second || slot.first != limit) slot = {limit, std::make_unique<RateLimiter>(limit)};
+    return *slot.second;
+}
+
+void Engine::wait_until(TimePoint t, std::stop_token stop) {
+    // The injected clock says how long; the wait itself is real time, cut
+    // short by a stop request.
+    std::mutex m;
+    std::condition_variable_any cv;
+    std::unique_lock lock(m);
+    const auto left = t - clock_.now();
+    if (left <= Duration::zero()) return;
+    cv.wait_for(lock, stop, left, [] { return false; });
+}
+
+std::size_t Engine::send_batch(const std::string& profile, const ProfileConfig& cfg, std::vector<spool::Job>& jobs) {
+    std::vector<std::unique_ptr<spool::SpoolReader>> readers;
+    std::vector<OutgoingMessage> out;
+    std::vector<const spool::Job*> sent_jobs;
+    for (const auto& j : jobs) {
+        auto reader = spool_.open_message(j);  // a damaged file is quarantined and the job failed there
+        if (!reader) continue;
+        OutgoingMessage m{j.id, j.sender, {}, reader->get(), j.size};
+        for (const auto& r : j.recipients)
+            if (r.result == spool::RecipientResult::pending) m.recipients.push_back(r.address);
+        readers.push_back(std::move(*reader));
+        out.push_back(std::move(m));
+        sent_jobs.push_back(&j);
+    }
+    if (out.empty()) return 0;
+    BatchOutcome outcome = transport_.send(profile, out);
+    const auto now = clock_.now();
+    for (std::size_t i = 0; i < sent_jobs.size(); ++i) {
+        const MessageOutcome none{{}, fail(Errc::mail_service_unavailable, "the transport gave no result"), false};
+        const MessageOutcome& mo = i < outcome.messages.size() ? outcome.messages[i] : none;
+        auto attempt = settle(*sent_jobs[i], mo, outcome.transcript, now, cfg.retry, rng_);
+        if (auto r = spool_.finish_attempt(sent_jobs[i]->id, attempt); !r) opt_.on_error(r.error());
+    }
+    return sent_jobs.size();
+}
+
+std::size_t Engine::work(const std::string& profile, std::optional<spool::JobId> only, std::stop_token stop) {
+    std::size_t done = 0;
+    while (!stop.stop_requested()) {
+        const ProfileConfig cfg = opt_.config(profile);
+        RateLimiter& rl = limiter(profile, cfg.rate_limit);
+        const std::size_t want = only ? 1 : std::max<std::size_t>(opt_.batch_max, 1);
+        const std::size_t got = rl.acquire(clock_.now(), want);
+        if (got == 0) {
+            if (auto t = rl.next_free(clock_.now())) wait_until(*t, stop);
+            continue;
+        }
+        auto jobs = spool_.claim(profile, got, only);
+        if (!jobs) {
+            rl.release(got);
+            opt_.on_error(jobs.error());
+            break;
+        }
+        rl.release(got - jobs->size());
+        if (jobs->empty()) break;
+        done += send_batch(profile, cfg, *jobs);
+        if (only) break;
+    }
+    return done;
+}
+
+Result<spool::Job> Engine::deliver(spool::JobId id) {
+    auto job = spool_.job(id);
+    if (!job) return job.error();
+    if (!*job) return fail(Errc::invalid_input, "there is no job " + std::to_string(id));
+    if ((*job)->state == spool::JobState::queued) work((*job)->profile, id, {});
+    auto after = spool_.job(id);
+    if (!after) return after.error();
+    if (!*after) return fail(Errc::invalid_input, "job " + std::to_string(id) + " was removed");
+    return **after;
+}
+
+std::size_t Engine::flush(std::optional<std::string> profile, std::stop_token stop) {
+    std::vector<std::string> profiles;
+    if (profile) {
+        profiles.push_back(*profile);
+    } else if (auto due = spool_.due_profiles()) {
+        profiles = std::move(*due);
+    } else {
+        opt_.on_error(due.error());
+    }
+    std::atomic<std::size_t> total{0};
+    {
+        std::vector<std::jthread> workers;
+        for (const auto& p : profiles) {
+            const int n = std::max(1, opt_.config(p).concurrency);
+            for (int i = 0; i < n; ++i)
+                workers.emplace_back([this, p, stop, &total] { total += work(p, std::nullopt, stop); });
+        }
+    }
+    return total;
+}
+
+Result<std::size_t> Engine::release(const std::string& profile) { return spool_.release_held(profile); }
+
+void Engine::run(std::stop_token stop) {
+    // One runner per profile with due jobs; a runner is a flush() of that
+    // profile (its concurrency workers) and ends when nothing is due.
+    struct Runner {
+        std::string profile;
+        std::shared_ptr<std::atomic<bool>> done = std::make_shared<std::atomic<bool>>(false);
+        std::jthread thread;
+    };
+    std::list<Runner> runners;
+    auto last_prune = TimePoint{};
+    while (!stop.stop_requested()) {
+        runners.remove_if([](const Runner& r) { return r.done->load(); });  // joins the finished
+        const auto now = clock_.now();
+        if (now - last_prune >= std::chrono::hours{1}) {
+            if (auto r = spool_.prune(opt_.retention()); !r) opt_.on_error(r.error());
+            last_prune = now;
+        }
+        if (opt_.sign_in_problem) {
+            if (auto held = spool_.held_profiles()) {
+                for (const auto& p : *held)
+                    if (!opt_.sign_in_problem(p)) (void)release(p);
+            }
+        }
+        if (auto due = spool_.due_profiles()) {
+            for (const auto& p : *due) {
+                if (std::any_of(runners.begin(), runners.end(), [&](const Runner& r) { return r.profile == p; }))
+                    continue;
+                Runner& r = runners.emplace_back();
+                r.profile = p;
+                r.thread = std::jthread([this, p, stop, done = r.done] {
+                    flush(p, stop);
+                    *done = true;
+                });
+            }
+        } else {
+            opt_.on_error(due.error());
+        }
+        TimePoint wake = clock_.now() + opt_.poll;
+        if (auto next = spool_.next_due(); next && *next && **next < wake) wake = **next;
+        wait_until(wake, stop);
+    }
+    // Destroying the runners joins them: workers finish their batch and
+    // record it before serve exits.
+}
+
+}  // namespace pb::delivery

@@ -1,0 +1,91 @@
+// Delivery workers: take due jobs from the spool, send them through the
+// transport in batches over one connection each, and record what policy.hpp
+// decides. Per profile: at most delivery.concurrency connections at once,
+// at most delivery.rate_limit messages a minute.
+//
+// Three ways to run, matching "Processes" in design.md; the caller holds the
+// delivery lock (locks.hpp) for all of them:
+//   deliver(id)  one attempt at one job now (`send --wait`, `sendmail`
+//                without a running serve)
+//   flush()      every due job until none is due (`postbridge flush`)
+//   run(stop)    serve: deliver as jobs come due, release held jobs when
+//                their profile is signed in again, prune the history
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <stop_token>
+#include <string>
+
+#include "core/clock.hpp"
+#include "delivery/policy.hpp"
+#include "delivery/rate_limiter.hpp"
+#include "delivery/transport.hpp"
+#include "spool/spool.hpp"
+
+namespace pb::delivery {
+
+struct ProfileConfig {
+    int concurrency = 3;  // delivery.concurrency
+    int rate_limit = 0;   // delivery.rate_limit, messages per minute; 0 = none
+    RetryPolicy retry;    // retry.max_age = delivery.max_age
+};
+
+struct EngineOptions {
+    // Read for every batch, so that a running serve follows `config set`.
+    std::function<ProfileConfig(const std::string& profile)> config = [](const std::string&) { return ProfileConfig{}; };
+    // nullopt when the profile can send; else 360/361/370. Asked by run()
+    // for profiles with held jobs; absent: held jobs wait for release().
+    std::function<std::optional<Errc>(const std::string& profile)> sign_in_problem;
+    std::function<spool::Retention()> retention = [] { return spool::Retention{}; };
+    std::size_t batch_max = 50;  // messages per connection
+    Duration poll = std::chrono::seconds{1};  // how often run() looks for other processes' jobs
+    // Where failures of the engine itself go (a database error while
+    // recording a result); the job stays `sending` and recover() requeues it.
+    std::function<void(const Error&)> on_error = [](const Error&) {};
+};
+
+class Engine {
+public:
+    Engine(spool::Spool& spool, Transport& transport, const Clock& clock, Random& rng, EngineOptions options);
+
+    Result<spool::Job> deliver(spool::JobId id);
+    // Returns how many attempts were made.
+    std::size_t flush(std::optional<std::string> profile = std::nullopt, std::stop_token stop = {});
+    void run(std::stop_token stop);
+    // The profile signed in: its held jobs go out (a successful `signin`).
+    Result<std::size_t> release(const std::string& profile);
+
+private:
+    class LockedRandom final : public Random {
+    public:
+        explicit LockedRandom(Random& r) : r_(r) {}
+        void fill(std::span<std::byte> out) override {
+            std::lock_guard lock(mu_);
+            r_.fill(out);
+        }
+
+    private:
+        Random& r_;
+        std::mutex mu_;
+    };
+
+    std::size_t work(const std::string& profile, std::optional<spool::JobId> only, std::stop_token stop);
+    std::size_t send_batch(const std::string& profile, const ProfileConfig& cfg, std::vector<spool::Job>& jobs);
+    RateLimiter& limiter(const std::string& profile, int limit);
+    void wait_until(TimePoint t, std::stop_token stop);
+
+    spool::Spool& spool_;
+    Transport& transport_;
+    const Clock& clock_;
+    LockedRandom rng_;
+    EngineOptions opt_;
+    std::mutex mu_;
+    std::map<std::string, std::pair<int, std::unique_ptr<RateLimiter>>> limiters_;
+};
+
+}  // namespace pb::delivery

@@ -1,0 +1,58 @@
+// What delivery needs from a transport: send a batch of messages over one
+// connection (authenticated once) and say, per message and per recipient,
+// what the server did, with a redacted transcript of the session. The SMTP
+// client (smtp_transport.hpp) and the tests' fake implement it; a Graph
+// transport would too.
+//
+// A transport reports; it never decides. Retry, hold and fail are policy.hpp's.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+#include "core/source.hpp"
+
+namespace pb::delivery {
+
+struct OutgoingMessage {
+    std::int64_t job = 0;
+    std::string sender;                   // MAIL FROM
+    std::vector<std::string> recipients;  // RCPT TO, only those still pending
+    ByteSource* body = nullptr;           // not owned; read once
+    std::uint64_t size = 0;
+};
+
+struct RecipientOutcome {
+    std::string address;
+    std::optional<Error> error;  // nullopt: accepted
+    std::string reply;           // "550 5.1.1 <x>: no such user"
+};
+
+struct MessageOutcome {
+    // One per recipient the transport got to; a recipient not listed was
+    // not tried and stays pending.
+    std::vector<RecipientOutcome> recipients;
+    // The message as a whole failed (connection, auth, DATA refused, ...).
+    // Recipients reported accepted did not receive it then.
+    std::optional<Error> error;
+    // It broke off after the end of data was sent and before the reply: the
+    // server may have taken it, and a resend may duplicate it.
+    bool maybe_sent = false;
+};
+
+struct BatchOutcome {
+    std::vector<MessageOutcome> messages;  // exactly one per message, in order
+    std::string transcript;                // redacted; kept with failed jobs
+};
+
+class Transport {
+public:
+    virtual ~Transport() = default;
+    virtual BatchOutcome send(const std::string& profile, std::span<OutgoingMessage> messages) = 0;
+};
+
+}  // namespace pb::delivery

@@ -1,0 +1,288 @@
+// Delivery workers over a real spool with a scripted transport: batches
+// over one connection, retries, holds and their release, concurrency, and
+// the rate limiter's window.
+#include "delivery/engine.hpp"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "delivery/locks.hpp"
+#include "fake_transport.hpp"
+#include "store/store.hpp"
+#include "support/fakes.hpp"
+
+namespace pb::delivery {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+// Distinct for 2^64 calls: the spool names files from it, and a hundred jobs
+// exhaust test::CountingRandom's 256-byte cycle.
+class SplitMixRandom final : public Random {
+public:
+    void fill(std::span<std::byte> out) override {
+        for (auto& b : out) {
+            if (left_ == 0) {
+                std::uint64_t z = (state_ += 0x9E3779B97F4A7C15ULL);
+                z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+                z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+                word_ = z ^ (z >> 31);
+                left_ = 8;
+            }
+            b = static_cast<std::byte>(word_ & 0xFFU);
+            word_ >>= 8;
+            --left_;
+        }
+    }
+
+private:
+    std::uint64_t state_ = 1, word_ = 0;
+    int left_ = 0;
+};
+
+ProfileConfig with_concurrency(int n) {
+    ProfileConfig c;
+    c.concurrency = n;
+    return c;
+}
+
+class EngineTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        dir_ = fs::temp_directory_path() / ("pb-engine-" + std::to_string(::getpid()) + "-" +
+                                            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        fs::remove_all(dir_);
+        auto st = store::Store::open(dir_, rng_, clock_, {.key_base64 = std::string(43, 'A') + "="});
+        ASSERT_TRUE(st.ok()) << st.error().detail;
+        store_ = std::move(*st);
+        auto sp = spool::Spool::open(dir_, ops_, clock_, rng_);
+        ASSERT_TRUE(sp.ok());
+        spool_ = std::move(*sp);
+    }
+    void TearDown() override {
+        spool_.reset();
+        store_.reset();
+        fs::remove_all(dir_);
+    }
+    Engine engine(ProfileConfig cfg = {}) {
+        EngineOptions o;
+        o.config = [cfg](const std::string&) { return cfg; };
+        return Engine(*spool_, transport_, clock_, rng_, std::move(o));
+    }
+    spool::JobId submit(std::vector<std::string> rcpts = {"b@example.test"}, std::string profile = "email") {
+        StringSource body("Subject: t\r\n\r\nbody\r\n");
+        auto id = spool_->accept({spool::Function::cli, profile, "a@example.test", std::move(rcpts), "t", std::nullopt}, body);
+        EXPECT_TRUE(id.ok());
+        return *id;
+    }
+    spool::Job get(spool::JobId id) { return **spool_->job(id); }
+
+    fs::path dir_;
+    test::ManualClock clock_;
+    SplitMixRandom rng_;
+    spool::PosixFileOps ops_;
+    test::FakeTransport transport_;
+    std::unique_ptr<store::Store> store_;
+    std::unique_ptr<spool::Spool> spool_;
+};
+
+TEST_F(EngineTest, DeliverSendsOneJobAndRecordsSent) {
+    const auto id = submit();
+    auto e = engine();
+    auto job = e.deliver(id);
+    ASSERT_TRUE(job.ok());
+    EXPECT_EQ(job->state, spool::JobState::sent);
+    EXPECT_EQ(job->attempts, 1);
+    ASSERT_EQ(transport_.bodies.size(), 1U);
+    EXPECT_EQ(transport_.bodies[0], "Subject: t\r\n\r\nbody\r\n");
+}
+
+TEST_F(EngineTest, FlushReusesOneConnectionForQueuedMessages) {
+    for (int i = 0; i < 10; ++i) submit();
+    auto e = engine(with_concurrency(1));
+    EXPECT_EQ(e.flush(), 10U);
+    EXPECT_EQ(transport_.connections, 1);
+    EXPECT_EQ(transport_.batches, std::vector<std::size_t>{10});
+}
+
+TEST_F(EngineTest, ConcurrencySplitsTheQueueAcrossConnections) {
+    for (int i = 0; i < 120; ++i) submit();
+    EngineOptions o;
+    o.config = [](const std::string&) { return with_concurrency(3); };
+    o.batch_max = 10;
+    o.on_error = [](const Error& e) { ADD_FAILURE() << e.describe(); };
+    Engine e(*spool_, transport_, clock_, rng_, std::move(o));
+    EXPECT_EQ(e.flush(), 120U);
+    EXPECT_EQ(transport_.bodies.size(), 120U) << "each job sent exactly once";
+    EXPECT_GE(transport_.connections, 12);
+}
+
+TEST_F(EngineTest, TransientFailureRequeuesWithBackoffThenDelivers) {
+    const auto id = submit();
+    transport_.script = test::FakeTransport::failing(Errc::cannot_connect, "connection refused");
+    auto e = engine();
+    auto j = e.deliver(id);
+    EXPECT_EQ(j->state, spool::JobState::queued);
+    EXPECT_EQ(j->code, Errc::cannot_connect);
+    EXPECT_EQ(e.flush(), 0U) << "not due yet";
+    transport_.script = test::FakeTransport::accept_all;
+    clock_.advance(2h);
+    EXPECT_EQ(e.flush(), 1U);
+    EXPECT_EQ(get(id).state, spool::JobState::sent);
+    EXPECT_EQ(get(id).attempts, 2);
+}
+
+TEST_F(EngineTest, FailedAttemptKeepsTheTranscript) {
+    const auto id = submit();
+    transport_.script = test::FakeTransport::failing(Errc::sender_not_allowed, "5.7.60");
+    auto e = engine();
+    auto j = e.deliver(id);
+    EXPECT_EQ(j->state, spool::JobState::failed);
+    EXPECT_NE(j->transcript.find("<redacted>"), std::string::npos);
+}
+
+TEST_F(EngineTest, HeldJobGoesOutAfterRelease) {
+    const auto id = submit();
+    transport_.script = test::FakeTransport::failing(Errc::sign_in_again, "invalid_grant");
+    auto e = engine();
+    EXPECT_EQ(e.deliver(id)->state, spool::JobState::held);
+    EXPECT_EQ(e.flush(), 0U) << "held is a resting state";
+    transport_.script = test::FakeTransport::accept_all;
+    EXPECT_EQ(*e.release("email"), 1U);
+    EXPECT_EQ(e.flush(), 1U);
+    EXPECT_EQ(get(id).state, spool::JobState::sent);
+}
+
+TEST_F(EngineTest, RetryAfterPartialSendsOnlyToRefusedRecipients) {
+    const auto id = submit({"ok@example.test", "reject@example.test"});
+    transport_.script = [](const OutgoingMessage& m) {
+        MessageOutcome o;
+        for (const auto& r : m.recipients)
+            o.recipients.push_back(r.starts_with("reject")
+                                       ? RecipientOutcome{r, fail(Errc::recipient_rejected, "550"), "550 5.1.1"}
+                                       : RecipientOutcome{r, std::nullopt, "250 ok"});
+        return o;
+    };
+    auto e = engine();
+    EXPECT_EQ(e.deliver(id)->state, spool::JobState::partial);
+    ASSERT_TRUE(spool_->retry(id).ok());
+    transport_.script = test::FakeTransport::accept_all;
+    EXPECT_EQ(e.deliver(id)->state, spool::JobState::sent);
+    EXPECT_EQ(transport_.recipients.back(), std::vector<std::string>{"reject@example.test"});
+}
+
+TEST_F(EngineTest, DamagedFileIsQuarantinedAndOthersStillGo) {
+    const auto bad = submit();
+    const auto good = submit();
+    const fs::path f = dir_ / "spool" / "msg" / get(bad).file;
+    fs::resize_file(f, fs::file_size(f) - 1);
+    auto e = engine();
+    e.flush();
+    EXPECT_EQ(get(bad).state, spool::JobState::failed);
+    EXPECT_EQ(get(bad).code, Errc::spool_unwritable);
+    EXPECT_EQ(get(good).state, spool::JobState::sent);
+    EXPECT_EQ(transport_.bodies.size(), 1U) << "the damaged message never reached the transport";
+}
+
+TEST_F(EngineTest, FlushOfOneProfileLeavesOthers) {
+    const auto a = submit({"b@example.test"}, "email");
+    const auto f = submit({"b@example.test"}, "fax");
+    auto e = engine();
+    e.flush("fax");
+    EXPECT_EQ(get(a).state, spool::JobState::queued);
+    EXPECT_EQ(get(f).state, spool::JobState::sent);
+}
+
+TEST_F(EngineTest, RunDeliversAndStops) {
+    const auto id = submit();
+    EngineOptions o;
+    o.poll = 10ms;
+    Engine e(*spool_, transport_, clock_, rng_, std::move(o));
+    std::jthread t([&](std::stop_token st) { e.run(st); });
+    for (int i = 0; i < 500 && get(id).state != spool::JobState::sent; ++i) std::this_thread::sleep_for(10ms);
+    t.request_stop();
+    t.join();
+    EXPECT_EQ(get(id).state, spool::JobState::sent);
+}
+
+TEST_F(EngineTest, RunReleasesHeldJobsWhenSignedInAgain) {
+    auto held = spool::Submission{spool::Function::scan_to_email, "email", "a@example.test", {"b@example.test"}, "s",
+                                  Errc::not_signed_in};
+    StringSource body("x");
+    const auto id = *spool_->accept(held, body);
+    std::atomic<bool> signed_in{false};
+    EngineOptions o;
+    o.poll = 10ms;
+    o.sign_in_problem = [&](const std::string&) -> std::optional<Errc> {
+        if (signed_in) return std::nullopt;
+        return Errc::not_signed_in;
+    };
+    Engine e(*spool_, transport_, clock_, rng_, std::move(o));
+    std::jthread t([&](std::stop_token st) { e.run(st); });
+    std::this_thread::sleep_for(50ms);
+    EXPECT_EQ(get(id).state, spool::JobState::held);
+    signed_in = true;
+    for (int i = 0; i < 500 && get(id).state != spool::JobState::sent; ++i) std::this_thread::sleep_for(10ms);
+    t.request_stop();
+    t.join();
+    EXPECT_EQ(get(id).state, spool::JobState::sent);
+}
+
+TEST(RateLimiter, AllowsTheLimitInAnyMinute) {
+    test::ManualClock clock;
+    RateLimiter rl(30);
+    EXPECT_EQ(rl.acquire(clock.now(), 50), 30U);
+    EXPECT_EQ(rl.acquire(clock.now(), 1), 0U);
+    ASSERT_TRUE(rl.next_free(clock.now()).has_value());
+    EXPECT_EQ(*rl.next_free(clock.now()), clock.now() + 1min);
+    clock.advance(59s);
+    EXPECT_EQ(rl.acquire(clock.now(), 1), 0U);
+    clock.advance(1s);
+    EXPECT_EQ(rl.acquire(clock.now(), 50), 30U);
+}
+
+TEST(RateLimiter, ReleaseGivesSlotsBack) {
+    test::ManualClock clock;
+    RateLimiter rl(5);
+    EXPECT_EQ(rl.acquire(clock.now(), 5), 5U);
+    rl.release(3);
+    EXPECT_EQ(rl.acquire(clock.now(), 5), 3U);
+}
+
+TEST(RateLimiter, ZeroMeansUnlimited) {
+    test::ManualClock clock;
+    RateLimiter rl(0);
+    EXPECT_EQ(rl.acquire(clock.now(), 1000), 1000U);
+    EXPECT_FALSE(rl.next_free(clock.now()).has_value());
+}
+
+TEST(LockFile, SecondHolderIsRefusedUntilTheFirstLets) {
+    const fs::path p = fs::temp_directory_path() / ("pb-lock-" + std::to_string(::getpid()));
+    {
+        auto a = LockFile::acquire(p, LockFile::Mode::try_once);
+        ASSERT_TRUE(a.ok() && a->has_value());
+        auto b = LockFile::acquire(p, LockFile::Mode::wait, 50ms);
+        ASSERT_TRUE(b.ok());
+        EXPECT_FALSE(b->has_value());
+    }
+    auto c = LockFile::acquire(p, LockFile::Mode::try_once);
+    EXPECT_TRUE(c.ok() && c->has_value());
+    fs::remove(p);
+}
+
+TEST(LockFile, ServeRunningFollowsTheServeLock) {
+    const fs::path d = fs::temp_directory_path() / ("pb-serve-" + std::to_string(::getpid()));
+    fs::create_directories(d);
+    EXPECT_FALSE(*serve_running(d));
+    {
+        auto held = LockFile::acquire(serve_lock_path(d), LockFile::Mode::try_once);
+        EXPECT_TRUE(*serve_running(d));
+    }
+    EXPECT_FALSE(*serve_running(d));
+    fs::remove_all(d);
+}
+
+}  // namespace
+}  // namespace pb::delivery
