@@ -352,8 +352,9 @@ Result<void> Spool::retry(JobId id) {
     if (!jobs) return jobs.error();
     if (jobs->empty()) return fail(Errc::invalid_input, "there is no job " + std::to_string(id));
     const Job& j = jobs->front();
-    if (j.state == JobState::queued || j.state == JobState::sending)
-        return fail(Errc::invalid_input, "job " + std::to_string(id) + " is already " + std::string(to_string(j.state)));
+    // A queued job is made due now (postqueue -i); one being sent is left alone.
+    if (j.state == JobState::sending)
+        return fail(Errc::invalid_input, "job " + std::to_string(id) + " is being sent now");
     if (j.file.empty())
         return fail(Errc::invalid_input, "job " + std::to_string(id) + " has no message left to send (" +
                                              std::string(to_string(j.state)) + ")");

@@ -96,7 +96,8 @@ public:
     // held -> queued, due now, for every job of the profile. Returns how many.
     Result<std::size_t> release_held(const std::string& profile);
     // A failed, partial or held job back to queued with its refused
-    // recipients pending again (`jobs retry ID`). 652 when it cannot be.
+    // recipients pending again, or a queued one made due now (`jobs retry
+    // ID`). 652 when it cannot be (being sent, or nothing left to send).
     Result<void> retry(JobId id);
     // After a crash, by whoever takes the delivery lock: jobs left in
     // `sending` go back to queued (marked maybe_sent: their process may have

@@ -259,11 +259,23 @@ TEST_F(SpoolTest, FailedAttemptKeepsTranscriptAndRetryRequeues) {
     EXPECT_EQ(j.recipients[1].result, RecipientResult::pending);
 }
 
-TEST_F(SpoolTest, RetryOfQueuedJobIsRefused) {
+TEST_F(SpoolTest, RetryOfJobBeingSentIsRefused) {
     const JobId id = accept();
+    (void)spool_->claim("email", 1);
     auto r = spool_->retry(id);
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().code, Errc::invalid_input);
+}
+
+TEST_F(SpoolTest, RetryOfQueuedJobMakesItDueNow) {
+    const JobId id = accept();
+    (void)spool_->claim("email", 1);
+    Attempt later{JobState::queued, fail(Errc::cannot_connect, "refused"), false, std::nullopt,
+                  clock_.now() + std::chrono::hours{1}, {}};
+    ASSERT_TRUE(spool_->finish_attempt(id, later).ok());
+    EXPECT_TRUE(spool_->claim("email", 1)->empty());
+    ASSERT_TRUE(spool_->retry(id).ok());
+    EXPECT_EQ(spool_->claim("email", 1)->size(), 1U);
 }
 
 TEST_F(SpoolTest, RetryOfUnknownJobIsRefused) { EXPECT_FALSE(spool_->retry(999).ok()); }
