@@ -1,9 +1,428 @@
-// Commands: send, sendmail, jobs, flush. Owned by the part that implements them; registers nothing
-// until then.
+// Commands: send, sendmail, jobs, flush (design.md "Command line" and
+// "Processes").
+//
+// Every intake puts the job in the spool first. Then, if `serve` runs, its
+// workers deliver and `send --wait` only watches the job; if not, the caller
+// delivers its own job while holding the delivery lock, and `flush` runs the
+// queue once (sendmail -q). Exit statuses: 0 done or accepted, 1 failed (also
+// partial), 2 bad usage or invalid value, 75 held or still queued at
+// --timeout (sendmail: only when the message could not be accepted).
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include <fmt/format.h>
+
 #include "cli/app.hpp"
+#include "delivery/engine.hpp"
+#include "delivery/locks.hpp"
+#include "delivery/smtp_transport.hpp"
+#include "mime/address.hpp"
+#include "mime/message.hpp"
+#include "mime/preformed.hpp"
+#include "spool/history.hpp"
+#include "spool/spool.hpp"
 
 namespace pb::cli {
+namespace {
 
-void add_jobs_commands(CLI::App& /*app*/, Context& /*ctx*/) {}
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+// The manual's words for a function used while its profile is not signed in.
+constexpr std::string_view kSignInMessage =
+    "To use this function, you must sign in to the email service. Contact the administrator.";
+
+// What every command here opens: the store, its settings and the spool.
+struct Env {
+    store::Store* store = nullptr;
+    settings::Settings settings;
+    spool::PosixFileOps ops;
+    std::unique_ptr<spool::Spool> spool;
+};
+
+Result<std::unique_ptr<Env>> open_env(Context& ctx) {
+    auto env = std::make_unique<Env>();
+    auto st = ctx.store();
+    if (!st) return st.error();
+    env->store = *st;
+    auto s = env->store->load_settings();
+    if (!s) return s.error();
+    env->settings = std::move(*s);
+    auto sp = spool::Spool::open(ctx.state_dir, env->ops, ctx.clock, ctx.rng);
+    if (!sp) return sp.error();
+    env->spool = std::move(*sp);
+    return env;
+}
+
+// 360 when the profile uses OAuth 2.0 and has no sign-in stored. Expired or
+// revoked sign-ins (361, 370) are found when a token is asked for.
+std::optional<Errc> sign_in_problem(Env& env, const std::string& profile) {
+    if (env.settings.get(profile, "auth_method") != "oauth2") return std::nullopt;
+    auto t = env.store->get_sealed("token:" + profile);
+    if (!t || !t->has_value()) return Errc::not_signed_in;
+    return std::nullopt;
+}
+
+delivery::ProfileConfig profile_config(const settings::Settings& s, const std::string& profile) {
+    delivery::ProfileConfig c;
+    c.concurrency = static_cast<int>(s.get_int(profile, "delivery.concurrency"));
+    c.rate_limit = static_cast<int>(s.get_int(profile, "delivery.rate_limit"));
+    c.retry.max_age = s.get_duration(profile, "delivery.max_age");
+    return c;
+}
+
+Result<delivery::SmtpEndpoint> endpoint(Env& env, const std::string& profile) {
+    const auto& s = env.settings;
+    if (auto p = sign_in_problem(env, profile)) return fail(*p, "profile " + profile + " is not signed in");
+    delivery::SmtpEndpoint e;
+    e.server.host = s.get(profile, "smtp.host");
+    if (e.server.host.empty()) return fail(Errc::invalid_input, "set " + profile + ".smtp.host");
+    e.server.port = static_cast<std::uint16_t>(s.get_int(profile, "smtp.port"));
+    const auto sec = s.get(profile, "smtp.security");
+    e.server.security = sec == "none" ? smtp::Security::none
+                        : sec == "ssl-tls" ? smtp::Security::ssl_tls
+                                           : smtp::Security::starttls;
+    e.server.tls.verify = s.get_bool(profile, "smtp.verify_cert");
+    for (const auto& f : env.store->ca_files()) e.server.tls.ca_files.push_back(f.string());
+    const auto method = s.get(profile, "auth_method");
+    e.credentials.user = s.get(profile, "account");
+    if (method == "smtp-auth") {
+        e.credentials.method = smtp::AuthMethod::smtp_auth;
+        // user:NAME profiles keep their own password or inherit email's.
+        auto pw = env.store->get_sealed("setting:" + profile + ".password");
+        if (pw && !pw->has_value() && profile.starts_with("user:")) pw = env.store->get_sealed("setting:email.password");
+        if (!pw) return pw.error();
+        if (!pw->has_value()) return fail(Errc::invalid_input, "set " + profile + ".password");
+        e.credentials.password = **pw;
+    } else if (method == "oauth2") {
+        // The OAuth part's token provider plugs in here once its store-backed
+        // TokenStore lands; until then an OAuth profile cannot deliver from
+        // the command line.
+        return fail(Errc::not_signed_in, "this build cannot read the sign-in of profile " + profile + " yet");
+    } else {
+        e.credentials.method = smtp::AuthMethod::off;
+    }
+    return e;
+}
+
+struct Delivery {
+    std::unique_ptr<delivery::SmtpTransport> transport;
+    std::unique_ptr<delivery::Engine> engine;
+};
+
+Delivery make_delivery(Context& ctx, Env& env) {
+    Delivery d;
+    d.transport = std::make_unique<delivery::SmtpTransport>([&env](const std::string& p) { return endpoint(env, p); });
+    delivery::EngineOptions o;
+    o.config = [&env](const std::string& p) { return profile_config(env.settings, p); };
+    o.on_error = [](const Error& e) { std::cerr << "postbridge: " << e.describe() << "\n"; };
+    d.engine = std::make_unique<delivery::Engine>(*env.spool, *d.transport, ctx.clock, ctx.rng, std::move(o));
+    return d;
+}
+
+void print_job(Context& ctx, const spool::Job& j) {
+    if (ctx.json) {
+        Context::emit(spool::to_json(j));
+        return;
+    }
+    std::cout << fmt::format("job {}: {}", j.id, spool::to_string(j.state));
+    if (j.code) std::cout << fmt::format(" (code {}: {})", static_cast<int>(*j.code), info(*j.code).status);
+    std::cout << "\n";
+    if (!j.detail.empty()) std::cout << "  " << j.detail << "\n";
+    if (j.code) std::cout << "  " << info(*j.code).remedy << "\n";
+}
+
+int exit_for_state(spool::JobState s) {
+    switch (s) {
+        case spool::JobState::sent: return Exit::ok;
+        case spool::JobState::partial:
+        case spool::JobState::failed: return Exit::failed;
+        case spool::JobState::held:
+        case spool::JobState::queued:
+        case spool::JobState::sending: return Exit::tempfail;
+    }
+    return Exit::failed;
+}
+
+// The job after waiting for it: delivered here when no serve runs (under the
+// delivery lock), else watched until it rests or `timeout` passes.
+Result<spool::Job> wait_for(Context& ctx, Env& env, spool::JobId id, std::chrono::seconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    auto running = delivery::serve_running(ctx.state_dir);
+    if (!running) return running.error();
+    if (!*running) {
+        auto lock = delivery::LockFile::acquire(delivery::delivery_lock_path(ctx.state_dir),
+                                                delivery::LockFile::Mode::wait, timeout);
+        if (!lock) return lock.error();
+        if (lock->has_value()) {
+            if (auto r = env.spool->recover(); !r) return r.error();
+            auto d = make_delivery(ctx, env);
+            return d.engine->deliver(id);
+        }
+    }
+    for (;;) {
+        auto j = env.spool->job(id);
+        if (!j) return j.error();
+        if (!*j) return fail(Errc::invalid_input, "job " + std::to_string(id) + " is gone");
+        const auto s = (*j)->state;
+        if (s != spool::JobState::queued && s != spool::JobState::sending) return **j;
+        if (std::chrono::steady_clock::now() >= deadline) return **j;
+        std::this_thread::sleep_for(100ms);
+    }
+}
+
+// "a@x, b@y" and repeated options alike, each checked (652 naming the option).
+Result<std::vector<std::string>> addresses(const std::vector<std::string>& raw, std::string_view option) {
+    std::vector<std::string> out;
+    for (const auto& r : raw) {
+        auto list = mime::parse_address_list(r, option);
+        if (!list) return list.error();
+        for (const auto& m : *list) out.push_back(m.addr_spec());
+    }
+    return out;
+}
+
+struct SendOptions {
+    std::vector<std::string> to, cc, bcc, attach;
+    std::string subject, body, body_file, profile = "email";
+    bool wait = false;
+    int timeout = 60;
+};
+
+// Accepts a job, held when its profile is not signed in (and
+// hold_when_signed_out is on), telling the caller the manual's message.
+Result<spool::JobId> intake(Env& env, spool::Submission sub, ByteSource& body, bool& held) {
+    held = false;
+    if (auto problem = sign_in_problem(env, sub.profile)) {
+        std::cerr << kSignInMessage << "\n";
+        if (!env.settings.get_bool(sub.profile, "hold_when_signed_out"))
+            return fail(*problem, std::string(kSignInMessage));
+        sub.held = *problem;
+        held = true;
+    }
+    return env.spool->accept(sub, body);
+}
+
+int run_send(Context& ctx, const SendOptions& o) {
+    auto env = open_env(ctx);
+    if (!env) return ctx.report(env.error());
+    if (!settings::valid_profile_name(o.profile)) return ctx.report(fail(Errc::invalid_input, "no profile " + o.profile));
+    const std::string sender = (*env)->settings.get(o.profile, "sender");
+    if (sender.empty()) return ctx.report(fail(Errc::invalid_input, "set " + o.profile + ".sender first"));
+
+    mime::Draft draft;
+    draft.from = sender;
+    draft.to = o.to;
+    draft.cc = o.cc;
+    draft.bcc = o.bcc;
+    draft.subject = o.subject;
+    if (!o.body_file.empty()) {
+        std::ifstream f(o.body_file, std::ios::binary);
+        if (!f) return ctx.report(fail(Errc::invalid_input, "cannot read --body-file " + o.body_file));
+        std::ostringstream ss;
+        ss << f.rdbuf();
+        draft.text = ss.str();
+    } else {
+        draft.text = o.body;
+    }
+    for (const auto& a : o.attach) {
+        auto att = mime::attach_file(a);
+        if (!att) return ctx.report(att.error());
+        draft.attachments.push_back(std::move(*att));
+    }
+    auto msg = mime::build_message(std::move(draft), ctx.clock, ctx.rng);
+    if (!msg) return ctx.report(msg.error());
+
+    spool::Submission sub{spool::Function::cli, o.profile, (*msg)->envelope().sender, (*msg)->envelope().recipients,
+                          o.subject, std::nullopt};
+    bool held = false;
+    auto id = intake(**env, sub, **msg, held);
+    if (!id) return ctx.report(id.error());
+
+    if (!o.wait) {
+        auto j = (*env)->spool->job(*id);
+        if (j && *j) print_job(ctx, **j);
+        return Exit::ok;
+    }
+    Result<spool::Job> done = held ? Result<spool::Job>(**(*env)->spool->job(*id))
+                                   : wait_for(ctx, **env, *id, std::chrono::seconds{o.timeout});
+    if (!done) return ctx.report(done.error());
+    print_job(ctx, *done);
+    return exit_for_state(done->state);
+}
+
+struct SendmailOptions {
+    bool from_headers = false;  // -t
+    std::string from, full_name;
+    std::vector<std::string> recipients;
+    std::string profile = "email";
+};
+
+// A ByteSource over standard input, unbuffered by iostreams.
+class StdinSource final : public ByteSource {
+public:
+    Result<std::size_t> read(std::span<char> out) override {
+        for (;;) {
+            const ssize_t n = ::read(STDIN_FILENO, out.data(), out.size());
+            if (n >= 0) return static_cast<std::size_t>(n);
+            if (errno != EINTR) return fail(Errc::invalid_input, "cannot read standard input");
+        }
+    }
+};
+
+int run_sendmail(Context& ctx, const SendmailOptions& o) {
+    // sendmail's contract: 0 once the message is safe in the spool, 75 only
+    // when it could not be accepted; delivery problems go to the history.
+    auto refuse = [&](const Error& e) {
+        ctx.report(e);
+        return e.code == Errc::invalid_input ? static_cast<int>(Exit::usage) : static_cast<int>(Exit::tempfail);
+    };
+    auto env = open_env(ctx);
+    if (!env) return refuse(env.error());
+    const std::string sender = (*env)->settings.get(o.profile, "sender");
+    auto from = mime::parse_mailbox(o.from.empty() ? sender : o.from, "-f");
+    if (!from) return refuse(from.error());
+    if (!o.full_name.empty()) from->display_name = o.full_name;
+    auto pre = mime::wrap_preformed(std::make_unique<StdinSource>(), *from, ctx.clock, ctx.rng);
+    if (!pre) return refuse(pre.error());
+
+    auto rcpts = addresses(o.recipients, "recipient");
+    if (!rcpts) return refuse(rcpts.error());
+    if (o.from_headers)
+        for (const auto* list : {&pre->to, &pre->cc, &pre->bcc})
+            for (const auto& m : *list) rcpts->push_back(m.addr_spec());
+    if (rcpts->empty()) return refuse(fail(Errc::invalid_input, "no recipient: give addresses or -t"));
+
+    // sender_policy rewrite: the envelope sender is the profile's mailbox,
+    // whatever -f said, so the service does not refuse it (631).
+    std::string env_from = from->addr_spec();
+    if ((*env)->settings.get(o.profile, "sender_policy") == "rewrite" && !sender.empty()) env_from = sender;
+
+    spool::Submission sub{spool::Function::cli, o.profile, env_from, *rcpts, "", std::nullopt};
+    bool held = false;
+    auto id = intake(**env, sub, *pre->message, held);
+    if (!id) return refuse(id.error());
+    if (!held) {
+        auto done = wait_for(ctx, **env, *id, 0s);
+        if (done && ctx.json) print_job(ctx, *done);
+    }
+    return Exit::ok;
+}
+
+int run_jobs(Context& ctx, int limit) {
+    auto env = open_env(ctx);
+    if (!env) return ctx.report(env.error());
+    auto jobs = (*env)->spool->jobs(static_cast<std::size_t>(std::max(limit, 1)));
+    if (!jobs) return ctx.report(jobs.error());
+    for (const auto& j : *jobs) {
+        if (ctx.json) Context::emit(spool::to_json(j));
+        else std::cout << spool::summary_line(j) << "\n";
+    }
+    return Exit::ok;
+}
+
+int run_show(Context& ctx, std::int64_t id) {
+    auto env = open_env(ctx);
+    if (!env) return ctx.report(env.error());
+    auto j = (*env)->spool->job(id);
+    if (!j) return ctx.report(j.error());
+    if (!*j) return ctx.report(fail(Errc::invalid_input, "there is no job " + std::to_string(id)));
+    if (ctx.json) {
+        Context::emit(spool::to_json(**j, true));
+        return Exit::ok;
+    }
+    print_job(ctx, **j);
+    std::cout << fmt::format("  function {}, profile {}, from {}, {} bytes, {} attempt(s)\n",
+                             spool::to_string((*j)->function), (*j)->profile, (*j)->sender, (*j)->size, (*j)->attempts);
+    for (const auto& r : (*j)->recipients)
+        std::cout << fmt::format("  {} {}{}\n", spool::to_string(r.result), r.address, r.reply.empty() ? "" : "  " + r.reply);
+    if ((*j)->maybe_sent) std::cout << "  an attempt broke off at end of data: a resend may have duplicated it\n";
+    if (!(*j)->transcript.empty()) std::cout << "  transcript of the last failed attempt:\n" << (*j)->transcript;
+    return Exit::ok;
+}
+
+int run_retry(Context& ctx, std::int64_t id) {
+    auto env = open_env(ctx);
+    if (!env) return ctx.report(env.error());
+    if (auto r = (*env)->spool->retry(id); !r) return ctx.report(r.error());
+    if (!ctx.json) std::cout << "job " << id << " queued again\n";
+    else Context::emit((spool::to_json(**(*env)->spool->job(id))));
+    return Exit::ok;
+}
+
+int run_flush(Context& ctx, const std::string& profile) {
+    auto env = open_env(ctx);
+    if (!env) return ctx.report(env.error());
+    auto lock = delivery::LockFile::acquire(delivery::delivery_lock_path(ctx.state_dir),
+                                            delivery::LockFile::Mode::try_once);
+    if (!lock) return ctx.report(lock.error());
+    if (!lock->has_value()) {
+        std::cerr << "postbridge: another process is delivering (serve, or a send); it runs the queue\n";
+        return Exit::tempfail;
+    }
+    if (auto r = (*env)->spool->recover(); !r) return ctx.report(r.error());
+    auto d = make_delivery(ctx, **env);
+    const auto n = d.engine->flush(profile.empty() ? std::nullopt : std::optional<std::string>(profile));
+    if (ctx.json) Context::emit({{"attempts", n}});
+    else std::cout << n << " job(s) attempted\n";
+    return Exit::ok;
+}
+
+}  // namespace
+
+void add_jobs_commands(CLI::App& app, Context& ctx) {
+    auto so = std::make_shared<SendOptions>();
+    auto* send = app.add_subcommand("send", "Send a message (a job in the spool)");
+    send->add_option("--to", so->to, "recipient (repeat, or a comma list)")->required();
+    send->add_option("--cc", so->cc, "copy recipient");
+    send->add_option("--bcc", so->bcc, "blind copy recipient");
+    send->add_option("--subject", so->subject, "subject")->required();
+    auto* body = send->add_option("--body", so->body, "message text");
+    send->add_option("--body-file", so->body_file, "message text from a file")->excludes(body);
+    send->add_option("--attach", so->attach, "attach a file (repeat)");
+    send->add_option("--profile", so->profile, "profile that sends")->capture_default_str();
+    send->add_flag("--wait", so->wait, "wait until the job is sent, held or failed");
+    send->add_option("--timeout", so->timeout, "seconds --wait waits while the job is queued")->capture_default_str();
+    send->callback([&ctx, so] { ctx.exit_status = run_send(ctx, *so); });
+
+    auto mo = std::make_shared<SendmailOptions>();
+    auto* sm = app.add_subcommand("sendmail", "sendmail-compatible: the message on standard input");
+    sm->add_flag("-t", mo->from_headers, "recipients from the To, Cc and Bcc headers too");
+    sm->add_option("-f", mo->from, "envelope sender");
+    sm->add_option("-F", mo->full_name, "the From display name");
+    sm->add_flag("-i")->description("a lone dot does not end the message (always so)");
+    sm->add_option("--profile", mo->profile, "profile that sends")->capture_default_str();
+    sm->add_option("recipients", mo->recipients, "recipients");
+    // Options sendmail callers pass that mean nothing here (-oi, -oem,
+    // -B8BITMIME): accepted and ignored, as design.md says.
+    auto ignored = std::make_shared<std::vector<std::string>>();
+    sm->add_option("-o", *ignored, "ignored (sendmail compatibility)")->expected(1)->allow_extra_args(false)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+    sm->add_option("-B", *ignored, "ignored (sendmail compatibility)")->expected(1)->allow_extra_args(false)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+    sm->callback([&ctx, mo, ignored] { ctx.exit_status = run_sendmail(ctx, *mo); });
+
+    auto limit = std::make_shared<int>(50);
+    auto* jobs = app.add_subcommand("jobs", "The job history, newest first");
+    jobs->add_option("--limit", *limit, "how many")->capture_default_str();
+    auto id = std::make_shared<std::int64_t>(0);
+    auto* show = jobs->add_subcommand("show", "One job, with its recipients and transcript");
+    show->add_option("id", *id, "job number")->required();
+    show->callback([&ctx, id] { ctx.exit_status = run_show(ctx, *id); });
+    auto* retry = jobs->add_subcommand("retry", "Queue a failed, partial or held job again");
+    retry->add_option("id", *id, "job number")->required();
+    retry->callback([&ctx, id] { ctx.exit_status = run_retry(ctx, *id); });
+    jobs->callback([&ctx, limit, jobs] {
+        if (jobs->get_subcommands().empty()) ctx.exit_status = run_jobs(ctx, *limit);
+    });
+
+    auto profile = std::make_shared<std::string>();
+    auto* flush = app.add_subcommand("flush", "Run the queue once (like sendmail -q)");
+    flush->add_option("--profile", *profile, "only this profile");
+    flush->callback([&ctx, profile] { ctx.exit_status = run_flush(ctx, *profile); });
+}
 
 }  // namespace pb::cli
