@@ -39,7 +39,7 @@ void BM_Base64Raw(benchmark::State& state) {
         pb::base64_encode_to(in, out.data());
         benchmark::DoNotOptimize(out.data());
     }
-    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * in.size()));
+    state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(in.size()));
 }
 BENCHMARK(BM_Base64Raw);
 
@@ -57,7 +57,7 @@ void BM_Base64MimeLines(benchmark::State& state) {
         }
         benchmark::DoNotOptimize(out.data());
     }
-    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * in.size()));
+    state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(in.size()));
 }
 BENCHMARK(BM_Base64MimeLines);
 
@@ -113,7 +113,7 @@ void BM_Message100MB(benchmark::State& state) {
         }
         benchmark::DoNotOptimize(sink.data());
     }
-    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * kSize));
+    state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(kSize));
     state.counters["out_MB"] = static_cast<double>(produced) / static_cast<double>(state.iterations()) / 1e6;
     state.counters["peak_rss_MiB"] = peak_rss_mib();
 }
