@@ -13,6 +13,7 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <mutex>
 #include <thread>
 
 #include <fmt/format.h>
@@ -24,6 +25,7 @@
 #include "mime/address.hpp"
 #include "mime/message.hpp"
 #include "mime/preformed.hpp"
+#include "service/runtime.hpp"
 #include "spool/history.hpp"
 #include "spool/spool.hpp"
 
@@ -43,6 +45,12 @@ struct Env {
     settings::Settings settings;
     spool::PosixFileOps ops;
     std::unique_ptr<spool::Spool> spool;
+    // How settings become servers and credentials (service/runtime.hpp),
+    // shared by the workers: `mu` guards it and `tokens`, which keeps each
+    // batch's token provider alive for as long as its connection may ask.
+    std::unique_ptr<service::Runtime> rt;
+    std::mutex mu;
+    std::vector<std::unique_ptr<service::ProfileTokenProvider>> tokens;
 };
 
 Result<std::unique_ptr<Env>> open_env(Context& ctx) {
@@ -53,6 +61,8 @@ Result<std::unique_ptr<Env>> open_env(Context& ctx) {
     auto s = env->store->load_settings();
     if (!s) return s.error();
     env->settings = std::move(*s);
+    env->rt = std::make_unique<service::Runtime>(*env->store, ctx.clock, ctx.rng);
+    if (auto r = env->rt->reload(); !r) return r.error();
     auto sp = spool::Spool::open(ctx.state_dir, env->ops, ctx.clock, ctx.rng);
     if (!sp) return sp.error();
     env->spool = std::move(*sp);
@@ -63,9 +73,10 @@ Result<std::unique_ptr<Env>> open_env(Context& ctx) {
 // revoked sign-ins (361, 370) are found when a token is asked for.
 std::optional<Errc> sign_in_problem(Env& env, const std::string& profile) {
     if (env.settings.get(profile, "auth_method") != "oauth2") return std::nullopt;
-    auto t = env.store->get_sealed("token:" + profile);
-    if (!t || !t->has_value()) return Errc::not_signed_in;
-    return std::nullopt;
+    std::lock_guard lock(env.mu);
+    auto st = env.rt->status(profile);
+    if (!st) return Errc::not_signed_in;
+    return oauth::job_code(st->state);
 }
 
 delivery::ProfileConfig profile_config(const settings::Settings& s, const std::string& profile) {
@@ -77,36 +88,17 @@ delivery::ProfileConfig profile_config(const settings::Settings& s, const std::s
 }
 
 Result<delivery::SmtpEndpoint> endpoint(Env& env, const std::string& profile) {
-    const auto& s = env.settings;
     if (auto p = sign_in_problem(env, profile)) return fail(*p, "profile " + profile + " is not signed in");
+    std::lock_guard lock(env.mu);
     delivery::SmtpEndpoint e;
-    e.server.host = s.get(profile, "smtp.host");
-    if (e.server.host.empty()) return fail(Errc::invalid_input, "set " + profile + ".smtp.host");
-    e.server.port = static_cast<std::uint16_t>(s.get_int(profile, "smtp.port"));
-    const auto sec = s.get(profile, "smtp.security");
-    e.server.security = sec == "none" ? smtp::Security::none
-                        : sec == "ssl-tls" ? smtp::Security::ssl_tls
-                                           : smtp::Security::starttls;
-    e.server.tls.verify = s.get_bool(profile, "smtp.verify_cert");
-    for (const auto& f : env.store->ca_files()) e.server.tls.ca_files.push_back(f.string());
-    const auto method = s.get(profile, "auth_method");
-    e.credentials.user = s.get(profile, "account");
-    if (method == "smtp-auth") {
-        e.credentials.method = smtp::AuthMethod::smtp_auth;
-        // user:NAME profiles keep their own password or inherit email's.
-        auto pw = env.store->get_sealed("setting:" + profile + ".password");
-        if (pw && !pw->has_value() && profile.starts_with("user:")) pw = env.store->get_sealed("setting:email.password");
-        if (!pw) return pw.error();
-        if (!pw->has_value()) return fail(Errc::invalid_input, "set " + profile + ".password");
-        e.credentials.password = **pw;
-    } else if (method == "oauth2") {
-        // The OAuth part's token provider plugs in here once its store-backed
-        // TokenStore lands; until then an OAuth profile cannot deliver from
-        // the command line.
-        return fail(Errc::not_signed_in, "this build cannot read the sign-in of profile " + profile + " yet");
-    } else {
-        e.credentials.method = smtp::AuthMethod::off;
-    }
+    auto server = env.rt->smtp_server(profile);
+    if (!server) return server.error();
+    e.server = std::move(*server);
+    std::unique_ptr<service::ProfileTokenProvider> holder;
+    auto creds = env.rt->credentials(profile, holder);
+    if (!creds) return creds.error();
+    e.credentials = std::move(*creds);
+    if (holder) env.tokens.push_back(std::move(holder));
     return e;
 }
 

@@ -162,6 +162,8 @@ Result<smtp::Credentials> Runtime::credentials(std::string_view profile,
         c.method = method == "smtp-auth" ? smtp::AuthMethod::smtp_auth : smtp::AuthMethod::off;
         if (method == "smtp-auth") {
             auto pw = store_.get_sealed("setting:" + std::string(profile) + ".password");
+            // A user profile without its own password uses email's.
+            if (pw && !*pw && profile.starts_with("user:")) pw = store_.get_sealed("setting:email.password");
             if (!pw) return std::move(pw).error();
             if (!*pw)
                 return fail(Errc::invalid_input,

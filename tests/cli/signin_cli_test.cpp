@@ -169,6 +169,37 @@ TEST_F(SigninCli, UserProfileSignsInAsTheUser) {
     EXPECT_EQ(status_json("email")["status"], "signed-out");  // one sign-in per profile
 }
 
+// The manual's whole path: signed in, a send goes out with XOAUTH2 and
+// lands at the real server; signed out, the job is held with 360.
+TEST_F(SigninCli, SendAfterSignInGoesOutWithXoauth2) {
+    auto held = pb("send --to bob@example.test --subject before --body x --wait");
+    EXPECT_EQ(held.status, 75) << held.out;
+    EXPECT_NE(held.out.find("To use this function, you must sign in to the email service. Contact the "
+                            "administrator."),
+              std::string::npos)
+        << held.out;
+    (void)signin_as_user("approve");
+    const std::string subject = "xoauth2-" + std::to_string(::getpid());
+    auto r = pb("send --to bob@example.test --subject " + subject + " --body hello --wait");
+    ASSERT_EQ(r.status, 0) << r.out;
+    // The message and its envelope in the server's maildir.
+    bool found = false;
+    for (const auto& e : fs::directory_iterator(Peers::get().at("PB_MAILDIR") + "/new")) {
+        if (e.path().extension() == ".json") continue;
+        std::ifstream in(e.path());
+        const std::string msg((std::istreambuf_iterator<char>(in)), {});
+        if (msg.find("Subject: " + subject) == std::string::npos) continue;
+        found = true;
+        std::ifstream env(e.path().string() + ".envelope.json");
+        const auto j = json::parse(env, nullptr, false);
+        EXPECT_EQ(j.value("user", ""), "alice@example.test");
+        EXPECT_EQ(j.value("transmissionType", ""), "ESMTPSA");
+    }
+    EXPECT_TRUE(found) << "no message with subject " << subject;
+    auto jobs = pb("jobs --json --limit 1");
+    EXPECT_NE(jobs.out.find(R"("state":"sent")"), std::string::npos) << jobs.out;
+}
+
 TEST_F(SigninCli, SigninNeedsOAuth2) {
     ASSERT_EQ(pb("config set email.auth_method smtp-auth").status, 0);
     auto r = pb("signin");
