@@ -1,6 +1,9 @@
 // The `postbridge` command (design.md "Command line"). Each part registers
 // its subcommands; this file holds the global options and `codes`.
+#include <filesystem>
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -40,8 +43,14 @@ int run(int argc, char** argv) {
     add_jobs_commands(app, ctx);
     add_serve_commands(app, ctx);
 
+    // Installed as `sendmail` (a link to postbridge), it is the sendmail
+    // subcommand, so programs that call sendmail work unchanged.
+    std::vector<char*> args(argv, argv + argc);
+    std::string sendmail = "sendmail";
+    if (argc > 0 && std::filesystem::path(argv[0]).filename() == "sendmail")
+        args.insert(args.begin() + 1, sendmail.data());
     try {
-        app.parse(argc, argv);
+        app.parse(static_cast<int>(args.size()), args.data());
     } catch (const CLI::CallForHelp& e) {
         return app.exit(e);
     } catch (const CLI::CallForAllHelp& e) {

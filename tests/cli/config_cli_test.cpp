@@ -163,6 +163,23 @@ TEST_F(ConfigCli, ApiTokenShownOnceAndStoredHashed) {
     EXPECT_EQ(pb("api-token revoke fleet").status, 2);
 }
 
+// Linked as `sendmail`, the command is the sendmail drop-in: it accepts the
+// message into the spool (exit 0) even when the server cannot be reached.
+TEST_F(ConfigCli, InvokedAsSendmailActsAsSendmail) {
+    ASSERT_EQ(pb("config set email.smtp.host 127.0.0.1").status, 0);
+    ASSERT_EQ(pb("config set email.smtp.port 1").status, 0);  // nothing listens: stays queued
+    ASSERT_EQ(pb("config set email.sender scanner@example.com").status, 0);
+    const fs::path link = state_.string() + "-bin/sendmail";
+    fs::create_directories(link.parent_path());
+    fs::create_symlink(binary_path(), link);
+    auto r = run_command("printf 'Subject: linked\\n\\nhello\\n' | " + link.string() + " --state " +
+                         state_.string() + " -t bob@example.com 2>&1");
+    EXPECT_EQ(r.status, 0) << r.out;
+    auto jobs = pb("jobs --json");
+    EXPECT_NE(jobs.out.find("bob@example.com"), std::string::npos) << jobs.out;
+    fs::remove_all(link.parent_path());
+}
+
 TEST(Readme, KeyTableIsGeneratedFromTheSchema) {
     std::ifstream in(source_dir() + "/README.md");
     ASSERT_TRUE(in);
