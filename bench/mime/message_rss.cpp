@@ -50,11 +50,13 @@ int main(int argc, char** argv) {
         total += *n;
     }
     std::fclose(sink);
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     rusage ru{};
     getrusage(RUSAGE_SELF, &ru);
-    std::printf("message %llu bytes (size_hint %llu), %.3f s, %.0f MB/s of message, peak RSS %.1f MiB\n",
-                static_cast<unsigned long long>(total), static_cast<unsigned long long>(*(*m)->size_hint()), secs,
-                static_cast<double>(total) / secs / 1e6, static_cast<double>(ru.ru_maxrss) / 1024.0);
+    std::printf(
+        "message %llu bytes (size_hint %llu), %.3f s, %.0f MB/s of message, peak RSS %.1f MiB\n",
+        static_cast<unsigned long long>(total), static_cast<unsigned long long>(*(*m)->size_hint()),
+        secs, static_cast<double>(total) / secs / 1e6, static_cast<double>(ru.ru_maxrss) / 1024.0);
     return total == *(*m)->size_hint() ? 0 : 1;
 }

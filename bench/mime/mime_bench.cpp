@@ -63,7 +63,7 @@ BENCHMARK(BM_Base64MimeLines);
 
 // An attachment that exists only as a size: measures the builder, not a disk.
 class PatternSource final : public pb::ByteSource {
-public:
+  public:
     explicit PatternSource(std::uint64_t size) : left_(size), size_(size) {}
     pb::Result<std::size_t> read(std::span<char> out) override {
         const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(out.size(), left_));
@@ -73,18 +73,20 @@ public:
     }
     std::optional<std::uint64_t> size_hint() const override { return size_; }
 
-private:
+  private:
     std::uint64_t left_;
     std::uint64_t size_;
 };
 
 class FixedClock final : public pb::Clock {
-public:
-    pb::TimePoint now() const override { return pb::TimePoint{std::chrono::seconds{1'800'000'000}}; }
+  public:
+    pb::TimePoint now() const override {
+        return pb::TimePoint{std::chrono::seconds{1'800'000'000}};
+    }
 };
 
 class FixedRandom final : public pb::Random {
-public:
+  public:
     void fill(std::span<std::byte> out) override { std::memset(out.data(), 7, out.size()); }
 };
 
@@ -114,7 +116,8 @@ void BM_Message100MB(benchmark::State& state) {
         benchmark::DoNotOptimize(sink.data());
     }
     state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(kSize));
-    state.counters["out_MB"] = static_cast<double>(produced) / static_cast<double>(state.iterations()) / 1e6;
+    state.counters["out_MB"] =
+        static_cast<double>(produced) / static_cast<double>(state.iterations()) / 1e6;
     state.counters["peak_rss_MiB"] = peak_rss_mib();
 }
 BENCHMARK(BM_Message100MB)->Unit(benchmark::kMillisecond)->Iterations(5);

@@ -32,7 +32,7 @@ namespace {
 constexpr int callers = 100;
 
 class FakeProvider final : public HttpClient {
-public:
+  public:
     Result<HttpResponse> send(const HttpRequest&) override {
         const int n = ++requests;
         std::this_thread::sleep_for(std::chrono::milliseconds{20});
@@ -46,7 +46,7 @@ public:
 };
 
 class Counting final : public HttpClient {
-public:
+  public:
     explicit Counting(HttpClient& inner) : inner_(inner) {}
     Result<HttpResponse> send(const HttpRequest& r) override {
         if (r.body.reveal().find("grant_type=refresh_token") != std::string_view::npos) ++requests;
@@ -54,13 +54,14 @@ public:
     }
     std::atomic<int> requests{0};
 
-private:
+  private:
     HttpClient& inner_;
 };
 
 // One round: the stored access token is made expired, then 100 threads ask
 // at once. Returns each caller's wait.
-std::vector<double> round(TokenManager& manager, MemoryTokenStore& store, const Client& client, const Clock& clock) {
+std::vector<double> round(TokenManager& manager, MemoryTokenStore& store, const Client& client,
+                          const Clock& clock) {
     TokenSet t = store.load("email").value().value();
     t.access_expires_at = clock.now() - std::chrono::seconds{1};
     (void)store.save("email", t);
@@ -74,8 +75,10 @@ std::vector<double> round(TokenManager& manager, MemoryTokenStore& store, const 
             const auto t0 = std::chrono::steady_clock::now();
             auto token = manager.access_token("email", client);
             const auto t1 = std::chrono::steady_clock::now();
-            if (!token) std::fprintf(stderr, "caller failed: %s\n", token.error().describe().c_str());
-            waits[static_cast<std::size_t>(i)] = std::chrono::duration<double, std::milli>(t1 - t0).count();
+            if (!token)
+                std::fprintf(stderr, "caller failed: %s\n", token.error().describe().c_str());
+            waits[static_cast<std::size_t>(i)] =
+                std::chrono::duration<double, std::milli>(t1 - t0).count();
         });
     for (auto& th : threads) th.join();
     return waits;
@@ -83,7 +86,8 @@ std::vector<double> round(TokenManager& manager, MemoryTokenStore& store, const 
 
 void report(benchmark::State& state, const std::vector<double>& all, int requests, int rounds) {
     state.counters["requests_per_round"] = static_cast<double>(requests) / rounds;
-    state.counters["wait_mean_ms"] = std::accumulate(all.begin(), all.end(), 0.0) / static_cast<double>(all.size());
+    state.counters["wait_mean_ms"] =
+        std::accumulate(all.begin(), all.end(), 0.0) / static_cast<double>(all.size());
     state.counters["wait_max_ms"] = *std::max_element(all.begin(), all.end());
 }
 
@@ -102,7 +106,11 @@ void SingleFlightFake(benchmark::State& state) {
     MemoryTokenStore store;
     TokenManager manager(http, store, clock);
     Client client;
-    client.provider = parse_discovery("http://127.0.0.1:1", R"({"issuer":"http://127.0.0.1:1","token_endpoint":"http://127.0.0.1:1/token"})").value();
+    client.provider =
+        parse_discovery(
+            "http://127.0.0.1:1",
+            R"({"issuer":"http://127.0.0.1:1","token_endpoint":"http://127.0.0.1:1/token"})")
+            .value();
     client.client_id = "bench";
     (void)store.save("email", seed(clock));
     std::vector<double> all;
@@ -114,7 +122,11 @@ void SingleFlightFake(benchmark::State& state) {
     }
     report(state, all, http.requests.load(), rounds);
 }
-BENCHMARK(SingleFlightFake)->Name("SingleFlight/fake")->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(20);
+BENCHMARK(SingleFlightFake)
+    ->Name("SingleFlight/fake")
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->Iterations(20);
 
 void SingleFlightReal(benchmark::State& state) {
     const std::string issuer = std::getenv("PB_OIDC_ISSUER");
@@ -124,7 +136,8 @@ void SingleFlightReal(benchmark::State& state) {
     Counting http(*curl);
     Client client;
     client.provider = discover(*curl, issuer).value();
-    client.client_id = std::getenv("PB_OIDC_CLIENT_ID") ? std::getenv("PB_OIDC_CLIENT_ID") : "postbridge-device";
+    client.client_id =
+        std::getenv("PB_OIDC_CLIENT_ID") ? std::getenv("PB_OIDC_CLIENT_ID") : "postbridge-device";
     client.scope = "openid email offline_access smtp.send";
 
     DeviceFlow flow(client);
@@ -132,8 +145,8 @@ void SingleFlightReal(benchmark::State& state) {
     bool approved = false;
     auto tokens = run_device_flow(flow, *curl, clock, waiter, [&](const DeviceFlow& f) {
         if (f.state() != DeviceFlow::State::waiting || std::exchange(approved, true)) return;
-        const std::string cmd = "node '" + peers + "/user.mjs' approve --issuer '" + issuer + "' --code '" +
-                                f.authorization()->user_code + "' >/dev/null";
+        const std::string cmd = "node '" + peers + "/user.mjs' approve --issuer '" + issuer +
+                                "' --code '" + f.authorization()->user_code + "' >/dev/null";
         if (std::system(cmd.c_str()) != 0) std::fprintf(stderr, "user.mjs failed\n");
     });
     if (!tokens) {

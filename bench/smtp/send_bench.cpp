@@ -19,7 +19,8 @@ namespace {
 std::string env(const char* k) {
     const char* v = std::getenv(k);
     if (!v) {
-        std::fprintf(stderr, "smtp_send_bench: %s is not set (run under tests/peers/with-peers.sh)\n", k);
+        std::fprintf(stderr,
+                     "smtp_send_bench: %s is not set (run under tests/peers/with-peers.sh)\n", k);
         std::exit(2);
     }
     return v;
@@ -36,11 +37,11 @@ std::string run(const std::string& cmd) {
 }
 
 class OneToken final : public pb::smtp::TokenProvider {
-public:
+  public:
     explicit OneToken(std::string t) : t_(std::move(t)) {}
     pb::Result<pb::Secret> access_token(bool) override { return pb::Secret(t_); }
 
-private:
+  private:
     std::string t_;
 };
 
@@ -50,7 +51,8 @@ int main(int argc, char** argv) {
     using Clock = std::chrono::steady_clock;
     const int n = argc > 1 ? std::atoi(argv[1]) : 1000;
     const std::string src = POSTBRIDGE_SOURCE_DIR;
-    const std::string token = run("node " + src + "/tests/peers/token.mjs --issuer '" + env("PB_OIDC_ISSUER") + "' --login alice");
+    const std::string token = run("node " + src + "/tests/peers/token.mjs --issuer '" +
+                                  env("PB_OIDC_ISSUER") + "' --login alice");
 
     pb::smtp::ServerConfig server;
     server.host = env("PB_SMTP_HOST");
@@ -63,26 +65,29 @@ int main(int argc, char** argv) {
     cred.user = "alice";
     cred.tokens = &tokens;
 
-    const std::string body = "From: alice@example.test\r\nSubject: postbridge bench\r\n\r\n" + std::string(1000, 'x') + "\r\n";
+    const std::string body = "From: alice@example.test\r\nSubject: postbridge bench\r\n\r\n" +
+                             std::string(1000, 'x') + "\r\n";
     std::vector<std::unique_ptr<pb::StringSource>> bodies;
     std::vector<pb::smtp::OutgoingMessage> msgs;
     for (int i = 0; i < n; ++i) {
         bodies.push_back(std::make_unique<pb::StringSource>(body));
-        msgs.push_back({{"alice@example.test", {"bob@example.test"}, {}, false}, bodies.back().get()});
+        msgs.push_back(
+            {{"alice@example.test", {"bob@example.test"}, {}, false}, bodies.back().get()});
     }
 
     const auto t0 = Clock::now();
     const auto report = pb::smtp::send(server, cred, msgs);
     const double ours = std::chrono::duration<double>(Clock::now() - t0).count();
     if (!report.ok()) {
-        std::fprintf(stderr, "postbridge send failed: %s\n%s", report.error ? report.error->describe().c_str() : "a message failed",
+        std::fprintf(stderr, "postbridge send failed: %s\n%s",
+                     report.error ? report.error->describe().c_str() : "a message failed",
                      report.transcript.c_str());
         return 1;
     }
 
-    const std::string py = run("python3 " + src + "/bench/smtp/smtplib_bench.py " + server.host + " " +
-                               std::to_string(server.port) + " " + env("PB_TEST_CA") + " alice " + token + " " +
-                               std::to_string(n));
+    const std::string py = run("python3 " + src + "/bench/smtp/smtplib_bench.py " + server.host +
+                               " " + std::to_string(server.port) + " " + env("PB_TEST_CA") +
+                               " alice " + token + " " + std::to_string(n));
     const double theirs = std::atof(py.c_str());
 
     std::vector<pb::smtp::OutgoingMessage> one(msgs.begin(), msgs.begin() + 1);
@@ -100,6 +105,7 @@ int main(int argc, char** argv) {
     } else {
         std::printf("smtplib:    failed (%s)\n", py.c_str());
     }
-    std::printf("one send on a new connection: %.1f ms (%s)\n", single_s * 1000, single_report.ok() ? "ok" : "failed");
+    std::printf("one send on a new connection: %.1f ms (%s)\n", single_s * 1000,
+                single_report.ok() ? "ok" : "failed");
     return 0;
 }

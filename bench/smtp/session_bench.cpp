@@ -15,13 +15,19 @@ std::size_t drain(Session& s, std::string_view body, bool& ready) {
     std::size_t written = 0;
     bool body_sent = false;
     while (auto a = s.next()) {
-        if (auto* w = std::get_if<action::Write>(&*a)) written += w->bytes.size();
+        if (auto* w = std::get_if<action::Write>(&*a))
+            written += w->bytes.size();
         else if (std::holds_alternative<action::NeedBody>(*a)) {
-            if (!body_sent) s.on_body(body), body_sent = true;
-            else s.on_body_end();
-        } else if (std::holds_alternative<action::Ready>(*a)) ready = true;
-        else if (std::holds_alternative<action::StartTls>(*a)) s.on_tls_established();
-        else if (std::holds_alternative<action::NeedToken>(*a)) s.on_token(pb::Secret("token"));
+            if (!body_sent)
+                s.on_body(body), body_sent = true;
+            else
+                s.on_body_end();
+        } else if (std::holds_alternative<action::Ready>(*a))
+            ready = true;
+        else if (std::holds_alternative<action::StartTls>(*a))
+            s.on_tls_established();
+        else if (std::holds_alternative<action::NeedToken>(*a))
+            s.on_token(pb::Secret("token"));
     }
     return written;
 }
@@ -45,7 +51,8 @@ void BM_SessionMessages(benchmark::State& state) {
     drain(s, text, ready);
     s.on_bytes("235 2.7.0 ok\r\n");
     drain(s, text, ready);
-    const Envelope env{"scanner@example.com", {"a@example.com", "b@example.com"}, text.size(), false};
+    const Envelope env{
+        "scanner@example.com", {"a@example.com", "b@example.com"}, text.size(), false};
     std::size_t bytes = 0;
     for (auto _ : state) {
         ready = false;
@@ -66,7 +73,9 @@ BENCHMARK(BM_SessionMessages)->Arg(1024)->Arg(64 * 1024)->Arg(4 * 1024 * 1024);
 
 void BM_DotStuffer(benchmark::State& state) {
     std::string text;
-    for (int i = 0; i < 20000; ++i) text += (i % 50 == 0) ? ".line with a dot\r\n" : "an ordinary line of base64-like text, 76 chars or so ......\r\n";
+    for (int i = 0; i < 20000; ++i)
+        text += (i % 50 == 0) ? ".line with a dot\r\n"
+                              : "an ordinary line of base64-like text, 76 chars or so ......\r\n";
     DotStuffer d;
     std::string out;
     for (auto _ : state) {
@@ -75,7 +84,8 @@ void BM_DotStuffer(benchmark::State& state) {
         d.finish(out);
         benchmark::DoNotOptimize(out.data());
     }
-    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(text.size()));
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) *
+                            static_cast<std::int64_t>(text.size()));
 }
 BENCHMARK(BM_DotStuffer);
 

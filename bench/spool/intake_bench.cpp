@@ -22,7 +22,8 @@ namespace {
 namespace fs = std::filesystem;
 
 fs::path fresh_state(const std::string& name) {
-    const fs::path dir = fs::temp_directory_path() / ("pb-bench-" + name + "-" + std::to_string(::getpid()));
+    const fs::path dir =
+        fs::temp_directory_path() / ("pb-bench-" + name + "-" + std::to_string(::getpid()));
     fs::remove_all(dir);
     return dir;
 }
@@ -35,8 +36,14 @@ const std::string kBody = [] {
 
 bool accept_one(pb::spool::Spool& spool) {
     pb::StringSource body(kBody);
-    return spool.accept({pb::spool::Function::cli, "email", "a@example.test", {"b@example.test"}, "bench", std::nullopt},
-                        body)
+    return spool
+        .accept({pb::spool::Function::cli,
+                 "email",
+                 "a@example.test",
+                 {"b@example.test"},
+                 "bench",
+                 std::nullopt},
+                body)
         .ok();
 }
 
@@ -44,7 +51,8 @@ void BM_IntakeOneProcess(benchmark::State& state) {
     const fs::path dir = fresh_state("one");
     pb::SystemClock clock;
     pb::SystemRandom rng;
-    auto store = pb::store::Store::open(dir, rng, clock, {.key_base64 = std::string(43, 'A') + "="});
+    auto store =
+        pb::store::Store::open(dir, rng, clock, {.key_base64 = std::string(43, 'A') + "="});
     pb::spool::PosixFileOps ops;
     auto spool = pb::spool::Spool::open(dir, ops, clock, rng);
     if (!store || !spool) {
@@ -67,7 +75,8 @@ void BM_IntakeProcesses(benchmark::State& state) {
     pb::SystemClock clock;
     pb::SystemRandom rng;
     {
-        auto store = pb::store::Store::open(dir, rng, clock, {.key_base64 = std::string(43, 'A') + "="});
+        auto store =
+            pb::store::Store::open(dir, rng, clock, {.key_base64 = std::string(43, 'A') + "="});
         if (!store) {
             state.SkipWithError("cannot open the state directory");
             return;
@@ -96,7 +105,13 @@ void BM_IntakeProcesses(benchmark::State& state) {
     state.SetItemsProcessed(state.iterations() * procs * per_process);
     fs::remove_all(dir);
 }
-BENCHMARK(BM_IntakeProcesses)->Arg(1)->Arg(4)->Arg(8)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(3);
+BENCHMARK(BM_IntakeProcesses)
+    ->Arg(1)
+    ->Arg(4)
+    ->Arg(8)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->Iterations(3);
 
 }  // namespace
 

@@ -38,9 +38,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         auto again = parse_mailbox(value, "To");
         check(again.ok());
         check(again->addr_spec() == m.addr_spec());
-        const bool encoded = !std::all_of(m.display_name.begin(), m.display_name.end(),
-                                          [](char c) { return static_cast<unsigned char>(c) < 0x80; });
-        check((encoded ? decode_words(again->display_name) : again->display_name) == m.display_name);
+        const bool encoded = !std::all_of(m.display_name.begin(), m.display_name.end(), [](char c) {
+            return static_cast<unsigned char>(c) < 0x80;
+        });
+        check((encoded ? decode_words(again->display_name) : again->display_name) ==
+              m.display_name);
     }
     return 0;
 }

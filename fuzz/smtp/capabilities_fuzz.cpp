@@ -16,7 +16,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::size_t pos = 0;
     while (pos <= in.size()) {
         const auto nl = in.find('\n', pos);
-        lines.emplace_back(in.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos));
+        lines.emplace_back(
+            in.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos));
         if (nl == std::string_view::npos) break;
         pos = nl + 1;
     }
@@ -27,6 +28,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
     pb::smtp::ReplyParser parser;
     const auto r = parser.put(in);
-    if (r.status == pb::smtp::ReplyParser::Status::ready) (void)pb::smtp::parse_capabilities(parser.take());
+    if (r.status == pb::smtp::ReplyParser::Status::ready)
+        (void)pb::smtp::parse_capabilities(parser.take());
     return 0;
 }

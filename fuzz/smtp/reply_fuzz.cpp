@@ -47,9 +47,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::size_t cut = in.empty() ? 0 : data[0] % (in.size() + 1);
     const Outcome whole = parse(in, {});
     const Outcome split = parse(in.substr(0, cut), in.substr(cut));
-    if (whole.invalid != split.invalid || whole.replies.size() != split.replies.size()) std::abort();
+    if (whole.invalid != split.invalid || whole.replies.size() != split.replies.size())
+        std::abort();
     for (std::size_t i = 0; i < whole.replies.size(); ++i)
-        if (whole.replies[i].lines != split.replies[i].lines || !(whole.replies[i].status == split.replies[i].status))
+        if (whole.replies[i].lines != split.replies[i].lines ||
+            !(whole.replies[i].status == split.replies[i].status))
             std::abort();
     return 0;
 }

@@ -23,9 +23,10 @@ int users_add(Context& ctx, const std::string& name, const std::string& email) {
     if (ctx.json)
         Context::emit({{"user", name}, {"email", email}, {"profile", "user:" + name}});
     else
-        std::cout << fmt::format("Registered {} <{}>. Sign the user in with: postbridge signin "
-                                 "--profile user:{}\n",
-                                 name, email, name);
+        std::cout << fmt::format(
+            "Registered {} <{}>. Sign the user in with: postbridge signin "
+            "--profile user:{}\n",
+            name, email, name);
     return Exit::ok;
 }
 
@@ -36,7 +37,8 @@ int users_list(Context& ctx) {
     if (!users) return ctx.report(users.error());
     for (const auto& u : *users) {
         if (ctx.json)
-            Context::emit({{"user", u.name}, {"email", u.email}, {"created_at", when(u.created_at)}});
+            Context::emit(
+                {{"user", u.name}, {"email", u.email}, {"created_at", when(u.created_at)}});
         else
             std::cout << fmt::format("{:<20} {}\n", u.name, u.email);
     }
@@ -53,8 +55,11 @@ int users_remove(Context& ctx, const std::string& name) {
 
 void print_ca(Context& ctx, const store::CaCert& c) {
     if (ctx.json)
-        Context::emit({{"id", c.id}, {"subject", c.subject}, {"issuer", c.issuer},
-                       {"not_before", c.not_before}, {"not_after", c.not_after}});
+        Context::emit({{"id", c.id},
+                       {"subject", c.subject},
+                       {"issuer", c.issuer},
+                       {"not_before", c.not_before},
+                       {"not_after", c.not_after}});
     else
         std::cout << fmt::format("{}  {}\n    issuer: {}\n    valid: {} to {}\n", c.id, c.subject,
                                  c.issuer, c.not_before, c.not_after);
@@ -91,14 +96,17 @@ int admin_password_set(Context& ctx) {
     auto pw = read_secret("New administrator password", true);
     if (!pw) return ctx.report(pw.error());
     if (pw->size() < 8)
-        return ctx.report(fail(Errc::invalid_input, "the password must have at least 8 characters"));
+        return ctx.report(
+            fail(Errc::invalid_input, "the password must have at least 8 characters"));
     if (auto r = (*s)->put_credential("admin", "admin", hash_password(*pw, ctx.rng)); !r)
         return ctx.report(r.error());
     if (!ctx.json) std::cout << "The administrator password was changed.\n";
     return Exit::ok;
 }
 
-bool valid_name(const std::string& n) { return settings::valid_user_name(n); }
+bool valid_name(const std::string& n) {
+    return settings::valid_user_name(n);
+}
 
 int api_token_create(Context& ctx, const std::string& name) {
     if (!valid_name(name))
@@ -111,8 +119,9 @@ int api_token_create(Context& ctx, const std::string& name) {
     auto existing = (*s)->credential("api-token", name);
     if (!existing) return ctx.report(existing.error());
     if (*existing)
-        return ctx.report(fail(Errc::invalid_input,
-                               fmt::format("an API token named '{}' exists: revoke it first", name)));
+        return ctx.report(
+            fail(Errc::invalid_input,
+                 fmt::format("an API token named '{}' exists: revoke it first", name)));
     // 256 random bits: a fast hash is enough to store it (no guessing).
     const Secret token("pb_" + random_base64url(ctx.rng, 32));
     if (auto r = (*s)->put_credential("api-token", name, sha256_hex(token.reveal())); !r)
@@ -145,7 +154,8 @@ int remove_credential(Context& ctx, const std::string& kind, const std::string& 
     if (!s) return ctx.report(s.error());
     auto removed = (*s)->remove_credential(kind, name);
     if (!removed) return ctx.report(removed.error());
-    if (!*removed) return ctx.report(fail(Errc::invalid_input, fmt::format("no {} named '{}'", kind, name)));
+    if (!*removed)
+        return ctx.report(fail(Errc::invalid_input, fmt::format("no {} named '{}'", kind, name)));
     return Exit::ok;
 }
 
@@ -179,7 +189,9 @@ void add_admin_commands(CLI::App& app, Context& ctx) {
     uadd->add_option("NAME", a->name, "lowercase letters, digits, . _ -")->required();
     uadd->add_option("--email", a->email, "the user's own address (the sender)")->required();
     uadd->callback([&ctx, a] { ctx.exit_status = users_add(ctx, a->name, a->email); });
-    users->add_subcommand("list", "Registered users")->callback([&ctx] { ctx.exit_status = users_list(ctx); });
+    users->add_subcommand("list", "Registered users")->callback([&ctx] {
+        ctx.exit_status = users_list(ctx);
+    });
     auto* urm = users->add_subcommand("remove", "Remove a user and its sign-in");
     urm->add_option("NAME", a->name)->required();
     urm->callback([&ctx, a] { ctx.exit_status = users_remove(ctx, a->name); });
@@ -189,32 +201,40 @@ void add_admin_commands(CLI::App& app, Context& ctx) {
     auto* cimp = ca->add_subcommand("import", "Trust the CA certificate(s) in FILE (PEM or DER)");
     cimp->add_option("FILE", a->file)->required()->check(CLI::ExistingFile);
     cimp->callback([&ctx, a] { ctx.exit_status = ca_import(ctx, a->file); });
-    ca->add_subcommand("list", "Imported CA certificates")->callback([&ctx] { ctx.exit_status = ca_list(ctx); });
+    ca->add_subcommand("list", "Imported CA certificates")->callback([&ctx] {
+        ctx.exit_status = ca_list(ctx);
+    });
     auto* crm = ca->add_subcommand("remove", "Stop trusting an imported CA");
     crm->add_option("ID", a->id, "as shown by ca list")->required();
     crm->callback([&ctx, a] { ctx.exit_status = ca_remove(ctx, a->id); });
 
     auto* admin = app.add_subcommand("admin-password", "The web page's administrator password");
     admin->require_subcommand(1);
-    admin->add_subcommand("set", "Set it (typed, or read from standard input)")
-        ->callback([&ctx] { ctx.exit_status = admin_password_set(ctx); });
+    admin->add_subcommand("set", "Set it (typed, or read from standard input)")->callback([&ctx] {
+        ctx.exit_status = admin_password_set(ctx);
+    });
 
     auto* api = app.add_subcommand("api-token", "Tokens for the JSON API");
     api->require_subcommand(1);
     auto* acr = api->add_subcommand("create", "Make a token (shown once)");
     acr->add_option("NAME", a->name)->required();
     acr->callback([&ctx, a] { ctx.exit_status = api_token_create(ctx, a->name); });
-    api->add_subcommand("list", "Token names")->callback([&ctx] { ctx.exit_status = list_credentials(ctx, "api-token"); });
+    api->add_subcommand("list", "Token names")->callback([&ctx] {
+        ctx.exit_status = list_credentials(ctx, "api-token");
+    });
     auto* arv = api->add_subcommand("revoke", "Delete a token");
     arv->add_option("NAME", a->name)->required();
     arv->callback([&ctx, a] { ctx.exit_status = remove_credential(ctx, "api-token", a->name); });
 
     auto* relay = app.add_subcommand("relay-users", "Device accounts that may log in to the relay");
     relay->require_subcommand(1);
-    auto* radd = relay->add_subcommand("add", "Add an account (password typed or from standard input)");
+    auto* radd =
+        relay->add_subcommand("add", "Add an account (password typed or from standard input)");
     radd->add_option("NAME", a->name)->required();
     radd->callback([&ctx, a] { ctx.exit_status = relay_user_add(ctx, a->name); });
-    relay->add_subcommand("list", "Device accounts")->callback([&ctx] { ctx.exit_status = list_credentials(ctx, "relay-user"); });
+    relay->add_subcommand("list", "Device accounts")->callback([&ctx] {
+        ctx.exit_status = list_credentials(ctx, "relay-user");
+    });
     auto* rrm = relay->add_subcommand("remove", "Remove an account");
     rrm->add_option("NAME", a->name)->required();
     rrm->callback([&ctx, a] { ctx.exit_status = remove_credential(ctx, "relay-user", a->name); });

@@ -46,7 +46,9 @@ int Context::report(const Error& e) const {
     return exit_for(e);
 }
 
-void Context::emit(const nlohmann::json& j) { std::cout << j.dump() << "\n" << std::flush; }
+void Context::emit(const nlohmann::json& j) {
+    std::cout << j.dump() << "\n" << std::flush;
+}
 
 Result<Secret> read_secret(const std::string& prompt, bool confirm) {
     auto read_line = [](bool echo_off, const std::string& p) -> std::optional<std::string> {
@@ -71,7 +73,8 @@ Result<Secret> read_secret(const std::string& prompt, bool confirm) {
     };
     auto first = read_line(true, prompt + ": ");
     if (!first || first->empty())
-        return fail(Errc::invalid_input, "no " + prompt + " given (type it, or pipe it on standard input)");
+        return fail(Errc::invalid_input,
+                    "no " + prompt + " given (type it, or pipe it on standard input)");
     if (confirm && ::isatty(STDIN_FILENO) != 0) {
         auto again = read_line(true, "Again: ");
         if (!again || *again != *first) return fail(Errc::invalid_input, "the two entries differ");

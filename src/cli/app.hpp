@@ -19,7 +19,7 @@ namespace pb::cli {
 enum Exit : int { ok = 0, failed = 1, usage = 2, tempfail = 75 };
 
 class Context {
-public:
+  public:
     std::string state_dir;  // from --state, POSTBRIDGE_STATE or the default
     bool json = false;
     int exit_status = Exit::ok;  // set by the command that ran
@@ -36,7 +36,7 @@ public:
     // One JSON object per line.
     static void emit(const nlohmann::json& j);
 
-private:
+  private:
     std::unique_ptr<store::Store> store_;
 };
 

@@ -32,9 +32,10 @@ Result<void> check_profile_exists(store::Store& s, const st::Key& key) {
     const std::string name = key.profile.substr(5);
     for (const auto& u : *users)
         if (u.name == name) return {};
-    return fail(Errc::invalid_input,
-                fmt::format("{}: no user '{}' is registered (postbridge users add {} --email ADDRESS)",
-                            key.full(), name, name));
+    return fail(
+        Errc::invalid_input,
+        fmt::format("{}: no user '{}' is registered (postbridge users add {} --email ADDRESS)",
+                    key.full(), name, name));
 }
 
 // Setting `service` fills its preset (as the web page does), so the server
@@ -100,7 +101,9 @@ int get(Context& ctx, const std::string& name) {
     if (!cfg) return ctx.report(cfg.error());
     const std::string v = shown(*key, **s, *cfg);
     if (ctx.json)
-        Context::emit({{"key", key->full()}, {"value", v}, {"origin", cfg->origin(key->profile, key->def->name)}});
+        Context::emit({{"key", key->full()},
+                       {"value", v},
+                       {"origin", cfg->origin(key->profile, key->def->name)}});
     else
         std::cout << v << "\n";
     return Exit::ok;
@@ -154,8 +157,9 @@ int apply(Context& ctx, store::Store& s, Changes changes, bool replace = false) 
         if (ctx.json)
             Context::emit({{"changed", name}, {"value", new_v}});
         else
-            std::cout << fmt::format("{}: {}{}\n", name, new_v.empty() ? "(unset)" : new_v,
-                                     secret || old_v.empty() ? "" : fmt::format(" (was {})", old_v));
+            std::cout << fmt::format(
+                "{}: {}{}\n", name, new_v.empty() ? "(unset)" : new_v,
+                secret || old_v.empty() ? "" : fmt::format(" (was {})", old_v));
     }
     return Exit::ok;
 }
@@ -221,8 +225,8 @@ int do_import(Context& ctx, const std::string& file, bool replace) {
     try {
         j = nlohmann::json::parse(in);
     } catch (const nlohmann::json::parse_error& e) {
-        return ctx.report(fail(Errc::invalid_input,
-                               fmt::format("{} is not valid JSON: {}", file, e.what())));
+        return ctx.report(
+            fail(Errc::invalid_input, fmt::format("{} is not valid JSON: {}", file, e.what())));
     }
     if (!j.is_object())
         return ctx.report(fail(Errc::invalid_input,
@@ -237,9 +241,12 @@ int do_import(Context& ctx, const std::string& file, bool replace) {
     std::vector<std::string> problems;
     for (const auto& [k, v] : j.items()) {
         std::string value;
-        if (v.is_string()) value = v.get<std::string>();
-        else if (v.is_number_integer()) value = std::to_string(v.get<std::int64_t>());
-        else if (v.is_boolean()) value = v.get<bool>() ? "true" : "false";
+        if (v.is_string())
+            value = v.get<std::string>();
+        else if (v.is_number_integer())
+            value = std::to_string(v.get<std::int64_t>());
+        else if (v.is_boolean())
+            value = v.get<bool>() ? "true" : "false";
         else {
             problems.push_back(fmt::format("{}: the value must be a string, number or boolean", k));
             continue;
@@ -267,9 +274,8 @@ int do_import(Context& ctx, const std::string& file, bool replace) {
     }
     // Presets must not overwrite values the file sets itself: apply the
     // file's values after the expansion by ordering service keys first.
-    std::stable_partition(changes.begin(), changes.end(), [](const auto& c) {
-        return c.first.ends_with(".service");
-    });
+    std::stable_partition(changes.begin(), changes.end(),
+                          [](const auto& c) { return c.first.ends_with(".service"); });
     return apply(ctx, **s, std::move(changes), replace);
 }
 
@@ -277,24 +283,27 @@ int do_import(Context& ctx, const std::string& file, bool replace) {
 // keys, so the README never restates the schema by hand.
 int keys(Context& ctx, bool markdown) {
     auto row = [&](const st::KeyDef& d) {
-        const std::string name = d.scope == st::Scope::profile ? "PROFILE." + std::string(d.name)
-                                                              : std::string(d.name);
+        const std::string name =
+            d.scope == st::Scope::profile ? "PROFILE." + std::string(d.name) : std::string(d.name);
         std::string allowed = d.type == st::Type::choice ? "" : std::string(st::type_name(d.type));
         for (std::size_t i = 0; i < d.choices.size(); ++i)
             allowed += (i ? ", " : "") + std::string(d.choices[i]);
         if (ctx.json) {
-            Context::emit({{"key", name}, {"type", allowed}, {"default", d.default_value},
-                           {"label", d.label}, {"doc", d.doc}});
+            Context::emit({{"key", name},
+                           {"type", allowed},
+                           {"default", d.default_value},
+                           {"label", d.label},
+                           {"doc", d.doc}});
         } else if (markdown) {
             std::string doc(d.doc);
             if (!d.label.empty()) doc = "*" + std::string(d.label) + "*: " + doc;
-            std::cout << fmt::format("| `{}` | {} | {} | {} |\n", name, allowed,
-                                     d.default_value.empty() ? "" : fmt::format("`{}`", d.default_value),
-                                     doc);
+            std::cout << fmt::format(
+                "| `{}` | {} | {} | {} |\n", name, allowed,
+                d.default_value.empty() ? "" : fmt::format("`{}`", d.default_value), doc);
         } else {
-            std::cout << fmt::format("{:<34} {}\n{:<34} {}{}\n", name, d.doc, "", allowed,
-                                     d.default_value.empty() ? ""
-                                                             : fmt::format(" (default {})", d.default_value));
+            std::cout << fmt::format(
+                "{:<34} {}\n{:<34} {}{}\n", name, d.doc, "", allowed,
+                d.default_value.empty() ? "" : fmt::format(" (default {})", d.default_value));
         }
     };
     if (markdown && !ctx.json)
@@ -318,7 +327,8 @@ void add_config_commands(CLI::App& app, Context& ctx) {
     };
     auto a = std::make_shared<Args>();
 
-    auto* keys_cmd = config->add_subcommand("keys", "Every key of the schema, with its values and default");
+    auto* keys_cmd =
+        config->add_subcommand("keys", "Every key of the schema, with its values and default");
     keys_cmd->add_flag("--markdown", a->markdown, "as a Markdown table (the README's list)");
     keys_cmd->callback([&ctx, a] { ctx.exit_status = keys(ctx, a->markdown); });
 

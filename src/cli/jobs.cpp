@@ -12,8 +12,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <sstream>
 #include <mutex>
+#include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
@@ -88,7 +88,8 @@ delivery::ProfileConfig profile_config(const settings::Settings& s, const std::s
 }
 
 Result<delivery::SmtpEndpoint> endpoint(Env& env, const std::string& profile) {
-    if (auto p = sign_in_problem(env, profile)) return fail(*p, "profile " + profile + " is not signed in");
+    if (auto p = sign_in_problem(env, profile))
+        return fail(*p, "profile " + profile + " is not signed in");
     std::lock_guard lock(env.mu);
     delivery::SmtpEndpoint e;
     auto server = env.rt->smtp_server(profile);
@@ -109,11 +110,13 @@ struct Delivery {
 
 Delivery make_delivery(Context& ctx, Env& env) {
     Delivery d;
-    d.transport = std::make_unique<delivery::SmtpTransport>([&env](const std::string& p) { return endpoint(env, p); });
+    d.transport = std::make_unique<delivery::SmtpTransport>(
+        [&env](const std::string& p) { return endpoint(env, p); });
     delivery::EngineOptions o;
     o.config = [&env](const std::string& p) { return profile_config(env.settings, p); };
     o.on_error = [](const Error& e) { std::cerr << "postbridge: " << e.describe() << "\n"; };
-    d.engine = std::make_unique<delivery::Engine>(*env.spool, *d.transport, ctx.clock, ctx.rng, std::move(o));
+    d.engine = std::make_unique<delivery::Engine>(*env.spool, *d.transport, ctx.clock, ctx.rng,
+                                                  std::move(o));
     return d;
 }
 
@@ -123,7 +126,8 @@ void print_job(Context& ctx, const spool::Job& j) {
         return;
     }
     std::cout << fmt::format("job {}: {}", j.id, spool::to_string(j.state));
-    if (j.code) std::cout << fmt::format(" (code {}: {})", static_cast<int>(*j.code), info(*j.code).status);
+    if (j.code)
+        std::cout << fmt::format(" (code {}: {})", static_cast<int>(*j.code), info(*j.code).status);
     std::cout << "\n";
     if (!j.detail.empty()) std::cout << "  " << j.detail << "\n";
     if (j.code) std::cout << "  " << info(*j.code).remedy << "\n";
@@ -131,12 +135,15 @@ void print_job(Context& ctx, const spool::Job& j) {
 
 int exit_for_state(spool::JobState s) {
     switch (s) {
-        case spool::JobState::sent: return Exit::ok;
+        case spool::JobState::sent:
+            return Exit::ok;
         case spool::JobState::partial:
-        case spool::JobState::failed: return Exit::failed;
+        case spool::JobState::failed:
+            return Exit::failed;
         case spool::JobState::held:
         case spool::JobState::queued:
-        case spool::JobState::sending: return Exit::tempfail;
+        case spool::JobState::sending:
+            return Exit::tempfail;
     }
     return Exit::failed;
 }
@@ -169,7 +176,8 @@ Result<spool::Job> wait_for(Context& ctx, Env& env, spool::JobId id, std::chrono
 }
 
 // "a@x, b@y" and repeated options alike, each checked (652 naming the option).
-Result<std::vector<std::string>> addresses(const std::vector<std::string>& raw, std::string_view option) {
+Result<std::vector<std::string>> addresses(const std::vector<std::string>& raw,
+                                           std::string_view option) {
     std::vector<std::string> out;
     for (const auto& r : raw) {
         auto list = mime::parse_address_list(r, option);
@@ -203,9 +211,11 @@ Result<spool::JobId> intake(Env& env, spool::Submission sub, ByteSource& body, b
 int run_send(Context& ctx, const SendOptions& o) {
     auto env = open_env(ctx);
     if (!env) return ctx.report(env.error());
-    if (!settings::valid_profile_name(o.profile)) return ctx.report(fail(Errc::invalid_input, "no profile " + o.profile));
+    if (!settings::valid_profile_name(o.profile))
+        return ctx.report(fail(Errc::invalid_input, "no profile " + o.profile));
     const std::string sender = (*env)->settings.get(o.profile, "sender");
-    if (sender.empty()) return ctx.report(fail(Errc::invalid_input, "set " + o.profile + ".sender first"));
+    if (sender.empty())
+        return ctx.report(fail(Errc::invalid_input, "set " + o.profile + ".sender first"));
 
     mime::Draft draft;
     draft.from = sender;
@@ -215,7 +225,8 @@ int run_send(Context& ctx, const SendOptions& o) {
     draft.subject = o.subject;
     if (!o.body_file.empty()) {
         std::ifstream f(o.body_file, std::ios::binary);
-        if (!f) return ctx.report(fail(Errc::invalid_input, "cannot read --body-file " + o.body_file));
+        if (!f)
+            return ctx.report(fail(Errc::invalid_input, "cannot read --body-file " + o.body_file));
         std::ostringstream ss;
         ss << f.rdbuf();
         draft.text = ss.str();
@@ -230,8 +241,8 @@ int run_send(Context& ctx, const SendOptions& o) {
     auto msg = mime::build_message(std::move(draft), ctx.clock, ctx.rng);
     if (!msg) return ctx.report(msg.error());
 
-    spool::Submission sub{spool::Function::cli, o.profile, (*msg)->envelope().sender, (*msg)->envelope().recipients,
-                          o.subject, std::nullopt};
+    spool::Submission sub{spool::Function::cli,          o.profile, (*msg)->envelope().sender,
+                          (*msg)->envelope().recipients, o.subject, std::nullopt};
     bool held = false;
     auto id = intake(**env, sub, **msg, held);
     if (!id) return ctx.report(id.error());
@@ -257,7 +268,7 @@ struct SendmailOptions {
 
 // A ByteSource over standard input, unbuffered by iostreams.
 class StdinSource final : public ByteSource {
-public:
+  public:
     Result<std::size_t> read(std::span<char> out) override {
         for (;;) {
             const ssize_t n = ::read(STDIN_FILENO, out.data(), out.size());
@@ -272,7 +283,8 @@ int run_sendmail(Context& ctx, const SendmailOptions& o) {
     // when it could not be accepted; delivery problems go to the history.
     auto refuse = [&](const Error& e) {
         ctx.report(e);
-        return e.code == Errc::invalid_input ? static_cast<int>(Exit::usage) : static_cast<int>(Exit::tempfail);
+        return e.code == Errc::invalid_input ? static_cast<int>(Exit::usage)
+                                             : static_cast<int>(Exit::tempfail);
     };
     auto env = open_env(ctx);
     if (!env) return refuse(env.error());
@@ -288,12 +300,14 @@ int run_sendmail(Context& ctx, const SendmailOptions& o) {
     if (o.from_headers)
         for (const auto* list : {&pre->to, &pre->cc, &pre->bcc})
             for (const auto& m : *list) rcpts->push_back(m.addr_spec());
-    if (rcpts->empty()) return refuse(fail(Errc::invalid_input, "no recipient: give addresses or -t"));
+    if (rcpts->empty())
+        return refuse(fail(Errc::invalid_input, "no recipient: give addresses or -t"));
 
     // sender_policy rewrite: the envelope sender is the profile's mailbox,
     // whatever -f said, so the service does not refuse it (631).
     std::string env_from = from->addr_spec();
-    if ((*env)->settings.get(o.profile, "sender_policy") == "rewrite" && !sender.empty()) env_from = sender;
+    if ((*env)->settings.get(o.profile, "sender_policy") == "rewrite" && !sender.empty())
+        env_from = sender;
 
     spool::Submission sub{spool::Function::cli, o.profile, env_from, *rcpts, "", std::nullopt};
     bool held = false;
@@ -312,8 +326,10 @@ int run_jobs(Context& ctx, int limit) {
     auto jobs = (*env)->spool->jobs(static_cast<std::size_t>(std::max(limit, 1)));
     if (!jobs) return ctx.report(jobs.error());
     for (const auto& j : *jobs) {
-        if (ctx.json) Context::emit(spool::to_json(j));
-        else std::cout << spool::summary_line(j) << "\n";
+        if (ctx.json)
+            Context::emit(spool::to_json(j));
+        else
+            std::cout << spool::summary_line(j) << "\n";
     }
     return Exit::ok;
 }
@@ -330,11 +346,15 @@ int run_show(Context& ctx, std::int64_t id) {
     }
     print_job(ctx, **j);
     std::cout << fmt::format("  function {}, profile {}, from {}, {} bytes, {} attempt(s)\n",
-                             spool::to_string((*j)->function), (*j)->profile, (*j)->sender, (*j)->size, (*j)->attempts);
+                             spool::to_string((*j)->function), (*j)->profile, (*j)->sender,
+                             (*j)->size, (*j)->attempts);
     for (const auto& r : (*j)->recipients)
-        std::cout << fmt::format("  {} {}{}\n", spool::to_string(r.result), r.address, r.reply.empty() ? "" : "  " + r.reply);
-    if ((*j)->maybe_sent) std::cout << "  an attempt broke off at end of data: a resend may have duplicated it\n";
-    if (!(*j)->transcript.empty()) std::cout << "  transcript of the last failed attempt:\n" << (*j)->transcript;
+        std::cout << fmt::format("  {} {}{}\n", spool::to_string(r.result), r.address,
+                                 r.reply.empty() ? "" : "  " + r.reply);
+    if ((*j)->maybe_sent)
+        std::cout << "  an attempt broke off at end of data: a resend may have duplicated it\n";
+    if (!(*j)->transcript.empty())
+        std::cout << "  transcript of the last failed attempt:\n" << (*j)->transcript;
     return Exit::ok;
 }
 
@@ -342,8 +362,10 @@ int run_retry(Context& ctx, std::int64_t id) {
     auto env = open_env(ctx);
     if (!env) return ctx.report(env.error());
     if (auto r = (*env)->spool->retry(id); !r) return ctx.report(r.error());
-    if (!ctx.json) std::cout << "job " << id << " queued again\n";
-    else Context::emit((spool::to_json(**(*env)->spool->job(id))));
+    if (!ctx.json)
+        std::cout << "job " << id << " queued again\n";
+    else
+        Context::emit((spool::to_json(**(*env)->spool->job(id))));
     return Exit::ok;
 }
 
@@ -354,14 +376,18 @@ int run_flush(Context& ctx, const std::string& profile) {
                                             delivery::LockFile::Mode::try_once);
     if (!lock) return ctx.report(lock.error());
     if (!lock->has_value()) {
-        std::cerr << "postbridge: another process is delivering (serve, or a send); it runs the queue\n";
+        std::cerr
+            << "postbridge: another process is delivering (serve, or a send); it runs the queue\n";
         return Exit::tempfail;
     }
     if (auto r = (*env)->spool->recover(); !r) return ctx.report(r.error());
     auto d = make_delivery(ctx, **env);
-    const auto n = d.engine->flush(profile.empty() ? std::nullopt : std::optional<std::string>(profile));
-    if (ctx.json) Context::emit({{"attempts", n}});
-    else std::cout << n << " job(s) attempted\n";
+    const auto n =
+        d.engine->flush(profile.empty() ? std::nullopt : std::optional<std::string>(profile));
+    if (ctx.json)
+        Context::emit({{"attempts", n}});
+    else
+        std::cout << n << " job(s) attempted\n";
     return Exit::ok;
 }
 
@@ -379,7 +405,8 @@ void add_jobs_commands(CLI::App& app, Context& ctx) {
     send->add_option("--attach", so->attach, "attach a file (repeat)");
     send->add_option("--profile", so->profile, "profile that sends")->capture_default_str();
     send->add_flag("--wait", so->wait, "wait until the job is sent, held or failed");
-    send->add_option("--timeout", so->timeout, "seconds --wait waits while the job is queued")->capture_default_str();
+    send->add_option("--timeout", so->timeout, "seconds --wait waits while the job is queued")
+        ->capture_default_str();
     send->callback([&ctx, so] { ctx.exit_status = run_send(ctx, *so); });
 
     auto mo = std::make_shared<SendmailOptions>();
@@ -393,8 +420,14 @@ void add_jobs_commands(CLI::App& app, Context& ctx) {
     // Options sendmail callers pass that mean nothing here (-oi, -oem,
     // -B8BITMIME): accepted and ignored, as design.md says.
     auto ignored = std::make_shared<std::vector<std::string>>();
-    sm->add_option("-o", *ignored, "ignored (sendmail compatibility)")->expected(1)->allow_extra_args(false)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-    sm->add_option("-B", *ignored, "ignored (sendmail compatibility)")->expected(1)->allow_extra_args(false)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+    sm->add_option("-o", *ignored, "ignored (sendmail compatibility)")
+        ->expected(1)
+        ->allow_extra_args(false)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+    sm->add_option("-B", *ignored, "ignored (sendmail compatibility)")
+        ->expected(1)
+        ->allow_extra_args(false)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
     sm->callback([&ctx, mo, ignored] { ctx.exit_status = run_sendmail(ctx, *mo); });
 
     auto limit = std::make_shared<int>(50);

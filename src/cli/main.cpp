@@ -15,10 +15,13 @@ namespace {
 int codes(Context& ctx) {
     for (const auto& c : code_table()) {
         if (ctx.json)
-            Context::emit({{"code", static_cast<int>(c.code)}, {"status", c.status},
-                           {"remedy", c.remedy}, {"condition", to_string(c.condition)}});
+            Context::emit({{"code", static_cast<int>(c.code)},
+                           {"status", c.status},
+                           {"remedy", c.remedy},
+                           {"condition", to_string(c.condition)}});
         else
-            std::cout << fmt::format("{}  {}\n     {}\n", static_cast<int>(c.code), c.status, c.remedy);
+            std::cout << fmt::format("{}  {}\n     {}\n", static_cast<int>(c.code), c.status,
+                                     c.remedy);
     }
     return Exit::ok;
 }
@@ -36,7 +39,9 @@ int run(int argc, char** argv) {
     app.add_flag("--json", ctx.json, "print JSON, one object per line");
     app.set_version_flag("--version", "postbridge 0.1.0");
 
-    app.add_subcommand("codes", "The job code table")->callback([&ctx] { ctx.exit_status = codes(ctx); });
+    app.add_subcommand("codes", "The job code table")->callback([&ctx] {
+        ctx.exit_status = codes(ctx);
+    });
     add_config_commands(app, ctx);
     add_admin_commands(app, ctx);
     add_signin_commands(app, ctx);
@@ -66,4 +71,6 @@ int run(int argc, char** argv) {
 
 }  // namespace pb::cli
 
-int main(int argc, char** argv) { return pb::cli::run(argc, argv); }
+int main(int argc, char** argv) {
+    return pb::cli::run(argc, argv);
+}

@@ -16,8 +16,8 @@
 namespace pb::cli {
 namespace {
 
-using service::Runtime;
 using nlohmann::json;
+using service::Runtime;
 
 // The QR code of the verification link, in Unicode half blocks: two rows of
 // modules per line, so it stays square in a terminal.
@@ -50,11 +50,16 @@ std::string rfc3339(std::optional<TimePoint> t) {
 
 std::string_view current_status_label(oauth::SignInState s) {
     switch (s) {
-        case oauth::SignInState::signed_in: return "Signed in";
-        case oauth::SignInState::signed_out: return "Signed out";
-        case oauth::SignInState::pending: return "Signed out (sign-in pending)";
-        case oauth::SignInState::expired: return "Signed out (the sign-in expired)";
-        case oauth::SignInState::reauth_required: return "Signed out (sign in again)";
+        case oauth::SignInState::signed_in:
+            return "Signed in";
+        case oauth::SignInState::signed_out:
+            return "Signed out";
+        case oauth::SignInState::pending:
+            return "Signed out (sign-in pending)";
+        case oauth::SignInState::expired:
+            return "Signed out (the sign-in expired)";
+        case oauth::SignInState::reauth_required:
+            return "Signed out (sign in again)";
     }
     return "";
 }
@@ -62,11 +67,16 @@ std::string_view current_status_label(oauth::SignInState s) {
 std::string_view provider_error(oauth::DeviceFlow::State s) {
     using S = oauth::DeviceFlow::State;
     switch (s) {
-        case S::denied: return "access_denied";
-        case S::code_expired: return "expired_token";
-        case S::bad_code: return "bad_verification_code";
-        case S::cancelled: return "cancelled";
-        default: return "";
+        case S::denied:
+            return "access_denied";
+        case S::code_expired:
+            return "expired_token";
+        case S::bad_code:
+            return "bad_verification_code";
+        case S::cancelled:
+            return "cancelled";
+        default:
+            return "";
     }
 }
 
@@ -84,10 +94,14 @@ Result<Opened> open_runtime(Context& ctx, const std::string& profile) {
     return Opened{*s, std::move(rt)};
 }
 
-int report_failure(Context& ctx, const std::string& profile, const Error& e, std::string_view error) {
+int report_failure(Context& ctx, const std::string& profile, const Error& e,
+                   std::string_view error) {
     if (ctx.json) {
-        Context::emit({{"event", "failed"}, {"profile", profile}, {"code", e.number()},
-                       {"error", error}, {"reason", e.detail.empty() ? std::string(e.info().status) : e.detail}});
+        Context::emit({{"event", "failed"},
+                       {"profile", profile},
+                       {"code", e.number()},
+                       {"error", error},
+                       {"reason", e.detail.empty() ? std::string(e.info().status) : e.detail}});
         return exit_for(e) == Exit::usage ? Exit::usage : Exit::failed;
     }
     std::cerr << "postbridge: sign-in failed: " << e.describe() << "\n"
@@ -104,16 +118,19 @@ int finish(Context& ctx, Runtime& rt, const std::string& profile, const oauth::C
     if (ctx.json)
         Context::emit({{"event", "signed_in"}, {"profile", profile}, {"account", t->account}});
     else
-        std::cout << "Signed in" << (t->account.empty() ? "" : " as " + t->account) << " (" << profile
-                  << ").\n";
+        std::cout << "Signed in" << (t->account.empty() ? "" : " as " + t->account) << " ("
+                  << profile << ").\n";
     return Exit::ok;
 }
 
 // A newer `signin` of the same profile (here or on the web page) replaces
 // the pending record; a flow that finds its record gone stops.
-std::string pending_key(const std::string& profile) { return "pending:" + profile; }
+std::string pending_key(const std::string& profile) {
+    return "pending:" + profile;
+}
 
-int signin_device(Context& ctx, Runtime& rt, const std::string& profile, const oauth::Client& client) {
+int signin_device(Context& ctx, Runtime& rt, const std::string& profile,
+                  const oauth::Client& client) {
     auto http = rt.http(profile);
     if (!http) return ctx.report(http.error());
     const std::string nonce = random_hex(ctx.rng, 16);
@@ -131,25 +148,34 @@ int signin_device(Context& ctx, Runtime& rt, const std::string& profile, const o
                             {"verification_uri", a.verification_uri},
                             {"expires_at", a.expires_at.time_since_epoch().count()}}
                            .dump()));
-            const auto left = std::chrono::duration_cast<std::chrono::seconds>(a.expires_at - ctx.clock.now());
+            const auto left =
+                std::chrono::duration_cast<std::chrono::seconds>(a.expires_at - ctx.clock.now());
             if (ctx.json) {
-                Context::emit({{"event", "device_code"}, {"user_code", a.user_code},
-                               {"verification_uri", a.verification_uri}, {"expires_in", left.count()},
-                               {"interval", std::chrono::duration_cast<std::chrono::seconds>(f.interval()).count()},
-                               {"message", f.message()}});
+                Context::emit(
+                    {{"event", "device_code"},
+                     {"user_code", a.user_code},
+                     {"verification_uri", a.verification_uri},
+                     {"expires_in", left.count()},
+                     {"interval",
+                      std::chrono::duration_cast<std::chrono::seconds>(f.interval()).count()},
+                     {"message", f.message()}});
             } else {
                 std::cout << f.message() << "\n\n"
-                          << qr_text(a.verification_uri_complete.empty() ? a.verification_uri
-                                                                         : a.verification_uri_complete)
-                          << "\nThe code is valid for " << left.count() / 60 << " minutes. Waiting...\n"
+                          << qr_text(a.verification_uri_complete.empty()
+                                         ? a.verification_uri
+                                         : a.verification_uri_complete)
+                          << "\nThe code is valid for " << left.count() / 60
+                          << " minutes. Waiting...\n"
                           << std::flush;
             }
             return;
         }
         if (shown) {
             auto p = rt.store().get_sealed(pending_key(profile));
-            const bool ours = p && *p && json::parse((*p)->reveal(), nullptr, false).value("nonce", "") == nonce;
-            if (!ours) waiter.cancel();
+            const bool ours =
+                p && *p && json::parse((*p)->reveal(), nullptr, false).value("nonce", "") == nonce;
+            if (!ours)
+                waiter.cancel();
             else if (ctx.json && f.state() == oauth::DeviceFlow::State::waiting)
                 Context::emit({{"event", "pending"}});
         }
@@ -179,12 +205,14 @@ int signin_code(Context& ctx, Runtime& rt, const std::string& profile, const oau
         Context::emit({{"event", "authorize_url"}, {"url", req->url}});
     else
         std::cout << "To sign in, open this link in a web browser and sign in:\n\n  " << req->url
-                  << "\n\nThe browser then ends on a page that may not load (" << client.redirect_uri
+                  << "\n\nThe browser then ends on a page that may not load ("
+                  << client.redirect_uri
                   << "...).\nCopy the whole address from its address bar and paste it here:\n"
                   << std::flush;
     if (pasted.empty() && !std::getline(std::cin, pasted))
-        return report_failure(ctx, profile,
-                              fail(Errc::invalid_input, "no redirect URL was given on standard input"), "");
+        return report_failure(
+            ctx, profile, fail(Errc::invalid_input, "no redirect URL was given on standard input"),
+            "");
     auto code = oauth::read_redirect(client, pasted, req->state);
     if (!code) return report_failure(ctx, profile, code.error(), "");
     auto tokens = oauth::exchange_code(**http, client, *code, req->verifier, ctx.clock.now());
@@ -204,7 +232,8 @@ int signin_app(Context& ctx, Runtime& rt, const std::string& profile, const oaut
     return Exit::ok;
 }
 
-int signin(Context& ctx, const std::string& profile, bool no_wait, const std::string& redirect_url) {
+int signin(Context& ctx, const std::string& profile, bool no_wait,
+           const std::string& redirect_url) {
     auto o = open_runtime(ctx, profile);
     if (!o) return ctx.report(o.error());
     Runtime& rt = *o->rt;
@@ -215,9 +244,10 @@ int signin(Context& ctx, const std::string& profile, bool no_wait, const std::st
                                            "OAuth2: postbridge config set {}.auth_method oauth2",
                                            profile, method, profile)));
     if (no_wait)
-        return ctx.report(fail(Errc::invalid_input,
-                               "--no-wait needs postbridge serve to poll for the code, which it does "
-                               "not do yet: run signin without --no-wait, or sign in on the web page"));
+        return ctx.report(
+            fail(Errc::invalid_input,
+                 "--no-wait needs postbridge serve to poll for the code, which it does "
+                 "not do yet: run signin without --no-wait, or sign in on the web page"));
     auto client = rt.oauth_client(profile);
     if (!client) return report_failure(ctx, profile, client.error(), "");
     switch (client->grant) {
@@ -269,8 +299,8 @@ int signout(Context& ctx, const std::string& profile) {
     if (ctx.json)
         Context::emit({{"event", "signed_out"}, {"profile", profile}, {"revoked", revoked}});
     else
-        std::cout << "Signed out of " << profile << (revoked ? "; the provider revoked the tokens" : "")
-                  << ".\n"
+        std::cout << "Signed out of " << profile
+                  << (revoked ? "; the provider revoked the tokens" : "") << ".\n"
                   << (note.empty() ? "" : "(Not revoked at the provider: " + note + ")\n");
     return Exit::ok;
 }
@@ -304,16 +334,20 @@ int status(Context& ctx, const std::string& only) {
         if (!st) return ctx.report(st.error());
         const auto& cfg = rt.settings();
         oauth::SignInState state = st->state;
-        if (state == oauth::SignInState::signed_out && pending_now(rt, p)) state = oauth::SignInState::pending;
+        if (state == oauth::SignInState::signed_out && pending_now(rt, p))
+            state = oauth::SignInState::pending;
         auto warnings = cfg.warnings(p);
         if (st->keepalive.warning) warnings.push_back(*st->keepalive.warning);
         const std::string method = cfg.get(p, "auth_method");
         if (ctx.json) {
-            json j = {{"name", p}, {"auth_method", method}, {"service", cfg.get(p, "service")},
+            json j = {{"name", p},
+                      {"auth_method", method},
+                      {"service", cfg.get(p, "service")},
                       {"status", oauth::to_string(state)}};
             if (!st->account.empty()) j["account"] = st->account;
             if (!st->reason.empty()) j["reason"] = st->reason;
-            if (auto v = rfc3339(st->access_expires_at); !v.empty()) j["access_token_expires_at"] = v;
+            if (auto v = rfc3339(st->access_expires_at); !v.empty())
+                j["access_token_expires_at"] = v;
             if (auto v = rfc3339(st->last_refresh); !v.empty()) j["last_refresh_at"] = v;
             if (auto v = rfc3339(st->keepalive.next_due); !v.empty()) j["keepalive_due_at"] = v;
             if (!warnings.empty()) j["warnings"] = warnings;
@@ -324,9 +358,12 @@ int status(Context& ctx, const std::string& only) {
         std::cout << fmt::format("  {:<30} {}\n", "Authentication Method", method);
         std::cout << fmt::format("  {:<30} {}\n", "Email service", cfg.get(p, "service"));
         if (method == "oauth2") {
-            std::cout << fmt::format("  {:<30} {}\n", "Current Status", current_status_label(state));
-            if (!st->account.empty()) std::cout << fmt::format("  {:<30} {}\n", "Account", st->account);
-            if (!st->reason.empty()) std::cout << fmt::format("  {:<30} {}\n", "Reason", st->reason);
+            std::cout << fmt::format("  {:<30} {}\n", "Current Status",
+                                     current_status_label(state));
+            if (!st->account.empty())
+                std::cout << fmt::format("  {:<30} {}\n", "Account", st->account);
+            if (!st->reason.empty())
+                std::cout << fmt::format("  {:<30} {}\n", "Reason", st->reason);
             if (auto v = rfc3339(st->access_expires_at); !v.empty())
                 std::cout << fmt::format("  {:<30} {}\n", "Access token expires", v);
             if (auto v = rfc3339(st->last_refresh); !v.empty())
@@ -362,20 +399,24 @@ int test_connection(Context& ctx, const std::string& profile) {
             std::cout << fmt::format("{:<8} {:<6} {}\n", s.name, s.ok ? "ok" : "FAILED", s.detail);
     }
     if (t.certificate && !ctx.json)
-        std::cout << fmt::format("certificate: {}\n  issuer: {}\n  valid: {} to {}{}\n", t.certificate->subject,
-                                 t.certificate->issuer, format_rfc3339(t.certificate->not_before),
-                                 format_rfc3339(t.certificate->not_after),
-                                 t.certificate->verified ? "" : "\n  NOT VERIFIED (Certificate Validation is disabled)");
+        std::cout << fmt::format(
+            "certificate: {}\n  issuer: {}\n  valid: {} to {}{}\n", t.certificate->subject,
+            t.certificate->issuer, format_rfc3339(t.certificate->not_before),
+            format_rfc3339(t.certificate->not_after),
+            t.certificate->verified ? "" : "\n  NOT VERIFIED (Certificate Validation is disabled)");
     if (ctx.json) {
         json j = {{"profile", profile}, {"ok", t.ok()}, {"steps", steps}};
         if (t.certificate)
-            j["certificate"] = {{"subject", t.certificate->subject}, {"issuer", t.certificate->issuer},
+            j["certificate"] = {{"subject", t.certificate->subject},
+                                {"issuer", t.certificate->issuer},
                                 {"not_before", format_rfc3339(t.certificate->not_before)},
                                 {"not_after", format_rfc3339(t.certificate->not_after)},
                                 {"verified", t.certificate->verified}};
         if (t.error)
-            j.update({{"code", t.error->number()}, {"status", t.error->info().status},
-                      {"remedy", t.error->info().remedy}, {"error", t.error->detail}});
+            j.update({{"code", t.error->number()},
+                      {"status", t.error->info().status},
+                      {"remedy", t.error->info().remedy},
+                      {"error", t.error->detail}});
         Context::emit(j);
     } else if (t.error) {
         std::cout << t.error->describe() << "\nWhat to do: " << t.error->info().remedy << "\n";
@@ -401,13 +442,16 @@ void add_signin_commands(CLI::App& app, Context& ctx) {
     si->add_flag("--no-wait", a->no_wait, "return once the code is shown (needs serve)");
     si->add_option("--redirect-url", a->redirect_url,
                    "authorization code: the URL the browser ended on (else read from stdin)");
-    si->callback([&ctx, a] { ctx.exit_status = signin(ctx, a->profile, a->no_wait, a->redirect_url); });
+    si->callback(
+        [&ctx, a] { ctx.exit_status = signin(ctx, a->profile, a->no_wait, a->redirect_url); });
 
-    auto* so = app.add_subcommand("signout", "Sign a profile out (revoking its tokens where possible)");
+    auto* so =
+        app.add_subcommand("signout", "Sign a profile out (revoking its tokens where possible)");
     so->add_option("--profile", a->profile, "email, fax or user:NAME")->capture_default_str();
     so->callback([&ctx, a] { ctx.exit_status = signout(ctx, a->profile); });
 
-    auto* st = app.add_subcommand("status", "Email Server Status: each profile's settings and sign-in");
+    auto* st =
+        app.add_subcommand("status", "Email Server Status: each profile's settings and sign-in");
     st->add_option("--profile", a->status_profile, "only this profile");
     st->callback([&ctx, a] { ctx.exit_status = status(ctx, a->status_profile); });
 

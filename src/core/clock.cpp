@@ -29,8 +29,8 @@ std::string random_base64url(Random& rng, std::size_t n) {
 }
 
 std::string format_rfc3339(TimePoint t) {
-    const std::time_t secs = std::chrono::system_clock::to_time_t(
-        std::chrono::time_point_cast<std::chrono::seconds>(t));
+    const std::time_t secs =
+        std::chrono::system_clock::to_time_t(std::chrono::time_point_cast<std::chrono::seconds>(t));
     std::tm tm{};
     gmtime_r(&secs, &tm);
     char buf[32];

@@ -13,20 +13,20 @@ using TimePoint = std::chrono::time_point<std::chrono::system_clock, std::chrono
 using Duration = std::chrono::milliseconds;
 
 class Clock {
-public:
+  public:
     virtual ~Clock() = default;
     virtual TimePoint now() const = 0;
 };
 
 class SystemClock final : public Clock {
-public:
+  public:
     TimePoint now() const override {
         return std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now());
     }
 };
 
 class Random {
-public:
+  public:
     virtual ~Random() = default;
     virtual void fill(std::span<std::byte> out) = 0;
 };
@@ -34,7 +34,7 @@ public:
 // OpenSSL's CSPRNG. fill() aborts if the generator fails: continuing with
 // predictable secrets would be worse than stopping.
 class SystemRandom final : public Random {
-public:
+  public:
     void fill(std::span<std::byte> out) override;
 };
 

@@ -20,8 +20,12 @@ constexpr std::size_t kTag = 16;
 
 using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)>;
 
-const unsigned char* uc(std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); }
-int len(std::size_t n) { return static_cast<int>(n); }
+const unsigned char* uc(std::string_view s) {
+    return reinterpret_cast<const unsigned char*>(s.data());
+}
+int len(std::size_t n) {
+    return static_cast<int>(n);
+}
 
 }  // namespace
 
@@ -56,12 +60,13 @@ std::string seal(const SealKey& key, Random& rng, std::string_view name, const S
     int n = 0;
     // Every call below only fails on allocation failure or a programming
     // error; either way no half-sealed value may be stored.
-    if (!ctx || EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, uc(key.raw()), out) != 1 ||
+    if (!ctx ||
+        EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, uc(key.raw()), out) != 1 ||
         EVP_EncryptUpdate(ctx.get(), nullptr, &n, uc(name), len(name.size())) != 1 ||
         EVP_EncryptUpdate(ctx.get(), out + kNonce, &n, uc(pt), len(pt.size())) != 1 ||
         EVP_EncryptFinal_ex(ctx.get(), out + kNonce + n, &n) != 1 ||
-        EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, len(kTag),
-                            out + kNonce + pt.size()) != 1)
+        EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, len(kTag), out + kNonce + pt.size()) !=
+            1)
         std::abort();
     std::string result(kPrefix);
     base64_append(as_bytes(buf), result);

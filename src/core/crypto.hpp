@@ -20,7 +20,7 @@
 namespace pb {
 
 class SealKey {
-public:
+  public:
     static constexpr std::size_t size = 32;
     // From 32 raw bytes, or from their base64 (POSTBRIDGE_KEY).
     static std::optional<SealKey> from_bytes(std::string_view raw);
@@ -31,7 +31,7 @@ public:
         return {reinterpret_cast<const char*>(key_.data()), key_.size()};
     }
 
-private:
+  private:
     SealKey() = default;
     std::array<unsigned char, size> key_{};
 };

@@ -26,7 +26,8 @@ constexpr PairTable kPairs;
 constexpr std::array<std::int8_t, 256> make_decode(const char* alphabet) {
     std::array<std::int8_t, 256> t{};
     for (auto& x : t) x = -1;
-    for (int i = 0; i < 64; ++i) t[static_cast<unsigned char>(alphabet[i])] = static_cast<std::int8_t>(i);
+    for (int i = 0; i < 64; ++i)
+        t[static_cast<unsigned char>(alphabet[i])] = static_cast<std::int8_t>(i);
     return t;
 }
 constexpr auto kDecStd = make_decode(kStd);
@@ -116,13 +117,17 @@ std::string base64url_encode(std::span<const std::byte> in) {
     std::string s = base64_encode(in);
     while (!s.empty() && s.back() == '=') s.pop_back();
     for (char& c : s) {
-        if (c == '+') c = '-';
-        else if (c == '/') c = '_';
+        if (c == '+')
+            c = '-';
+        else if (c == '/')
+            c = '_';
     }
     return s;
 }
 
-std::optional<std::string> base64_decode(std::string_view in) { return decode(in, kDecStd, true); }
+std::optional<std::string> base64_decode(std::string_view in) {
+    return decode(in, kDecStd, true);
+}
 std::optional<std::string> base64url_decode(std::string_view in) {
     return decode(in, kDecUrl, false);
 }

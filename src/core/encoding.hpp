@@ -17,7 +17,9 @@ inline std::span<const std::byte> as_bytes(std::string_view s) noexcept {
     return std::as_bytes(std::span<const char>(s.data(), s.size()));
 }
 
-constexpr std::size_t base64_encoded_size(std::size_t n) noexcept { return (n + 2) / 3 * 4; }
+constexpr std::size_t base64_encoded_size(std::size_t n) noexcept {
+    return (n + 2) / 3 * 4;
+}
 
 // Appends the base64 of `in` to `out` (with '=' padding).
 void base64_append(std::span<const std::byte> in, std::string& out);
@@ -25,9 +27,13 @@ void base64_append(std::span<const std::byte> in, std::string& out);
 void base64_encode_to(std::span<const std::byte> in, char* out) noexcept;
 
 std::string base64_encode(std::span<const std::byte> in);
-inline std::string base64_encode(std::string_view s) { return base64_encode(as_bytes(s)); }
+inline std::string base64_encode(std::string_view s) {
+    return base64_encode(as_bytes(s));
+}
 std::string base64url_encode(std::span<const std::byte> in);  // no padding
-inline std::string base64url_encode(std::string_view s) { return base64url_encode(as_bytes(s)); }
+inline std::string base64url_encode(std::string_view s) {
+    return base64url_encode(as_bytes(s));
+}
 
 // Strict decoders: nullopt on any character outside the alphabet or bad
 // padding. base64_decode takes padded input; base64url_decode takes it with

@@ -76,7 +76,8 @@ constexpr std::array kCodes = {
              C::permanent},
     CodeInfo{recipient_rejected, "recipient_rejected", "The server rejected the recipient.",
              "Check the recipient's address.", C::permanent},
-    CodeInfo{message_too_large, "message_too_large", "The message is larger than the server accepts.",
+    CodeInfo{message_too_large, "message_too_large",
+             "The message is larger than the server accepts.",
              "Send fewer or smaller attachments (lower the scan resolution or split the job).",
              C::permanent},
     CodeInfo{rate_limited, "rate_limited",
@@ -115,7 +116,7 @@ constexpr std::array kCodes = {
 static_assert(std::ranges::is_sorted(kCodes, {}, [](const CodeInfo& i) { return i.code; }));
 
 class PostbridgeCategory final : public std::error_category {
-public:
+  public:
     const char* name() const noexcept override { return "postbridge"; }
     std::string message(int ev) const override {
         auto e = errc_from_int(ev);
@@ -129,7 +130,7 @@ public:
 };
 
 class ConditionCategory final : public std::error_category {
-public:
+  public:
     const char* name() const noexcept override { return "postbridge-condition"; }
     std::string message(int ev) const override {
         return std::string(to_string(static_cast<Condition>(ev)));
@@ -138,7 +139,9 @@ public:
 
 }  // namespace
 
-std::span<const CodeInfo> code_table() noexcept { return kCodes; }
+std::span<const CodeInfo> code_table() noexcept {
+    return kCodes;
+}
 
 std::optional<Errc> errc_from_int(int number) noexcept {
     auto it = std::ranges::lower_bound(kCodes, number, {},
@@ -157,16 +160,23 @@ const CodeInfo& info(Errc code) noexcept {
 
 std::string_view to_string(Condition c) noexcept {
     switch (c) {
-        case Condition::transient: return "transient";
-        case Condition::permanent: return "permanent";
-        case Condition::sign_in: return "sign-in";
-        case Condition::configuration: return "configuration";
-        case Condition::local: return "local";
+        case Condition::transient:
+            return "transient";
+        case Condition::permanent:
+            return "permanent";
+        case Condition::sign_in:
+            return "sign-in";
+        case Condition::configuration:
+            return "configuration";
+        case Condition::local:
+            return "local";
     }
     return "unknown";
 }
 
-std::string_view condition_name(Errc code) noexcept { return to_string(info(code).condition); }
+std::string_view condition_name(Errc code) noexcept {
+    return to_string(info(code).condition);
+}
 
 const std::error_category& postbridge_category() noexcept {
     static const PostbridgeCategory c;

@@ -106,7 +106,7 @@ struct Error {
 // A value or an Error. Small on purpose: g++ 12 has no std::expected.
 template <class T>
 class [[nodiscard]] Result {
-public:
+  public:
     Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit by design
     Result(Error error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT
 
@@ -124,13 +124,13 @@ public:
     const Error& error() const& { return std::get<1>(v_); }
     Error&& error() && { return std::get<1>(std::move(v_)); }
 
-private:
+  private:
     std::variant<T, Error> v_;
 };
 
 template <>
 class [[nodiscard]] Result<void> {
-public:
+  public:
     Result() = default;
     Result(Error error) : e_(std::move(error)) {}  // NOLINT: implicit by design
 
@@ -139,11 +139,13 @@ public:
     const Error& error() const& { return *e_; }
     Error&& error() && { return std::move(*e_); }
 
-private:
+  private:
     std::optional<Error> e_;
 };
 
-inline Error fail(Errc code, std::string detail) { return Error{code, std::move(detail)}; }
+inline Error fail(Errc code, std::string detail) {
+    return Error{code, std::move(detail)};
+}
 
 }  // namespace pb
 

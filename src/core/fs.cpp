@@ -67,7 +67,9 @@ Result<void> write_file_atomic(const std::filesystem::path& path, std::string_vi
 
 Result<std::string> read_file(const std::filesystem::path& path) {
     std::ifstream in(path, std::ios::binary);
-    if (!in) return fail(Errc::invalid_input, "cannot read " + path.string() + ": " + std::strerror(errno));
+    if (!in)
+        return fail(Errc::invalid_input,
+                    "cannot read " + path.string() + ": " + std::strerror(errno));
     std::ostringstream ss;
     ss << in.rdbuf();
     return ss.str();

@@ -14,7 +14,7 @@
 namespace pb {
 
 class Secret {
-public:
+  public:
     Secret() = default;
     explicit Secret(std::string value) : value_(std::move(value)) {}
     Secret(const Secret&) = default;
@@ -48,7 +48,7 @@ public:
 
     friend std::ostream& operator<<(std::ostream& os, const Secret&) { return os << "***"; }
 
-private:
+  private:
     void wipe() noexcept;
     std::string value_;
 };

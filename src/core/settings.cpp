@@ -26,8 +26,9 @@ constexpr auto P = Scope::profile;
 
 // The schema. Profile keys first, in the order of the manual's Basic page.
 constexpr std::array kSchema = {
-    KeyDef{"auth_method", Type::choice, P, "off", "How postbridge authenticates to the email server.",
-           "Authentication Method", kAuthMethods},
+    KeyDef{"auth_method", Type::choice, P, "off",
+           "How postbridge authenticates to the email server.", "Authentication Method",
+           kAuthMethods},
     KeyDef{"service", Type::choice, P, "exchange-online",
            "The email service; setting it fills the server, port, security, tenant, scopes and "
            "rate limit from its preset.",
@@ -45,8 +46,8 @@ constexpr std::array kSchema = {
     KeyDef{"smtp.security", Type::choice, P, "starttls",
            "none, ssl-tls (implicit TLS, port 465) or starttls (port 587).", "Secure Connection",
            kSecurity},
-    KeyDef{"smtp.verify_cert", Type::boolean, P, "true",
-           "Check the server's certificate and name.", "Certificate Validation"},
+    KeyDef{"smtp.verify_cert", Type::boolean, P, "true", "Check the server's certificate and name.",
+           "Certificate Validation"},
     KeyDef{"pop3.host", Type::host, P, "", "The POP3 server (pop-before-smtp).",
            "POP3 Server Address"},
     KeyDef{"pop3.port", Type::port, P, "110", "The POP3 server's port.", "POP3 Server Port Number"},
@@ -67,22 +68,55 @@ constexpr std::array kSchema = {
            "The client secret (client-credentials; Google clients)."},
     KeyDef{"oauth.redirect_uri", Type::url, P, "http://127.0.0.1/callback",
            "Where the browser returns after an authorization-code sign-in."},
-    KeyDef{"oauth.refresh_margin", Type::duration, P, "5m",
-           "Refresh the access token this long before it expires.", "", {}, 0, 3600},
-    KeyDef{"oauth.keepalive_interval", Type::duration, P, "7d",
-           "Refresh an unused sign-in this often so it never lapses (0 = off).", "", {}, 0,
+    KeyDef{"oauth.refresh_margin",
+           Type::duration,
+           P,
+           "5m",
+           "Refresh the access token this long before it expires.",
+           "",
+           {},
+           0,
+           3600},
+    KeyDef{"oauth.keepalive_interval",
+           Type::duration,
+           P,
+           "7d",
+           "Refresh an unused sign-in this often so it never lapses (0 = off).",
+           "",
+           {},
+           0,
            180 * 86400},
     KeyDef{"proxy.url", Type::url, P, "",
            "Proxy for identity provider and Graph calls (default: the global proxy.url).",
            "Proxy Server"},
     KeyDef{"transport", Type::choice, P, "smtp", "How mail leaves: smtp.", "", kTransports},
-    KeyDef{"delivery.concurrency", Type::integer, P, "3",
-           "Connections at once for this profile (Exchange Online allows 3 per mailbox).", "", {},
-           1, 100},
-    KeyDef{"delivery.rate_limit", Type::integer, P, "0",
-           "Messages per minute (0 = unlimited; Exchange Online allows 30).", "", {}, 0, 100000},
-    KeyDef{"delivery.max_age", Type::duration, P, "5d",
-           "Give up on a message (code 653) after this long.", "", {}, 60, 30 * 86400},
+    KeyDef{"delivery.concurrency",
+           Type::integer,
+           P,
+           "3",
+           "Connections at once for this profile (Exchange Online allows 3 per mailbox).",
+           "",
+           {},
+           1,
+           100},
+    KeyDef{"delivery.rate_limit",
+           Type::integer,
+           P,
+           "0",
+           "Messages per minute (0 = unlimited; Exchange Online allows 30).",
+           "",
+           {},
+           0,
+           100000},
+    KeyDef{"delivery.max_age",
+           Type::duration,
+           P,
+           "5d",
+           "Give up on a message (code 653) after this long.",
+           "",
+           {},
+           60,
+           30 * 86400},
     KeyDef{"hold_when_signed_out", Type::boolean, P, "true",
            "Hold jobs while the profile is signed out, and send them after sign-in."},
     KeyDef{"sender_policy", Type::choice, P, "rewrite",
@@ -96,12 +130,33 @@ constexpr std::array kSchema = {
     KeyDef{"web.cert", Type::string, G, "",
            "PEM certificate file for the web page (default: self-signed, made at first start)."},
     KeyDef{"web.key", Type::string, G, "", "PEM private key file for web.cert."},
-    KeyDef{"web.session_timeout", Type::duration, G, "15m",
-           "Log the administrator out after this long without activity.", "", {}, 60, 86400},
-    KeyDef{"history.max_jobs", Type::integer, G, "1000", "Jobs kept in the history.", "", {}, 10,
+    KeyDef{"web.session_timeout",
+           Type::duration,
+           G,
+           "15m",
+           "Log the administrator out after this long without activity.",
+           "",
+           {},
+           60,
+           86400},
+    KeyDef{"history.max_jobs",
+           Type::integer,
+           G,
+           "1000",
+           "Jobs kept in the history.",
+           "",
+           {},
+           10,
            10'000'000},
-    KeyDef{"history.max_age", Type::duration, G, "30d", "How long finished jobs are kept.", "", {},
-           3600, 3650 * 86400},
+    KeyDef{"history.max_age",
+           Type::duration,
+           G,
+           "30d",
+           "How long finished jobs are kept.",
+           "",
+           {},
+           3600,
+           3650 * 86400},
     KeyDef{"proxy.url", Type::url, G, "", "The default proxy for every profile.", "Proxy Server"},
     KeyDef{"relay.listen", Type::host_port, G, "", "SMTP relay for legacy devices (ADDR:PORT)."},
     KeyDef{"relay.listen_tls", Type::host_port, G, "", "SMTP relay with implicit TLS (ADDR:PORT)."},
@@ -111,14 +166,42 @@ constexpr std::array kSchema = {
     KeyDef{"relay.require_tls", Type::boolean, G, "true", "No AUTH before STARTTLS."},
     KeyDef{"relay.tls_min_version", Type::choice, G, "1.2",
            "Oldest TLS version the relay accepts (1.0 for old devices).", "", kTlsVersions},
-    KeyDef{"relay.max_message_size", Type::size, G, "35M", "Largest message the relay accepts.", "",
-           {}, 1024, std::int64_t{1} << 32},
-    KeyDef{"relay.max_recipients", Type::integer, G, "100", "Recipients per message.", "", {}, 1,
+    KeyDef{"relay.max_message_size",
+           Type::size,
+           G,
+           "35M",
+           "Largest message the relay accepts.",
+           "",
+           {},
+           1024,
+           std::int64_t{1} << 32},
+    KeyDef{"relay.max_recipients",
+           Type::integer,
+           G,
+           "100",
+           "Recipients per message.",
+           "",
+           {},
+           1,
            10000},
-    KeyDef{"relay.max_connections", Type::integer, G, "100", "Relay connections at once.", "", {}, 1,
+    KeyDef{"relay.max_connections",
+           Type::integer,
+           G,
+           "100",
+           "Relay connections at once.",
+           "",
+           {},
+           1,
            100000},
-    KeyDef{"relay.max_connections_per_client", Type::integer, G, "10",
-           "Relay connections at once from one address.", "", {}, 1, 100000},
+    KeyDef{"relay.max_connections_per_client",
+           Type::integer,
+           G,
+           "10",
+           "Relay connections at once from one address.",
+           "",
+           {},
+           1,
+           100000},
     KeyDef{"relay.sender_policy", Type::choice, G, "rewrite",
            "rewrite or keep the sender of relayed mail.", "", kSenderPolicies},
     KeyDef{"relay.bare_lf", Type::choice, G, "normalize",
@@ -128,18 +211,25 @@ constexpr std::array kSchema = {
 };
 
 using KV = std::pair<std::string_view, std::string_view>;
-constexpr std::string_view kMsScopes = "https://outlook.office.com/SMTP.Send offline_access openid email";
-constexpr std::array kExchange = {KV{"smtp.host", "smtp.office365.com"}, KV{"smtp.port", "587"},
-                                  KV{"smtp.security", "starttls"}, KV{"oauth.tenant", "organizations"},
-                                  KV{"oauth.scopes", kMsScopes}, KV{"oauth.grant", "device"},
-                                  KV{"delivery.rate_limit", "30"}};
-constexpr std::array kOutlook = {KV{"smtp.host", "smtp-mail.outlook.com"}, KV{"smtp.port", "587"},
-                                 KV{"smtp.security", "starttls"}, KV{"oauth.tenant", "consumers"},
-                                 KV{"oauth.scopes", kMsScopes}, KV{"oauth.grant", "device"},
+constexpr std::string_view kMsScopes =
+    "https://outlook.office.com/SMTP.Send offline_access openid email";
+constexpr std::array kExchange = {
+    KV{"smtp.host", "smtp.office365.com"}, KV{"smtp.port", "587"},
+    KV{"smtp.security", "starttls"},       KV{"oauth.tenant", "organizations"},
+    KV{"oauth.scopes", kMsScopes},         KV{"oauth.grant", "device"},
+    KV{"delivery.rate_limit", "30"}};
+constexpr std::array kOutlook = {KV{"smtp.host", "smtp-mail.outlook.com"},
+                                 KV{"smtp.port", "587"},
+                                 KV{"smtp.security", "starttls"},
+                                 KV{"oauth.tenant", "consumers"},
+                                 KV{"oauth.scopes", kMsScopes},
+                                 KV{"oauth.grant", "device"},
                                  KV{"delivery.rate_limit", "30"}};
 // Google's device flow refuses Gmail scopes (providers.md section 4).
-constexpr std::array kGmail = {KV{"smtp.host", "smtp.gmail.com"}, KV{"smtp.port", "587"},
-                               KV{"smtp.security", "starttls"}, KV{"oauth.tenant", ""},
+constexpr std::array kGmail = {KV{"smtp.host", "smtp.gmail.com"},
+                               KV{"smtp.port", "587"},
+                               KV{"smtp.security", "starttls"},
+                               KV{"oauth.tenant", ""},
                                KV{"oauth.scopes", "https://mail.google.com/"},
                                KV{"oauth.grant", "authorization-code"},
                                KV{"delivery.rate_limit", "0"}};
@@ -153,7 +243,8 @@ constexpr std::array kUserOwn = {"sender"sv, "account"sv, "password"sv};
 
 std::string lower(std::string_view s) {
     std::string r(s);
-    std::ranges::transform(r, r.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    std::ranges::transform(r, r.begin(),
+                           [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     return r;
 }
 
@@ -214,9 +305,12 @@ std::optional<std::string_view> split_host_port(std::string_view v, std::int64_t
 
 std::optional<std::string_view> url_host(std::string_view u) {
     std::string_view rest;
-    if (u.starts_with("https://")) rest = u.substr(8);
-    else if (u.starts_with("http://")) rest = u.substr(7);
-    else return std::nullopt;
+    if (u.starts_with("https://"))
+        rest = u.substr(8);
+    else if (u.starts_with("http://"))
+        rest = u.substr(7);
+    else
+        return std::nullopt;
     rest = rest.substr(0, rest.find_first_of("/?#"));
     if (const auto at = rest.rfind('@'); at != std::string_view::npos) rest = rest.substr(at + 1);
     if (rest.starts_with('[')) {
@@ -268,7 +362,9 @@ std::string choices_text(std::span<const std::string_view> c) {
 
 }  // namespace
 
-std::span<const KeyDef> schema() { return kSchema; }
+std::span<const KeyDef> schema() {
+    return kSchema;
+}
 
 const KeyDef* find_def(std::string_view name, Scope scope) {
     for (const auto& d : kSchema)
@@ -278,19 +374,32 @@ const KeyDef* find_def(std::string_view name, Scope scope) {
 
 std::string_view type_name(Type t) {
     switch (t) {
-        case Type::string: return "text";
-        case Type::boolean: return "true or false";
-        case Type::integer: return "a whole number";
-        case Type::port: return "a port from 1 to 65535";
-        case Type::duration: return "a duration such as 30s, 5m, 2h or 7d";
-        case Type::size: return "a size such as 512K, 25M or 1G";
-        case Type::choice: return "one of the listed values";
-        case Type::address: return "an email address";
-        case Type::host: return "a host name or IP address";
-        case Type::url: return "an http:// or https:// URL";
-        case Type::host_port: return "ADDRESS:PORT";
-        case Type::cidr_list: return "comma-separated networks such as 192.168.1.0/24";
-        case Type::secret: return "a secret";
+        case Type::string:
+            return "text";
+        case Type::boolean:
+            return "true or false";
+        case Type::integer:
+            return "a whole number";
+        case Type::port:
+            return "a port from 1 to 65535";
+        case Type::duration:
+            return "a duration such as 30s, 5m, 2h or 7d";
+        case Type::size:
+            return "a size such as 512K, 25M or 1G";
+        case Type::choice:
+            return "one of the listed values";
+        case Type::address:
+            return "an email address";
+        case Type::host:
+            return "a host name or IP address";
+        case Type::url:
+            return "an http:// or https:// URL";
+        case Type::host_port:
+            return "ADDRESS:PORT";
+        case Type::cidr_list:
+            return "comma-separated networks such as 192.168.1.0/24";
+        case Type::secret:
+            return "a secret";
     }
     return "?";
 }
@@ -349,9 +458,9 @@ Result<Key> parse_key(std::string_view full) {
     const KeyDef* d = find_def(full, Scope::global);
     if (d == nullptr) {
         if (find_def(full, Scope::profile) != nullptr)
-            return fail(Errc::invalid_input,
-                        fmt::format("'{}' belongs to a profile: say which, e.g. email.{}", full,
-                                    full));
+            return fail(
+                Errc::invalid_input,
+                fmt::format("'{}' belongs to a profile: say which, e.g. email.{}", full, full));
         return fail(Errc::invalid_input, fmt::format("unknown key '{}'{}", full, hint));
     }
     return Key{"", d};
@@ -364,11 +473,20 @@ std::optional<std::chrono::seconds> parse_duration(std::string_view v) {
     if (!n || *n < 0) return std::nullopt;
     std::int64_t mult = 0;
     switch (v.back()) {
-        case 's': mult = 1; break;
-        case 'm': mult = 60; break;
-        case 'h': mult = 3600; break;
-        case 'd': mult = 86400; break;
-        default: return std::nullopt;
+        case 's':
+            mult = 1;
+            break;
+        case 'm':
+            mult = 60;
+            break;
+        case 'h':
+            mult = 3600;
+            break;
+        case 'd':
+            mult = 86400;
+            break;
+        default:
+            return std::nullopt;
     }
     if (*n > std::int64_t{1} << 40) return std::nullopt;
     return std::chrono::seconds{*n * mult};
@@ -378,10 +496,20 @@ std::optional<std::uint64_t> parse_size(std::string_view v) {
     if (v.empty()) return std::nullopt;
     std::uint64_t mult = 1;
     switch (v.back()) {
-        case 'K': case 'k': mult = 1024; break;
-        case 'M': case 'm': mult = 1024 * 1024; break;
-        case 'G': case 'g': mult = 1024ULL * 1024 * 1024; break;
-        default: break;
+        case 'K':
+        case 'k':
+            mult = 1024;
+            break;
+        case 'M':
+        case 'm':
+            mult = 1024 * 1024;
+            break;
+        case 'G':
+        case 'g':
+            mult = 1024ULL * 1024 * 1024;
+            break;
+        default:
+            break;
     }
     if (mult != 1) v.remove_suffix(1);
     auto n = parse_int(v);
@@ -404,7 +532,8 @@ bool is_loopback_host(std::string_view host) {
 Result<std::string> normalize(const Key& key, std::string_view raw) {
     const KeyDef& d = *key.def;
     const std::string name = key.full();
-    if (raw.find_first_of("\r\n") != std::string_view::npos || raw.find('\0') != std::string_view::npos)
+    if (raw.find_first_of("\r\n") != std::string_view::npos ||
+        raw.find('\0') != std::string_view::npos)
         return fail(Errc::invalid_input, fmt::format("{}: line breaks are not allowed", name));
     if (d.type == Type::secret) return std::string(raw);
     const std::string v = trim(raw);
@@ -414,8 +543,12 @@ Result<std::string> normalize(const Key& key, std::string_view raw) {
     // An empty value unsets an optional key (its default applies again).
     if (v.empty()) {
         switch (d.type) {
-            case Type::string: case Type::address: case Type::host: case Type::url:
-            case Type::host_port: case Type::cidr_list:
+            case Type::string:
+            case Type::address:
+            case Type::host:
+            case Type::url:
+            case Type::host_port:
+            case Type::cidr_list:
                 return std::string();
             default:
                 return fail(Errc::invalid_input,
@@ -436,12 +569,14 @@ Result<std::string> normalize(const Key& key, std::string_view raw) {
             auto n = parse_int(v);
             if (!n) return bad("is not a whole number");
             if (*n < d.min || *n > d.max)
-                return bad(fmt::format("is out of range: use a number from {} to {}", d.min, d.max));
+                return bad(
+                    fmt::format("is out of range: use a number from {} to {}", d.min, d.max));
             return std::to_string(*n);
         }
         case Type::port: {
             auto n = parse_int(v);
-            if (!n || *n < 1 || *n > 65535) return bad("is not a port: use a number from 1 to 65535");
+            if (!n || *n < 1 || *n > 65535)
+                return bad("is not a port: use a number from 1 to 65535");
             return std::to_string(*n);
         }
         case Type::duration: {
@@ -543,8 +678,8 @@ std::string Settings::get(std::string_view profile, std::string_view name) const
 }
 
 std::string_view Settings::origin(std::string_view profile, std::string_view name) const {
-    const std::string full = profile.empty() ? std::string(name)
-                                             : std::string(profile) + "." + std::string(name);
+    const std::string full =
+        profile.empty() ? std::string(name) : std::string(profile) + "." + std::string(name);
     if (values_.contains(full)) return "set";
     if (profile.starts_with("user:") && std::ranges::find(kUserOwn, name) == kUserOwn.end())
         return "inherited";
@@ -580,18 +715,20 @@ std::vector<std::string> Settings::warnings(std::string_view profile) const {
                 "{}: the custom service needs the OAuth server's issuer URL: set {}.oauth.issuer",
                 p, p));
         if (service == "gmail" && g("oauth.grant") == "device")
-            w.push_back(fmt::format("{}: Google's device flow refuses Gmail scopes: set "
-                                    "{}.oauth.grant authorization-code",
-                                    p, p));
+            w.push_back(
+                fmt::format("{}: Google's device flow refuses Gmail scopes: set "
+                            "{}.oauth.grant authorization-code",
+                            p, p));
     }
     if (method == "pop-before-smtp" && g("pop3.host").empty())
-        w.push_back(fmt::format("{}: POP before SMTP needs the POP3 Server Address: set {}.pop3.host",
-                                p, p));
+        w.push_back(fmt::format(
+            "{}: POP before SMTP needs the POP3 Server Address: set {}.pop3.host", p, p));
     if ((method == "smtp-auth" || method == "pop-before-smtp") && g("account").empty())
-        w.push_back(fmt::format("{}: {} needs the Authenticated Account: set {}.account", p,
-                                method, p));
+        w.push_back(
+            fmt::format("{}: {} needs the Authenticated Account: set {}.account", p, method, p));
     if (method != "off" && g("smtp.security") == "none")
-        w.push_back(fmt::format("{}: Secure Connection is None: credentials travel unencrypted", p));
+        w.push_back(
+            fmt::format("{}: Secure Connection is None: credentials travel unencrypted", p));
     if (!get_bool(profile, "smtp.verify_cert"))
         w.push_back(fmt::format(
             "{}: Certificate Validation is disabled. It is recommended to enable the Certificate "

@@ -25,17 +25,17 @@ namespace pb::settings {
 enum class Type {
     string,
     boolean,
-    integer,   // bounded by min/max
-    port,      // 1..65535
-    duration,  // "30s", "5m", "7d"; "0" where allowed
-    size,      // "25M", "512K", bytes
-    choice,    // one of `choices`
-    address,   // an email address
-    host,      // a host name or IP address
-    url,       // http(s)://...
-    host_port, // ADDR:PORT
-    cidr_list, // comma-separated CIDR networks
-    secret,    // stored sealed; never printed
+    integer,    // bounded by min/max
+    port,       // 1..65535
+    duration,   // "30s", "5m", "7d"; "0" where allowed
+    size,       // "25M", "512K", bytes
+    choice,     // one of `choices`
+    address,    // an email address
+    host,       // a host name or IP address
+    url,        // http(s)://...
+    host_port,  // ADDR:PORT
+    cidr_list,  // comma-separated CIDR networks
+    secret,     // stored sealed; never printed
 };
 
 enum class Scope { global, profile };
@@ -90,7 +90,7 @@ const Preset* find_preset(std::string_view service);
 // The stored values (full key -> canonical value; secrets are not here, the
 // store keeps them sealed) with schema defaults and inheritance on top.
 class Settings {
-public:
+  public:
     Settings() = default;
     explicit Settings(std::map<std::string, std::string> values) : values_(std::move(values)) {}
 
@@ -114,7 +114,7 @@ public:
     // client id, ...), each a sentence saying what to set.
     std::vector<std::string> warnings(std::string_view profile) const;
 
-private:
+  private:
     std::map<std::string, std::string> values_;
 };
 

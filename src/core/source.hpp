@@ -13,7 +13,7 @@
 namespace pb {
 
 class ByteSource {
-public:
+  public:
     virtual ~ByteSource() = default;
     // Fills up to out.size() bytes; 0 means the end. Errors carry a code
     // (a spool read error is 651, a vanished attachment 652).
@@ -24,7 +24,7 @@ public:
 
 // A source over a string it owns (tests, small notifications).
 class StringSource final : public ByteSource {
-public:
+  public:
     explicit StringSource(std::string s) : s_(std::move(s)) {}
     Result<std::size_t> read(std::span<char> out) override {
         const std::size_t n = std::min(out.size(), s_.size() - pos_);
@@ -34,7 +34,7 @@ public:
     }
     std::optional<std::uint64_t> size_hint() const override { return s_.size(); }
 
-private:
+  private:
     std::string s_;
     std::size_t pos_ = 0;
 };

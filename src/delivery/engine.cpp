@@ -10,7 +10,8 @@
 
 namespace pb::delivery {
 
-Engine::Engine(spool::Spool& spool, Transport& transport, const Clock& clock, Random& rng, EngineOptions options)
+Engine::Engine(spool::Spool& spool, Transport& transport, const Clock& clock, Random& rng,
+               EngineOptions options)
     : spool_(spool), transport_(transport), clock_(clock), rng_(rng), opt_(std::move(options)) {}
 
 RateLimiter& Engine::limiter(const std::string& profile, int limit) {
@@ -32,12 +33,14 @@ void Engine::wait_until(TimePoint t, std::stop_token stop) {
     cv.wait_for(lock, stop, left, [] { return false; });
 }
 
-std::size_t Engine::send_batch(const std::string& profile, const ProfileConfig& cfg, std::vector<spool::Job>& jobs) {
+std::size_t Engine::send_batch(const std::string& profile, const ProfileConfig& cfg,
+                               std::vector<spool::Job>& jobs) {
     std::vector<std::unique_ptr<spool::SpoolReader>> readers;
     std::vector<OutgoingMessage> out;
     std::vector<const spool::Job*> sent_jobs;
     for (const auto& j : jobs) {
-        auto reader = spool_.open_message(j);  // a damaged file is quarantined and the job failed there
+        auto reader =
+            spool_.open_message(j);  // a damaged file is quarantined and the job failed there
         if (!reader) continue;
         OutgoingMessage m{j.id, j.sender, {}, reader->get(), j.size};
         for (const auto& r : j.recipients)
@@ -50,7 +53,8 @@ std::size_t Engine::send_batch(const std::string& profile, const ProfileConfig& 
     BatchOutcome outcome = transport_.send(profile, out);
     const auto now = clock_.now();
     for (std::size_t i = 0; i < sent_jobs.size(); ++i) {
-        const MessageOutcome none{{}, fail(Errc::mail_service_unavailable, "the transport gave no result"), false};
+        const MessageOutcome none{
+            {}, fail(Errc::mail_service_unavailable, "the transport gave no result"), false};
         const MessageOutcome& mo = i < outcome.messages.size() ? outcome.messages[i] : none;
         auto attempt = settle(*sent_jobs[i], mo, outcome.transcript, now, cfg.retry, rng_);
         if (auto r = spool_.finish_attempt(sent_jobs[i]->id, attempt); !r) opt_.on_error(r.error());
@@ -58,7 +62,8 @@ std::size_t Engine::send_batch(const std::string& profile, const ProfileConfig& 
     return sent_jobs.size();
 }
 
-std::size_t Engine::work(const std::string& profile, std::optional<spool::JobId> only, std::stop_token stop) {
+std::size_t Engine::work(const std::string& profile, std::optional<spool::JobId> only,
+                         std::stop_token stop) {
     std::size_t done = 0;
     while (!stop.stop_requested()) {
         const ProfileConfig cfg = opt_.config(profile);
@@ -109,13 +114,16 @@ std::size_t Engine::flush(std::optional<std::string> profile, std::stop_token st
         for (const auto& p : profiles) {
             const int n = std::max(1, opt_.config(p).concurrency);
             for (int i = 0; i < n; ++i)
-                workers.emplace_back([this, p, stop, &total] { total += work(p, std::nullopt, stop); });
+                workers.emplace_back(
+                    [this, p, stop, &total] { total += work(p, std::nullopt, stop); });
         }
     }
     return total;
 }
 
-Result<std::size_t> Engine::release(const std::string& profile) { return spool_.release_held(profile); }
+Result<std::size_t> Engine::release(const std::string& profile) {
+    return spool_.release_held(profile);
+}
 
 void Engine::run(std::stop_token stop) {
     // One runner per profile with due jobs; a runner is a flush() of that
@@ -142,7 +150,8 @@ void Engine::run(std::stop_token stop) {
         }
         if (auto due = spool_.due_profiles()) {
             for (const auto& p : *due) {
-                if (std::any_of(runners.begin(), runners.end(), [&](const Runner& r) { return r.profile == p; }))
+                if (std::any_of(runners.begin(), runners.end(),
+                                [&](const Runner& r) { return r.profile == p; }))
                     continue;
                 Runner& r = runners.emplace_back();
                 r.profile = p;

@@ -37,12 +37,14 @@ struct ProfileConfig {
 
 struct EngineOptions {
     // Read for every batch, so that a running serve follows `config set`.
-    std::function<ProfileConfig(const std::string& profile)> config = [](const std::string&) { return ProfileConfig{}; };
+    std::function<ProfileConfig(const std::string& profile)> config = [](const std::string&) {
+        return ProfileConfig{};
+    };
     // nullopt when the profile can send; else 360/361/370. Asked by run()
     // for profiles with held jobs; absent: held jobs wait for release().
     std::function<std::optional<Errc>(const std::string& profile)> sign_in_problem;
     std::function<spool::Retention()> retention = [] { return spool::Retention{}; };
-    std::size_t batch_max = 50;  // messages per connection
+    std::size_t batch_max = 50;               // messages per connection
     Duration poll = std::chrono::seconds{1};  // how often run() looks for other processes' jobs
     // Where failures of the engine itself go (a database error while
     // recording a result); the job stays `sending` and recover() requeues it.
@@ -50,8 +52,9 @@ struct EngineOptions {
 };
 
 class Engine {
-public:
-    Engine(spool::Spool& spool, Transport& transport, const Clock& clock, Random& rng, EngineOptions options);
+  public:
+    Engine(spool::Spool& spool, Transport& transport, const Clock& clock, Random& rng,
+           EngineOptions options);
 
     Result<spool::Job> deliver(spool::JobId id);
     // Returns how many attempts were made.
@@ -60,22 +63,24 @@ public:
     // The profile signed in: its held jobs go out (a successful `signin`).
     Result<std::size_t> release(const std::string& profile);
 
-private:
+  private:
     class LockedRandom final : public Random {
-    public:
+      public:
         explicit LockedRandom(Random& r) : r_(r) {}
         void fill(std::span<std::byte> out) override {
             std::lock_guard lock(mu_);
             r_.fill(out);
         }
 
-    private:
+      private:
         Random& r_;
         std::mutex mu_;
     };
 
-    std::size_t work(const std::string& profile, std::optional<spool::JobId> only, std::stop_token stop);
-    std::size_t send_batch(const std::string& profile, const ProfileConfig& cfg, std::vector<spool::Job>& jobs);
+    std::size_t work(const std::string& profile, std::optional<spool::JobId> only,
+                     std::stop_token stop);
+    std::size_t send_batch(const std::string& profile, const ProfileConfig& cfg,
+                           std::vector<spool::Job>& jobs);
     RateLimiter& limiter(const std::string& profile, int limit);
     void wait_until(TimePoint t, std::stop_token stop);
 

@@ -15,7 +15,8 @@ Result<std::optional<LockFile>> LockFile::acquire(const std::filesystem::path& p
                                                   std::chrono::milliseconds timeout) {
     const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0)
-        return fail(Errc::spool_unwritable, "cannot open the lock file " + path.string() + ": " + std::strerror(errno));
+        return fail(Errc::spool_unwritable,
+                    "cannot open the lock file " + path.string() + ": " + std::strerror(errno));
     // Polling rather than a blocking flock: a blocked flock cannot be given
     // a deadline, and `send --timeout` needs one.
     const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -24,7 +25,8 @@ Result<std::optional<LockFile>> LockFile::acquire(const std::filesystem::path& p
         if (errno != EWOULDBLOCK && errno != EINTR) {
             const int err = errno;
             ::close(fd);
-            return fail(Errc::spool_unwritable, "cannot lock " + path.string() + ": " + std::strerror(err));
+            return fail(Errc::spool_unwritable,
+                        "cannot lock " + path.string() + ": " + std::strerror(err));
         }
         if (mode == Mode::try_once || std::chrono::steady_clock::now() >= deadline) {
             ::close(fd);

@@ -18,25 +18,30 @@
 namespace pb::delivery {
 
 class LockFile {
-public:
+  public:
     enum class Mode { try_once, wait };
     // nullopt: someone else holds it (try_once) or it was not free within
     // `timeout` (wait). Errors: the file cannot be opened (651).
-    static Result<std::optional<LockFile>> acquire(const std::filesystem::path& path, Mode mode,
-                                                   std::chrono::milliseconds timeout = std::chrono::milliseconds{0});
+    static Result<std::optional<LockFile>> acquire(
+        const std::filesystem::path& path, Mode mode,
+        std::chrono::milliseconds timeout = std::chrono::milliseconds{0});
     LockFile(LockFile&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
     LockFile(const LockFile&) = delete;
     LockFile& operator=(const LockFile&) = delete;
     LockFile& operator=(LockFile&&) = delete;
     ~LockFile();
 
-private:
+  private:
     explicit LockFile(int fd) : fd_(fd) {}
     int fd_;
 };
 
-inline std::filesystem::path serve_lock_path(const std::filesystem::path& state) { return state / "serve.lock"; }
-inline std::filesystem::path delivery_lock_path(const std::filesystem::path& state) { return state / "delivery.lock"; }
+inline std::filesystem::path serve_lock_path(const std::filesystem::path& state) {
+    return state / "serve.lock";
+}
+inline std::filesystem::path delivery_lock_path(const std::filesystem::path& state) {
+    return state / "delivery.lock";
+}
 
 // Whether a `serve` holds serve.lock in this state directory now.
 Result<bool> serve_running(const std::filesystem::path& state);

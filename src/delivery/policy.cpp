@@ -26,12 +26,14 @@ std::string human(Duration d) {
     return fmt::format("{}s", s);
 }
 
-Decision later(const Error& e, int attempts, TimePoint queued_at, TimePoint now, const RetryPolicy& p, Random& rng) {
+Decision later(const Error& e, int attempts, TimePoint queued_at, TimePoint now,
+               const RetryPolicy& p, Random& rng) {
     const TimePoint at = now + backoff(attempts, p, rng);
     if (at > queued_at + p.max_age)
         return {Action::fail,
-                fail(Errc::gave_up, fmt::format("gave up after {} (delivery.max_age); the last attempt: {}",
-                                                human(p.max_age), e.describe())),
+                fail(Errc::gave_up,
+                     fmt::format("gave up after {} (delivery.max_age); the last attempt: {}",
+                                 human(p.max_age), e.describe())),
                 std::nullopt};
     return {Action::retry, e, at};
 }
@@ -48,8 +50,8 @@ Duration backoff(int attempts, const RetryPolicy& p, Random& rng) {
     return Duration{half + static_cast<Duration::rep>(random_u64(rng) % spread)};
 }
 
-Decision decide(const Error& e, int attempts, TimePoint queued_at, TimePoint now, const RetryPolicy& p,
-                Random& rng) {
+Decision decide(const Error& e, int attempts, TimePoint queued_at, TimePoint now,
+                const RetryPolicy& p, Random& rng) {
     switch (info(e.code).condition) {
         case Condition::sign_in:
             return {Action::hold, e, std::nullopt};
@@ -67,8 +69,9 @@ Decision decide(const Error& e, int attempts, TimePoint queued_at, TimePoint now
     return {Action::fail, e, std::nullopt};
 }
 
-spool::Attempt settle(const spool::Job& job, const MessageOutcome& outcome, const std::string& transcript,
-                      TimePoint now, const RetryPolicy& p, Random& rng) {
+spool::Attempt settle(const spool::Job& job, const MessageOutcome& outcome,
+                      const std::string& transcript, TimePoint now, const RetryPolicy& p,
+                      Random& rng) {
     spool::Attempt a;
     a.maybe_sent = outcome.maybe_sent;
     std::vector<spool::Recipient> rcpts = job.recipients;
@@ -101,28 +104,35 @@ spool::Attempt settle(const spool::Job& job, const MessageOutcome& outcome, cons
     const spool::Recipient* first_rejected = nullptr;
     for (const auto& r : rcpts) {
         switch (r.result) {
-            case spool::RecipientResult::accepted: ++accepted; break;
+            case spool::RecipientResult::accepted:
+                ++accepted;
+                break;
             case spool::RecipientResult::rejected:
                 ++rejected;
                 if (!first_rejected) first_rejected = &r;
                 break;
-            case spool::RecipientResult::pending: ++pending; break;
+            case spool::RecipientResult::pending:
+                ++pending;
+                break;
         }
     }
 
     auto refused_error = [&]() {
-        const Errc code = first_rejected && first_rejected->code ? *first_rejected->code : Errc::recipient_rejected;
+        const Errc code = first_rejected && first_rejected->code ? *first_rejected->code
+                                                                 : Errc::recipient_rejected;
         std::string detail = fmt::format("{} of {} recipients refused", rejected, rcpts.size());
         if (first_rejected)
-            detail += fmt::format(" ({}: {})", first_rejected->address,
-                                  first_rejected->reply.empty() ? "refused" : first_rejected->reply);
+            detail +=
+                fmt::format(" ({}: {})", first_rejected->address,
+                            first_rejected->reply.empty() ? "refused" : first_rejected->reply);
         return fail(code, std::move(detail));
     };
 
     if (pending > 0) {
-        const Error governing = outcome.error ? *outcome.error
-                                : pending_error ? *pending_error
-                                                : fail(Errc::mail_service_unavailable, "recipients were not tried");
+        const Error governing =
+            outcome.error   ? *outcome.error
+            : pending_error ? *pending_error
+                            : fail(Errc::mail_service_unavailable, "recipients were not tried");
         const Decision d = decide(governing, job.attempts, job.queued_at, now, p, rng);
         switch (d.action) {
             case Action::retry:

@@ -34,8 +34,8 @@ enum class Action { retry, hold, fail };
 
 struct Decision {
     Action action = Action::fail;
-    Error error;                              // what the job shows (653 after max_age)
-    std::optional<TimePoint> retry_at;        // for retry
+    Error error;                        // what the job shows (653 after max_age)
+    std::optional<TimePoint> retry_at;  // for retry
 };
 
 // The wait before attempt `attempts + 1`: first * 2^(attempts-1), capped,
@@ -43,11 +43,12 @@ struct Decision {
 // together do not all come back together.
 Duration backoff(int attempts, const RetryPolicy& p, Random& rng);
 
-Decision decide(const Error& e, int attempts, TimePoint queued_at, TimePoint now, const RetryPolicy& p,
-                Random& rng);
+Decision decide(const Error& e, int attempts, TimePoint queued_at, TimePoint now,
+                const RetryPolicy& p, Random& rng);
 
 // The job's new state after one attempt, from what the transport said.
-spool::Attempt settle(const spool::Job& job, const MessageOutcome& outcome, const std::string& transcript,
-                      TimePoint now, const RetryPolicy& p, Random& rng);
+spool::Attempt settle(const spool::Job& job, const MessageOutcome& outcome,
+                      const std::string& transcript, TimePoint now, const RetryPolicy& p,
+                      Random& rng);
 
 }  // namespace pb::delivery

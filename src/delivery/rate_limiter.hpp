@@ -15,7 +15,7 @@
 namespace pb::delivery {
 
 class RateLimiter {
-public:
+  public:
     explicit RateLimiter(int per_minute) : limit_(per_minute) {}
 
     // Takes up to `want` slots at `now`; returns how many it got (0 when the
@@ -24,7 +24,8 @@ public:
         if (limit_ <= 0) return want;
         std::lock_guard lock(mu_);
         expire(now);
-        const std::size_t free = static_cast<std::size_t>(limit_) - std::min(sent_.size(), static_cast<std::size_t>(limit_));
+        const std::size_t free = static_cast<std::size_t>(limit_) -
+                                 std::min(sent_.size(), static_cast<std::size_t>(limit_));
         const std::size_t got = std::min(free, want);
         for (std::size_t i = 0; i < got; ++i) sent_.push_back(now);
         return got;
@@ -44,7 +45,7 @@ public:
         return sent_.front() + kWindow;
     }
 
-private:
+  private:
     static constexpr Duration kWindow = std::chrono::minutes{1};
     void expire(TimePoint now) {
         while (!sent_.empty() && sent_.front() + kWindow <= now) sent_.pop_front();

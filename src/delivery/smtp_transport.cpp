@@ -9,7 +9,8 @@ BatchOutcome SmtpTransport::send(const std::string& profile, std::span<OutgoingM
     if (!endpoint) {
         // Nothing to connect with (no sign-in, no server set): every message
         // meets the same error, and policy decides (hold for 360, ...).
-        for (std::size_t i = 0; i < messages.size(); ++i) out.messages.push_back({{}, endpoint.error(), false});
+        for (std::size_t i = 0; i < messages.size(); ++i)
+            out.messages.push_back({{}, endpoint.error(), false});
         return out;
     }
     std::vector<smtp::OutgoingMessage> smtp_messages;
@@ -31,14 +32,18 @@ BatchOutcome SmtpTransport::send(const std::string& profile, std::span<OutgoingM
         if (i < report.messages.size()) {
             const auto& r = report.messages[i];
             for (const auto& rc : r.recipients) {
-                RecipientOutcome ro{rc.address, std::nullopt, rc.reply.code ? rc.reply.summary() : std::string{}};
-                if (rc.code) ro.error = fail(*rc.code, ro.reply.empty() ? "recipient refused" : ro.reply);
+                RecipientOutcome ro{rc.address, std::nullopt,
+                                    rc.reply.code ? rc.reply.summary() : std::string{}};
+                if (rc.code)
+                    ro.error = fail(*rc.code, ro.reply.empty() ? "recipient refused" : ro.reply);
                 mo.recipients.push_back(std::move(ro));
             }
             mo.error = r.error;
             mo.maybe_sent = r.maybe_sent;
         } else {
-            mo.error = report.error ? *report.error : fail(Errc::mail_service_unavailable, "the session ended early");
+            mo.error = report.error
+                           ? *report.error
+                           : fail(Errc::mail_service_unavailable, "the session ended early");
         }
         out.messages.push_back(std::move(mo));
     }

@@ -18,14 +18,14 @@ struct SmtpEndpoint {
 };
 
 class SmtpTransport final : public Transport {
-public:
+  public:
     // Asked for every batch, so a changed setting applies to the next one.
     using Resolve = std::function<Result<SmtpEndpoint>(const std::string& profile)>;
     explicit SmtpTransport(Resolve resolve) : resolve_(std::move(resolve)) {}
 
     BatchOutcome send(const std::string& profile, std::span<OutgoingMessage> messages) override;
 
-private:
+  private:
     Resolve resolve_;
 };
 

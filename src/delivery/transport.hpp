@@ -50,7 +50,7 @@ struct BatchOutcome {
 };
 
 class Transport {
-public:
+  public:
     virtual ~Transport() = default;
     virtual BatchOutcome send(const std::string& profile, std::span<OutgoingMessage> messages) = 0;
 };

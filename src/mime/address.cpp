@@ -41,14 +41,17 @@ std::string printable(std::string_view s) {
     std::string out;
     for (char c : s) {
         const auto u = static_cast<unsigned char>(c);
-        if (c == '\r') out += "\\r";
-        else if (c == '\n') out += "\\n";
+        if (c == '\r')
+            out += "\\r";
+        else if (c == '\n')
+            out += "\\n";
         else if (u < 0x20 || u == 0x7F) {
             static constexpr char hex[] = "0123456789abcdef";
             out += "\\x";
             out.push_back(hex[u >> 4]);
             out.push_back(hex[u & 15]);
-        } else out.push_back(c);
+        } else
+            out.push_back(c);
     }
     return out;
 }
@@ -62,7 +65,7 @@ std::string_view trim(std::string_view s) {
 // A recursive-descent parser over the whole field. On failure `why` says what
 // is wrong, phrased to follow the quoted address ("... has no domain").
 class Parser {
-public:
+  public:
     Parser(std::string_view s, std::string_view field) : s_(s), field_(field) {}
 
     Result<std::vector<Mailbox>> list(EmptyList empty) {
@@ -104,7 +107,7 @@ public:
         return std::move(out.front());
     }
 
-private:
+  private:
     std::optional<Error> check_characters() {
         if (const auto bad = utf8_error_offset(s_)) {
             why_ = "is not valid UTF-8 (at byte " + std::to_string(*bad) + ")";
@@ -126,7 +129,8 @@ private:
 
     Error error(std::size_t start) const {
         auto end = s_.find(',', std::max(p_, start));
-        if (end == std::string_view::npos || s_.substr(start, end - start).find('"') != std::string_view::npos)
+        if (end == std::string_view::npos ||
+            s_.substr(start, end - start).find('"') != std::string_view::npos)
             end = s_.size();
         const std::string_view item = trim(s_.substr(start, end - start));
         return fail(Errc::invalid_input,
@@ -150,9 +154,12 @@ private:
                         return false;
                     }
                     const char d = s_[p_++];
-                    if (d == '\\' && !at_end()) ++p_;
-                    else if (d == '(') ++depth;
-                    else if (d == ')') --depth;
+                    if (d == '\\' && !at_end())
+                        ++p_;
+                    else if (d == '(')
+                        ++depth;
+                    else if (d == ')')
+                        --depth;
                 } while (depth > 0);
             } else {
                 break;
@@ -243,7 +250,8 @@ private:
         for (;;) {
             const auto dot = m.ascii_domain.find('.', from);
             const std::string_view label =
-                std::string_view(m.ascii_domain).substr(from, dot == std::string::npos ? std::string::npos : dot - from);
+                std::string_view(m.ascii_domain)
+                    .substr(from, dot == std::string::npos ? std::string::npos : dot - from);
             if (label.empty()) {
                 why_ = "has an empty label in the domain (two dots, or a dot at an end)";
                 return false;
@@ -289,7 +297,8 @@ private:
         }
         if (!skip_cfws()) return false;
         if (at_end() || peek() != '@') {
-            why_ = at_end() ? "has no @domain" : "has an invalid character \"" + std::string(1, peek()) + "\"";
+            why_ = at_end() ? "has no @domain"
+                            : "has an invalid character \"" + std::string(1, peek()) + "\"";
             return false;
         }
         ++p_;
@@ -390,7 +399,9 @@ private:
 
 }  // namespace
 
-bool Mailbox::needs_smtputf8() const noexcept { return !is_ascii(local_part); }
+bool Mailbox::needs_smtputf8() const noexcept {
+    return !is_ascii(local_part);
+}
 
 std::string Mailbox::wire_local_part() const {
     if (is_dot_atom(local_part)) return local_part;
@@ -403,7 +414,9 @@ std::string Mailbox::wire_local_part() const {
     return out;
 }
 
-std::string Mailbox::addr_spec() const { return wire_local_part() + "@" + ascii_domain; }
+std::string Mailbox::addr_spec() const {
+    return wire_local_part() + "@" + ascii_domain;
+}
 
 Result<Mailbox> parse_mailbox(std::string_view text, std::string_view field) {
     return Parser(text, field).single();

@@ -5,9 +5,9 @@
 namespace pb::mime {
 namespace {
 
-constexpr std::size_t kMaxLine = 998;     // RFC 5321 4.5.3.1.6, CRLF excluded
-constexpr std::size_t kQpLine = 76;       // RFC 2045 6.7 rule 5
-constexpr std::size_t kBase64Line = 57;   // input bytes per 76-character line
+constexpr std::size_t kMaxLine = 998;    // RFC 5321 4.5.3.1.6, CRLF excluded
+constexpr std::size_t kQpLine = 76;      // RFC 2045 6.7 rule 5
+constexpr std::size_t kBase64Line = 57;  // input bytes per 76-character line
 constexpr char kHex[] = "0123456789ABCDEF";
 
 }  // namespace
@@ -88,7 +88,8 @@ void quoted_printable_append(std::string_view crlf_text, std::string& out) {
             const auto u = static_cast<unsigned char>(c);
             const bool last = i + 1 == line.size();
             // Trailing whitespace would be stripped by some relays (6.7 rule 3).
-            const bool literal = (u >= 33 && u <= 126 && c != '=') || ((c == ' ' || c == '\t') && !last);
+            const bool literal =
+                (u >= 33 && u <= 126 && c != '=') || ((c == ' ' || c == '\t') && !last);
             const std::size_t width = literal ? 1 : 3;
             // A soft break "=" must fit on the line too, unless this is the
             // line's last character and needs no break after it.

@@ -34,14 +34,14 @@ void base64_lines_append(std::string_view bytes, std::string& out);
 // (sendmail's standard input): a CR at the end of one chunk may be the
 // first half of a CRLF, so it is held until the next chunk or the end.
 class CrlfNormalizer {
-public:
+  public:
     // Appends the normalised form of `in` to `out` (at most 2 * in.size()
     // bytes, plus 1 for a held CR).
     void feed(std::string_view in, std::string& out);
     // Flushes a held CR and ends the text with CRLF if it does not already.
     void finish(std::string& out);
 
-private:
+  private:
     bool pending_cr_ = false;
     bool at_line_start_ = true;  // nothing written, or the last thing was CRLF
 };

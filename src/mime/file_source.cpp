@@ -12,25 +12,31 @@ namespace pb::mime {
 Result<std::unique_ptr<FileSource>> FileSource::open(const std::filesystem::path& path) {
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return fail(Errc::invalid_input, "attachment \"" + path.string() + "\": " + std::strerror(errno));
+        return fail(Errc::invalid_input,
+                    "attachment \"" + path.string() + "\": " + std::strerror(errno));
     struct stat st {};
     if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         ::close(fd);
-        return fail(Errc::invalid_input, "attachment \"" + path.string() + "\": not a regular file");
+        return fail(Errc::invalid_input,
+                    "attachment \"" + path.string() + "\": not a regular file");
     }
     // Read once front to back: let the kernel read ahead generously.
     (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-    return std::unique_ptr<FileSource>(new FileSource(fd, static_cast<std::uint64_t>(st.st_size), path));
+    return std::unique_ptr<FileSource>(
+        new FileSource(fd, static_cast<std::uint64_t>(st.st_size), path));
 }
 
-FileSource::~FileSource() { ::close(fd_); }
+FileSource::~FileSource() {
+    ::close(fd_);
+}
 
 Result<std::size_t> FileSource::read(std::span<char> out) {
     for (;;) {
         const ssize_t n = ::read(fd_, out.data(), out.size());
         if (n >= 0) return static_cast<std::size_t>(n);
         if (errno != EINTR)
-            return fail(Errc::invalid_input, "attachment \"" + path_.string() + "\": " + std::strerror(errno));
+            return fail(Errc::invalid_input,
+                        "attachment \"" + path_.string() + "\": " + std::strerror(errno));
     }
 }
 

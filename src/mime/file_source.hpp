@@ -13,7 +13,7 @@
 namespace pb::mime {
 
 class FileSource final : public ByteSource {
-public:
+  public:
     // Opens for reading; a missing or unreadable file, or one that is not a
     // regular file, is 652 naming the path.
     static Result<std::unique_ptr<FileSource>> open(const std::filesystem::path& path);
@@ -24,7 +24,7 @@ public:
     Result<std::size_t> read(std::span<char> out) override;
     std::optional<std::uint64_t> size_hint() const override { return size_; }
 
-private:
+  private:
     FileSource(int fd, std::uint64_t size, std::filesystem::path path)
         : fd_(fd), size_(size), path_(std::move(path)) {}
     int fd_;

@@ -22,7 +22,9 @@ bool q_literal(char c) noexcept {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '!' ||
            c == '*' || c == '+' || c == '-' || c == '/';
 }
-std::size_t q_cost(char c) noexcept { return q_literal(c) || c == ' ' ? 1 : 3; }
+std::size_t q_cost(char c) noexcept {
+    return q_literal(c) || c == ' ' ? 1 : 3;
+}
 
 void q_append(std::string_view bytes, std::string& out) {
     for (char c : bytes) {
@@ -47,7 +49,8 @@ bool attr_char(char c) noexcept {
 
 bool is_atom_text(std::string_view s) noexcept {
     for (char c : s) {
-        const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        const bool alnum =
+            (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
         if (!alnum && std::string_view("!#$%&'*+-/=?^_`{|}~").find(c) == std::string_view::npos)
             return false;
     }
@@ -74,7 +77,9 @@ int hex_value(char c) noexcept {
 bool iequals(std::string_view a, std::string_view b) noexcept {
     if (a.size() != b.size()) return false;
     for (std::size_t i = 0; i < a.size(); ++i) {
-        const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
+        const auto lower = [](char c) {
+            return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c;
+        };
         if (lower(a[i]) != lower(b[i])) return false;
     }
     return true;
@@ -138,15 +143,18 @@ Result<void> check_header_value(std::string_view field, std::string_view value) 
     for (std::size_t i = 0; i < value.size(); ++i) {
         const auto u = static_cast<unsigned char>(value[i]);
         if (u == '\r' || u == '\n')
-            return fail(Errc::invalid_input, std::string(field) +
-                                                 ": the value contains a line break (refused: header injection)");
+            return fail(Errc::invalid_input,
+                        std::string(field) +
+                            ": the value contains a line break (refused: header injection)");
         if ((u < 0x20 && u != '\t') || u == 0x7F)
-            return fail(Errc::invalid_input, std::string(field) + ": the value contains a control character at offset " +
-                                                 std::to_string(i));
+            return fail(Errc::invalid_input,
+                        std::string(field) + ": the value contains a control character at offset " +
+                            std::to_string(i));
     }
     if (const auto bad = utf8_error_offset(value))
-        return fail(Errc::invalid_input,
-                    std::string(field) + ": the value is not valid UTF-8 (at byte " + std::to_string(*bad) + ")");
+        return fail(Errc::invalid_input, std::string(field) +
+                                             ": the value is not valid UTF-8 (at byte " +
+                                             std::to_string(*bad) + ")");
     return {};
 }
 
@@ -179,8 +187,10 @@ std::vector<std::string> encode_words(std::string_view utf8, std::size_t first_l
         }
         std::string w(use_q ? kPrefixQ : kPrefixB);
         const std::string_view chunk = utf8.substr(start, i - start);
-        if (use_q) q_append(chunk, w);
-        else base64_append(as_bytes(chunk), w);
+        if (use_q)
+            q_append(chunk, w);
+        else
+            base64_append(as_bytes(chunk), w);
         w += "?=";
         words.push_back(std::move(w));
         limit = next_limit;
@@ -207,8 +217,10 @@ std::string decode_words(std::string_view value) {
         if (auto d = decode_word(unfolded, p)) {
             if (after_word != std::string::npos) {
                 // Only whitespace since the previous word: it goes (6.2).
-                const std::string_view gap = std::string_view(unfolded).substr(after_word, p - after_word);
-                if (gap.find_first_not_of(" \t") == std::string_view::npos) out.resize(out.size() - gap.size());
+                const std::string_view gap =
+                    std::string_view(unfolded).substr(after_word, p - after_word);
+                if (gap.find_first_not_of(" \t") == std::string_view::npos)
+                    out.resize(out.size() - gap.size());
             }
             out += d->bytes;
             p = d->end;
@@ -259,8 +271,8 @@ void HeaderField::unstructured(std::string_view text) {
     // a decoder could misread as an encoded word, leading or trailing spaces,
     // or a token too long for any line.
     std::vector<std::string_view> tokens;
-    bool plain = is_ascii(text) && text.find("=?") == std::string_view::npos && !text.starts_with(' ') &&
-                 !text.ends_with(' ');
+    bool plain = is_ascii(text) && text.find("=?") == std::string_view::npos &&
+                 !text.starts_with(' ') && !text.ends_with(' ');
     for (std::size_t start = 0; plain && start < text.size();) {
         auto end = text.find_first_not_of(' ', start);
         end = std::min(text.find(' ', end), text.size());
@@ -269,7 +281,9 @@ void HeaderField::unstructured(std::string_view text) {
         start = end + 1;
     }
     if (!plain) {
-        for (const auto& w : encode_words(text, room() >= kOverhead + 4 ? room() : kEncodedWordLimit)) word(w);
+        for (const auto& w :
+             encode_words(text, room() >= kOverhead + 4 ? room() : kEncodedWordLimit))
+            word(w);
         return;
     }
     if (tokens.empty()) word("");
@@ -278,7 +292,9 @@ void HeaderField::unstructured(std::string_view text) {
 
 void HeaderField::phrase(std::string_view text) {
     if (!is_ascii(text)) {
-        for (const auto& w : encode_words(text, room() >= kOverhead + 4 ? room() : kEncodedWordLimit)) word(w);
+        for (const auto& w :
+             encode_words(text, room() >= kOverhead + 4 ? room() : kEncodedWordLimit))
+            word(w);
         return;
     }
     // Atoms when every word is one; otherwise one quoted string, which
@@ -318,7 +334,8 @@ void HeaderField::parameter(std::string_view name, std::string_view value) {
     const std::string plain = std::string(name) + "=" + quote(value);
     if (is_ascii(value) && plain.size() < kHeaderLineLimit - 2) {
         bool printable = true;
-        for (char c : value) printable = printable && static_cast<unsigned char>(c) >= 0x20 && c != 0x7F;
+        for (char c : value)
+            printable = printable && static_cast<unsigned char>(c) >= 0x20 && c != 0x7F;
         if (printable) {
             word(plain);
             return;
@@ -328,7 +345,8 @@ void HeaderField::parameter(std::string_view name, std::string_view value) {
     // continuations that each fit a line with their "; ".
     std::vector<std::string> pieces;
     std::string cur = "UTF-8''";
-    const std::size_t budget = kHeaderLineLimit - 1 - (name.size() + 6) - 1;  // " name*NN*=" and ";"
+    const std::size_t budget =
+        kHeaderLineLimit - 1 - (name.size() + 6) - 1;  // " name*NN*=" and ";"
     std::size_t i = 0;
     while (i < value.size()) {
         std::size_t n = utf8_sequence_length(value, i);
@@ -370,7 +388,9 @@ void HeaderField::legacy_parameter(std::string_view name, std::string_view value
     }
     glue(";");
     const std::string lead = std::string(name) + "=\"";
-    const std::size_t first = room() > lead.size() + kOverhead + 8 ? room() - lead.size() - 1 : kEncodedWordLimit - lead.size() - 1;
+    const std::size_t first = room() > lead.size() + kOverhead + 8
+                                  ? room() - lead.size() - 1
+                                  : kEncodedWordLimit - lead.size() - 1;
     // The closing quote rides on the last word, so later words leave it room.
     auto words = encode_words(value, first, kEncodedWordLimit - 1);
     for (std::size_t k = 0; k < words.size(); ++k) {
@@ -391,8 +411,9 @@ std::string format_date(TimePoint t) {
     std::tm tm{};
     gmtime_r(&secs, &tm);
     char buf[40];
-    std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d +0000", kDays[tm.tm_wday], tm.tm_mday,
-                  kMonths[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d +0000", kDays[tm.tm_wday],
+                  tm.tm_mday, kMonths[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+                  tm.tm_sec);
     return buf;
 }
 

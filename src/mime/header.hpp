@@ -47,7 +47,7 @@ std::string decode_words(std::string_view value);
 // One header field under construction. Tokens are never split; the field is
 // folded before a token that would cross the line limit.
 class HeaderField {
-public:
+  public:
     explicit HeaderField(std::string_view name);
 
     // A token preceded by a space (or a fold, when the line is full).
@@ -72,7 +72,7 @@ public:
     // The field with its CRLF.
     std::string finish() &&;
 
-private:
+  private:
     std::size_t room() const noexcept;  // characters left on this line after a space
     std::string out_;
     std::size_t line_ = 0;  // characters on the current line

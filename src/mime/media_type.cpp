@@ -22,7 +22,8 @@ std::string_view media_type_for(std::string_view filename) noexcept {
         {"pptx", "application/vnd.openxmlformats-officedocument.presentationml.presentation"},
     }};
     const auto dot = filename.rfind('.');
-    if (dot == std::string_view::npos || filename.size() - dot - 1 > 4) return "application/octet-stream";
+    if (dot == std::string_view::npos || filename.size() - dot - 1 > 4)
+        return "application/octet-stream";
     char ext[4];
     const std::size_t n = filename.size() - dot - 1;
     for (std::size_t i = 0; i < n; ++i) {

@@ -23,9 +23,9 @@ struct Message::Segment {
 
 namespace {
 
-constexpr std::size_t kLineBytes = 57;           // 76 base64 characters
-constexpr std::size_t kLineChars = 78;           // with CRLF
-constexpr std::size_t kLinesPerChunk = 840;      // ~47 KiB in, ~64 KiB out
+constexpr std::size_t kLineBytes = 57;       // 76 base64 characters
+constexpr std::size_t kLineChars = 78;       // with CRLF
+constexpr std::size_t kLinesPerChunk = 840;  // ~47 KiB in, ~64 KiB out
 constexpr std::size_t kInSize = kLineBytes * kLinesPerChunk;
 constexpr std::size_t kOutSize = kLineChars * kLinesPerChunk;
 
@@ -36,7 +36,8 @@ std::uint64_t base64_lines_size(std::uint64_t n) {
     return chars + 2 * ((chars + 75) / 76);
 }
 
-Result<std::vector<Mailbox>> parse_all(const std::vector<std::string>& entries, std::string_view field) {
+Result<std::vector<Mailbox>> parse_all(const std::vector<std::string>& entries,
+                                       std::string_view field) {
     std::vector<Mailbox> out;
     for (const auto& e : entries) {
         auto list = parse_address_list(e, field);
@@ -58,7 +59,9 @@ void address_header(std::string_view name, const std::vector<Mailbox>& list, std
 
 // "=_" cannot occur in base64 or quoted-printable, and 96 random bits make a
 // collision with a 7bit text body as unlikely as guessing the Message-ID.
-std::string boundary(Random& random) { return "=_pb_" + random_hex(random, 12); }
+std::string boundary(Random& random) {
+    return "=_pb_" + random_hex(random, 12);
+}
 
 // Every part's content ends with CRLF, and the CRLF before "--boundary"
 // belongs to the delimiter (RFC 2046 5.1.1); so delimiters start with one
@@ -69,10 +72,11 @@ std::string multipart_header(std::string_view subtype, const std::string& b) {
 }
 
 // A text/plain or text/html part's header and body.
-Result<std::string> text_part(std::string_view subtype, std::string_view text, std::string_view field) {
+Result<std::string> text_part(std::string_view subtype, std::string_view text,
+                              std::string_view field) {
     if (const auto bad = utf8_error_offset(text))
-        return fail(Errc::invalid_input,
-                    std::string(field) + ": not valid UTF-8 (at byte " + std::to_string(*bad) + ")");
+        return fail(Errc::invalid_input, std::string(field) + ": not valid UTF-8 (at byte " +
+                                             std::to_string(*bad) + ")");
     TextBody body = encode_text(to_crlf(text));
     std::string out = "Content-Type: text/" + std::string(subtype) + "; charset=utf-8\r\n";
     out += "Content-Transfer-Encoding: ";
@@ -86,7 +90,8 @@ bool valid_media_type(std::string_view t) {
     const auto slash = t.find('/');
     if (slash == 0 || slash == std::string_view::npos || slash + 1 == t.size()) return false;
     for (char c : t) {
-        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                        (c >= '0' && c <= '9') ||
                         std::string_view("!#$&-^_.+/").find(c) != std::string_view::npos;
         if (!ok) return false;
     }
@@ -110,13 +115,18 @@ Result<Attachment> attach_file(const std::filesystem::path& path, std::string fi
 }
 
 Message::Message(std::vector<Segment> segments, Envelope envelope, std::string message_id)
-    : segments_(std::move(segments)), envelope_(std::move(envelope)), message_id_(std::move(message_id)) {
+    : segments_(std::move(segments)),
+      envelope_(std::move(envelope)),
+      message_id_(std::move(message_id)) {
     std::uint64_t total = 0;
     bool known = true;
     for (const auto& s : segments_) {
-        if (!s.source) total += s.literal.size();
-        else if (s.raw_size) total += base64_lines_size(*s.raw_size);
-        else known = false;
+        if (!s.source)
+            total += s.literal.size();
+        else if (s.raw_size)
+            total += base64_lines_size(*s.raw_size);
+        else
+            known = false;
     }
     if (known) size_ = total;
 }
@@ -140,7 +150,8 @@ Result<void> Message::refill() {
     }
     consumed_ += have;
     if (s.raw_size && (consumed_ > *s.raw_size || (source_done_ && consumed_ != *s.raw_size)))
-        return fail(Errc::invalid_input, "attachment \"" + s.name + "\" changed size while being sent (" +
+        return fail(Errc::invalid_input, "attachment \"" + s.name +
+                                             "\" changed size while being sent (" +
                                              std::to_string(*s.raw_size) + " bytes expected)");
     const auto* in = reinterpret_cast<const std::byte*>(in_.get());
     char* out = out_.get();
@@ -259,8 +270,8 @@ Result<std::unique_ptr<Message>> build_message(Draft draft, const Clock& clock, 
             auto html = text_part("html", *draft.html, "HTML body");
             if (!html) return std::move(html).error();
             const std::string b = boundary(random);
-            body = multipart_header("alternative", b) + "\r\n--" + b + "\r\n" + *text + "\r\n--" + b +
-                   "\r\n" + *html + "\r\n--" + b + "--\r\n";
+            body = multipart_header("alternative", b) + "\r\n--" + b + "\r\n" + *text + "\r\n--" +
+                   b + "\r\n" + *html + "\r\n--" + b + "--\r\n";
         } else {
             body = std::move(*text);
         }
@@ -273,15 +284,17 @@ Result<std::unique_ptr<Message>> build_message(Draft draft, const Clock& clock, 
         const std::string b = boundary(random);
         std::string lit = head + multipart_header("mixed", b) + "\r\n--" + b + "\r\n" + body;
         for (auto& a : draft.attachments) {
-            if (!a.content) return fail(Errc::invalid_input, "attachment \"" + a.filename + "\": no content");
+            if (!a.content)
+                return fail(Errc::invalid_input, "attachment \"" + a.filename + "\": no content");
             if (auto ok = check_header_value("attachment file name", a.filename); !ok)
                 return std::move(ok).error();
             std::string name = basename_of(a.filename);
             if (name.empty()) name = "attachment";
-            std::string type = a.content_type.empty() ? std::string(media_type_for(name)) : a.content_type;
+            std::string type =
+                a.content_type.empty() ? std::string(media_type_for(name)) : a.content_type;
             if (!valid_media_type(type))
-                return fail(Errc::invalid_input,
-                            "attachment \"" + name + "\": \"" + type + "\" is not a media type (type/subtype)");
+                return fail(Errc::invalid_input, "attachment \"" + name + "\": \"" + type +
+                                                     "\" is not a media type (type/subtype)");
             HeaderField ct("Content-Type");
             ct.word(type);
             ct.legacy_parameter("name", name);

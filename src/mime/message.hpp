@@ -35,10 +35,10 @@ struct Attachment {
 Result<Attachment> attach_file(const std::filesystem::path& path, std::string filename = {});
 
 struct Draft {
-    std::string from;                 // "Name <user@example.com>" or "user@example.com"
-    std::vector<std::string> to;      // each entry may be a comma-separated list
+    std::string from;             // "Name <user@example.com>" or "user@example.com"
+    std::vector<std::string> to;  // each entry may be a comma-separated list
     std::vector<std::string> cc;
-    std::vector<std::string> bcc;     // envelope only, never in a header
+    std::vector<std::string> bcc;  // envelope only, never in a header
     std::vector<std::string> reply_to;
     std::string subject;              // UTF-8, one line
     std::string text;                 // UTF-8, any line ends
@@ -54,7 +54,7 @@ struct Envelope {
 };
 
 class Message final : public ByteSource {
-public:
+  public:
     // Built by build_message() only; public for std::make_unique.
     struct Segment;
     Message(std::vector<Segment> segments, Envelope envelope, std::string message_id);
@@ -68,7 +68,7 @@ public:
     const Envelope& envelope() const noexcept { return envelope_; }
     const std::string& message_id() const noexcept { return message_id_; }  // with its <>
 
-private:
+  private:
     Result<void> refill();  // encodes the next chunk of the current attachment
 
     std::vector<Segment> segments_;

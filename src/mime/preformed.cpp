@@ -14,7 +14,9 @@ constexpr std::size_t kChunk = 32 * 1024;
 bool iequals(std::string_view a, std::string_view b) noexcept {
     if (a.size() != b.size()) return false;
     for (std::size_t i = 0; i < a.size(); ++i) {
-        const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
+        const auto lower = [](char c) {
+            return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c;
+        };
         if (lower(a[i]) != lower(b[i])) return false;
     }
     return true;
@@ -25,7 +27,8 @@ std::optional<std::string_view> field_name(std::string_view line) {
     const auto colon = line.find(':');
     if (colon == 0 || colon == std::string_view::npos) return std::nullopt;
     std::string_view name = line.substr(0, colon);
-    while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);  // obs-optional
+    while (!name.empty() && (name.back() == ' ' || name.back() == '\t'))
+        name.remove_suffix(1);  // obs-optional
     for (char c : name) {
         const auto u = static_cast<unsigned char>(c);
         if (u < 33 || u > 126) return std::nullopt;
@@ -48,9 +51,13 @@ std::string unfolded_value(const Field& f) {
 
 // The fixed header, then the body as it comes, normalised.
 class PreformedSource final : public ByteSource {
-public:
-    PreformedSource(std::string head, std::unique_ptr<ByteSource> input, CrlfNormalizer normalizer, bool done)
-        : pending_(std::move(head)), input_(std::move(input)), normalizer_(normalizer), done_(done) {}
+  public:
+    PreformedSource(std::string head, std::unique_ptr<ByteSource> input, CrlfNormalizer normalizer,
+                    bool done)
+        : pending_(std::move(head)),
+          input_(std::move(input)),
+          normalizer_(normalizer),
+          done_(done) {}
 
     Result<std::size_t> read(std::span<char> out) override {
         std::size_t written = 0;
@@ -79,7 +86,7 @@ public:
         return written;
     }
 
-private:
+  private:
     std::string pending_;
     std::size_t pos_ = 0;
     std::unique_ptr<ByteSource> input_;
@@ -110,8 +117,10 @@ Result<Preformed> wrap_preformed(std::unique_ptr<ByteSource> input, const Mailbo
         } else {
             normalizer.feed(std::string_view(buf, *n), text);
         }
-        if (text.starts_with("\r\n")) end = 0;  // no header at all
-        else end = text.find("\r\n\r\n", searched > 3 ? searched - 3 : 0);
+        if (text.starts_with("\r\n"))
+            end = 0;  // no header at all
+        else
+            end = text.find("\r\n\r\n", searched > 3 ? searched - 3 : 0);
         searched = text.size();
     }
 
@@ -175,7 +184,8 @@ Result<Preformed> wrap_preformed(std::unique_ptr<ByteSource> input, const Mailbo
             has_message_id = true;
             const auto l = value.find('<');
             const auto r = value.find('>', l);
-            if (l != std::string::npos && r != std::string::npos) out.message_id = value.substr(l, r - l + 1);
+            if (l != std::string::npos && r != std::string::npos)
+                out.message_id = value.substr(l, r - l + 1);
         }
         head += f.raw;
     }
@@ -192,7 +202,8 @@ Result<Preformed> wrap_preformed(std::unique_ptr<ByteSource> input, const Mailbo
         head += "Message-ID: " + out.message_id + "\r\n";
     }
     head += body_start;
-    out.message = std::make_unique<PreformedSource>(std::move(head), std::move(input), normalizer, eof);
+    out.message =
+        std::make_unique<PreformedSource>(std::move(head), std::move(input), normalizer, eof);
     return out;
 }
 

@@ -18,7 +18,9 @@ constexpr std::uint32_t kInitialBias = 72;
 constexpr std::uint32_t kInitialN = 0x80;
 constexpr std::uint32_t kMax = std::numeric_limits<std::uint32_t>::max();
 
-char digit(std::uint32_t d) { return static_cast<char>(d < 26 ? 'a' + d : '0' + (d - 26)); }
+char digit(std::uint32_t d) {
+    return static_cast<char>(d < 26 ? 'a' + d : '0' + (d - 26));
+}
 
 std::uint32_t adapt(std::uint32_t delta, std::uint32_t points, bool first) {
     delta = first ? delta / kDamp : delta / 2;
@@ -35,7 +37,9 @@ std::uint32_t threshold(std::uint32_t k, std::uint32_t bias) {
     return k <= bias ? kTMin : k >= bias + kTMax ? kTMax : k - bias;
 }
 
-Error overflow() { return fail(Errc::invalid_input, "domain label too long for punycode"); }
+Error overflow() {
+    return fail(Errc::invalid_input, "domain label too long for punycode");
+}
 
 }  // namespace
 
@@ -101,10 +105,14 @@ Result<std::u32string> punycode_decode(std::string_view input) {
             if (pos >= input.size()) return bad;
             const char c = input[pos++];
             std::uint32_t d = 0;
-            if (c >= 'a' && c <= 'z') d = static_cast<std::uint32_t>(c - 'a');
-            else if (c >= 'A' && c <= 'Z') d = static_cast<std::uint32_t>(c - 'A');
-            else if (c >= '0' && c <= '9') d = static_cast<std::uint32_t>(c - '0') + 26;
-            else return bad;
+            if (c >= 'a' && c <= 'z')
+                d = static_cast<std::uint32_t>(c - 'a');
+            else if (c >= 'A' && c <= 'Z')
+                d = static_cast<std::uint32_t>(c - 'A');
+            else if (c >= '0' && c <= '9')
+                d = static_cast<std::uint32_t>(c - '0') + 26;
+            else
+                return bad;
             if (d > (kMax - i) / w) return bad;
             i += d * w;
             const std::uint32_t t = threshold(k, bias);
@@ -134,7 +142,8 @@ Result<std::string> domain_to_ascii(std::string_view utf8_domain) {
         const std::string_view label = utf8_domain.substr(start, dot - start);
         if (!out.empty() || start > 0) out.push_back('.');
         if (is_ascii(label)) {
-            for (char c : label) out.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
+            for (char c : label)
+                out.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
         } else {
             std::u32string cps = utf8_decode(label);
             for (char32_t& c : cps)

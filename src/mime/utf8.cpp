@@ -60,7 +60,8 @@ std::u32string utf8_decode(std::string_view s) {
         }
         const auto c0 = static_cast<unsigned char>(s[i]);
         char32_t cp = n == 1 ? c0 : n == 2 ? (c0 & 0x1Fu) : n == 3 ? (c0 & 0x0Fu) : (c0 & 0x07u);
-        for (std::size_t k = 1; k < n; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3Fu);
+        for (std::size_t k = 1; k < n; ++k)
+            cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3Fu);
         out.push_back(cp);
         i += n;
     }

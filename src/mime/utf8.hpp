@@ -19,7 +19,9 @@ std::size_t utf8_sequence_length(std::string_view s, std::size_t i) noexcept;
 
 // The offset of the first malformed byte, or nullopt when all of s is UTF-8.
 std::optional<std::size_t> utf8_error_offset(std::string_view s) noexcept;
-inline bool is_utf8(std::string_view s) noexcept { return !utf8_error_offset(s).has_value(); }
+inline bool is_utf8(std::string_view s) noexcept {
+    return !utf8_error_offset(s).has_value();
+}
 
 inline bool is_ascii(std::string_view s) noexcept {
     for (char c : s)

@@ -7,6 +7,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -15,7 +16,6 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/write.hpp>
 
 #include <ctime>
@@ -54,7 +54,8 @@ std::string x509_name(const X509_NAME* name) {
 TimePoint asn1_time(const ASN1_TIME* t) {
     std::tm tm{};
     if (!t || ASN1_TIME_to_tm(t, &tm) != 1) return TimePoint{};
-    return std::chrono::time_point_cast<Duration>(std::chrono::system_clock::from_time_t(timegm(&tm)));
+    return std::chrono::time_point_cast<Duration>(
+        std::chrono::system_clock::from_time_t(timegm(&tm)));
 }
 
 bool is_numeric_host(const std::string& host) {
@@ -79,8 +80,7 @@ struct Connection::Impl {
     Result<T> run(awaitable<Result<T>> op) {
         std::optional<Result<T>> out;
         asio::co_spawn(
-            io,
-            [&]() -> awaitable<void> { out.emplace(co_await std::move(op)); },
+            io, [&]() -> awaitable<void> { out.emplace(co_await std::move(op)); },
             [&](std::exception_ptr e) {
                 if (e && !out) out.emplace(fail(Errc::cannot_connect, "internal I/O error"));
             });
@@ -108,19 +108,24 @@ awaitable<Result<void>> Connection::Impl::do_connect(std::uint16_t port, Duratio
         endpoints.emplace_back(address, port);  // loopback tests never touch a resolver
     } else {
         tcp::resolver resolver(io);
-        auto r = co_await (resolver.async_resolve(host, std::to_string(port), use_tuple) || timer.async_wait(use_tuple));
+        auto r = co_await (resolver.async_resolve(host, std::to_string(port), use_tuple) ||
+                           timer.async_wait(use_tuple));
         if (r.index() == 1) co_return timed_out("resolving " + host, timeout);
         auto [rec, results] = std::get<0>(std::move(r));
-        if (rec) co_return fail(Errc::name_resolution, "cannot resolve " + host + ": " + rec.message());
+        if (rec)
+            co_return fail(Errc::name_resolution, "cannot resolve " + host + ": " + rec.message());
         for (const auto& e : results) endpoints.push_back(e.endpoint());
     }
-    auto r = co_await (asio::async_connect(socket, endpoints, use_tuple) || timer.async_wait(use_tuple));
+    auto r =
+        co_await (asio::async_connect(socket, endpoints, use_tuple) || timer.async_wait(use_tuple));
     if (r.index() == 1) {
         socket.close(ec);
         co_return timed_out("connecting to " + host + ":" + std::to_string(port), timeout);
     }
     auto [cec, endpoint] = std::get<0>(r);
-    if (cec) co_return fail(Errc::cannot_connect, "cannot connect to " + host + ":" + std::to_string(port) + ": " + cec.message());
+    if (cec)
+        co_return fail(Errc::cannot_connect, "cannot connect to " + host + ":" +
+                                                 std::to_string(port) + ": " + cec.message());
     socket.set_option(tcp::no_delay(true), ec);  // pipelined commands go out at once
     co_return Result<void>{};
 }
@@ -135,7 +140,9 @@ Result<void> Connection::Impl::prepare_tls(const TlsOptions& options) {
         if (options.system_store) ssl_ctx->set_default_verify_paths(ec);
         for (const auto& file : options.ca_files) {
             ssl_ctx->load_verify_file(file, ec);
-            if (ec) return fail(Errc::tls_handshake, "cannot load CA certificate " + file + ": " + ec.message());
+            if (ec)
+                return fail(Errc::tls_handshake,
+                            "cannot load CA certificate " + file + ": " + ec.message());
         }
     } else {
         ssl_ctx->set_verify_mode(asio::ssl::verify_none);
@@ -157,7 +164,8 @@ Error Connection::Impl::handshake_error(const error_code& ec) {
     if (v != X509_V_OK) {
         const std::string why = X509_verify_cert_error_string(v);
         if (v == X509_V_ERR_HOSTNAME_MISMATCH || v == X509_V_ERR_IP_ADDRESS_MISMATCH)
-            return fail(Errc::cert_name_mismatch, "the server certificate is not valid for " + checked_name + ": " + why);
+            return fail(Errc::cert_name_mismatch,
+                        "the server certificate is not valid for " + checked_name + ": " + why);
         return fail(Errc::cert_untrusted, "the server certificate is not trusted: " + why);
     }
     return fail(Errc::tls_handshake, "TLS handshake with " + host + " failed: " + ec.message());
@@ -165,16 +173,18 @@ Error Connection::Impl::handshake_error(const error_code& ec) {
 
 awaitable<Result<void>> Connection::Impl::do_handshake(Duration timeout) {
     asio::steady_timer timer(io, timeout);
-    auto r = co_await (tls->async_handshake(asio::ssl::stream_base::client, use_tuple) || timer.async_wait(use_tuple));
+    auto r = co_await (tls->async_handshake(asio::ssl::stream_base::client, use_tuple) ||
+                       timer.async_wait(use_tuple));
     if (r.index() == 1) co_return timed_out("TLS handshake", timeout);
     auto [ec] = std::get<0>(r);
     if (ec) co_return handshake_error(ec);
 
     SSL* ssl = tls->native_handle();
     if (X509* cert = SSL_get1_peer_certificate(ssl)) {
-        certificate = CertificateInfo{x509_name(X509_get_subject_name(cert)), x509_name(X509_get_issuer_name(cert)),
-                                      asn1_time(X509_get0_notBefore(cert)), asn1_time(X509_get0_notAfter(cert)),
-                                      SSL_get_verify_mode(ssl) != SSL_VERIFY_NONE};
+        certificate = CertificateInfo{
+            x509_name(X509_get_subject_name(cert)), x509_name(X509_get_issuer_name(cert)),
+            asn1_time(X509_get0_notBefore(cert)), asn1_time(X509_get0_notAfter(cert)),
+            SSL_get_verify_mode(ssl) != SSL_VERIFY_NONE};
         X509_free(cert);
     }
     co_return Result<void>{};
@@ -197,11 +207,14 @@ awaitable<std::variant<std::tuple<error_code, std::size_t>, std::tuple<error_cod
 awaitable<Result<std::size_t>> Connection::Impl::do_read(std::span<char> buffer, Duration timeout) {
     asio::steady_timer timer(io, timeout);
     std::variant<std::tuple<error_code, std::size_t>, std::tuple<error_code>> r;
-    if (tls) r = co_await read_on(*tls, timer, buffer);
-    else r = co_await read_on(socket, timer, buffer);
+    if (tls)
+        r = co_await read_on(*tls, timer, buffer);
+    else
+        r = co_await read_on(socket, timer, buffer);
     if (r.index() == 1) co_return timed_out("waiting for the server", timeout);
     auto [ec, n] = std::get<0>(r);
-    if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) co_return std::size_t{0};
+    if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated)
+        co_return std::size_t{0};
     if (ec) co_return fail(Errc::cannot_connect, "reading from " + host + ": " + ec.message());
     co_return n;
 }
@@ -209,8 +222,10 @@ awaitable<Result<std::size_t>> Connection::Impl::do_read(std::span<char> buffer,
 awaitable<Result<void>> Connection::Impl::do_write(std::string_view bytes, Duration timeout) {
     asio::steady_timer timer(io, timeout);
     std::variant<std::tuple<error_code, std::size_t>, std::tuple<error_code>> r;
-    if (tls) r = co_await write_on(*tls, timer, bytes);
-    else r = co_await write_on(socket, timer, bytes);
+    if (tls)
+        r = co_await write_on(*tls, timer, bytes);
+    else
+        r = co_await write_on(socket, timer, bytes);
     if (r.index() == 1) co_return timed_out("sending to the server", timeout);
     auto [ec, n] = std::get<0>(r);
     if (ec) co_return fail(Errc::cannot_connect, "writing to " + host + ": " + ec.message());
@@ -226,7 +241,9 @@ awaitable<Result<void>> Connection::Impl::do_shutdown() {
 }
 
 Connection::Connection() : impl_(std::make_unique<Impl>()) {}
-Connection::~Connection() { close(); }
+Connection::~Connection() {
+    close();
+}
 
 Result<void> Connection::connect(const std::string& host, std::uint16_t port, Duration timeout) {
     impl_->host = host;
@@ -254,9 +271,13 @@ void Connection::close() {
     impl_->socket.close(ec);
 }
 
-bool Connection::is_tls() const noexcept { return impl_->tls.has_value(); }
+bool Connection::is_tls() const noexcept {
+    return impl_->tls.has_value();
+}
 
-const std::optional<CertificateInfo>& Connection::peer_certificate() const noexcept { return impl_->certificate; }
+const std::optional<CertificateInfo>& Connection::peer_certificate() const noexcept {
+    return impl_->certificate;
+}
 
 std::string Connection::tls_version() const {
     if (!impl_->tls) return {};

@@ -25,9 +25,9 @@
 namespace pb::net {
 
 struct TlsOptions {
-    bool verify = true;                  // smtp.verify_cert
-    bool system_store = true;            // the system bundle (Root Certificate Update)
-    std::vector<std::string> ca_files;   // imported CA certificates, PEM
+    bool verify = true;                 // smtp.verify_cert
+    bool system_store = true;           // the system bundle (Root Certificate Update)
+    std::vector<std::string> ca_files;  // imported CA certificates, PEM
     // The name the certificate must carry; empty: the host given to
     // connect(). Lets a caller connect to an address it resolved itself.
     std::string server_name;
@@ -43,7 +43,7 @@ struct CertificateInfo {
 };
 
 class Connection {
-public:
+  public:
     Connection();
     ~Connection();
     Connection(const Connection&) = delete;
@@ -64,7 +64,7 @@ public:
     const std::optional<CertificateInfo>& peer_certificate() const noexcept;
     std::string tls_version() const;
 
-private:
+  private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };

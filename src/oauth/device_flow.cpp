@@ -32,7 +32,9 @@ bool printable(std::string_view s) {
     return std::all_of(s.begin(), s.end(), [](char c) { return c > 0x20 && c < 0x7f; });
 }
 
-bool transient(Errc code) { return info(code).condition == Condition::transient; }
+bool transient(Errc code) {
+    return info(code).condition == Condition::transient;
+}
 
 }  // namespace
 
@@ -61,13 +63,15 @@ Result<DeviceAuthorization> parse_device_authorization(std::string_view body, Ti
     if (a.verification_uri.empty()) a.verification_uri = text("verification_url");
     a.verification_uri_complete = text("verification_uri_complete");
     if (a.device_code.empty() || a.user_code.empty() || a.verification_uri.empty())
-        return fail(Errc::identity_provider_unavailable,
-                    "the device authorization response lacks device_code, user_code or verification_uri");
+        return fail(
+            Errc::identity_provider_unavailable,
+            "the device authorization response lacks device_code, user_code or verification_uri");
     // The code and the page go on a screen and into a sentence: only a plain
     // code and a real web address are shown.
     if (!printable(a.user_code) || a.user_code.size() > 64 || !parse_url(a.verification_uri))
-        return fail(Errc::identity_provider_unavailable,
-                    "the device authorization response has an unusable user_code or verification_uri");
+        return fail(
+            Errc::identity_provider_unavailable,
+            "the device authorization response has an unusable user_code or verification_uri");
     if (!a.verification_uri_complete.empty() && !parse_url(a.verification_uri_complete))
         a.verification_uri_complete.clear();
 
@@ -77,7 +81,8 @@ Result<DeviceAuthorization> parse_device_authorization(std::string_view body, Ti
                     "the device authorization response has no valid expires_in");
     a.expires_at = now + std::chrono::seconds{*expires};
     const auto interval = seconds_field(doc, "interval");
-    a.interval = (interval && *interval > 0) ? Duration{std::chrono::seconds{*interval}} : default_poll_interval;
+    a.interval = (interval && *interval > 0) ? Duration{std::chrono::seconds{*interval}}
+                                             : default_poll_interval;
     return a;
 }
 
@@ -89,20 +94,24 @@ bool DeviceFlow::done() const noexcept {
         case State::requesting:
         case State::waiting:
         case State::polling:
-        case State::retrying: return false;
+        case State::retrying:
+            return false;
         case State::signed_in:
         case State::denied:
         case State::code_expired:
         case State::bad_code:
         case State::failed:
-        case State::cancelled: return true;
+        case State::cancelled:
+            return true;
     }
     return true;
 }
 
 // Every change of state goes through here (style.md: one place changes
 // protocol state), so that a transition to log or assert has one home.
-void DeviceFlow::enter(State to) { state_ = to; }
+void DeviceFlow::enter(State to) {
+    state_ = to;
+}
 
 void DeviceFlow::end(State to, Errc code, std::string detail) {
     error_ = Error{code, std::move(detail)};
@@ -142,16 +151,22 @@ DeviceFlow::Step DeviceFlow::next(TimePoint now) {
         case State::code_expired:
         case State::bad_code:
         case State::failed:
-        case State::cancelled: return {};
+        case State::cancelled:
+            return {};
     }
     return {};
 }
 
 void DeviceFlow::on_answer(Result<HttpResponse> answer, TimePoint now) {
     switch (state_) {
-        case State::requesting: on_authorization(std::move(answer), now); return;
-        case State::polling: on_poll(std::move(answer), now); return;
-        case State::cancelled: return;  // the answer to a request sent before cancel()
+        case State::requesting:
+            on_authorization(std::move(answer), now);
+            return;
+        case State::polling:
+            on_poll(std::move(answer), now);
+            return;
+        case State::cancelled:
+            return;  // the answer to a request sent before cancel()
         case State::start:
         case State::waiting:
         case State::retrying:
@@ -159,7 +174,9 @@ void DeviceFlow::on_answer(Result<HttpResponse> answer, TimePoint now) {
         case State::denied:
         case State::code_expired:
         case State::bad_code:
-        case State::failed: assert(!"DeviceFlow::on_answer without a request out"); return;
+        case State::failed:
+            assert(!"DeviceFlow::on_answer without a request out");
+            return;
     }
 }
 
@@ -170,7 +187,8 @@ void DeviceFlow::on_authorization(Result<HttpResponse> answer, TimePoint now) {
         return;
     }
     if (answer->status != 200) {
-        const Verdict v = decode_failure(client_.provider.family, answer->status, answer->body.reveal());
+        const Verdict v =
+            decode_failure(client_.provider.family, answer->status, answer->body.reveal());
         end(State::failed, v.code, v.message);
         return;
     }
@@ -228,8 +246,9 @@ void DeviceFlow::on_poll(Result<HttpResponse> answer, TimePoint now) {
             "the identity provider does not know this device code (bad_verification_code): sign "
             "in again for a new code");
     } else {
-        const Verdict v = e ? decode_error(client_.provider.family, *e)
-                            : decode_failure(client_.provider.family, answer->status, answer->body.reveal());
+        const Verdict v =
+            e ? decode_error(client_.provider.family, *e)
+              : decode_failure(client_.provider.family, answer->status, answer->body.reveal());
         error_ = Error{v.code, v.message};
         if (transient(v.code)) {
             schedule(now);
@@ -248,37 +267,55 @@ void DeviceFlow::cancel() {
 std::string DeviceFlow::message() const {
     switch (state_) {
         case State::start:
-        case State::requesting: return "Requesting a sign-in code.";
+        case State::requesting:
+            return "Requesting a sign-in code.";
         case State::waiting:
-        case State::polling: return sign_in_message(auth_->verification_uri, auth_->user_code);
+        case State::polling:
+            return sign_in_message(auth_->verification_uri, auth_->user_code);
         case State::retrying:
             return sign_in_message(auth_->verification_uri, auth_->user_code) +
                    " (The identity provider cannot be reached right now: " + error_->detail +
                    ". Still trying until the code expires.)";
         case State::signed_in:
-            return tokens_->account.empty() ? std::string("Signed in.") : "Signed in as " + tokens_->account + ".";
-        case State::denied: return "The sign-in was declined.";
-        case State::code_expired: return "The code expired before it was entered. Sign in again for a new code.";
+            return tokens_->account.empty() ? std::string("Signed in.")
+                                            : "Signed in as " + tokens_->account + ".";
+        case State::denied:
+            return "The sign-in was declined.";
+        case State::code_expired:
+            return "The code expired before it was entered. Sign in again for a new code.";
         case State::bad_code:
-        case State::failed: return "The sign-in failed: " + error_->describe();
-        case State::cancelled: return "The sign-in was cancelled.";
+        case State::failed:
+            return "The sign-in failed: " + error_->describe();
+        case State::cancelled:
+            return "The sign-in was cancelled.";
     }
     return {};
 }
 
 std::string_view to_string(DeviceFlow::State s) noexcept {
     switch (s) {
-        case State::start: return "start";
-        case State::requesting: return "requesting";
-        case State::waiting: return "waiting";
-        case State::polling: return "polling";
-        case State::retrying: return "retrying";
-        case State::signed_in: return "signed-in";
-        case State::denied: return "denied";
-        case State::code_expired: return "code-expired";
-        case State::bad_code: return "bad-code";
-        case State::failed: return "failed";
-        case State::cancelled: return "cancelled";
+        case State::start:
+            return "start";
+        case State::requesting:
+            return "requesting";
+        case State::waiting:
+            return "waiting";
+        case State::polling:
+            return "polling";
+        case State::retrying:
+            return "retrying";
+        case State::signed_in:
+            return "signed-in";
+        case State::denied:
+            return "denied";
+        case State::code_expired:
+            return "code-expired";
+        case State::bad_code:
+            return "bad-code";
+        case State::failed:
+            return "failed";
+        case State::cancelled:
+            return "cancelled";
     }
     return "unknown";
 }

@@ -41,7 +41,7 @@ Result<DeviceAuthorization> parse_device_authorization(std::string_view body, Ti
 std::string sign_in_message(std::string_view verification_uri, std::string_view user_code);
 
 class DeviceFlow {
-public:
+  public:
     enum class State {
         start,         // nothing sent yet
         requesting,    // the device authorization request is out
@@ -87,7 +87,7 @@ public:
     // The tokens, once signed_in.
     const std::optional<TokenResponse>& tokens() const noexcept { return tokens_; }
 
-private:
+  private:
     void enter(State to);
     void end(State to, Errc code, std::string detail);
     void on_authorization(Result<HttpResponse> answer, TimePoint now);

@@ -18,7 +18,8 @@ constexpr std::array<std::pair<Grant, std::string_view>, 3> grant_names{{
 HttpRequest authenticated(const Client& c, const std::string& url, Form& form) {
     if (c.client_secret.empty()) form.add("client_id", c.client_id);
     HttpRequest r = post_form(url, form);
-    if (!c.client_secret.empty()) r.authorization = basic_authorization(c.client_id, c.client_secret);
+    if (!c.client_secret.empty())
+        r.authorization = basic_authorization(c.client_id, c.client_secret);
     return r;
 }
 
@@ -44,7 +45,8 @@ HttpRequest device_authorization_request(const Client& c) {
 
 HttpRequest device_token_request(const Client& c, const Secret& device_code) {
     Form form;
-    form.add("grant_type", "urn:ietf:params:oauth:grant-type:device_code").add("device_code", device_code);
+    form.add("grant_type", "urn:ietf:params:oauth:grant-type:device_code")
+        .add("device_code", device_code);
     return authenticated(c, c.provider.endpoints.token, form);
 }
 
@@ -52,7 +54,9 @@ HttpRequest refresh_request(const Client& c, const Secret& refresh_token) {
     Form form;
     // The scope is sent again because Microsoft returns a token for the first
     // resource of the scope list only; asking for ours keeps it SMTP.Send.
-    form.add("grant_type", "refresh_token").add("refresh_token", refresh_token).add("scope", c.scopes());
+    form.add("grant_type", "refresh_token")
+        .add("refresh_token", refresh_token)
+        .add("scope", c.scopes());
     return authenticated(c, c.provider.endpoints.token, form);
 }
 

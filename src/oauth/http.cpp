@@ -13,7 +13,9 @@ Form& Form::add(std::string_view name, std::string_view value) {
     return *this;
 }
 
-Form& Form::add(std::string_view name, const Secret& value) { return add(name, value.reveal()); }
+Form& Form::add(std::string_view name, const Secret& value) {
+    return add(name, value.reveal());
+}
 
 Form& Form::add_if(std::string_view name, std::string_view value) {
     return value.empty() ? *this : add(name, value);

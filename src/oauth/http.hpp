@@ -18,7 +18,7 @@ namespace pb::oauth {
 
 // An application/x-www-form-urlencoded body, built field by field.
 class Form {
-public:
+  public:
     Form& add(std::string_view name, std::string_view value);
     Form& add(std::string_view name, const Secret& value);
     // Skips the field when the value is empty (optional parameters).
@@ -26,7 +26,7 @@ public:
 
     Secret body() const { return Secret(body_); }
 
-private:
+  private:
     std::string body_;
 };
 
@@ -45,7 +45,7 @@ struct HttpResponse {
 };
 
 class HttpClient {
-public:
+  public:
     virtual ~HttpClient() = default;
     // One request, no redirects followed. An HTTP error status is a response,
     // not an Error: only failing to get an answer at all (resolve, connect,

@@ -57,8 +57,8 @@ std::string where(const std::string& url) {
     return u ? u->host : std::string("the identity provider");
 }
 
-Error map_curl_error(CURLcode rc, CURL* curl, const char* errbuf, const CurlOptions& options, const std::string& url,
-                     const Sink& sink) {
+Error map_curl_error(CURLcode rc, CURL* curl, const char* errbuf, const CurlOptions& options,
+                     const std::string& url, const Sink& sink) {
     const std::string host = where(url);
     const std::string text = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc);
     // A proxy that refuses the CONNECT tunnel shows up as a receive error
@@ -66,30 +66,42 @@ Error map_curl_error(CURLcode rc, CURL* curl, const char* errbuf, const CurlOpti
     long connect_code = 0;
     curl_easy_getinfo(curl, CURLINFO_HTTP_CONNECTCODE, &connect_code);
     if (!options.proxy_url.empty() && (connect_code >= 300 || rc == CURLE_PROXY))
-        return fail(Errc::proxy_failure, "the proxy refused the connection to " + host + ": " + text);
+        return fail(Errc::proxy_failure,
+                    "the proxy refused the connection to " + host + ": " + text);
     switch (rc) {
-        case CURLE_COULDNT_RESOLVE_HOST: return fail(Errc::name_resolution, "cannot resolve " + host + ": " + text);
-        case CURLE_COULDNT_RESOLVE_PROXY: return fail(Errc::proxy_failure, "cannot resolve the proxy: " + text);
+        case CURLE_COULDNT_RESOLVE_HOST:
+            return fail(Errc::name_resolution, "cannot resolve " + host + ": " + text);
+        case CURLE_COULDNT_RESOLVE_PROXY:
+            return fail(Errc::proxy_failure, "cannot resolve the proxy: " + text);
         case CURLE_COULDNT_CONNECT:
             // Behind a proxy every connection goes to the proxy first, and a
             // refused CONNECT tunnel is reported this way too.
-            if (!options.proxy_url.empty()) return fail(Errc::proxy_failure, "through the proxy to " + host + ": " + text);
+            if (!options.proxy_url.empty())
+                return fail(Errc::proxy_failure, "through the proxy to " + host + ": " + text);
             return fail(Errc::cannot_connect, "cannot connect to " + host + ": " + text);
-        case CURLE_OPERATION_TIMEDOUT: return fail(Errc::timed_out, "waiting for " + host + ": " + text);
-        case CURLE_SSL_CONNECT_ERROR: return fail(Errc::tls_handshake, "TLS with " + host + ": " + text);
+        case CURLE_OPERATION_TIMEDOUT:
+            return fail(Errc::timed_out, "waiting for " + host + ": " + text);
+        case CURLE_SSL_CONNECT_ERROR:
+            return fail(Errc::tls_handshake, "TLS with " + host + ": " + text);
         case CURLE_PEER_FAILED_VERIFICATION: {
             long verify = 0;
             curl_easy_getinfo(curl, CURLINFO_SSL_VERIFYRESULT, &verify);
             if (verify == X509_V_ERR_HOSTNAME_MISMATCH)
-                return fail(Errc::cert_name_mismatch, "the certificate of " + host + " is for another name");
-            return fail(Errc::cert_untrusted, "the certificate of " + host + " is not trusted: " + text);
+                return fail(Errc::cert_name_mismatch,
+                            "the certificate of " + host + " is for another name");
+            return fail(Errc::cert_untrusted,
+                        "the certificate of " + host + " is not trusted: " + text);
         }
         case CURLE_SSL_CACERT_BADFILE:
-            return fail(Errc::identity_provider_config, "the CA certificates cannot be loaded: " + text);
+            return fail(Errc::identity_provider_config,
+                        "the CA certificates cannot be loaded: " + text);
         case CURLE_WRITE_ERROR:
-            if (sink.overflow) return fail(Errc::identity_provider_unavailable, host + " sent an oversized answer");
+            if (sink.overflow)
+                return fail(Errc::identity_provider_unavailable,
+                            host + " sent an oversized answer");
             break;
-        default: break;
+        default:
+            break;
     }
     return fail(Errc::identity_provider_unavailable, "no answer from " + host + ": " + text);
 }
@@ -104,7 +116,8 @@ struct CurlHttpClient::Trust {
     static CURLcode add_to_context(CURL*, void* ssl_ctx, void* user) {
         auto* self = static_cast<Trust*>(user);
         X509_STORE* store = SSL_CTX_get_cert_store(static_cast<SSL_CTX*>(ssl_ctx));
-        for (const auto& cert : self->certs) X509_STORE_add_cert(store, cert.get());  // a duplicate is harmless
+        for (const auto& cert : self->certs)
+            X509_STORE_add_cert(store, cert.get());  // a duplicate is harmless
         return CURLE_OK;
     }
 };
@@ -113,15 +126,18 @@ Result<std::unique_ptr<CurlHttpClient>> CurlHttpClient::create(CurlOptions optio
     auto trust = std::make_unique<Trust>();
     for (const auto& path : options.extra_ca_files) {
         std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
-        if (!f) return fail(Errc::identity_provider_config, "cannot read the CA file " + path.string());
+        if (!f)
+            return fail(Errc::identity_provider_config, "cannot read the CA file " + path.string());
         std::size_t before = trust->certs.size();
-        while (X509* cert = PEM_read_X509(f.get(), nullptr, nullptr, nullptr)) trust->certs.emplace_back(cert);
+        while (X509* cert = PEM_read_X509(f.get(), nullptr, nullptr, nullptr))
+            trust->certs.emplace_back(cert);
         if (trust->certs.size() == before)
             return fail(Errc::identity_provider_config, "no PEM certificate in " + path.string());
     }
     if (!options.proxy_url.empty() && !parse_url(options.proxy_url))
         return fail(Errc::identity_provider_config, "proxy.url must be http(s)://host:port");
-    return std::unique_ptr<CurlHttpClient>(new CurlHttpClient(std::move(options), std::move(trust)));
+    return std::unique_ptr<CurlHttpClient>(
+        new CurlHttpClient(std::move(options), std::move(trust)));
 }
 
 // curl_global_init is reference-counted and thread-safe since libcurl 7.84:
@@ -131,11 +147,14 @@ CurlHttpClient::CurlHttpClient(CurlOptions options, std::unique_ptr<Trust> trust
     curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-CurlHttpClient::~CurlHttpClient() { curl_global_cleanup(); }
+CurlHttpClient::~CurlHttpClient() {
+    curl_global_cleanup();
+}
 
 Result<HttpResponse> CurlHttpClient::send(const HttpRequest& request) {
     std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
-    if (!curl) return fail(Errc::identity_provider_unavailable, "libcurl could not start a request");
+    if (!curl)
+        return fail(Errc::identity_provider_unavailable, "libcurl could not start a request");
     CURL* c = curl.get();
     char errbuf[CURL_ERROR_SIZE] = {};
     Sink sink{{}, options_.max_response_bytes};
@@ -146,9 +165,11 @@ Result<HttpResponse> CurlHttpClient::send(const HttpRequest& request) {
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);  // threads: no SIGALRM for DNS timeouts
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(c, CURLOPT_USERAGENT, options_.user_agent.c_str());
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout.count()));
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+                     static_cast<long>(options_.connect_timeout.count()));
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.total_timeout.count()));
-    curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(options_.max_response_bytes));
+    curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE,
+                     static_cast<curl_off_t>(options_.max_response_bytes));
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &write_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
@@ -174,7 +195,8 @@ Result<HttpResponse> CurlHttpClient::send(const HttpRequest& request) {
         append(headers, "Content-Type: application/x-www-form-urlencoded");
         curl_easy_setopt(c, CURLOPT_POST, 1L);
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, request.body.reveal().data());
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+                         static_cast<curl_off_t>(request.body.size()));
     } else {
         curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
     }
@@ -185,7 +207,8 @@ Result<HttpResponse> CurlHttpClient::send(const HttpRequest& request) {
 
     HttpResponse response;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &response.status);
-    if (char* type = nullptr; curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &type) == CURLE_OK && type != nullptr)
+    if (char* type = nullptr;
+        curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &type) == CURLE_OK && type != nullptr)
         response.content_type = type;
     response.body = Secret(std::move(sink.body));
     return response;

@@ -26,7 +26,7 @@ struct CurlOptions {
 };
 
 class CurlHttpClient final : public HttpClient {
-public:
+  public:
     // Fails (643) when an extra CA file cannot be read.
     static Result<std::unique_ptr<CurlHttpClient>> create(CurlOptions options);
     ~CurlHttpClient() override;
@@ -35,7 +35,7 @@ public:
 
     Result<HttpResponse> send(const HttpRequest& request) override;
 
-private:
+  private:
     struct Trust;
     CurlHttpClient(CurlOptions options, std::unique_ptr<Trust> trust);
     CurlOptions options_;

@@ -4,7 +4,8 @@
 
 namespace pb::oauth {
 
-KeepAlivePlan keepalive_plan(const TokenSet& tokens, Duration interval, Duration inactivity_limit, TimePoint now) {
+KeepAlivePlan keepalive_plan(const TokenSet& tokens, Duration interval, Duration inactivity_limit,
+                             TimePoint now) {
     KeepAlivePlan plan;
     if (tokens.state != SignInState::signed_in || !tokens.has_refresh_token()) return plan;
     // The inactivity clock of both providers restarts with each use of the
@@ -14,8 +15,10 @@ KeepAlivePlan keepalive_plan(const TokenSet& tokens, Duration interval, Duration
     if (interval > Duration::zero()) plan.next_due = std::max(last + interval, now);
 
     if (tokens.keepalive_failed_at) {
-        plan.warning = "The last keep-alive of the sign-in failed on " + format_rfc3339(*tokens.keepalive_failed_at) +
-                       (plan.lapse_at ? "; it lapses on " + format_rfc3339(*plan.lapse_at) + " unless it succeeds"
+        plan.warning = "The last keep-alive of the sign-in failed on " +
+                       format_rfc3339(*tokens.keepalive_failed_at) +
+                       (plan.lapse_at ? "; it lapses on " + format_rfc3339(*plan.lapse_at) +
+                                            " unless it succeeds"
                                       : std::string{}) +
                        ".";
     } else if (plan.lapse_at && *plan.lapse_at - now <= lapse_warning_window) {

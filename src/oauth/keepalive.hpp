@@ -26,7 +26,8 @@ struct KeepAlivePlan {
 
 // `interval` zero turns keep-alive off; `inactivity_limit` zero means the
 // provider does not say (Provider::inactivity_limit).
-KeepAlivePlan keepalive_plan(const TokenSet& tokens, Duration interval, Duration inactivity_limit, TimePoint now);
+KeepAlivePlan keepalive_plan(const TokenSet& tokens, Duration interval, Duration inactivity_limit,
+                             TimePoint now);
 
 // Whether a standing warning should be logged again.
 inline bool warning_log_due(std::optional<TimePoint> last_logged, TimePoint now) {

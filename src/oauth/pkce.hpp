@@ -35,6 +35,7 @@ Result<AuthorizationRequest> begin_authorization(const Client& c, Random& rng);
 // state in constant time; returns the code. Errors: 652 for a URL that is not
 // our redirect or has a wrong state, 360 when the sign-in was declined, and
 // the provider's decoded error otherwise.
-Result<Secret> read_redirect(const Client& c, std::string_view pasted, std::string_view expected_state);
+Result<Secret> read_redirect(const Client& c, std::string_view pasted,
+                             std::string_view expected_state);
 
 }  // namespace pb::oauth

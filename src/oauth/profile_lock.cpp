@@ -21,12 +21,14 @@ Result<ProfileLock> ProfileLock::acquire(const std::filesystem::path& path) {
     if (rc != 0) {
         const int err = errno;
         ::close(fd);
-        return fail(Errc::spool_unwritable, "cannot lock " + path.string() + ": " + std::strerror(err));
+        return fail(Errc::spool_unwritable,
+                    "cannot lock " + path.string() + ": " + std::strerror(err));
     }
     return ProfileLock(fd);
 }
 
-std::filesystem::path ProfileLock::path_for(const std::filesystem::path& dir, std::string_view profile) {
+std::filesystem::path ProfileLock::path_for(const std::filesystem::path& dir,
+                                            std::string_view profile) {
     static constexpr char digits[] = "0123456789ABCDEF";
     std::string name = "oauth-";
     for (const char c : profile) {

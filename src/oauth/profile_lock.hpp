@@ -14,14 +14,15 @@
 namespace pb::oauth {
 
 class ProfileLock {
-public:
+  public:
     // Blocks until the lock on `path` is held; creates the file (0600).
     // Fails with 651 when the file cannot be opened or locked.
     static Result<ProfileLock> acquire(const std::filesystem::path& path);
 
     // The lock file of a profile in `dir`: "oauth-<profile>.lock", with every
     // byte outside [a-z0-9._-] percent-encoded so "user:ann" stays one name.
-    static std::filesystem::path path_for(const std::filesystem::path& dir, std::string_view profile);
+    static std::filesystem::path path_for(const std::filesystem::path& dir,
+                                          std::string_view profile);
 
     ProfileLock(ProfileLock&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
     ProfileLock& operator=(ProfileLock&& other) noexcept;
@@ -29,7 +30,7 @@ public:
     ProfileLock& operator=(const ProfileLock&) = delete;
     ~ProfileLock();
 
-private:
+  private:
     explicit ProfileLock(int fd) : fd_(fd) {}
     int fd_ = -1;
 };

@@ -30,9 +30,9 @@ constexpr std::array<Entry, 4> names{{
 
 bool valid_tenant(std::string_view t) {
     return !t.empty() && t.size() <= 255 && std::all_of(t.begin(), t.end(), [](char c) {
-               return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                      c == '-' || c == '.';
-           });
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '-' || c == '.';
+    });
 }
 
 std::string trim_slash(std::string_view s) {
@@ -56,10 +56,13 @@ std::optional<Service> parse_service(std::string_view name) noexcept {
 
 std::string_view default_tenant(Service s) noexcept {
     switch (s) {
-        case Service::exchange_online: return "organizations";
-        case Service::outlook_com: return "consumers";
+        case Service::exchange_online:
+            return "organizations";
+        case Service::outlook_com:
+            return "consumers";
         case Service::gmail:
-        case Service::custom: return {};
+        case Service::custom:
+            return {};
     }
     return {};
 }
@@ -67,9 +70,12 @@ std::string_view default_tenant(Service s) noexcept {
 std::string_view default_scopes(Service s) noexcept {
     switch (s) {
         case Service::exchange_online:
-        case Service::outlook_com: return microsoft_scopes;
-        case Service::gmail: return google_scopes;
-        case Service::custom: return custom_scopes;
+        case Service::outlook_com:
+            return microsoft_scopes;
+        case Service::gmail:
+            return google_scopes;
+        case Service::custom:
+            return custom_scopes;
     }
     return custom_scopes;
 }
@@ -83,10 +89,12 @@ Result<Provider> builtin_provider(Service s, std::string_view tenant) {
         case Service::outlook_com: {
             const std::string_view t = tenant.empty() ? default_tenant(s) : tenant;
             if (!valid_tenant(t))
-                return fail(Errc::identity_provider_config,
-                            "oauth.tenant must be organizations, consumers, common, a tenant ID or a "
-                            "domain name");
-            const std::string base = "https://login.microsoftonline.com/" + std::string(t) + "/oauth2/v2.0";
+                return fail(
+                    Errc::identity_provider_config,
+                    "oauth.tenant must be organizations, consumers, common, a tenant ID or a "
+                    "domain name");
+            const std::string base =
+                "https://login.microsoftonline.com/" + std::string(t) + "/oauth2/v2.0";
             p.family = Family::microsoft;
             // Microsoft has no RFC 7009 endpoint: sign-out deletes the tokens
             // here; revoking every session is an administrator's Graph call.
@@ -109,7 +117,8 @@ Result<Provider> builtin_provider(Service s, std::string_view tenant) {
                            .revocation = "https://oauth2.googleapis.com/revoke"};
             p.inactivity_limit = google_inactivity_limit;
             return p;
-        case Service::custom: break;
+        case Service::custom:
+            break;
     }
     return fail(Errc::identity_provider_config,
                 "a custom service is found by discovery: set oauth.issuer");
@@ -118,8 +127,9 @@ Result<Provider> builtin_provider(Service s, std::string_view tenant) {
 Result<Provider> parse_discovery(std::string_view issuer, std::string_view document) {
     const auto doc = nlohmann::json::parse(document, nullptr, false);
     if (!doc.is_object())
-        return fail(Errc::identity_provider_config,
-                    "the OIDC discovery document of " + std::string(issuer) + " is not a JSON object");
+        return fail(
+            Errc::identity_provider_config,
+            "the OIDC discovery document of " + std::string(issuer) + " is not a JSON object");
     auto field = [&](const char* name) -> std::string {
         const auto it = doc.find(name);
         return (it != doc.end() && it->is_string()) ? it->get<std::string>() : std::string{};
@@ -147,7 +157,8 @@ Result<Provider> parse_discovery(std::string_view issuer, std::string_view docum
 }
 
 Result<Provider> discover(HttpClient& http, std::string_view issuer) {
-    if (auto ok = require_secure_endpoint(issuer, "oauth.issuer"); !ok) return std::move(ok).error();
+    if (auto ok = require_secure_endpoint(issuer, "oauth.issuer"); !ok)
+        return std::move(ok).error();
     auto response = http.send(get(trim_slash(issuer) + "/.well-known/openid-configuration"));
     if (!response) return std::move(response).error();
     if (response->status >= 500)

@@ -40,19 +40,23 @@ std::optional<Verdict> decode_aadsts(long code) {
         case 530035:
             return reauth(
                 "The organization's Entra ID blocked the sign-in with a Conditional Access rule "
-                "(or security defaults) (AADSTS" + std::to_string(code) +
-                "). Check the Conditional Access rules for this account and app, then sign in again.");
+                "(or security defaults) (AADSTS" +
+                std::to_string(code) +
+                "). Check the Conditional Access rules for this account and app, then sign in "
+                "again.");
         case 65001:
             return reauth(
                 "Consent is missing (AADSTS65001): an administrator must first sign in and consent "
                 "on behalf of the organization, then this account can sign in.");
         case 50076:
             return reauth(
-                "Multi-factor authentication is required (AADSTS50076): sign in again on a phone or "
+                "Multi-factor authentication is required (AADSTS50076): sign in again on a phone "
+                "or "
                 "computer.");
         case 50079:
             return reauth(
-                "The account must enroll in multi-factor authentication (AADSTS50079): enroll, then "
+                "The account must enroll in multi-factor authentication (AADSTS50079): enroll, "
+                "then "
                 "sign in again.");
         case 7000218:
             return config(
@@ -67,9 +71,11 @@ std::optional<Verdict> decode_aadsts(long code) {
             return config("The tenant was not found (AADSTS90002): check oauth.tenant.");
         case 50194:
             return config(
-                "The app is registered for one organization only (AADSTS50194): set oauth.tenant to "
+                "The app is registered for one organization only (AADSTS50194): set oauth.tenant "
+                "to "
                 "the tenant ID or domain instead of common/organizations.");
-        default: return std::nullopt;
+        default:
+            return std::nullopt;
     }
 }
 
@@ -115,8 +121,10 @@ Verdict decode_error(Family family, const ProviderError& e, Duration idle) {
                 "revoked\"). Sign in again.");
         if (family == Family::google && contains_lower(e.description, "expired or revoked"))
             return reauth(
-                "Google no longer accepts the sign-in (\"expired or revoked\"): access was revoked, "
-                "the password changed, or the app is in testing mode (7-day tokens). Sign in again.");
+                "Google no longer accepts the sign-in (\"expired or revoked\"): access was "
+                "revoked, "
+                "the password changed, or the app is in testing mode (7-day tokens). Sign in "
+                "again.");
         return reauth(
             "The identity provider no longer accepts the sign-in (invalid_grant): it was revoked, "
             "the password changed, or a refresh token was used twice. Sign in again.");
@@ -130,17 +138,20 @@ Verdict decode_error(Family family, const ProviderError& e, Duration idle) {
             "oauth.client_id and oauth.client_secret.");
     if (err == "unauthorized_client")
         return config(
-            "The client is not allowed this grant (unauthorized_client): check the app registration "
+            "The client is not allowed this grant (unauthorized_client): check the app "
+            "registration "
             "and oauth.grant.");
     if (err == "invalid_scope")
-        return config("The identity provider refuses the scopes (invalid_scope): check oauth.scopes.");
+        return config(
+            "The identity provider refuses the scopes (invalid_scope): check oauth.scopes.");
     if (err == "unsupported_grant_type")
         return config("The identity provider does not support this grant: check oauth.grant.");
     if (err == "temporarily_unavailable" || err == "server_error" || e.http_status >= 500)
         return transient("The identity provider is unavailable (" + err + "); retrying later.");
 
     std::string codes;
-    for (const long c : e.error_codes) codes += (codes.empty() ? " AADSTS" : ", AADSTS") + std::to_string(c);
+    for (const long c : e.error_codes)
+        codes += (codes.empty() ? " AADSTS" : ", AADSTS") + std::to_string(c);
     return config("The identity provider refused the request (" + err + codes + ").");
 }
 

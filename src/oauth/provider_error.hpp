@@ -53,6 +53,8 @@ Verdict decode_failure(Family family, long http_status, std::string_view body,
                        Duration idle = Duration{0});
 
 // Turns a verdict into the Error a caller returns.
-inline Error to_error(const Verdict& v) { return Error{v.code, v.message}; }
+inline Error to_error(const Verdict& v) {
+    return Error{v.code, v.message};
+}
 
 }  // namespace pb::oauth

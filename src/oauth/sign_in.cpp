@@ -24,7 +24,8 @@ bool CancellableWaiter::cancelled() const {
     return cancelled_;
 }
 
-Result<TokenResponse> run_device_flow(DeviceFlow& flow, HttpClient& http, const Clock& clock, Waiter& waiter,
+Result<TokenResponse> run_device_flow(DeviceFlow& flow, HttpClient& http, const Clock& clock,
+                                      Waiter& waiter,
                                       const std::function<void(const DeviceFlow&)>& on_change) {
     for (;;) {
         auto step = flow.next(clock.now());

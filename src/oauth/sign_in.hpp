@@ -18,7 +18,7 @@ namespace pb::oauth {
 
 // Waits until a time of `Clock`, or until cancelled.
 class Waiter {
-public:
+  public:
     virtual ~Waiter() = default;
     // False when cancelled (before or during the wait).
     virtual bool wait_until(TimePoint t) = 0;
@@ -27,13 +27,13 @@ public:
 // The real one: sleeps on a condition variable, so cancel() from any thread
 // ends the wait at once.
 class CancellableWaiter final : public Waiter {
-public:
+  public:
     explicit CancellableWaiter(const Clock& clock) : clock_(clock) {}
     bool wait_until(TimePoint t) override;
     void cancel();
     bool cancelled() const;
 
-private:
+  private:
     const Clock& clock_;
     mutable std::mutex mu_;
     std::condition_variable cv_;
@@ -43,7 +43,8 @@ private:
 // Drives `flow` until it is done. `on_change` sees the flow after every
 // answer (the first time in `waiting`: show flow.message()). Returns the
 // tokens, or the flow's error (360 when declined, expired or cancelled).
-Result<TokenResponse> run_device_flow(DeviceFlow& flow, HttpClient& http, const Clock& clock, Waiter& waiter,
+Result<TokenResponse> run_device_flow(DeviceFlow& flow, HttpClient& http, const Clock& clock,
+                                      Waiter& waiter,
                                       const std::function<void(const DeviceFlow&)>& on_change = {});
 
 // Redeems an authorization code with its PKCE verifier.

@@ -10,11 +10,16 @@ namespace pb::oauth {
 
 std::string_view to_string(SignInState s) noexcept {
     switch (s) {
-        case SignInState::signed_out: return "signed-out";
-        case SignInState::pending: return "pending";
-        case SignInState::signed_in: return "signed-in";
-        case SignInState::expired: return "expired";
-        case SignInState::reauth_required: return "reauth-required";
+        case SignInState::signed_out:
+            return "signed-out";
+        case SignInState::pending:
+            return "pending";
+        case SignInState::signed_in:
+            return "signed-in";
+        case SignInState::expired:
+            return "expired";
+        case SignInState::reauth_required:
+            return "reauth-required";
     }
     return "signed-out";
 }
@@ -22,10 +27,14 @@ std::string_view to_string(SignInState s) noexcept {
 std::optional<Errc> job_code(SignInState s) noexcept {
     switch (s) {
         case SignInState::signed_out:
-        case SignInState::pending: return Errc::not_signed_in;
-        case SignInState::signed_in: return std::nullopt;
-        case SignInState::expired: return Errc::sign_in_expired;
-        case SignInState::reauth_required: return Errc::sign_in_again;
+        case SignInState::pending:
+            return Errc::not_signed_in;
+        case SignInState::signed_in:
+            return std::nullopt;
+        case SignInState::expired:
+            return Errc::sign_in_expired;
+        case SignInState::reauth_required:
+            return Errc::sign_in_again;
     }
     return Errc::not_signed_in;
 }
@@ -64,7 +73,8 @@ Result<TokenResponse> parse_token_response(std::string_view body, TimePoint now)
             if (ec != std::errc{} || end != s.data() + s.size()) secs = -1;
         }
         if (secs < 0 || secs > 10LL * 365 * 24 * 3600)
-            return fail(Errc::identity_provider_unavailable, "the token response has a bad expires_in");
+            return fail(Errc::identity_provider_unavailable,
+                        "the token response has a bad expires_in");
         lifetime = std::chrono::seconds{secs};
     }
     r.expires_at = now + lifetime;

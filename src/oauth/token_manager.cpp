@@ -13,7 +13,9 @@ AccessToken handed_out(const TokenSet& t) {
 
 // A token still inside its lifetime is worth handing out even when the
 // refresh that was due failed: it will work until it expires.
-bool still_valid(const TokenSet& t, TimePoint now) { return !t.access_token.empty() && now < t.access_expires_at; }
+bool still_valid(const TokenSet& t, TimePoint now) {
+    return !t.access_token.empty() && now < t.access_expires_at;
+}
 
 std::optional<SignInState> state_for(Errc code) {
     if (code == Errc::sign_in_expired) return SignInState::expired;
@@ -24,7 +26,7 @@ std::optional<SignInState> state_for(Errc code) {
 // Sets the result for waiters even if the leader unwinds by an exception, so
 // that nobody waits on a promise that will never be kept.
 class FlightGuard {
-public:
+  public:
     explicit FlightGuard(std::promise<Result<AccessToken>>& p) : p_(p) {}
     FlightGuard(const FlightGuard&) = delete;
     FlightGuard& operator=(const FlightGuard&) = delete;
@@ -33,37 +35,48 @@ public:
         set_ = true;
     }
     ~FlightGuard() {
-        if (!set_) p_.set_value(fail(Errc::identity_provider_unavailable, "the token refresh was interrupted"));
+        if (!set_)
+            p_.set_value(
+                fail(Errc::identity_provider_unavailable, "the token refresh was interrupted"));
     }
 
-private:
+  private:
     std::promise<Result<AccessToken>>& p_;
     bool set_ = false;
 };
 
 }  // namespace
 
-TokenManager::TokenManager(HttpClient& http, TokenStore& store, const Clock& clock, std::filesystem::path lock_dir)
+TokenManager::TokenManager(HttpClient& http, TokenStore& store, const Clock& clock,
+                           std::filesystem::path lock_dir)
     : http_(http), store_(store), clock_(clock), lock_dir_(std::move(lock_dir)) {}
 
-Result<AccessToken> TokenManager::access_token(std::string_view profile, const Client& client, Duration margin) {
-    return single_flight(profile, client, Want{.margin = margin, .rejected = nullptr, .keepalive = std::nullopt});
+Result<AccessToken> TokenManager::access_token(std::string_view profile, const Client& client,
+                                               Duration margin) {
+    return single_flight(profile, client,
+                         Want{.margin = margin, .rejected = nullptr, .keepalive = std::nullopt});
 }
 
 Result<AccessToken> TokenManager::refresh_rejected(std::string_view profile, const Client& client,
                                                    const Secret& rejected) {
-    return single_flight(profile, client, Want{.margin = default_refresh_margin, .rejected = &rejected, .keepalive = std::nullopt});
+    return single_flight(
+        profile, client,
+        Want{.margin = default_refresh_margin, .rejected = &rejected, .keepalive = std::nullopt});
 }
 
-Result<void> TokenManager::keep_alive(std::string_view profile, const Client& client, Duration interval) {
+Result<void> TokenManager::keep_alive(std::string_view profile, const Client& client,
+                                      Duration interval) {
     // An app-only profile has no refresh token to keep alive.
     if (client.grant == Grant::client_credentials || interval <= Duration::zero()) return {};
-    auto r = single_flight(profile, client, Want{.margin = default_refresh_margin, .rejected = nullptr, .keepalive = interval});
+    auto r = single_flight(
+        profile, client,
+        Want{.margin = default_refresh_margin, .rejected = nullptr, .keepalive = interval});
     if (!r) return std::move(r).error();
     return {};
 }
 
-Result<AccessToken> TokenManager::single_flight(std::string_view profile, const Client& client, const Want& want) {
+Result<AccessToken> TokenManager::single_flight(std::string_view profile, const Client& client,
+                                                const Want& want) {
     for (;;) {
         std::promise<Result<AccessToken>> promise;
         Shared flight;
@@ -83,8 +96,9 @@ Result<AccessToken> TokenManager::single_flight(std::string_view profile, const 
             // A flight that began before our token was rejected, or that had
             // no reason to refresh, may not give what we came for: then lead
             // (or join) the next one, which re-reads the store and decides.
-            const bool stale = r.ok() && ((want.rejected != nullptr && r->token == *want.rejected) ||
-                                          (want.keepalive && r->refreshed_at + *want.keepalive <= clock_.now()));
+            const bool stale =
+                r.ok() && ((want.rejected != nullptr && r->token == *want.rejected) ||
+                           (want.keepalive && r->refreshed_at + *want.keepalive <= clock_.now()));
             if (!stale) return r;
             continue;
         }
@@ -105,7 +119,8 @@ Result<TokenManager::Exclusive> TokenManager::exclusive(std::string_view profile
         std::lock_guard lock(mu_);
         auto it = profile_mutexes_.find(profile);
         if (it == profile_mutexes_.end())
-            it = profile_mutexes_.emplace(std::string(profile), std::make_unique<std::mutex>()).first;
+            it = profile_mutexes_.emplace(std::string(profile), std::make_unique<std::mutex>())
+                     .first;
         m = it->second.get();
     }
     Exclusive ex{std::unique_lock(*m), std::nullopt};
@@ -117,7 +132,8 @@ Result<TokenManager::Exclusive> TokenManager::exclusive(std::string_view profile
     return ex;
 }
 
-Result<AccessToken> TokenManager::lead(std::string_view profile, const Client& client, const Want& want) {
+Result<AccessToken> TokenManager::lead(std::string_view profile, const Client& client,
+                                       const Want& want) {
     auto ex = exclusive(profile);
     if (!ex) return std::move(ex).error();
     // Re-read under the lock: another process may have refreshed (and rotated
@@ -131,7 +147,8 @@ Result<AccessToken> TokenManager::lead(std::string_view profile, const Client& c
     if (!*loaded) return fail(Errc::not_signed_in, "the profile is not signed in");
     TokenSet& stored = **loaded;
     if (const auto code = job_code(stored.state))
-        return fail(*code, stored.state_reason.empty() ? std::string(to_string(stored.state)) : stored.state_reason);
+        return fail(*code, stored.state_reason.empty() ? std::string(to_string(stored.state))
+                                                       : stored.state_reason);
 
     const bool due = stored.access_token.empty() || stored.access_expires_at - want.margin <= now ||
                      (want.rejected != nullptr && stored.access_token == *want.rejected) ||
@@ -140,8 +157,8 @@ Result<AccessToken> TokenManager::lead(std::string_view profile, const Client& c
     return refresh(profile, client, want, std::move(stored), now);
 }
 
-Result<AccessToken> TokenManager::refresh(std::string_view profile, const Client& client, const Want& want,
-                                          TokenSet stored, TimePoint now) {
+Result<AccessToken> TokenManager::refresh(std::string_view profile, const Client& client,
+                                          const Want& want, TokenSet stored, TimePoint now) {
     const bool rejected = want.rejected != nullptr && stored.access_token == *want.rejected;
     auto keep_or = [&](Error e) -> Result<AccessToken> {
         if (want.keepalive) {
@@ -155,7 +172,8 @@ Result<AccessToken> TokenManager::refresh(std::string_view profile, const Client
     if (!stored.has_refresh_token()) {
         if (!rejected && still_valid(stored, now)) return handed_out(stored);
         stored.state = SignInState::reauth_required;
-        stored.state_reason = "the sign-in gave no refresh token (was offline_access granted?): sign in again";
+        stored.state_reason =
+            "the sign-in gave no refresh token (was offline_access granted?): sign in again";
         stored.access_token = Secret{};
         if (auto saved = store_.save(profile, stored); !saved) return std::move(saved).error();
         return fail(Errc::sign_in_again, stored.state_reason);
@@ -185,13 +203,17 @@ Result<AccessToken> TokenManager::refresh(std::string_view profile, const Client
     return handed_out(fresh);
 }
 
-Result<AccessToken> TokenManager::fetch_app_token(std::string_view profile, const Client& client, const Want& want,
-                                                  std::optional<TokenSet> stored, TimePoint now) {
-    const bool rejected = stored && want.rejected != nullptr && stored->access_token == *want.rejected;
-    if (stored && !rejected && still_valid(*stored, now) && stored->access_expires_at - want.margin > now)
+Result<AccessToken> TokenManager::fetch_app_token(std::string_view profile, const Client& client,
+                                                  const Want& want, std::optional<TokenSet> stored,
+                                                  TimePoint now) {
+    const bool rejected =
+        stored && want.rejected != nullptr && stored->access_token == *want.rejected;
+    if (stored && !rejected && still_valid(*stored, now) &&
+        stored->access_expires_at - want.margin > now)
         return handed_out(*stored);
     auto answer = http_.send(client_credentials_request(client));
-    Result<TokenResponse> tokens = answer ? read_token_answer(client, *answer, now) : Result<TokenResponse>(std::move(answer).error());
+    Result<TokenResponse> tokens = answer ? read_token_answer(client, *answer, now)
+                                          : Result<TokenResponse>(std::move(answer).error());
     if (!tokens) {
         if (stored && !rejected && still_valid(*stored, now)) return handed_out(*stored);
         return std::move(tokens).error();
@@ -231,14 +253,17 @@ Result<SignOutReport> TokenManager::sign_out(std::string_view profile, const Cli
         const bool refresh = t.has_refresh_token();
         const Secret& token = refresh ? t.refresh_token : t.access_token;
         if (!token.empty()) {
-            auto answer = http_.send(revocation_request(client, token, refresh ? "refresh_token" : "access_token"));
+            auto answer = http_.send(
+                revocation_request(client, token, refresh ? "refresh_token" : "access_token"));
             if (!answer) {
                 report.revoke_error = std::move(answer).error();
             } else if (answer->status == 200) {
                 report.revoked = true;
             } else {
-                const Verdict v = decode_failure(client.provider.family, answer->status, answer->body.reveal());
-                report.revoke_error = Error{v.code, "the provider did not revoke the tokens: " + v.message};
+                const Verdict v =
+                    decode_failure(client.provider.family, answer->status, answer->body.reveal());
+                report.revoke_error =
+                    Error{v.code, "the provider did not revoke the tokens: " + v.message};
             }
         }
     }

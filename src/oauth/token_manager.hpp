@@ -40,16 +40,17 @@ struct AccessToken {
 };
 
 struct SignOutReport {
-    bool revoked = false;              // the provider confirmed the revocation
-    std::optional<Error> revoke_error; // it could not be asked; the tokens are deleted anyway
+    bool revoked = false;               // the provider confirmed the revocation
+    std::optional<Error> revoke_error;  // it could not be asked; the tokens are deleted anyway
 };
 
 class TokenManager {
-public:
+  public:
     // `lock_dir`: where the per-profile lock files live (the state
     // directory); empty only where a single process owns the store (tests,
     // embedders with an in-memory store).
-    TokenManager(HttpClient& http, TokenStore& store, const Clock& clock, std::filesystem::path lock_dir = {});
+    TokenManager(HttpClient& http, TokenStore& store, const Clock& clock,
+                 std::filesystem::path lock_dir = {});
 
     // A token that is good for at least `margin` (refreshing when it is not).
     // Errors: 360/361/370 from the sign-in state (no request is made); 642,
@@ -59,7 +60,8 @@ public:
 
     // After a server rejected `rejected` (SMTP 535): a new token, unless some
     // other caller has refreshed since, in which case that one comes back.
-    Result<AccessToken> refresh_rejected(std::string_view profile, const Client& client, const Secret& rejected);
+    Result<AccessToken> refresh_rejected(std::string_view profile, const Client& client,
+                                         const Secret& rejected);
 
     // Refreshes when the last refresh is `interval` old, so that an unused
     // sign-in outlives the provider's inactivity limit. A failure is recorded
@@ -68,26 +70,29 @@ public:
 
     // Stores a new sign-in (device flow, PKCE), replacing whatever the profile
     // had: one service at a time per profile.
-    Result<AccessToken> complete_sign_in(std::string_view profile, const Client& client, TokenResponse tokens);
+    Result<AccessToken> complete_sign_in(std::string_view profile, const Client& client,
+                                         TokenResponse tokens);
 
     // Revokes at the provider when it has an RFC 7009 endpoint, then deletes.
     // Only a failure to delete is an Error.
     Result<SignOutReport> sign_out(std::string_view profile, const Client& client);
 
-private:
+  private:
     struct Want {
         Duration margin = default_refresh_margin;
-        const Secret* rejected = nullptr;       // refresh if the stored token is this one
-        std::optional<Duration> keepalive;      // refresh if the last refresh is this old
+        const Secret* rejected = nullptr;   // refresh if the stored token is this one
+        std::optional<Duration> keepalive;  // refresh if the last refresh is this old
     };
     using Shared = std::shared_future<Result<AccessToken>>;
 
-    Result<AccessToken> single_flight(std::string_view profile, const Client& client, const Want& want);
+    Result<AccessToken> single_flight(std::string_view profile, const Client& client,
+                                      const Want& want);
     Result<AccessToken> lead(std::string_view profile, const Client& client, const Want& want);
     Result<AccessToken> refresh(std::string_view profile, const Client& client, const Want& want,
                                 TokenSet stored, TimePoint now);
-    Result<AccessToken> fetch_app_token(std::string_view profile, const Client& client, const Want& want,
-                                        std::optional<TokenSet> stored, TimePoint now);
+    Result<AccessToken> fetch_app_token(std::string_view profile, const Client& client,
+                                        const Want& want, std::optional<TokenSet> stored,
+                                        TimePoint now);
     // What a leader, a sign-in or a sign-out holds while it reads and writes
     // the profile's set: the profile's mutex (threads here) and its flock
     // (other processes), taken in that order.

@@ -24,7 +24,7 @@
 namespace pb::oauth {
 
 class TokenStore {
-public:
+  public:
     virtual ~TokenStore() = default;
     // The profile's set as last saved; nullopt when there is none (signed out).
     virtual Result<std::optional<TokenSet>> load(std::string_view profile) = 0;
@@ -36,14 +36,14 @@ public:
 };
 
 class MemoryTokenStore final : public TokenStore {
-public:
+  public:
     Result<std::optional<TokenSet>> load(std::string_view profile) override;
     Result<void> save(std::string_view profile, const TokenSet& tokens) override;
     Result<void> remove(std::string_view profile) override;
 
     int saves() const;
 
-private:
+  private:
     mutable std::mutex mu_;
     std::map<std::string, TokenSet, std::less<>> sets_;
     int saves_ = 0;

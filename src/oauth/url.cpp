@@ -7,7 +7,9 @@
 namespace pb::oauth {
 namespace {
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+char lower(char c) {
+    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 std::string lowercase(std::string_view s) {
     std::string out(s);
@@ -53,7 +55,8 @@ std::optional<Url> parse_url(std::string_view text) {
     url.scheme = lowercase(text.substr(0, colon));
     if (url.scheme != "https" && url.scheme != "http") return {};
     std::string_view rest = text.substr(colon + 3);
-    if (const auto hash = rest.find('#'); hash != std::string_view::npos) rest = rest.substr(0, hash);
+    if (const auto hash = rest.find('#'); hash != std::string_view::npos)
+        rest = rest.substr(0, hash);
     const auto auth_end = rest.find_first_of("/?");
     std::string_view authority = rest.substr(0, auth_end);
     rest = auth_end == std::string_view::npos ? std::string_view{} : rest.substr(auth_end);
@@ -104,9 +107,10 @@ Result<Url> require_secure_endpoint(std::string_view url, std::string_view what)
         return fail(Errc::identity_provider_config,
                     std::string(what) + " is not an absolute http(s) URL: " + std::string(url));
     if (parsed->scheme != "https" && !is_loopback_host(parsed->host))
-        return fail(Errc::identity_provider_config,
-                    std::string(what) + " must use HTTPS (plain HTTP is allowed only on loopback): " +
-                        std::string(url));
+        return fail(
+            Errc::identity_provider_config,
+            std::string(what) +
+                " must use HTTPS (plain HTTP is allowed only on loopback): " + std::string(url));
     return std::move(*parsed);
 }
 
@@ -161,7 +165,8 @@ std::optional<Params> parse_form(std::string_view text) {
         if (pair.empty()) continue;
         const auto eq = pair.find('=');
         auto name = form_decode(pair.substr(0, eq));
-        auto value = form_decode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1));
+        auto value =
+            form_decode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1));
         if (!name || !value) return {};
         params.emplace_back(std::move(*name), std::move(*value));
     }

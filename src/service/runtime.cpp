@@ -38,9 +38,10 @@ Result<void> Runtime::check_profile(std::string_view profile) {
         if (!users) return std::move(users).error();
         for (const auto& u : *users)
             if (profile.substr(5) == u.name) return {};
-        return fail(Errc::invalid_input,
-                    fmt::format("no user '{}' is registered (postbridge users add {} --email ADDRESS)",
-                                profile.substr(5), profile.substr(5)));
+        return fail(
+            Errc::invalid_input,
+            fmt::format("no user '{}' is registered (postbridge users add {} --email ADDRESS)",
+                        profile.substr(5), profile.substr(5)));
     }
     return fail(Errc::invalid_input,
                 fmt::format("'{}' is not a profile: use email, fax or user:NAME", profile));
@@ -69,10 +70,12 @@ Result<oauth::TokenManager*> Runtime::tokens(std::string_view profile) {
 }
 
 Duration Runtime::refresh_margin(std::string_view profile) const {
-    return std::chrono::duration_cast<Duration>(settings_.get_duration(profile, "oauth.refresh_margin"));
+    return std::chrono::duration_cast<Duration>(
+        settings_.get_duration(profile, "oauth.refresh_margin"));
 }
 
-oauth::CurlOptions curl_options(const settings::Settings& s, store::Store& store, std::string_view profile) {
+oauth::CurlOptions curl_options(const settings::Settings& s, store::Store& store,
+                                std::string_view profile) {
     oauth::CurlOptions opts;
     opts.proxy_url = s.get(profile, "proxy.url");
     opts.extra_ca_files = store.ca_files();
@@ -88,14 +91,15 @@ Result<oauth::Provider> provider_for(const settings::Settings& s, std::string_vi
         return oauth::builtin_provider(*service, s.get(profile, "oauth.tenant"));
     const std::string issuer = s.get(profile, "oauth.issuer");
     if (issuer.empty())
-        return config_error(profile, fmt::format("the custom service needs the OAuth server's issuer "
-                                                 "URL: set {}.oauth.issuer",
-                                                 profile));
+        return config_error(profile,
+                            fmt::format("the custom service needs the OAuth server's issuer "
+                                        "URL: set {}.oauth.issuer",
+                                        profile));
     return oauth::discover(http, issuer);
 }
 
-Result<oauth::Client> client_for(const settings::Settings& s, store::Store& store, std::string_view profile,
-                                 oauth::Provider provider) {
+Result<oauth::Client> client_for(const settings::Settings& s, store::Store& store,
+                                 std::string_view profile, oauth::Provider provider) {
     oauth::Client c;
     c.provider = std::move(provider);
     c.client_id = s.get(profile, "oauth.client_id");
@@ -109,14 +113,16 @@ Result<oauth::Client> client_for(const settings::Settings& s, store::Store& stor
     // A user profile signs in with the email profile's app registration,
     // secret included, unless it has its own.
     std::string owner(profile);
-    if (profile.starts_with("user:") && !store.has_secret(owner + ".oauth.client_secret")) owner = "email";
+    if (profile.starts_with("user:") && !store.has_secret(owner + ".oauth.client_secret"))
+        owner = "email";
     auto secret = store.get_sealed("setting:" + owner + ".oauth.client_secret");
     if (!secret) return std::move(secret).error();
     if (*secret) c.client_secret = std::move(**secret);
     if (c.grant == oauth::Grant::client_credentials && c.client_secret.empty())
-        return config_error(profile, fmt::format("the client-credentials grant needs a client secret: "
-                                                 "set {}.oauth.client_secret -",
-                                                 profile));
+        return config_error(profile,
+                            fmt::format("the client-credentials grant needs a client secret: "
+                                        "set {}.oauth.client_secret -",
+                                        profile));
     return c;
 }
 
@@ -163,7 +169,8 @@ Result<smtp::Credentials> Runtime::credentials(std::string_view profile,
         if (method == "smtp-auth") {
             auto pw = store_.get_sealed("setting:" + std::string(profile) + ".password");
             // A user profile without its own password uses email's.
-            if (pw && !*pw && profile.starts_with("user:")) pw = store_.get_sealed("setting:email.password");
+            if (pw && !*pw && profile.starts_with("user:"))
+                pw = store_.get_sealed("setting:email.password");
             if (!pw) return std::move(pw).error();
             if (!*pw)
                 return fail(Errc::invalid_input,
@@ -178,8 +185,8 @@ Result<smtp::Credentials> Runtime::credentials(std::string_view profile,
     if (!client) return std::move(client).error();
     auto manager = tokens(profile);
     if (!manager) return std::move(manager).error();
-    holder = std::make_unique<ProfileTokenProvider>(**manager, std::move(*client), std::string(profile),
-                                                    refresh_margin(profile));
+    holder = std::make_unique<ProfileTokenProvider>(**manager, std::move(*client),
+                                                    std::string(profile), refresh_margin(profile));
     c.method = smtp::AuthMethod::oauth2;
     c.tokens = holder.get();
     if (c.user.empty()) {
@@ -210,9 +217,10 @@ Result<SignInStatus> Runtime::status(std::string_view profile) {
         limit = oauth::microsoft_inactivity_limit;
     else if (service == oauth::Service::gmail)
         limit = oauth::google_inactivity_limit;
-    s.keepalive = oauth::keepalive_plan(
-        set, std::chrono::duration_cast<Duration>(settings_.get_duration(profile, "oauth.keepalive_interval")),
-        limit, clock_.now());
+    s.keepalive = oauth::keepalive_plan(set,
+                                        std::chrono::duration_cast<Duration>(settings_.get_duration(
+                                            profile, "oauth.keepalive_interval")),
+                                        limit, clock_.now());
     return s;
 }
 

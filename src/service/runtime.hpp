@@ -37,13 +37,14 @@ struct SignInStatus {
 // Hands the SMTP client tokens from the token manager; a forced request
 // after a 535 asks for a new token once.
 class ProfileTokenProvider final : public smtp::TokenProvider {
-public:
-    ProfileTokenProvider(oauth::TokenManager& m, oauth::Client c, std::string profile, Duration margin)
+  public:
+    ProfileTokenProvider(oauth::TokenManager& m, oauth::Client c, std::string profile,
+                         Duration margin)
         : manager_(m), client_(std::move(c)), profile_(std::move(profile)), margin_(margin) {}
     Result<Secret> access_token(bool forced) override;
     const std::string& account() const { return account_; }
 
-private:
+  private:
     oauth::TokenManager& manager_;
     oauth::Client client_;
     std::string profile_;
@@ -55,14 +56,15 @@ private:
 // The pieces of a profile's OAuth client, for callers that keep their own
 // HTTP client (the web page's sign-in threads). Errors are 643 naming the
 // setting to change.
-oauth::CurlOptions curl_options(const settings::Settings& s, store::Store& store, std::string_view profile);
+oauth::CurlOptions curl_options(const settings::Settings& s, store::Store& store,
+                                std::string_view profile);
 Result<oauth::Provider> provider_for(const settings::Settings& s, std::string_view profile,
                                      oauth::HttpClient& http);
-Result<oauth::Client> client_for(const settings::Settings& s, store::Store& store, std::string_view profile,
-                                 oauth::Provider provider);
+Result<oauth::Client> client_for(const settings::Settings& s, store::Store& store,
+                                 std::string_view profile, oauth::Provider provider);
 
 class Runtime {
-public:
+  public:
     Runtime(store::Store& store, const Clock& clock, Random& rng);
 
     // Reads the settings again (a running serve uses changes from its next
@@ -92,7 +94,7 @@ public:
 
     Result<SignInStatus> status(std::string_view profile);
 
-private:
+  private:
     struct PerProfile {
         std::unique_ptr<oauth::CurlHttpClient> http;
         std::unique_ptr<oauth::TokenManager> manager;

@@ -7,8 +7,12 @@ namespace {
 
 using nlohmann::json;
 
-std::int64_t ms(TimePoint t) { return t.time_since_epoch().count(); }
-TimePoint at(std::int64_t v) { return TimePoint{Duration{v}}; }
+std::int64_t ms(TimePoint t) {
+    return t.time_since_epoch().count();
+}
+TimePoint at(std::int64_t v) {
+    return TimePoint{Duration{v}};
+}
 
 std::optional<oauth::SignInState> parse_state(std::string_view s) {
     using S = oauth::SignInState;
@@ -17,7 +21,9 @@ std::optional<oauth::SignInState> parse_state(std::string_view s) {
     return std::nullopt;
 }
 
-std::string key(std::string_view profile) { return "token:" + std::string(profile); }
+std::string key(std::string_view profile) {
+    return "token:" + std::string(profile);
+}
 
 }  // namespace
 

@@ -9,13 +9,13 @@
 namespace pb::service {
 
 class SealedTokenStore final : public oauth::TokenStore {
-public:
+  public:
     explicit SealedTokenStore(store::Store& store) : store_(store) {}
     Result<std::optional<oauth::TokenSet>> load(std::string_view profile) override;
     Result<void> save(std::string_view profile, const oauth::TokenSet& tokens) override;
     Result<void> remove(std::string_view profile) override;
 
-private:
+  private:
     store::Store& store_;
 };
 

@@ -8,11 +8,13 @@ namespace pb::smtp {
 
 namespace {
 
-char upper(char c) noexcept { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 32) : c; }
+char upper(char c) noexcept {
+    return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 32) : c;
+}
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
-    return a.size() == b.size() &&
-           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return upper(x) == upper(y); });
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
+                                              [](char x, char y) { return upper(x) == upper(y); });
 }
 
 // Splits on spaces and tabs, skipping empty fields.
@@ -72,7 +74,8 @@ void parse_line(std::string_view line, Capabilities& caps) {
 }  // namespace
 
 bool Capabilities::offers_auth(std::string_view mechanism) const noexcept {
-    return std::any_of(auth.begin(), auth.end(), [&](const std::string& m) { return iequals(m, mechanism); });
+    return std::any_of(auth.begin(), auth.end(),
+                       [&](const std::string& m) { return iequals(m, mechanism); });
 }
 
 Capabilities parse_capabilities(const std::vector<std::string>& lines) {
@@ -81,6 +84,8 @@ Capabilities parse_capabilities(const std::vector<std::string>& lines) {
     return caps;
 }
 
-Capabilities parse_capabilities(const Reply& ehlo) { return parse_capabilities(ehlo.lines); }
+Capabilities parse_capabilities(const Reply& ehlo) {
+    return parse_capabilities(ehlo.lines);
+}
 
 }  // namespace pb::smtp

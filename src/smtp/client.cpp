@@ -37,9 +37,11 @@ struct Outcome {
 };
 
 class Driver {
-public:
+  public:
     Driver(const ServerConfig& server, const Credentials& credentials)
-        : server_(server), credentials_(credentials), session_(session_config(server, credentials)) {}
+        : server_(server),
+          credentials_(credentials),
+          session_(session_config(server, credentials)) {}
 
     Session& session() noexcept { return session_; }
     net::Connection& connection() noexcept { return conn_; }
@@ -67,8 +69,10 @@ public:
                         } else if constexpr (std::is_same_v<T, action::WriteSecret>) {
                             write(act.bytes.reveal());  // the AUTH line leaves the process here
                         } else if constexpr (std::is_same_v<T, action::StartTls>) {
-                            if (auto t = conn_.start_tls(server_.tls, session_.timeout()); t) session_.on_tls_established();
-                            else session_.on_io_error(t.error());
+                            if (auto t = conn_.start_tls(server_.tls, session_.timeout()); t)
+                                session_.on_tls_established();
+                            else
+                                session_.on_io_error(t.error());
                         } else if constexpr (std::is_same_v<T, action::NeedToken>) {
                             token(act.forced);
                         } else if constexpr (std::is_same_v<T, action::NeedBody>) {
@@ -94,8 +98,10 @@ public:
             }
             auto n = conn_.read_some(buffer, session_.timeout());
             if (!n) {
-                if (n.error().code == Errc::timed_out) session_.on_timeout();
-                else session_.on_io_error(n.error());
+                if (n.error().code == Errc::timed_out)
+                    session_.on_timeout();
+                else
+                    session_.on_io_error(n.error());
             } else if (*n == 0) {
                 session_.on_closed_by_peer();
             } else {
@@ -104,19 +110,22 @@ public:
         }
     }
 
-private:
+  private:
     void write(std::string_view bytes) {
         if (auto w = conn_.write(bytes, session_.timeout()); !w) session_.on_io_error(w.error());
     }
 
     void token(bool forced) {
         if (!credentials_.tokens) {
-            session_.on_token_error(fail(Errc::not_signed_in, "no access token source for this profile"));
+            session_.on_token_error(
+                fail(Errc::not_signed_in, "no access token source for this profile"));
             return;
         }
         auto t = credentials_.tokens->access_token(forced);
-        if (t) session_.on_token(std::move(*t));
-        else session_.on_token_error(t.error());
+        if (t)
+            session_.on_token(std::move(*t));
+        else
+            session_.on_token_error(t.error());
     }
 
     void body() {
@@ -126,9 +135,12 @@ private:
         }
         body_buffer_.resize(body_chunk_size);
         auto n = body_->read(body_buffer_);
-        if (!n) session_.on_body_error(n.error());
-        else if (*n == 0) session_.on_body_end();
-        else session_.on_body(std::string_view(body_buffer_.data(), *n));
+        if (!n)
+            session_.on_body_error(n.error());
+        else if (*n == 0)
+            session_.on_body_end();
+        else
+            session_.on_body(std::string_view(body_buffer_.data(), *n));
     }
 
     const ServerConfig& server_;
@@ -148,7 +160,8 @@ bool SendReport::ok() const noexcept {
     return true;
 }
 
-SendReport send(const ServerConfig& server, const Credentials& credentials, std::span<OutgoingMessage> messages) {
+SendReport send(const ServerConfig& server, const Credentials& credentials,
+                std::span<OutgoingMessage> messages) {
     SendReport report;
     Driver driver(server, credentials);
     std::size_t next = 0;
@@ -202,7 +215,8 @@ ConnectionTest test_connection(const ServerConfig& server, const Credentials& cr
         return false;
     };
     auto step = [&](std::string name, bool ok, std::string detail) {
-        t.steps.push_back({std::move(name), ok, ok || !out.error ? std::move(detail) : out.error->describe()});
+        t.steps.push_back(
+            {std::move(name), ok, ok || !out.error ? std::move(detail) : out.error->describe()});
     };
 
     // Each step runs only when the one before it succeeded.
@@ -214,18 +228,21 @@ ConnectionTest test_connection(const ServerConfig& server, const Credentials& cr
             const bool ok = s.tls_active();
             std::string detail;
             if (t.certificate) {
-                detail = driver.connection().tls_version() + ", subject " + t.certificate->subject + ", issuer " +
-                         t.certificate->issuer + ", valid " + format_rfc3339(t.certificate->not_before) + " to " +
+                detail = driver.connection().tls_version() + ", subject " + t.certificate->subject +
+                         ", issuer " + t.certificate->issuer + ", valid " +
+                         format_rfc3339(t.certificate->not_before) + " to " +
                          format_rfc3339(t.certificate->not_after);
-                if (!t.certificate->verified) detail += " (certificate not verified: verify_cert is off)";
+                if (!t.certificate->verified)
+                    detail += " (certificate not verified: verify_cert is off)";
             }
             step("tls", ok, std::move(detail));
             if (!ok) return;
         }
         {
-            const bool ehlo_ok = !(out.error && failed_in({Session::describe(Session::State::greeting).phase,
-                                                           Session::describe(Session::State::ehlo).phase,
-                                                           Session::describe(Session::State::helo).phase}));
+            const bool ehlo_ok =
+                !(out.error && failed_in({Session::describe(Session::State::greeting).phase,
+                                          Session::describe(Session::State::ehlo).phase,
+                                          Session::describe(Session::State::helo).phase}));
             std::string ext;
             const auto& caps = reached_ready ? t.capabilities : s.capabilities();
             if (caps.size) ext += "SIZE " + std::to_string(*caps.size) + " ";
@@ -236,7 +253,8 @@ ConnectionTest test_connection(const ServerConfig& server, const Credentials& cr
             step("ehlo", ehlo_ok, ext);
             if (!ehlo_ok) return;
         }
-        if (credentials.method != AuthMethod::off) step("auth", s.authenticated(), std::string(s.mechanism()));
+        if (credentials.method != AuthMethod::off)
+            step("auth", s.authenticated(), std::string(s.mechanism()));
     }();
 
     if (out.error) t.error = out.error;

@@ -27,7 +27,7 @@ namespace pb::smtp {
 // single-flight refresh and inter-process lock). Errors carry the OAuth
 // codes: 360, 361, 370, 642, 643.
 class TokenProvider {
-public:
+  public:
     virtual ~TokenProvider() = default;
     // A token believed valid. forced: the server refused the last one;
     // refresh even if it has not expired by its clock.
@@ -45,31 +45,32 @@ struct ServerConfig {
 
 struct Credentials {
     AuthMethod method = AuthMethod::off;
-    std::string user;                  // the Authenticated Account
-    Secret password;                   // smtp-auth
-    TokenProvider* tokens = nullptr;   // oauth2; not owned
-    std::string mechanism;             // force one SASL mechanism; empty: choose
+    std::string user;                 // the Authenticated Account
+    Secret password;                  // smtp-auth
+    TokenProvider* tokens = nullptr;  // oauth2; not owned
+    std::string mechanism;            // force one SASL mechanism; empty: choose
 };
 
 struct OutgoingMessage {
-    Envelope envelope;   // size taken from body.size_hint() when unset
-    ByteSource* body;    // read in chunks while DATA streams; not owned
+    Envelope envelope;  // size taken from body.size_hint() when unset
+    ByteSource* body;   // read in chunks while DATA streams; not owned
 };
 
 struct SendReport {
     std::vector<MessageResult> messages;  // one per message given, in order
-    std::optional<Error> error;           // the session failed (messages it did not finish carry it too)
+    std::optional<Error> error;  // the session failed (messages it did not finish carry it too)
     std::string phase;
-    std::string transcript;               // redacted
-    bool ok() const noexcept;             // every message accepted by the server
+    std::string transcript;    // redacted
+    bool ok() const noexcept;  // every message accepted by the server
 };
 
 // Sends `messages` in order over one connection, authenticated once, with
 // RSET between a refused message and the next.
-SendReport send(const ServerConfig& server, const Credentials& credentials, std::span<OutgoingMessage> messages);
+SendReport send(const ServerConfig& server, const Credentials& credentials,
+                std::span<OutgoingMessage> messages);
 
 struct ConnectionStep {
-    std::string name;    // "connect", "tls", "ehlo", "auth"
+    std::string name;  // "connect", "tls", "ehlo", "auth"
     bool ok = false;
     std::string detail;  // what was found, or why it failed
 };

@@ -10,11 +10,13 @@ Errc classify(const Reply& r, Step step) noexcept {
     // Specific statuses first, whatever the step.
     if (s.is(5, 7, 139)) return Errc::smtp_auth_disabled;  // SMTP AUTH off for mailbox/tenant
     if (s.is(5, 7, 3) || s.is(5, 7, 8)) return Errc::auth_rejected;
-    if (s.is(5, 7, 57) || (s.is(5, 7, 0) && r.code == 530)) return Errc::auth_rejected;  // not authenticated
+    if (s.is(5, 7, 57) || (s.is(5, 7, 0) && r.code == 530))
+        return Errc::auth_rejected;                                          // not authenticated
     if (s.is(5, 7, 11) || r.code == 538) return Errc::starttls_not_offered;  // encryption required
     if (s.is(5, 7, 60) || s.is(5, 2, 252) || s.is(5, 1, 8)) return Errc::sender_not_allowed;
     if (s.is(5, 3, 4) || s.is(5, 2, 3)) return Errc::message_too_large;
-    if (s.is(4, 3, 2) || s.is(4, 7, 28)) return Errc::rate_limited;  // Exchange thread limit, Gmail rate
+    if (s.is(4, 3, 2) || s.is(4, 7, 28))
+        return Errc::rate_limited;  // Exchange thread limit, Gmail rate
 
     if (r.code == 421) return Errc::mail_service_unavailable;
     if (r.transient()) return Errc::mail_service_unavailable;  // 451, 452, 454 ... all retried

@@ -10,7 +10,7 @@
 namespace pb::smtp {
 
 class DotStuffer {
-public:
+  public:
     // Appends the encoded form of `in` to `out`. Bare LF becomes CRLF:
     // messages from sendmail-style input arrive with Unix line ends, and a
     // bare LF on the wire is refused by Exchange Online and Gmail.
@@ -19,7 +19,7 @@ public:
     // then ".\r\n". The stuffer is ready for a new message afterwards.
     void finish(std::string& out);
 
-private:
+  private:
     bool line_start_ = true;
     bool prev_cr_ = false;
 };

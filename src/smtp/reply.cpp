@@ -8,7 +8,9 @@ namespace pb::smtp {
 
 namespace {
 
-bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+bool is_digit(char c) noexcept {
+    return c >= '0' && c <= '9';
+}
 
 // Reads "d.d{1,3}.d{1,3}" followed by a space or the end, class matching the
 // reply code's first digit (RFC 3463: 2, 4 or 5). Returns the length read.
@@ -99,8 +101,10 @@ ReplyParser::Status ReplyParser::line_done(std::string_view line) {
     if (code < 200 || code > 599) return fail("reply code out of range");
     bool last = true;
     if (line.size() > 3) {
-        if (line[3] == '-') last = false;
-        else if (line[3] != ' ') return fail("reply code not followed by space or hyphen");
+        if (line[3] == '-')
+            last = false;
+        else if (line[3] != ' ')
+            return fail("reply code not followed by space or hyphen");
     }
     std::string_view text = line.size() > 4 ? line.substr(4) : std::string_view{};
 

@@ -31,9 +31,9 @@ struct EnhancedStatus {
 };
 
 struct Reply {
-    int code = 0;                     // 200..599
-    EnhancedStatus status;            // from the first line, when present
-    std::vector<std::string> lines;   // text after "NNN-"/"NNN " (and the status)
+    int code = 0;                    // 200..599
+    EnhancedStatus status;           // from the first line, when present
+    std::vector<std::string> lines;  // text after "NNN-"/"NNN " (and the status)
 
     bool positive() const noexcept { return code >= 200 && code < 400; }
     bool transient() const noexcept { return code >= 400 && code < 500; }
@@ -43,7 +43,7 @@ struct Reply {
 };
 
 class ReplyParser {
-public:
+  public:
     // RFC 5321 allows 512 octets per reply line; real servers exceed it
     // (long EHLO lines, base64 error challenges), so we allow more, but not
     // without bound: a hostile server must not grow our memory.
@@ -66,7 +66,7 @@ public:
     // follow a 220 to STARTTLS).
     bool mid_reply() const noexcept { return !line_.empty() || !reply_.lines.empty(); }
 
-private:
+  private:
     Status line_done(std::string_view line);
     Status fail(std::string_view why);
 

@@ -20,41 +20,43 @@ Secret encode_and_wipe(std::string raw) {
 }
 
 class Xoauth2 final : public Mechanism {
-public:
+  public:
     explicit Xoauth2(SaslCredentials c) : c_(std::move(c)) {}
     std::string_view name() const noexcept override { return "XOAUTH2"; }
     std::string_view error_ack() const noexcept override { return ""; }
     bool uses_token() const noexcept override { return true; }
 
-protected:
-    std::string raw_response(int) const override { return xoauth2_blob(c_.user, c_.secret.reveal()); }
+  protected:
+    std::string raw_response(int) const override {
+        return xoauth2_blob(c_.user, c_.secret.reveal());
+    }
 
-private:
+  private:
     SaslCredentials c_;
 };
 
 class OAuthBearer final : public Mechanism {
-public:
+  public:
     explicit OAuthBearer(SaslCredentials c) : c_(std::move(c)) {}
     std::string_view name() const noexcept override { return "OAUTHBEARER"; }
     std::string_view error_ack() const noexcept override { return "AQ=="; }
     bool uses_token() const noexcept override { return true; }
 
-protected:
+  protected:
     std::string raw_response(int) const override {
         return oauthbearer_blob(c_.user, c_.host, c_.port, c_.secret.reveal());
     }
 
-private:
+  private:
     SaslCredentials c_;
 };
 
 class Plain final : public Mechanism {
-public:
+  public:
     explicit Plain(SaslCredentials c) : c_(std::move(c)) {}
     std::string_view name() const noexcept override { return "PLAIN"; }
 
-protected:
+  protected:
     std::string raw_response(int) const override {
         // Empty authzid: act as the authenticated user.
         std::string raw;
@@ -63,17 +65,17 @@ protected:
         return raw;
     }
 
-private:
+  private:
     SaslCredentials c_;
 };
 
 class Login final : public Mechanism {
-public:
+  public:
     explicit Login(SaslCredentials c) : c_(std::move(c)) {}
     std::string_view name() const noexcept override { return "LOGIN"; }
     bool has_initial_response() const noexcept override { return false; }
 
-protected:
+  protected:
     int responses() const noexcept override { return 2; }
     // The prompts' text varies between servers ("Username:", "username");
     // their order does not.
@@ -81,18 +83,26 @@ protected:
         return index == 0 ? c_.user : std::string(c_.secret.reveal());
     }
 
-private:
+  private:
     SaslCredentials c_;
 };
 
 }  // namespace
 
-Secret Mechanism::encode(int index) const { return encode_and_wipe(raw_response(index)); }
+Secret Mechanism::encode(int index) const {
+    return encode_and_wipe(raw_response(index));
+}
 
 std::string xoauth2_blob(std::string_view user, std::string_view token) {
     std::string s;
     s.reserve(user.size() + token.size() + 20);
-    s.append("user=").append(user).append("\x01" "auth=Bearer ").append(token).append("\x01\x01");
+    s.append("user=")
+        .append(user)
+        .append(
+            "\x01"
+            "auth=Bearer ")
+        .append(token)
+        .append("\x01\x01");
     return s;
 }
 
@@ -102,9 +112,12 @@ std::string oauthbearer_blob(std::string_view user, std::string_view host, std::
     // in the authzid are escaped as =2C and =3D (RFC 5801 5.1).
     std::string s = "n,a=";
     for (const char c : user) {
-        if (c == ',') s += "=2C";
-        else if (c == '=') s += "=3D";
-        else s += c;
+        if (c == ',')
+            s += "=2C";
+        else if (c == '=')
+            s += "=3D";
+        else
+            s += c;
     }
     s += ",\x01";
     if (!host.empty()) s.append("host=").append(host).append("\x01");
@@ -130,9 +143,10 @@ Result<std::string_view> choose_mechanism(AuthMethod method, const Capabilities&
     std::string offered;
     for (const auto& m : caps.auth) offered += (offered.empty() ? "" : " ") + m;
     return fail(Errc::no_common_mechanism,
-                std::string("the server offers ") + (offered.empty() ? "no AUTH mechanism" : "AUTH " + offered) +
-                    "; " + (method == AuthMethod::oauth2 ? "OAuth 2.0 needs XOAUTH2 or OAUTHBEARER"
-                                                        : "SMTP-AUTH needs PLAIN or LOGIN"));
+                std::string("the server offers ") +
+                    (offered.empty() ? "no AUTH mechanism" : "AUTH " + offered) + "; " +
+                    (method == AuthMethod::oauth2 ? "OAuth 2.0 needs XOAUTH2 or OAUTHBEARER"
+                                                  : "SMTP-AUTH needs PLAIN or LOGIN"));
 }
 
 Secret auth_command(Mechanism& mech, const SaslProtocol& protocol) {

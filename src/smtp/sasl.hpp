@@ -23,9 +23,9 @@ namespace pb::smtp {
 
 // What differs between protocols that carry SASL (SMTP now, POP3 later).
 struct SaslProtocol {
-    int continue_code;            // server wants another response
-    int success_code;             // authenticated
-    std::size_t max_line;         // the whole command line, CRLF included
+    int continue_code;                // server wants another response
+    int success_code;                 // authenticated
+    std::size_t max_line;             // the whole command line, CRLF included
     std::string_view empty_response;  // how an empty initial response is written
     std::string_view cancel;
 };
@@ -39,12 +39,12 @@ enum class AuthMethod { off, smtp_auth, oauth2 };
 struct SaslCredentials {
     std::string user;
     Secret secret;
-    std::string host;        // OAUTHBEARER's host= and port= (RFC 7628 3.1)
+    std::string host;  // OAUTHBEARER's host= and port= (RFC 7628 3.1)
     std::uint16_t port = 0;
 };
 
 class Mechanism {
-public:
+  public:
     virtual ~Mechanism() = default;
     virtual std::string_view name() const noexcept = 0;
     // False for LOGIN: servers differ on its initial response, so wait for
@@ -67,12 +67,12 @@ public:
     bool finished() const noexcept { return sent_ >= responses(); }
     bool initial_response_sent() const noexcept { return sent_ > 0; }
 
-protected:
+  protected:
     virtual int responses() const noexcept { return 1; }
     // The raw (not yet base64) response number `index`.
     virtual std::string raw_response(int index) const = 0;
 
-private:
+  private:
     Secret encode(int index) const;
     int sent_ = 0;
 };

@@ -32,56 +32,95 @@ std::string decode_challenge(const Reply& r) {
 }  // namespace
 
 bool needs_smtputf8(std::string_view address) noexcept {
-    return std::any_of(address.begin(), address.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
+    return std::any_of(address.begin(), address.end(),
+                       [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
 }
 
 Session::StateInfo Session::describe(State s) noexcept {
     // Timeouts from RFC 5321 4.5.3.2 where it gives one, Postfix's otherwise.
     switch (s) {
-        case State::connecting: return {30s, "while connecting", false};
-        case State::tls_handshake: return {60s, "during the TLS handshake", false};
-        case State::greeting: return {300s, "while receiving the initial server greeting", false};
-        case State::ehlo: return {300s, "while sending EHLO", false};
-        case State::helo: return {300s, "while sending HELO", false};
-        case State::starttls: return {300s, "while sending STARTTLS", false};
-        case State::auth_token: return {120s, "while getting an access token", false};
-        case State::auth: return {300s, "while authenticating", false};
-        case State::auth_error_ack: return {300s, "while authenticating", false};
-        case State::ready: return {300s, "while idle between messages", false};
-        case State::mail: return {300s, "while sending MAIL FROM", false};
-        case State::rcpt: return {300s, "while sending RCPT TO", false};
-        case State::data: return {120s, "while sending DATA", false};
-        case State::body: return {180s, "while sending the message body", false};
-        case State::data_end: return {600s, "while sending end of data", true};
-        case State::rset: return {120s, "while sending RSET", false};
-        case State::quit: return {120s, "while sending QUIT", false};
-        case State::closed: return {0s, "after the session ended", false};
-        case State::failed: return {0s, "after the session failed", false};
+        case State::connecting:
+            return {30s, "while connecting", false};
+        case State::tls_handshake:
+            return {60s, "during the TLS handshake", false};
+        case State::greeting:
+            return {300s, "while receiving the initial server greeting", false};
+        case State::ehlo:
+            return {300s, "while sending EHLO", false};
+        case State::helo:
+            return {300s, "while sending HELO", false};
+        case State::starttls:
+            return {300s, "while sending STARTTLS", false};
+        case State::auth_token:
+            return {120s, "while getting an access token", false};
+        case State::auth:
+            return {300s, "while authenticating", false};
+        case State::auth_error_ack:
+            return {300s, "while authenticating", false};
+        case State::ready:
+            return {300s, "while idle between messages", false};
+        case State::mail:
+            return {300s, "while sending MAIL FROM", false};
+        case State::rcpt:
+            return {300s, "while sending RCPT TO", false};
+        case State::data:
+            return {120s, "while sending DATA", false};
+        case State::body:
+            return {180s, "while sending the message body", false};
+        case State::data_end:
+            return {600s, "while sending end of data", true};
+        case State::rset:
+            return {120s, "while sending RSET", false};
+        case State::quit:
+            return {120s, "while sending QUIT", false};
+        case State::closed:
+            return {0s, "after the session ended", false};
+        case State::failed:
+            return {0s, "after the session failed", false};
     }
     return {0s, "in an unknown state", false};
 }
 
 std::string_view Session::name(State s) noexcept {
     switch (s) {
-        case State::connecting: return "connecting";
-        case State::tls_handshake: return "tls_handshake";
-        case State::greeting: return "greeting";
-        case State::ehlo: return "ehlo";
-        case State::helo: return "helo";
-        case State::starttls: return "starttls";
-        case State::auth_token: return "auth_token";
-        case State::auth: return "auth";
-        case State::auth_error_ack: return "auth_error_ack";
-        case State::ready: return "ready";
-        case State::mail: return "mail";
-        case State::rcpt: return "rcpt";
-        case State::data: return "data";
-        case State::body: return "body";
-        case State::data_end: return "data_end";
-        case State::rset: return "rset";
-        case State::quit: return "quit";
-        case State::closed: return "closed";
-        case State::failed: return "failed";
+        case State::connecting:
+            return "connecting";
+        case State::tls_handshake:
+            return "tls_handshake";
+        case State::greeting:
+            return "greeting";
+        case State::ehlo:
+            return "ehlo";
+        case State::helo:
+            return "helo";
+        case State::starttls:
+            return "starttls";
+        case State::auth_token:
+            return "auth_token";
+        case State::auth:
+            return "auth";
+        case State::auth_error_ack:
+            return "auth_error_ack";
+        case State::ready:
+            return "ready";
+        case State::mail:
+            return "mail";
+        case State::rcpt:
+            return "rcpt";
+        case State::data:
+            return "data";
+        case State::body:
+            return "body";
+        case State::data_end:
+            return "data_end";
+        case State::rset:
+            return "rset";
+        case State::quit:
+            return "quit";
+        case State::closed:
+            return "closed";
+        case State::failed:
+            return "failed";
     }
     return "unknown";
 }
@@ -100,7 +139,9 @@ std::optional<Action> Session::next() {
     return a;
 }
 
-void Session::set_state(State next) noexcept { state_ = next; }
+void Session::set_state(State next) noexcept {
+    state_ = next;
+}
 
 void Session::push(Action a) {
     // Consecutive writes travel as one: that is what makes PIPELINING a
@@ -182,7 +223,8 @@ void Session::on_bytes(std::string_view bytes) {
 
 void Session::on_token(Secret token) {
     if (state_ != State::auth_token) return;
-    mech_ = make_mechanism(mechanism_, SaslCredentials{config_.user, std::move(token), config_.host, config_.port});
+    mech_ = make_mechanism(
+        mechanism_, SaslCredentials{config_.user, std::move(token), config_.host, config_.port});
     send_auth();
 }
 
@@ -226,8 +268,10 @@ void Session::on_body_error(Error error) {
 }
 
 void Session::on_timeout() {
-    fail(Errc::timed_out, "no answer within " +
-                              std::to_string(std::chrono::duration_cast<std::chrono::seconds>(timeout()).count()) + " s");
+    fail(Errc::timed_out,
+         "no answer within " +
+             std::to_string(std::chrono::duration_cast<std::chrono::seconds>(timeout()).count()) +
+             " s");
 }
 
 void Session::on_closed_by_peer() {
@@ -239,7 +283,9 @@ void Session::on_closed_by_peer() {
     fail(Errc::mail_service_unavailable, "the server closed the connection");
 }
 
-void Session::on_io_error(Error error) { fail(error.code, std::move(error.detail)); }
+void Session::on_io_error(Error error) {
+    fail(error.code, std::move(error.detail));
+}
 
 // ---- replies --------------------------------------------------------------
 
@@ -261,7 +307,8 @@ void Session::on_reply(Reply r) {
                 return after_ehlo();
             }
             // HELO only when nothing needs an extension: no TLS, no AUTH.
-            if (r.permanent() && config_.security == Security::none && config_.auth == AuthMethod::off) {
+            if (r.permanent() && config_.security == Security::none &&
+                config_.auth == AuthMethod::off) {
                 set_state(State::helo);
                 return write("HELO " + config_.helo_name + "\r\n");
             }
@@ -276,7 +323,9 @@ void Session::on_reply(Reply r) {
             if (r.code == 220) {
                 set_state(State::tls_handshake);
                 push(action::StartTls{});
-                if (parser_.mid_reply()) fail(Errc::tls_handshake, "the server sent data after its 220 to STARTTLS, before TLS");
+                if (parser_.mid_reply())
+                    fail(Errc::tls_handshake,
+                         "the server sent data after its 220 to STARTTLS, before TLS");
                 return;
             }
             if (r.transient()) return fail(Errc::mail_service_unavailable, r.summary());
@@ -381,7 +430,8 @@ void Session::after_ehlo() {
         if (!caps_.starttls) {
             // Never fall back to plaintext: STARTTLS can be stripped by
             // anyone on the path (RFC 3207 6).
-            return fail(Errc::starttls_not_offered, "the server did not offer STARTTLS; not continuing without TLS");
+            return fail(Errc::starttls_not_offered,
+                        "the server did not offer STARTTLS; not continuing without TLS");
         }
         set_state(State::starttls);
         return write("STARTTLS\r\n");
@@ -393,7 +443,8 @@ void Session::after_ehlo() {
 void Session::start_auth() {
     if (!config_.mechanism.empty()) {
         if (!caps_.offers_auth(config_.mechanism) || !make_mechanism(config_.mechanism, {}))
-            return fail(Errc::no_common_mechanism, "the server does not offer AUTH " + config_.mechanism);
+            return fail(Errc::no_common_mechanism,
+                        "the server does not offer AUTH " + config_.mechanism);
         mechanism_ = config_.mechanism;
     } else {
         auto chosen = choose_mechanism(config_.auth, caps_);
@@ -405,15 +456,18 @@ void Session::start_auth() {
         push(action::NeedToken{false});
         return;
     }
-    mech_ = make_mechanism(mechanism_, SaslCredentials{config_.user, config_.password, config_.host, config_.port});
+    mech_ = make_mechanism(
+        mechanism_, SaslCredentials{config_.user, config_.password, config_.host, config_.port});
     send_auth();
 }
 
 void Session::send_auth() {
     set_state(State::auth);
     Secret line = auth_command(*mech_);
-    if (mech_->initial_response_sent()) transcript_.client_auth(mechanism_);
-    else transcript_.client("AUTH " + mechanism_);
+    if (mech_->initial_response_sent())
+        transcript_.client_auth(mechanism_);
+    else
+        transcript_.client("AUTH " + mechanism_);
     push(action::WriteSecret{std::move(line)});
 }
 
@@ -462,10 +516,12 @@ void Session::submit(Envelope envelope) {
         utf8 = utf8 || needs_smtputf8(to);
     }
     if (utf8 && !caps_.smtputf8)
-        return refuse(Errc::smtputf8_not_offered, "an address is internationalized and the server does not offer SMTPUTF8");
+        return refuse(Errc::smtputf8_not_offered,
+                      "an address is internationalized and the server does not offer SMTPUTF8");
     if (envelope_.size && caps_.size && *caps_.size > 0 && *envelope_.size > *caps_.size)
-        return refuse(Errc::message_too_large, "the message has " + std::to_string(*envelope_.size) +
-                                                   " bytes; the server takes at most " + std::to_string(*caps_.size));
+        return refuse(Errc::message_too_large,
+                      "the message has " + std::to_string(*envelope_.size) +
+                          " bytes; the server takes at most " + std::to_string(*caps_.size));
 
     std::string cmd = "MAIL FROM:<" + envelope_.from + ">";
     if (caps_.size && envelope_.size) cmd += " SIZE=" + std::to_string(*envelope_.size);
@@ -501,7 +557,8 @@ void Session::finish_recipients() {
         const auto& first = message_.recipients.front();
         message_.reply = first.reply;
         return message_failed(Error{first.code.value_or(Errc::recipient_rejected),
-                                    "every recipient was refused; first: <" + first.address + "> " + first.reply.summary()},
+                                    "every recipient was refused; first: <" + first.address + "> " +
+                                        first.reply.summary()},
                               true);
     }
     set_state(State::data);

@@ -78,26 +78,38 @@ struct MessageResult {
 
 // What the session asks of its driver.
 namespace action {
-struct Write { std::string bytes; };
-struct WriteSecret { Secret bytes; };  // AUTH lines: reveal() only to write them
-struct StartTls {};                    // handshake now (implicit TLS, or after 220 to STARTTLS)
-struct NeedToken { bool forced; };     // forced: the last token was rejected, refresh it
-struct NeedBody {};                    // call on_body() or on_body_end()
-struct Ready {};                       // authenticated and idle: submit() or quit()
-struct MessageDone { MessageResult result; };
-struct Closed {};                      // QUIT answered; close the connection
-struct Failed { Error error; std::string phase; bool maybe_sent; };
+struct Write {
+    std::string bytes;
+};
+struct WriteSecret {
+    Secret bytes;
+};                   // AUTH lines: reveal() only to write them
+struct StartTls {};  // handshake now (implicit TLS, or after 220 to STARTTLS)
+struct NeedToken {
+    bool forced;
+};                   // forced: the last token was rejected, refresh it
+struct NeedBody {};  // call on_body() or on_body_end()
+struct Ready {};     // authenticated and idle: submit() or quit()
+struct MessageDone {
+    MessageResult result;
+};
+struct Closed {};  // QUIT answered; close the connection
+struct Failed {
+    Error error;
+    std::string phase;
+    bool maybe_sent;
+};
 }  // namespace action
 using Action = std::variant<action::Write, action::WriteSecret, action::StartTls, action::NeedToken,
                             action::NeedBody, action::Ready, action::MessageDone, action::Closed,
                             action::Failed>;
 
 class Session {
-public:
+  public:
     enum class State {
-        connecting,      // waiting for the TCP connection
-        tls_handshake,   // implicit TLS, or after the 220 to STARTTLS
-        greeting,        // waiting for the 220 banner
+        connecting,     // waiting for the TCP connection
+        tls_handshake,  // implicit TLS, or after the 220 to STARTTLS
+        greeting,       // waiting for the 220 banner
         ehlo,
         helo,
         starttls,
@@ -108,8 +120,8 @@ public:
         mail,
         rcpt,
         data,
-        body,            // streaming the message
-        data_end,        // "." sent: a lost reply here may mean a duplicate
+        body,      // streaming the message
+        data_end,  // "." sent: a lost reply here may mean a duplicate
         rset,
         quit,
         closed,
@@ -155,7 +167,7 @@ public:
     std::string_view mechanism() const noexcept { return mechanism_; }
     const Transcript& transcript() const noexcept { return transcript_; }
 
-private:
+  private:
     void set_state(State next) noexcept;
     void on_reply(Reply reply);
     void after_ehlo();

@@ -23,13 +23,18 @@ void Transcript::add(std::string line) {
     }
 }
 
-void Transcript::client(std::string_view line) { add("C: " + std::string(chomp(line))); }
-
-void Transcript::client_auth(std::string_view mechanism) {
-    add(mechanism.empty() ? std::string("C: <redacted>") : "C: AUTH " + std::string(mechanism) + " <redacted>");
+void Transcript::client(std::string_view line) {
+    add("C: " + std::string(chomp(line)));
 }
 
-void Transcript::client_body(std::size_t bytes) { add("C: <message body, " + std::to_string(bytes) + " bytes>"); }
+void Transcript::client_auth(std::string_view mechanism) {
+    add(mechanism.empty() ? std::string("C: <redacted>")
+                          : "C: AUTH " + std::string(mechanism) + " <redacted>");
+}
+
+void Transcript::client_body(std::size_t bytes) {
+    add("C: <message body, " + std::to_string(bytes) + " bytes>");
+}
 
 void Transcript::server(const Reply& reply) {
     const std::string code = std::to_string(reply.code);
@@ -40,7 +45,9 @@ void Transcript::server(const Reply& reply) {
     }
 }
 
-void Transcript::note(std::string_view text) { add("-- " + std::string(text)); }
+void Transcript::note(std::string_view text) {
+    add("-- " + std::string(text));
+}
 
 std::string Transcript::str() const {
     std::string out;

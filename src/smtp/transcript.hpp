@@ -18,20 +18,22 @@
 namespace pb::smtp {
 
 class Transcript {
-public:
-    explicit Transcript(std::size_t head = 32, std::size_t tail = 96) : head_max_(head), tail_max_(tail) {}
+  public:
+    explicit Transcript(std::size_t head = 32, std::size_t tail = 96)
+        : head_max_(head), tail_max_(tail) {}
 
-    void client(std::string_view line);            // "C: MAIL FROM:<a@b>"
-    void client_auth(std::string_view mechanism);  // "C: AUTH XOAUTH2 <redacted>" or "C: <redacted>"
-    void client_body(std::size_t bytes);           // "C: <message body, N bytes>"
-    void server(const Reply& reply);               // "S: 250-..." one line each
-    void note(std::string_view text);              // "-- TLS established"
+    void client(std::string_view line);  // "C: MAIL FROM:<a@b>"
+    void client_auth(
+        std::string_view mechanism);      // "C: AUTH XOAUTH2 <redacted>" or "C: <redacted>"
+    void client_body(std::size_t bytes);  // "C: <message body, N bytes>"
+    void server(const Reply& reply);      // "S: 250-..." one line each
+    void note(std::string_view text);     // "-- TLS established"
 
     // The whole record, one line each, "\n"-terminated.
     std::string str() const;
     std::size_t dropped() const noexcept { return dropped_; }
 
-private:
+  private:
     void add(std::string line);
 
     std::size_t head_max_, tail_max_;

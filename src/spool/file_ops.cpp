@@ -5,8 +5,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <string>
 
@@ -16,7 +16,8 @@ namespace pb::spool {
 namespace {
 
 Error io_error(std::string_view what, const std::string& subject, int err) {
-    return fail(Errc::spool_unwritable, std::string(what) + " " + subject + ": " + std::strerror(err));
+    return fail(Errc::spool_unwritable,
+                std::string(what) + " " + subject + ": " + std::strerror(err));
 }
 
 }  // namespace
@@ -58,9 +59,12 @@ Result<void> PosixFileOps::fsync(int fd) {
     return {};
 }
 
-void PosixFileOps::close(int fd) noexcept { ::close(fd); }
+void PosixFileOps::close(int fd) noexcept {
+    ::close(fd);
+}
 
-Result<void> PosixFileOps::rename(const std::filesystem::path& from, const std::filesystem::path& to) {
+Result<void> PosixFileOps::rename(const std::filesystem::path& from,
+                                  const std::filesystem::path& to) {
     // Never over an existing file: a spool file replaced by another job's
     // would be a message lost without a trace.
     if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) != 0)
@@ -68,8 +72,12 @@ Result<void> PosixFileOps::rename(const std::filesystem::path& from, const std::
     return {};
 }
 
-Result<void> PosixFileOps::fsync_dir(const std::filesystem::path& dir) { return fsync_directory(dir); }
+Result<void> PosixFileOps::fsync_dir(const std::filesystem::path& dir) {
+    return fsync_directory(dir);
+}
 
-void PosixFileOps::remove(const std::filesystem::path& path) noexcept { ::unlink(path.c_str()); }
+void PosixFileOps::remove(const std::filesystem::path& path) noexcept {
+    ::unlink(path.c_str());
+}
 
 }  // namespace pb::spool

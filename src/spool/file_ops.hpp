@@ -13,7 +13,7 @@
 namespace pb::spool {
 
 class FileOps {
-public:
+  public:
     virtual ~FileOps() = default;
     // A new file, exclusive (O_EXCL), mode 0600; returns the descriptor.
     virtual Result<int> create(const std::filesystem::path& path) = 0;
@@ -25,28 +25,30 @@ public:
     virtual Result<void> fsync(int fd) = 0;
     virtual void close(int fd) noexcept = 0;
     // Fails when `to` exists: nothing in the spool is ever replaced.
-    virtual Result<void> rename(const std::filesystem::path& from, const std::filesystem::path& to) = 0;
+    virtual Result<void> rename(const std::filesystem::path& from,
+                                const std::filesystem::path& to) = 0;
     virtual Result<void> fsync_dir(const std::filesystem::path& dir) = 0;
     // No error when the file is already gone.
     virtual void remove(const std::filesystem::path& path) noexcept = 0;
 };
 
 class PosixFileOps final : public FileOps {
-public:
+  public:
     Result<int> create(const std::filesystem::path& path) override;
     Result<int> open_read(const std::filesystem::path& path) override;
     Result<void> write(int fd, std::span<const char> data) override;
     Result<std::size_t> read(int fd, std::span<char> out) override;
     Result<void> fsync(int fd) override;
     void close(int fd) noexcept override;
-    Result<void> rename(const std::filesystem::path& from, const std::filesystem::path& to) override;
+    Result<void> rename(const std::filesystem::path& from,
+                        const std::filesystem::path& to) override;
     Result<void> fsync_dir(const std::filesystem::path& dir) override;
     void remove(const std::filesystem::path& path) noexcept override;
 };
 
 // Closes a descriptor on scope exit.
 class Fd {
-public:
+  public:
     Fd(FileOps& ops, int fd) noexcept : ops_(&ops), fd_(fd) {}
     Fd(Fd&& o) noexcept : ops_(o.ops_), fd_(o.fd_) { o.fd_ = -1; }
     Fd(const Fd&) = delete;
@@ -59,7 +61,7 @@ public:
         fd_ = -1;
     }
 
-private:
+  private:
     FileOps* ops_;
     int fd_;
 };

@@ -7,8 +7,8 @@
 namespace pb::spool {
 namespace {
 
-constexpr std::size_t kHeader = 5;  // type + length
-constexpr std::size_t kTrailer = 4; // crc32
+constexpr std::size_t kHeader = 5;   // type + length
+constexpr std::size_t kTrailer = 4;  // crc32
 
 // CRC-32 (IEEE 802.3, as zlib): catches torn and bit-flipped records. It
 // guards against accidents, not attackers; the spool directory is 0700.
@@ -52,7 +52,8 @@ std::span<const char> seal_record(std::vector<char>& buf, char type, std::size_t
     return {buf.data(), kHeader + length + kTrailer};
 }
 
-Result<void> write_record(FileOps& ops, int fd, std::vector<char>& buf, char type, std::string_view payload) {
+Result<void> write_record(FileOps& ops, int fd, std::vector<char>& buf, char type,
+                          std::string_view payload) {
     std::memcpy(buf.data() + kHeader, payload.data(), payload.size());
     return ops.write(fd, seal_record(buf, type, payload.size()));
 }
@@ -62,8 +63,10 @@ Result<void> write_record(FileOps& ops, int fd, std::vector<char>& buf, char typ
 Result<std::uint64_t> write_spool_file(FileOps& ops, const std::filesystem::path& path,
                                        const FileEnvelope& envelope, ByteSource& body) {
     for (const auto& a : envelope.recipients)
-        if (a.size() > kMaxChunk) return fail(Errc::invalid_input, "a recipient address is too long");
-    if (envelope.sender.size() > kMaxChunk) return fail(Errc::invalid_input, "the sender address is too long");
+        if (a.size() > kMaxChunk)
+            return fail(Errc::invalid_input, "a recipient address is too long");
+    if (envelope.sender.size() > kMaxChunk)
+        return fail(Errc::invalid_input, "the sender address is too long");
 
     auto created = ops.create(path);
     if (!created) return created.error();
@@ -122,7 +125,9 @@ Result<void> SpoolReader::fill(std::span<char> out) {
     while (got < out.size()) {
         auto n = ops_.read(fd_.get(), out.subspan(got));
         if (!n) return n.error();
-        if (*n == 0) return damaged(in_body_ ? "it ends before its END record" : "it ends inside its envelope");
+        if (*n == 0)
+            return damaged(in_body_ ? "it ends before its END record"
+                                    : "it ends inside its envelope");
         got += *n;
     }
     return {};
@@ -143,15 +148,18 @@ Result<SpoolReader::Record> SpoolReader::next_record() {
     return rec;
 }
 
-Result<std::unique_ptr<SpoolReader>> SpoolReader::open(FileOps& ops, const std::filesystem::path& path) {
+Result<std::unique_ptr<SpoolReader>> SpoolReader::open(FileOps& ops,
+                                                       const std::filesystem::path& path) {
     auto fd = ops.open_read(path);
     if (!fd) return fd.error();
     std::unique_ptr<SpoolReader> r(new SpoolReader(ops, Fd(ops, *fd), path));
     std::array<char, kMagic.size() + 1> magic{};
     if (auto f = r->fill(magic); !f) return f.error();
-    if (std::string_view(magic.data(), kMagic.size()) != kMagic) return r->damaged("it is not a spool file");
+    if (std::string_view(magic.data(), kMagic.size()) != kMagic)
+        return r->damaged("it is not a spool file");
     if (static_cast<std::uint8_t>(magic.back()) != kVersion)
-        return r->damaged("format version " + std::to_string(static_cast<unsigned char>(magic.back())) +
+        return r->damaged("format version " +
+                          std::to_string(static_cast<unsigned char>(magic.back())) +
                           " is not one this postbridge reads");
     bool have_sender = false;
     for (;;) {
@@ -199,7 +207,8 @@ Result<std::size_t> SpoolReader::read(std::span<char> out) {
             if (auto e = end_record(); !e) return e.error();
             return std::size_t{0};
         }
-        if (rec->type != 'B') return damaged(std::string("unexpected record '") + rec->type + "' in the message");
+        if (rec->type != 'B')
+            return damaged(std::string("unexpected record '") + rec->type + "' in the message");
         body_bytes_ += chunk_.size();
     }
     const std::size_t n = std::min(out.size(), chunk_.size() - chunk_pos_);

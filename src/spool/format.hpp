@@ -49,8 +49,9 @@ Result<std::uint64_t> write_spool_file(FileOps& ops, const std::filesystem::path
 // the end of the message, so a transport never finishes sending a message
 // whose file is incomplete.
 class SpoolReader final : public ByteSource {
-public:
-    static Result<std::unique_ptr<SpoolReader>> open(FileOps& ops, const std::filesystem::path& path);
+  public:
+    static Result<std::unique_ptr<SpoolReader>> open(FileOps& ops,
+                                                     const std::filesystem::path& path);
     ~SpoolReader() override = default;
 
     const FileEnvelope& envelope() const noexcept { return envelope_; }
@@ -60,7 +61,7 @@ public:
     std::optional<std::uint64_t> size_hint() const override { return size_; }
     void set_size_hint(std::uint64_t size) { size_ = size; }
 
-private:
+  private:
     SpoolReader(FileOps& ops, Fd fd, std::filesystem::path path);
     struct Record {
         char type = 0;

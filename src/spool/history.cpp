@@ -30,7 +30,8 @@ nlohmann::json to_json(const Job& j, bool with_transcript) {
     o["attempts"] = j.attempts;
     o["created_at"] = format_rfc3339(j.created_at);
     o["updated_at"] = format_rfc3339(j.updated_at);
-    if (j.next_attempt_at && j.state == JobState::queued) o["next_attempt_at"] = format_rfc3339(*j.next_attempt_at);
+    if (j.next_attempt_at && j.state == JobState::queued)
+        o["next_attempt_at"] = format_rfc3339(*j.next_attempt_at);
     if (j.finished_at) o["finished_at"] = format_rfc3339(*j.finished_at);
     if (j.maybe_sent) o["maybe_duplicate"] = true;
     if (with_transcript && !j.transcript.empty()) o["transcript"] = j.transcript;
@@ -41,8 +42,9 @@ std::string summary_line(const Job& j) {
     std::string code = j.code ? std::to_string(static_cast<int>(*j.code)) : "-";
     std::string to = j.recipients.empty() ? "" : j.recipients.front().address;
     if (j.recipients.size() > 1) to += fmt::format(" (+{})", j.recipients.size() - 1);
-    return fmt::format("{:>6}  {}  {:<8} {:>4}  {:<13} {:<8} {}  {}", j.id, format_rfc3339(j.created_at),
-                       to_string(j.state), code, to_string(j.function), j.profile, to, j.subject);
+    return fmt::format("{:>6}  {}  {:<8} {:>4}  {:<13} {:<8} {}  {}", j.id,
+                       format_rfc3339(j.created_at), to_string(j.state), code,
+                       to_string(j.function), j.profile, to, j.subject);
 }
 
 }  // namespace pb::spool

@@ -8,9 +8,12 @@ namespace pb::spool {
 namespace {
 
 constexpr std::array kStates = {
-    std::pair{JobState::queued, std::string_view{"queued"}},   std::pair{JobState::sending, std::string_view{"sending"}},
-    std::pair{JobState::held, std::string_view{"held"}},       std::pair{JobState::sent, std::string_view{"sent"}},
-    std::pair{JobState::partial, std::string_view{"partial"}}, std::pair{JobState::failed, std::string_view{"failed"}},
+    std::pair{JobState::queued, std::string_view{"queued"}},
+    std::pair{JobState::sending, std::string_view{"sending"}},
+    std::pair{JobState::held, std::string_view{"held"}},
+    std::pair{JobState::sent, std::string_view{"sent"}},
+    std::pair{JobState::partial, std::string_view{"partial"}},
+    std::pair{JobState::failed, std::string_view{"failed"}},
 };
 constexpr std::array kFunctions = {
     std::pair{Function::scan_to_email, std::string_view{"scan-to-email"}},
@@ -40,11 +43,21 @@ std::optional<E> parse(const Table& t, std::string_view s) noexcept {
 
 }  // namespace
 
-std::string_view to_string(JobState s) noexcept { return name_of(kStates, s); }
-std::string_view to_string(Function f) noexcept { return name_of(kFunctions, f); }
-std::string_view to_string(RecipientResult r) noexcept { return name_of(kResults, r); }
-std::optional<JobState> parse_job_state(std::string_view s) noexcept { return parse<JobState>(kStates, s); }
-std::optional<Function> parse_function(std::string_view s) noexcept { return parse<Function>(kFunctions, s); }
+std::string_view to_string(JobState s) noexcept {
+    return name_of(kStates, s);
+}
+std::string_view to_string(Function f) noexcept {
+    return name_of(kFunctions, f);
+}
+std::string_view to_string(RecipientResult r) noexcept {
+    return name_of(kResults, r);
+}
+std::optional<JobState> parse_job_state(std::string_view s) noexcept {
+    return parse<JobState>(kStates, s);
+}
+std::optional<Function> parse_function(std::string_view s) noexcept {
+    return parse<Function>(kFunctions, s);
+}
 std::optional<RecipientResult> parse_recipient_result(std::string_view s) noexcept {
     return parse<RecipientResult>(kResults, s);
 }

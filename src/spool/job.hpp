@@ -51,7 +51,7 @@ struct Job {
     JobId id = 0;
     TimePoint created_at{};
     TimePoint updated_at{};
-    TimePoint queued_at{};                     // accepted, or retried by hand: delivery.max_age counts from here
+    TimePoint queued_at{};  // accepted, or retried by hand: delivery.max_age counts from here
     std::optional<TimePoint> next_attempt_at;  // queued jobs
     std::optional<TimePoint> finished_at;      // final states
     Function function = Function::cli;

@@ -10,17 +10,23 @@ namespace pb::spool {
 namespace fs = std::filesystem;
 namespace {
 
-std::int64_t ms(TimePoint t) { return t.time_since_epoch().count(); }
-TimePoint from_ms(std::int64_t v) { return TimePoint{Duration{v}}; }
+std::int64_t ms(TimePoint t) {
+    return t.time_since_epoch().count();
+}
+TimePoint from_ms(std::int64_t v) {
+    return TimePoint{Duration{v}};
+}
 
 constexpr std::string_view kColumns =
-    "id, created_at, updated_at, next_attempt_at, finished_at, function, profile, sender, subject, size, "
+    "id, created_at, updated_at, next_attempt_at, finished_at, function, profile, sender, subject, "
+    "size, "
     "attempts, state, code, detail, maybe_sent, transcript, file, queued_at";
 
 Result<void> make_dir(const fs::path& p) {
     std::error_code ec;
     fs::create_directories(p, ec);
-    if (ec) return fail(Errc::spool_unwritable, "cannot create " + p.string() + ": " + ec.message());
+    if (ec)
+        return fail(Errc::spool_unwritable, "cannot create " + p.string() + ": " + ec.message());
     fs::permissions(p, fs::perms::owner_all, fs::perm_options::replace, ec);
     return {};
 }
@@ -37,16 +43,17 @@ std::optional<Errc> code_column(const store::Stmt& st, int col) {
 
 }  // namespace
 
-Result<std::unique_ptr<Spool>> Spool::open(const fs::path& state_dir, FileOps& ops, const Clock& clock,
-                                           Random& rng) {
+Result<std::unique_ptr<Spool>> Spool::open(const fs::path& state_dir, FileOps& ops,
+                                           const Clock& clock, Random& rng) {
     const fs::path dir = state_dir / "spool";
     for (const char* sub : {"tmp", "msg", "quarantine"})
         if (auto r = make_dir(dir / sub); !r) return r.error();
     auto db = store::Db::open(state_dir / "postbridge.db");
     if (!db) return db.error();
     if (auto r = db->exec("SELECT 1 FROM jobs LIMIT 0"); !r)
-        return fail(Errc::spool_unwritable, "the state database has no job tables; open the store first (" +
-                                                r.error().detail + ")");
+        return fail(Errc::spool_unwritable,
+                    "the state database has no job tables; open the store first (" +
+                        r.error().detail + ")");
     return std::unique_ptr<Spool>(new Spool(std::move(*db), dir, ops, clock, rng));
 }
 
@@ -59,8 +66,10 @@ Result<JobId> Spool::accept(const Submission& sub, ByteSource& body) {
         // 128 random bits do not collide; the check is for weak generators,
         // and the rename refuses to replace a file in any case.
         for (int tries = 0;; ++tries) {
-            if (tries == 8) return fail(Errc::spool_unwritable, "the message was not accepted: no free spool file name "
-                                                                "(is the random generator broken?)");
+            if (tries == 8)
+                return fail(Errc::spool_unwritable,
+                            "the message was not accepted: no free spool file name "
+                            "(is the random generator broken?)");
             name = random_hex(rng_, 16);
             final_path = dir_ / "msg" / name;
             if (!fs::exists(final_path) && !fs::exists(dir_ / "quarantine" / name)) break;
@@ -69,7 +78,8 @@ Result<JobId> Spool::accept(const Submission& sub, ByteSource& body) {
     const fs::path tmp = dir_ / "tmp" / name;
 
     auto size = write_spool_file(ops_, tmp, FileEnvelope{sub.sender, sub.recipients}, body);
-    if (!size) return size.error().code == Errc::spool_unwritable ? refused(size.error()) : size.error();
+    if (!size)
+        return size.error().code == Errc::spool_unwritable ? refused(size.error()) : size.error();
     if (auto r = ops_.rename(tmp, final_path); !r) {
         ops_.remove(tmp);
         return refused(r.error());
@@ -85,14 +95,22 @@ Result<JobId> Spool::accept(const Submission& sub, ByteSource& body) {
         store::Transaction tx(db_);
         if (auto r = tx.begin(); !r) return r.error();
         auto ins = db_.prepare(
-            "INSERT INTO jobs (created_at, updated_at, queued_at, next_attempt_at, function, profile, sender, "
-            "subject, size, state, code, detail, file) VALUES (?1, ?1, ?1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+            "INSERT INTO jobs (created_at, updated_at, queued_at, next_attempt_at, function, "
+            "profile, sender, "
+            "subject, size, state, code, detail, file) VALUES (?1, ?1, ?1, ?1, ?2, ?3, ?4, ?5, ?6, "
+            "?7, ?8, ?9, ?10)");
         if (!ins) return ins.error();
-        ins->bind(1, now).bind(2, to_string(sub.function)).bind(3, sub.profile).bind(4, sub.sender)
-            .bind(5, sub.subject).bind(6, static_cast<std::int64_t>(*size))
-            .bind(7, to_string(sub.held ? JobState::held : JobState::queued)).bind(10, name);
+        ins->bind(1, now)
+            .bind(2, to_string(sub.function))
+            .bind(3, sub.profile)
+            .bind(4, sub.sender)
+            .bind(5, sub.subject)
+            .bind(6, static_cast<std::int64_t>(*size))
+            .bind(7, to_string(sub.held ? JobState::held : JobState::queued))
+            .bind(10, name);
         if (sub.held) {
-            ins->bind(8, static_cast<std::int64_t>(*sub.held)).bind(9, std::string(info(*sub.held).status));
+            ins->bind(8, static_cast<std::int64_t>(*sub.held))
+                .bind(9, std::string(info(*sub.held).status));
         } else {
             ins->bind_null(8).bind_null(9);
         }
@@ -117,8 +135,8 @@ Result<JobId> Spool::accept(const Submission& sub, ByteSource& body) {
 }
 
 Result<std::vector<Job>> Spool::load(std::string_view where, std::int64_t arg, std::size_t limit) {
-    auto st = db_.prepare(std::string("SELECT ") + std::string(kColumns) + " FROM jobs " + std::string(where) +
-                          " ORDER BY id DESC LIMIT ?2");
+    auto st = db_.prepare(std::string("SELECT ") + std::string(kColumns) + " FROM jobs " +
+                          std::string(where) + " ORDER BY id DESC LIMIT ?2");
     if (!st) return st.error();
     st->bind(1, arg).bind(2, static_cast<std::int64_t>(limit));
     std::vector<Job> out;
@@ -147,7 +165,8 @@ Result<std::vector<Job>> Spool::load(std::string_view where, std::int64_t arg, s
         j.queued_at = from_ms(st->integer(17));
         out.push_back(std::move(j));
     }
-    auto rc = db_.prepare("SELECT seq, address, result, code, reply FROM job_recipients WHERE job = ? ORDER BY seq");
+    auto rc = db_.prepare(
+        "SELECT seq, address, result, code, reply FROM job_recipients WHERE job = ? ORDER BY seq");
     if (!rc) return rc.error();
     for (auto& j : out) {
         rc->reset();
@@ -156,9 +175,10 @@ Result<std::vector<Job>> Spool::load(std::string_view where, std::int64_t arg, s
             auto row = rc->step();
             if (!row) return row.error();
             if (!*row) break;
-            j.recipients.push_back(Recipient{static_cast<int>(rc->integer(0)), rc->text(1),
-                                             parse_recipient_result(rc->text(2)).value_or(RecipientResult::pending),
-                                             code_column(*rc, 3), rc->text_or_null(4).value_or("")});
+            j.recipients.push_back(
+                Recipient{static_cast<int>(rc->integer(0)), rc->text(1),
+                          parse_recipient_result(rc->text(2)).value_or(RecipientResult::pending),
+                          code_column(*rc, 3), rc->text_or_null(4).value_or("")});
         }
     }
     return out;
@@ -194,7 +214,8 @@ Result<std::vector<std::string>> Spool::held_profiles() {
 
 Result<std::vector<std::string>> Spool::due_profiles() {
     std::lock_guard lock(mu_);
-    auto st = db_.prepare("SELECT DISTINCT profile FROM jobs WHERE state = 'queued' AND next_attempt_at <= ?");
+    auto st = db_.prepare(
+        "SELECT DISTINCT profile FROM jobs WHERE state = 'queued' AND next_attempt_at <= ?");
     if (!st) return st.error();
     st->bind(1, ms(clock_.now()));
     std::vector<std::string> out;
@@ -209,7 +230,9 @@ Result<std::vector<std::string>> Spool::due_profiles() {
 
 Result<std::optional<TimePoint>> Spool::next_due(std::optional<std::string> profile) {
     std::lock_guard lock(mu_);
-    auto st = db_.prepare("SELECT MIN(next_attempt_at) FROM jobs WHERE state = 'queued' AND (?1 IS NULL OR profile = ?1)");
+    auto st = db_.prepare(
+        "SELECT MIN(next_attempt_at) FROM jobs WHERE state = 'queued' AND (?1 IS NULL OR profile = "
+        "?1)");
     if (!st) return st.error();
     st->bind_optional(1, profile);
     auto row = st->step();
@@ -218,19 +241,26 @@ Result<std::optional<TimePoint>> Spool::next_due(std::optional<std::string> prof
     return std::optional<TimePoint>{from_ms(st->integer(0))};
 }
 
-Result<std::vector<Job>> Spool::claim(const std::string& profile, std::size_t max, std::optional<JobId> only) {
+Result<std::vector<Job>> Spool::claim(const std::string& profile, std::size_t max,
+                                      std::optional<JobId> only) {
     std::lock_guard lock(mu_);
     const auto now = ms(clock_.now());
     std::vector<JobId> ids;
     {
         store::Transaction tx(db_);
         if (auto r = tx.begin(); !r) return r.error();
-        auto pick = only ? db_.prepare("SELECT id FROM jobs WHERE id = ?3 AND profile = ?1 AND state = 'queued'")
-                         : db_.prepare(
-                               "SELECT id FROM jobs WHERE profile = ?1 AND state = 'queued' AND next_attempt_at <= ?2 "
-                               "ORDER BY next_attempt_at, id LIMIT ?4");
+        auto pick =
+            only ? db_.prepare(
+                       "SELECT id FROM jobs WHERE id = ?3 AND profile = ?1 AND state = 'queued'")
+                 : db_.prepare(
+                       "SELECT id FROM jobs WHERE profile = ?1 AND state = 'queued' AND "
+                       "next_attempt_at <= ?2 "
+                       "ORDER BY next_attempt_at, id LIMIT ?4");
         if (!pick) return pick.error();
-        pick->bind(1, profile).bind(2, now).bind(3, only.value_or(0)).bind(4, static_cast<std::int64_t>(max));
+        pick->bind(1, profile)
+            .bind(2, now)
+            .bind(3, only.value_or(0))
+            .bind(4, static_cast<std::int64_t>(max));
         for (;;) {
             auto row = pick->step();
             if (!row) return row.error();
@@ -238,7 +268,8 @@ Result<std::vector<Job>> Spool::claim(const std::string& profile, std::size_t ma
             ids.push_back(pick->integer(0));
         }
         auto up = db_.prepare(
-            "UPDATE jobs SET state = 'sending', attempts = attempts + 1, updated_at = ?2 WHERE id = ?1");
+            "UPDATE jobs SET state = 'sending', attempts = attempts + 1, updated_at = ?2 WHERE id "
+            "= ?1");
         if (!up) return up.error();
         for (const JobId id : ids) {
             up->reset();
@@ -267,16 +298,21 @@ Result<void> Spool::quarantine_locked(const Job& job, const Error& why) {
         (void)ops_.fsync_dir(dir_ / "msg");
     }
     auto st = db_.prepare(
-        "UPDATE jobs SET state = 'failed', code = ?2, detail = ?3, file = NULL, updated_at = ?4, finished_at = ?4, "
+        "UPDATE jobs SET state = 'failed', code = ?2, detail = ?3, file = NULL, updated_at = ?4, "
+        "finished_at = ?4, "
         "next_attempt_at = NULL WHERE id = ?1");
     if (!st) return st.error();
-    st->bind(1, job.id).bind(2, static_cast<std::int64_t>(Errc::spool_unwritable)).bind(3, why.detail + where)
+    st->bind(1, job.id)
+        .bind(2, static_cast<std::int64_t>(Errc::spool_unwritable))
+        .bind(3, why.detail + where)
         .bind(4, ms(clock_.now()));
     return st->run();
 }
 
 Result<std::unique_ptr<SpoolReader>> Spool::open_message(const Job& job) {
-    if (job.file.empty()) return fail(Errc::spool_unwritable, "job " + std::to_string(job.id) + " has no message file");
+    if (job.file.empty())
+        return fail(Errc::spool_unwritable,
+                    "job " + std::to_string(job.id) + " has no message file");
     const fs::path path = dir_ / "msg" / job.file;
     // A full pass before the first byte goes out: a damaged file is found
     // here, not halfway through DATA. It costs one read from the page cache.
@@ -306,26 +342,45 @@ Result<void> Spool::finish_attempt(JobId id, const Attempt& a) {
             if (auto row = f->step(); row && *row) drop_file = f->text_or_null(0);
         }
         auto st = db_.prepare(
-            "UPDATE jobs SET state = ?2, code = ?3, detail = ?4, maybe_sent = ?5, transcript = COALESCE(?6, transcript), "
-            "next_attempt_at = ?7, finished_at = ?8, updated_at = ?9, file = CASE WHEN ?2 = 'sent' THEN NULL ELSE file END "
+            "UPDATE jobs SET state = ?2, code = ?3, detail = ?4, maybe_sent = ?5, transcript = "
+            "COALESCE(?6, transcript), "
+            "next_attempt_at = ?7, finished_at = ?8, updated_at = ?9, file = CASE WHEN ?2 = 'sent' "
+            "THEN NULL ELSE file END "
             "WHERE id = ?1");
         if (!st) return st.error();
-        st->bind(1, id).bind(2, to_string(a.state)).bind(5, std::int64_t{a.maybe_sent ? 1 : 0})
-            .bind_optional(6, a.transcript).bind(9, now);
+        st->bind(1, id)
+            .bind(2, to_string(a.state))
+            .bind(5, std::int64_t{a.maybe_sent ? 1 : 0})
+            .bind_optional(6, a.transcript)
+            .bind(9, now);
         if (a.error) {
             st->bind(3, static_cast<std::int64_t>(a.error->code)).bind(4, a.error->detail);
         } else {
             st->bind_null(3).bind_null(4);
         }
-        if (a.next_attempt_at) st->bind(7, ms(*a.next_attempt_at)); else st->bind_null(7);
-        if (is_final(a.state)) st->bind(8, now); else st->bind_null(8);
+        if (a.next_attempt_at)
+            st->bind(7, ms(*a.next_attempt_at));
+        else
+            st->bind_null(7);
+        if (is_final(a.state))
+            st->bind(8, now);
+        else
+            st->bind_null(8);
         if (auto r = st->run(); !r) return r.error();
-        auto rc = db_.prepare("UPDATE job_recipients SET result = ?3, code = ?4, reply = ?5 WHERE job = ?1 AND seq = ?2");
+        auto rc = db_.prepare(
+            "UPDATE job_recipients SET result = ?3, code = ?4, reply = ?5 WHERE job = ?1 AND seq = "
+            "?2");
         if (!rc) return rc.error();
         for (const auto& r : a.recipients) {
             rc->reset();
-            rc->bind(1, id).bind(2, std::int64_t{r.seq}).bind(3, to_string(r.result)).bind(5, r.reply);
-            if (r.code) rc->bind(4, static_cast<std::int64_t>(*r.code)); else rc->bind_null(4);
+            rc->bind(1, id)
+                .bind(2, std::int64_t{r.seq})
+                .bind(3, to_string(r.result))
+                .bind(5, r.reply);
+            if (r.code)
+                rc->bind(4, static_cast<std::int64_t>(*r.code));
+            else
+                rc->bind_null(4);
             if (auto x = rc->run(); !x) return x.error();
         }
         if (auto r = tx.commit(); !r) return r.error();
@@ -339,7 +394,8 @@ Result<void> Spool::finish_attempt(JobId id, const Attempt& a) {
 Result<std::size_t> Spool::release_held(const std::string& profile) {
     std::lock_guard lock(mu_);
     auto st = db_.prepare(
-        "UPDATE jobs SET state = 'queued', next_attempt_at = ?2, updated_at = ?2 WHERE profile = ?1 AND state = 'held'");
+        "UPDATE jobs SET state = 'queued', next_attempt_at = ?2, updated_at = ?2 WHERE profile = "
+        "?1 AND state = 'held'");
     if (!st) return st.error();
     st->bind(1, profile).bind(2, ms(clock_.now()));
     if (auto r = st->run(); !r) return r.error();
@@ -356,22 +412,25 @@ Result<void> Spool::retry(JobId id) {
     if (j.state == JobState::sending)
         return fail(Errc::invalid_input, "job " + std::to_string(id) + " is being sent now");
     if (j.file.empty())
-        return fail(Errc::invalid_input, "job " + std::to_string(id) + " has no message left to send (" +
+        return fail(Errc::invalid_input, "job " + std::to_string(id) +
+                                             " has no message left to send (" +
                                              std::string(to_string(j.state)) + ")");
     const auto now = ms(clock_.now());
     store::Transaction tx(db_);
     if (auto r = tx.begin(); !r) return r.error();
     // queued_at restarts: delivery.max_age counts from the retry, or an old
     // job retried by hand would give up at once.
-    if (auto r = db_.prepare(
-            "UPDATE jobs SET state = 'queued', next_attempt_at = ?2, queued_at = ?2, updated_at = ?2, finished_at = NULL "
-            "WHERE id = ?1");
+    if (auto r = db_.prepare("UPDATE jobs SET state = 'queued', next_attempt_at = ?2, queued_at = "
+                             "?2, updated_at = ?2, finished_at = NULL "
+                             "WHERE id = ?1");
         !r) {
         return r.error();
     } else if (auto x = r->bind(1, id).bind(2, now).run(); !x) {
         return x;
     }
-    if (auto r = db_.prepare("UPDATE job_recipients SET result = 'pending' WHERE job = ? AND result = 'rejected'"); !r) {
+    if (auto r = db_.prepare(
+            "UPDATE job_recipients SET result = 'pending' WHERE job = ? AND result = 'rejected'");
+        !r) {
         return r.error();
     } else if (auto x = r->bind(1, id).run(); !x) {
         return x;
@@ -384,7 +443,8 @@ Result<std::size_t> Spool::recover(Duration orphan_age) {
     const auto now = clock_.now();
     auto st = db_.prepare(
         "UPDATE jobs SET state = 'queued', maybe_sent = 1, next_attempt_at = ?1, updated_at = ?1, "
-        "detail = 'the process delivering it stopped; if it stopped at end of data, this resend may duplicate it' "
+        "detail = 'the process delivering it stopped; if it stopped at end of data, this resend "
+        "may duplicate it' "
         "WHERE state = 'sending'");
     if (!st) return st.error();
     st->bind(1, ms(now));
@@ -417,7 +477,8 @@ Result<std::size_t> Spool::prune(const Retention& r) {
     std::vector<std::pair<JobId, std::string>> doomed;
     auto pick = db_.prepare(
         "SELECT id, file FROM jobs WHERE state IN ('sent', 'partial', 'failed') AND "
-        "(finished_at < ?1 OR id NOT IN (SELECT id FROM jobs WHERE state IN ('sent', 'partial', 'failed') "
+        "(finished_at < ?1 OR id NOT IN (SELECT id FROM jobs WHERE state IN ('sent', 'partial', "
+        "'failed') "
         "ORDER BY id DESC LIMIT ?2))");
     if (!pick) return pick.error();
     pick->bind(1, oldest).bind(2, r.max_jobs);

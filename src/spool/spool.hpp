@@ -60,7 +60,7 @@ struct Retention {
 };
 
 class Spool {
-public:
+  public:
     // `state_dir` must hold a migrated store (store::Store::open did that).
     static Result<std::unique_ptr<Spool>> open(const std::filesystem::path& state_dir, FileOps& ops,
                                                const Clock& clock, Random& rng);
@@ -107,7 +107,7 @@ public:
 
     const std::filesystem::path& dir() const noexcept { return dir_; }
 
-private:
+  private:
     Spool(store::Db db, std::filesystem::path dir, FileOps& ops, const Clock& clock, Random& rng)
         : db_(std::move(db)), dir_(std::move(dir)), ops_(ops), clock_(clock), rng_(rng) {}
     Result<std::vector<Job>> load(std::string_view where, std::int64_t arg, std::size_t limit);

@@ -73,6 +73,8 @@ CREATE TABLE job_recipients (
 
 }  // namespace
 
-std::span<const Migration> migrations() { return kMigrations; }
+std::span<const Migration> migrations() {
+    return kMigrations;
+}
 
 }  // namespace pb::store

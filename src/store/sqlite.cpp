@@ -51,7 +51,8 @@ Result<void> Stmt::run() {
 
 std::string Stmt::text(int col) const {
     const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s_, col));
-    return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s_, col))) : std::string();
+    return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s_, col)))
+             : std::string();
 }
 
 std::optional<std::string> Stmt::text_or_null(int col) const {
@@ -61,13 +62,14 @@ std::optional<std::string> Stmt::text_or_null(int col) const {
 
 Result<Db> Db::open(const std::filesystem::path& file) {
     sqlite3* raw = nullptr;
-    const int rc = sqlite3_open_v2(file.c_str(), &raw,
-                                   SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                                   nullptr);
+    const int rc = sqlite3_open_v2(
+        file.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+        nullptr);
     Db db(raw, file);
     if (rc != SQLITE_OK) return sqlite_error(raw, rc, "cannot open the database", file);
     sqlite3_busy_timeout(raw, 10000);
-    if (auto r = db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
+    if (auto r =
+            db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
         !r)
         return std::move(r).error();
     return db;

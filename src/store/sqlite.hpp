@@ -16,7 +16,7 @@
 namespace pb::store {
 
 class Stmt {
-public:
+  public:
     Stmt(sqlite3* db, sqlite3_stmt* s) : db_(db), s_(s) {}
     Stmt(Stmt&& o) noexcept : db_(o.db_), s_(o.s_) { o.s_ = nullptr; }
     Stmt(const Stmt&) = delete;
@@ -44,13 +44,13 @@ public:
     std::int64_t integer(int col) const { return sqlite3_column_int64(s_, col); }
     bool is_null(int col) const { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
 
-private:
+  private:
     sqlite3* db_;
     sqlite3_stmt* s_;
 };
 
 class Db {
-public:
+  public:
     // Opens (creating) the file with WAL and synchronous=FULL: a committed
     // transaction survives a power cut.
     static Result<Db> open(const std::filesystem::path& file);
@@ -74,7 +74,7 @@ public:
 
     Error error(std::string_view what) const;
 
-private:
+  private:
     Db(sqlite3* db, std::filesystem::path p) : db_(db), path_(std::move(p)) {}
     sqlite3* db_;
     std::filesystem::path path_;
@@ -82,7 +82,7 @@ private:
 
 // Rolls back unless committed.
 class Transaction {
-public:
+  public:
     explicit Transaction(Db& db) : db_(db) {}
     Transaction(const Transaction&) = delete;
     Transaction& operator=(const Transaction&) = delete;
@@ -100,7 +100,7 @@ public:
         return r;
     }
 
-private:
+  private:
     Db& db_;
     bool open_ = false;
 };

@@ -86,11 +86,13 @@ using X509Ptr = std::unique_ptr<X509, decltype(&X509_free)>;
 std::vector<X509Ptr> parse_certs(std::string_view data) {
     std::vector<X509Ptr> out;
     BIO* bio = BIO_new_mem_buf(data.data(), static_cast<int>(data.size()));
-    while (X509* x = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) out.emplace_back(x, X509_free);
+    while (X509* x = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr))
+        out.emplace_back(x, X509_free);
     BIO_free(bio);
     if (out.empty()) {
         const auto* p = reinterpret_cast<const unsigned char*>(data.data());
-        if (X509* x = d2i_X509(nullptr, &p, static_cast<long>(data.size()))) out.emplace_back(x, X509_free);
+        if (X509* x = d2i_X509(nullptr, &p, static_cast<long>(data.size())))
+            out.emplace_back(x, X509_free);
     }
     return out;
 }
@@ -111,16 +113,18 @@ Result<std::unique_ptr<Store>> Store::open(const fs::path& dir, Random& rng, con
     std::error_code ec;
     fs::create_directories(dir, ec);
     if (ec)
-        return fail(Errc::spool_unwritable,
-                    fmt::format("cannot create the state directory {}: {}", dir.string(), ec.message()));
-    ::chmod(dir.c_str(), 0700);  // best effort: a pre-existing shared dir stays as the admin made it
+        return fail(Errc::spool_unwritable, fmt::format("cannot create the state directory {}: {}",
+                                                        dir.string(), ec.message()));
+    ::chmod(dir.c_str(),
+            0700);  // best effort: a pre-existing shared dir stays as the admin made it
 
     std::optional<SealKey> key;
     if (opts.key_base64) {
         key = SealKey::from_base64(*opts.key_base64);
         if (!key)
-            return fail(Errc::invalid_input,
-                        "POSTBRIDGE_KEY must be 32 bytes in base64 (e.g. from: openssl rand -base64 32)");
+            return fail(
+                Errc::invalid_input,
+                "POSTBRIDGE_KEY must be 32 bytes in base64 (e.g. from: openssl rand -base64 32)");
     } else {
         auto k = load_or_create_key(dir / "key", rng);
         if (!k) return std::move(k).error();
@@ -133,8 +137,9 @@ Result<std::unique_ptr<Store>> Store::open(const fs::path& dir, Random& rng, con
     // included, and another process would then check the WAL away under a
     // connection that is still open here.
     const fs::path db_file = dir / "postbridge.db";
-    if (struct stat st {}; ::stat(db_file.c_str(), &st) != 0) {
-        if (const int fd = ::open(db_file.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600); fd >= 0)
+    if (struct stat st{}; ::stat(db_file.c_str(), &st) != 0) {
+        if (const int fd = ::open(db_file.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+            fd >= 0)
             ::close(fd);
     }
     auto db = Db::open(db_file);
@@ -210,16 +215,20 @@ Result<void> Store::set_values(
     Transaction tx(db_);
     if (auto r = tx.begin(); !r) return r;
     if (replace) {
-        if (auto r = db_.exec("DELETE FROM settings; DELETE FROM sealed WHERE name LIKE 'setting:%';"); !r)
+        if (auto r =
+                db_.exec("DELETE FROM settings; DELETE FROM sealed WHERE name LIKE 'setting:%';");
+            !r)
             return r;
     }
     if (auto r = write_values(checked); !r) return r;
     return tx.commit();
 }
 
-Result<void> Store::write_values(const std::vector<std::pair<settings::Key, std::optional<std::string>>>& checked) {
-    auto upsert = db_.prepare("INSERT INTO settings(key, value) VALUES(?1, ?2) "
-                              "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+Result<void> Store::write_values(
+    const std::vector<std::pair<settings::Key, std::optional<std::string>>>& checked) {
+    auto upsert = db_.prepare(
+        "INSERT INTO settings(key, value) VALUES(?1, ?2) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
     auto erase = db_.prepare("DELETE FROM settings WHERE key = ?1");
     if (!upsert) return std::move(upsert).error();
     if (!erase) return std::move(erase).error();
@@ -252,8 +261,9 @@ bool Store::has_secret(const std::string& name) {
 }
 
 Result<void> Store::put_sealed(const std::string& name, const Secret& value) {
-    auto st = db_.prepare("INSERT INTO sealed(name, value) VALUES(?1, ?2) "
-                          "ON CONFLICT(name) DO UPDATE SET value = excluded.value");
+    auto st = db_.prepare(
+        "INSERT INTO sealed(name, value) VALUES(?1, ?2) "
+        "ON CONFLICT(name) DO UPDATE SET value = excluded.value");
     if (!st) return std::move(st).error();
     return st->bind(1, name).bind(2, seal(key_, rng_, name, value)).run();
 }
@@ -294,10 +304,13 @@ Result<void> Store::add_user(const std::string& name, const std::string& email) 
     if (auto r = tx.begin(); !r) return r;
     auto st = db_.prepare("INSERT INTO users(name, email, created_at) VALUES(?1, ?2, ?3)");
     if (!st) return std::move(st).error();
-    auto r = st->bind(1, name).bind(2, *addr)
-                 .bind(3, std::chrono::duration_cast<std::chrono::seconds>(
-                              clock_.now().time_since_epoch()).count())
-                 .run();
+    auto r =
+        st->bind(1, name)
+            .bind(2, *addr)
+            .bind(3,
+                  std::chrono::duration_cast<std::chrono::seconds>(clock_.now().time_since_epoch())
+                      .count())
+            .run();
     if (!r) {
         auto exists = db_.prepare("SELECT 1 FROM users WHERE name = ?1");
         auto found = exists ? exists->bind(1, name).step() : Result<bool>(false);
@@ -321,8 +334,7 @@ Result<void> Store::remove_user(const std::string& name) {
     if (!del) return std::move(del).error();
     if (auto r = del->bind(1, prefix).bind(2, static_cast<std::int64_t>(prefix.size())).run(); !r)
         return r;
-    auto del_sealed = db_.prepare(
-        "DELETE FROM sealed WHERE name = ?1 OR substr(name, 1, ?3) = ?2");
+    auto del_sealed = db_.prepare("DELETE FROM sealed WHERE name = ?1 OR substr(name, 1, ?3) = ?2");
     if (!del_sealed) return std::move(del_sealed).error();
     const std::string sprefix = "setting:" + prefix;
     if (auto r = del_sealed->bind(1, "token:user:" + name)
@@ -353,12 +365,16 @@ Result<void> Store::put_credential(const std::string& kind, const std::string& n
         "INSERT INTO credentials(kind, name, hash, created_at) VALUES(?1, ?2, ?3, ?4) "
         "ON CONFLICT(kind, name) DO UPDATE SET hash = excluded.hash");
     if (!st) return std::move(st).error();
-    return st->bind(1, kind).bind(2, name).bind(3, hash)
-        .bind(4, std::chrono::duration_cast<std::chrono::seconds>(clock_.now().time_since_epoch()).count())
+    return st->bind(1, kind)
+        .bind(2, name)
+        .bind(3, hash)
+        .bind(4, std::chrono::duration_cast<std::chrono::seconds>(clock_.now().time_since_epoch())
+                     .count())
         .run();
 }
 
-Result<std::optional<std::string>> Store::credential(const std::string& kind, const std::string& name) {
+Result<std::optional<std::string>> Store::credential(const std::string& kind,
+                                                     const std::string& name) {
     auto st = db_.prepare("SELECT hash FROM credentials WHERE kind = ?1 AND name = ?2");
     if (!st) return std::move(st).error();
     st->bind(1, kind).bind(2, name);
@@ -368,7 +384,8 @@ Result<std::optional<std::string>> Store::credential(const std::string& kind, co
     return std::optional<std::string>(st->text(0));
 }
 
-Result<std::vector<std::pair<std::string, std::int64_t>>> Store::credentials(const std::string& kind) {
+Result<std::vector<std::pair<std::string, std::int64_t>>> Store::credentials(
+    const std::string& kind) {
     auto st = db_.prepare("SELECT name, created_at FROM credentials WHERE kind = ?1 ORDER BY name");
     if (!st) return std::move(st).error();
     st->bind(1, kind);
@@ -404,7 +421,8 @@ Result<std::vector<CaCert>> Store::import_ca(const fs::path& file) {
     for (auto& c : certs) {
         unsigned char* der = nullptr;
         const int n = i2d_X509(c.get(), &der);
-        if (n <= 0) return fail(Errc::invalid_input, "cannot encode a certificate of " + file.string());
+        if (n <= 0)
+            return fail(Errc::invalid_input, "cannot encode a certificate of " + file.string());
         const std::string id =
             sha256_hex(std::string_view(reinterpret_cast<char*>(der), static_cast<std::size_t>(n)))
                 .substr(0, 16);
@@ -414,7 +432,8 @@ Result<std::vector<CaCert>> Store::import_ca(const fs::path& file) {
         char* pem = nullptr;
         const long len = BIO_get_mem_data(bio, &pem);
         const fs::path target = dir / (id + ".pem");
-        auto w = write_file_atomic(target, std::string_view(pem, static_cast<std::size_t>(len)), 0644);
+        auto w =
+            write_file_atomic(target, std::string_view(pem, static_cast<std::size_t>(len)), 0644);
         BIO_free(bio);
         if (!w) return std::move(w).error();
         out.push_back(describe(c.get(), target, id));

@@ -56,7 +56,7 @@ struct Migration {
 };
 
 class Store {
-public:
+  public:
     static Result<std::unique_ptr<Store>> open(const std::filesystem::path& dir, Random& rng,
                                                const Clock& clock, const Options& opts = {});
 
@@ -72,8 +72,9 @@ public:
     // of nullopt unsets the key. Secrets are sealed.
     // With `replace`, every other stored setting is removed in the same
     // transaction (config import --replace).
-    Result<void> set_values(const std::vector<std::pair<std::string, std::optional<std::string>>>& changes,
-                            bool replace = false);
+    Result<void> set_values(
+        const std::vector<std::pair<std::string, std::optional<std::string>>>& changes,
+        bool replace = false);
     // Whether the secret setting `key` (e.g. "email.password") is stored.
     bool has_secret(const std::string& key);
 
@@ -107,7 +108,7 @@ public:
     Random& random() { return rng_; }
     const Clock& clock() const { return clock_; }
 
-private:
+  private:
     Store(std::filesystem::path dir, Db db, SealKey key, Random& rng, const Clock& clock)
         : dir_(std::move(dir)), db_(std::move(db)), key_(key), rng_(rng), clock_(clock) {}
     Result<void> migrate();

@@ -31,7 +31,9 @@ Duration session_timeout(store::Store& store) {
     return s->get_duration("", "web.session_timeout");
 }
 
-Response forbidden(std::string_view why) { return Response::text(403, std::string(why) + "\n"); }
+Response forbidden(std::string_view why) {
+    return Response::text(403, std::string(why) + "\n");
+}
 
 }  // namespace
 
@@ -49,7 +51,8 @@ struct App::Call {
     }
 };
 
-App::App(store::Store& store, SignInService& signin, const Clock& clock, Random& rng, AppOptions options)
+App::App(store::Store& store, SignInService& signin, const Clock& clock, Random& rng,
+         AppOptions options)
     : store_(store),
       signin_(signin),
       clock_(clock),
@@ -60,14 +63,15 @@ App::App(store::Store& store, SignInService& signin, const Clock& clock, Random&
 
 Response App::handle(const Request& request) {
     Call call{request};
-    if (auto id = request.cookie_value(cookie_name(request.secure))) call.session = sessions_.touch(*id);
+    if (auto id = request.cookie_value(cookie_name(request.secure)))
+        call.session = sessions_.touch(*id);
 
     Response r = route(call);
 
     if (call.new_cookie && call.session != nullptr) {
-        r.add("Set-Cookie", fmt::format("{}={}; Path=/; HttpOnly; SameSite=Strict{}",
-                                        cookie_name(request.secure), call.session->id,
-                                        request.secure ? "; Secure" : ""));
+        r.add("Set-Cookie",
+              fmt::format("{}={}; Path=/; HttpOnly; SameSite=Strict{}", cookie_name(request.secure),
+                          call.session->id, request.secure ? "; Secure" : ""));
     }
     r.set("Content-Security-Policy", std::string(kCsp));
     r.set("X-Frame-Options", "DENY");
@@ -112,7 +116,8 @@ Response App::route(Call& call) {
         if (get) return email_page(call, "email", kEmailBase);
         if (post) return email_apply(call, "email", kEmailBase);
     }
-    if (p == fmt::format("{}/signin", kEmailBase) && post) return email_signin(call, "email", kEmailBase);
+    if (p == fmt::format("{}/signin", kEmailBase) && post)
+        return email_signin(call, "email", kEmailBase);
     if (p == kFaxBase) {
         if (get) return email_page(call, "fax", kFaxBase);
         if (post) return email_apply(call, "fax", kFaxBase);
@@ -121,7 +126,8 @@ Response App::route(Call& call) {
     if (p == "/api/signin-status" && get) return signin_status(call);
     if (p == "/network-security/ca-certificate" && get) {
         auto certs = store_.ca_certs();
-        return simple_page(call, static_cast<int>(Tab::network_security), "Network Security > CA Certificate",
+        return simple_page(call, static_cast<int>(Tab::network_security),
+                           "Network Security > CA Certificate",
                            render_ca_page(certs ? *certs : std::vector<store::CaCert>{},
                                           certs ? "" : certs.error().detail));
     }
@@ -133,11 +139,13 @@ Response App::route(Call& call) {
     }
     if (p == "/product-security" && get)
         return simple_page(call, static_cast<int>(Tab::product_security), "Product Security",
-                           "<p>The administrator password is changed with <code>postbridge admin-password set</code>.</p>");
+                           "<p>The administrator password is changed with <code>postbridge "
+                           "admin-password set</code>.</p>");
     if (p == "/device-management" && get)
-        return simple_page(call, static_cast<int>(Tab::device_management), "Device Management",
-                           "<p>Job history and the status sheet are shown by <code>postbridge jobs</code> and "
-                           "<code>postbridge status-sheet</code>.</p>");
+        return simple_page(
+            call, static_cast<int>(Tab::device_management), "Device Management",
+            "<p>Job history and the status sheet are shown by <code>postbridge jobs</code> and "
+            "<code>postbridge status-sheet</code>.</p>");
     if (get || post) return Response::text(404, "Not found.\n");
     Response r = Response::text(405, "Method not allowed.\n");
     r.set("Allow", "GET, POST");
@@ -150,7 +158,8 @@ Response App::login_page(Call& call, std::string_view problem, int status) {
         call.new_cookie = true;
     }
     Frame frame{"Log in", Tab::network, false, false, {}};
-    return Response::html(render_page(frame, render_login_page(call.session->csrf, problem)), status);
+    return Response::html(render_page(frame, render_login_page(call.session->csrf, problem)),
+                          status);
 }
 
 Response App::login(Call& call) {
@@ -158,14 +167,16 @@ Response App::login(Call& call) {
     const auto& client = call.req.client;
     if (const auto wait = throttle_.wait(client)) {
         const auto secs = std::chrono::duration_cast<std::chrono::seconds>(*wait).count() + 1;
-        Response r = login_page(call, fmt::format("Too many wrong passwords. Try again in {} seconds.", secs), 429);
+        Response r = login_page(
+            call, fmt::format("Too many wrong passwords. Try again in {} seconds.", secs), 429);
         r.set("Retry-After", std::to_string(secs));
         return r;
     }
     const Secret password(call.req.form("password").value_or(""));
     auto stored = store_.credential("admin", "admin");
     if (!stored) {
-        options_.log(fmt::format("web: login: cannot read the administrator password: {}", stored.error().detail));
+        options_.log(fmt::format("web: login: cannot read the administrator password: {}",
+                                 stored.error().detail));
         return login_page(call, "The administrator password cannot be read. See the log.", 500);
     }
     if (!*stored || !verify_password(password, **stored)) {
@@ -186,8 +197,9 @@ Response App::logout(Call& call) {
     call.session = nullptr;
     Response r = Response::redirect("/login");
     // Expire the cookie in the browser too.
-    r.add("Set-Cookie", fmt::format("{}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict{}",
-                                    cookie_name(call.req.secure), call.req.secure ? "; Secure" : ""));
+    r.add("Set-Cookie",
+          fmt::format("{}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict{}",
+                      cookie_name(call.req.secure), call.req.secure ? "; Secure" : ""));
     return r;
 }
 
@@ -200,14 +212,16 @@ bool App::fax_configured() {
 }
 
 Response App::simple_page(Call& call, int tab, std::string_view title, std::string body) {
-    Frame frame{std::string(title), static_cast<Tab>(tab), true, fax_configured(), call.session->csrf};
+    Frame frame{std::string(title), static_cast<Tab>(tab), true, fax_configured(),
+                call.session->csrf};
     return Response::html(render_page(frame, body));
 }
 
 namespace {
 
 std::string page_title(std::string_view profile) {
-    return profile == "fax" ? "Fax > Fax Server > Email Server Settings" : "Network > Email Server > Basic";
+    return profile == "fax" ? "Fax > Fax Server > Email Server Settings"
+                            : "Network > Email Server > Basic";
 }
 
 }  // namespace
@@ -231,8 +245,8 @@ Response App::email_page(Call& call, std::string_view profile, std::string_view 
     if (call.req.param("saved")) page.notice = "The settings were applied.";
     // A failed sign-in action left its reason here for the page it redirected to.
     if (!call.session->flash.empty()) page.problem = std::exchange(call.session->flash, {});
-    Frame frame{page_title(profile), profile == "fax" ? Tab::fax : Tab::network, true, fax_configured(),
-                call.session->csrf};
+    Frame frame{page_title(profile), profile == "fax" ? Tab::fax : Tab::network, true,
+                fax_configured(), call.session->csrf};
     return Response::html(render_page(frame, render_email_page(page)));
 }
 
@@ -250,7 +264,8 @@ Response App::email_apply(Call& call, std::string_view profile, std::string_view
     }
     if (sub.errors.empty() && problem.empty()) {
         if (!sub.changes.empty())
-            options_.log(fmt::format("web: {} setting(s) of profile {} changed", sub.changes.size(), profile));
+            options_.log(fmt::format("web: {} setting(s) of profile {} changed", sub.changes.size(),
+                                     profile));
         if (call.req.form("signin")) return Response::redirect(fmt::format("{}?signin=1", base));
         return Response::redirect(fmt::format("{}?saved=1", base));
     }
@@ -267,8 +282,8 @@ Response App::email_apply(Call& call, std::string_view profile, std::string_view
     page.problem = problem;
     page.password_set = store_.has_secret(std::string(profile) + ".password");
     page.signin = signin_.status(profile);
-    Frame frame{page_title(profile), profile == "fax" ? Tab::fax : Tab::network, true, fax_configured(),
-                call.session->csrf};
+    Frame frame{page_title(profile), profile == "fax" ? Tab::fax : Tab::network, true,
+                fax_configured(), call.session->csrf};
     return Response::html(render_page(frame, render_email_page(page)), 400);
 }
 
@@ -278,14 +293,21 @@ Response App::email_signin(Call& call, std::string_view profile, std::string_vie
     std::string problem;
     if (action == "start") {
         auto r = signin_.start(profile);
-        if (!r) problem = r.error().detail.empty() ? std::string(r.error().info().status) : r.error().detail;
-        else options_.log(fmt::format("web: sign-in of profile {} started", profile));
+        if (!r)
+            problem =
+                r.error().detail.empty() ? std::string(r.error().info().status) : r.error().detail;
+        else
+            options_.log(fmt::format("web: sign-in of profile {} started", profile));
     } else if (action == "finish") {
         auto r = signin_.finish(profile, call.req.form("redirect_url").value_or(""));
-        if (!r) problem = r.error().detail.empty() ? std::string(r.error().info().status) : r.error().detail;
+        if (!r)
+            problem =
+                r.error().detail.empty() ? std::string(r.error().info().status) : r.error().detail;
     } else if (action == "signout") {
-        if (auto r = signin_.sign_out(profile); !r) problem = r.error().detail;
-        else options_.log(fmt::format("web: profile {} signed out", profile));
+        if (auto r = signin_.sign_out(profile); !r)
+            problem = r.error().detail;
+        else
+            options_.log(fmt::format("web: profile {} signed out", profile));
         if (problem.empty()) return Response::redirect(std::string(base));
     } else {
         return Response::text(400, "Unknown action.\n");
@@ -296,7 +318,8 @@ Response App::email_signin(Call& call, std::string_view profile, std::string_vie
 
 Response App::signin_status(Call& call) {
     const std::string profile = call.req.param("profile").value_or("email");
-    if (profile != "email" && profile != "fax") return Response::json(R"({"error":"unknown profile"})", 404);
+    if (profile != "email" && profile != "fax")
+        return Response::json(R"({"error":"unknown profile"})", 404);
     const auto s = signin_.status(profile);
     nlohmann::json j{{"profile", profile},
                      {"state", to_string(s.state)},
@@ -307,18 +330,24 @@ Response App::signin_status(Call& call) {
         j["user_code"] = s.user_code;
         j["verification_uri"] = s.verification_uri;
         j["expires_in"] = std::max<std::int64_t>(
-            0, std::chrono::duration_cast<std::chrono::seconds>(s.expires_at - clock_.now()).count());
+            0,
+            std::chrono::duration_cast<std::chrono::seconds>(s.expires_at - clock_.now()).count());
     }
     return Response::json(j.dump());
 }
 
 std::string_view to_string(SignInStatus::State s) noexcept {
     switch (s) {
-    case SignInStatus::State::signed_out: return "signed-out";
-    case SignInStatus::State::pending: return "pending";
-    case SignInStatus::State::signed_in: return "signed-in";
-    case SignInStatus::State::expired: return "expired";
-    case SignInStatus::State::reauth_required: return "reauth-required";
+        case SignInStatus::State::signed_out:
+            return "signed-out";
+        case SignInStatus::State::pending:
+            return "pending";
+        case SignInStatus::State::signed_in:
+            return "signed-in";
+        case SignInStatus::State::expired:
+            return "expired";
+        case SignInStatus::State::reauth_required:
+            return "reauth-required";
     }
     return "signed-out";
 }

@@ -24,8 +24,9 @@ struct AppOptions {
 };
 
 class App {
-public:
-    App(store::Store& store, SignInService& signin, const Clock& clock, Random& rng, AppOptions options = {});
+  public:
+    App(store::Store& store, SignInService& signin, const Clock& clock, Random& rng,
+        AppOptions options = {});
 
     Response handle(const Request& request);
 
@@ -35,7 +36,7 @@ public:
         return secure ? "__Host-pb_session" : "pb_session";
     }
 
-private:
+  private:
     struct Call;
     Response route(Call& call);
     Response login_page(Call& call, std::string_view problem, int status = 200);

@@ -28,7 +28,8 @@ using Bio = std::unique_ptr<BIO, Free<BIO, BIO_free_all>>;
 using Ext = std::unique_ptr<X509_EXTENSION, Free<X509_EXTENSION, X509_EXTENSION_free>>;
 
 Error ssl_failure(std::string_view what) {
-    return fail(Errc::spool_unwritable, fmt::format("cannot make the web page's certificate: {}", what));
+    return fail(Errc::spool_unwritable,
+                fmt::format("cannot make the web page's certificate: {}", what));
 }
 
 bool is_ip(std::string_view name) {
@@ -58,7 +59,8 @@ Result<CertificateFiles> ensure_self_signed(const std::filesystem::path& state_d
                                             const std::vector<std::string>& extra_names) {
     CertificateFiles files{state_dir / "web-cert.pem", state_dir / "web-key.pem", false};
     std::error_code ec;
-    if (std::filesystem::exists(files.cert, ec) && std::filesystem::exists(files.key, ec)) return files;
+    if (std::filesystem::exists(files.cert, ec) && std::filesystem::exists(files.key, ec))
+        return files;
 
     Key key(EVP_EC_gen("P-256"));
     if (!key) return ssl_failure("key generation failed");
@@ -77,13 +79,18 @@ Result<CertificateFiles> ensure_self_signed(const std::filesystem::path& state_d
     X509_gmtime_adj(X509_getm_notAfter(cert.get()), 10L * 365 * 24 * 3600);
     X509_set_pubkey(cert.get(), key.get());
     X509_NAME* name = X509_get_subject_name(cert.get());
-    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("postbridge"), -1, -1, 0);
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("postbridge Web Config"), -1, -1, 0);
+    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
+                               reinterpret_cast<const unsigned char*>("postbridge"), -1, -1, 0);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                               reinterpret_cast<const unsigned char*>("postbridge Web Config"), -1,
+                               -1, 0);
     X509_set_issuer_name(cert.get(), name);
 
     std::string san = "DNS:localhost,IP:127.0.0.1,IP:::1";
     for (const auto& n : extra_names) {
-        if (n.empty() || n == "localhost" || n == "127.0.0.1" || n == "::1" || n == "0.0.0.0" || n == "::") continue;
+        if (n.empty() || n == "localhost" || n == "127.0.0.1" || n == "::1" || n == "0.0.0.0" ||
+            n == "::")
+            continue;
         san += fmt::format(",{}:{}", is_ip(n) ? "IP" : "DNS", n);
     }
     if (!add_ext(cert.get(), NID_subject_alt_name, san) ||
@@ -95,11 +102,12 @@ Result<CertificateFiles> ensure_self_signed(const std::filesystem::path& state_d
 
     const std::string key_pem = pem_of(
         [](BIO* b, void* k) {
-            return PEM_write_bio_PrivateKey(b, static_cast<EVP_PKEY*>(k), nullptr, nullptr, 0, nullptr, nullptr);
+            return PEM_write_bio_PrivateKey(b, static_cast<EVP_PKEY*>(k), nullptr, nullptr, 0,
+                                            nullptr, nullptr);
         },
         key.get());
-    const std::string cert_pem =
-        pem_of([](BIO* b, void* c) { return PEM_write_bio_X509(b, static_cast<X509*>(c)); }, cert.get());
+    const std::string cert_pem = pem_of(
+        [](BIO* b, void* c) { return PEM_write_bio_X509(b, static_cast<X509*>(c)); }, cert.get());
     if (key_pem.empty() || cert_pem.empty()) return ssl_failure("cannot write PEM");
     // The key first: a certificate without its key would be kept and never work.
     if (auto r = write_file_atomic(files.key, key_pem, 0600); !r) return std::move(r).error();

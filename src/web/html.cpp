@@ -15,12 +15,23 @@ std::string escape(std::string_view text) {
     out.reserve(text.size() + text.size() / 8);
     for (char c : text) {
         switch (c) {
-        case '&': out += "&amp;"; break;
-        case '<': out += "&lt;"; break;
-        case '>': out += "&gt;"; break;
-        case '"': out += "&quot;"; break;
-        case '\'': out += "&#39;"; break;
-        default: out.push_back(c);
+            case '&':
+                out += "&amp;";
+                break;
+            case '<':
+                out += "&lt;";
+                break;
+            case '>':
+                out += "&gt;";
+                break;
+            case '"':
+                out += "&quot;";
+                break;
+            case '\'':
+                out += "&#39;";
+                break;
+            default:
+                out.push_back(c);
         }
     }
     return out;
@@ -93,7 +104,8 @@ std::string qr_svg(std::string_view text) {
     for (int y = 0; y < n; ++y) {
         for (int x = 0; x < n; ++x) {
             // Bit 0 of each byte is the module's colour (1 = dark).
-            if ((qr->data[y * n + x] & 1) != 0) path += fmt::format("M{},{}h1v1h-1z", x + quiet, y + quiet);
+            if ((qr->data[y * n + x] & 1) != 0)
+                path += fmt::format("M{},{}h1v1h-1z", x + quiet, y + quiet);
         }
     }
     const int size = n + 2 * quiet;

@@ -21,8 +21,8 @@ struct Frame {
     std::string title;  // the page's own heading, e.g. "Email Server > Basic"
     Tab tab = Tab::network;
     bool logged_in = false;
-    bool fax = false;   // show the Fax tab
-    std::string csrf;   // for the Log out form
+    bool fax = false;  // show the Fax tab
+    std::string csrf;  // for the Log out form
 };
 
 // A whole page: head (style and script are files: the CSP forbids inline

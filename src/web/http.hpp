@@ -22,8 +22,8 @@ struct Request {
     std::string content_type;  // of the body
     std::string cookie;        // the Cookie header, as sent
     std::string body;
-    std::string client;        // the peer's address: the key of login throttling
-    bool secure = false;       // arrived over TLS
+    std::string client;   // the peer's address: the key of login throttling
+    bool secure = false;  // arrived over TLS
 
     // Query and form parameters. A name sent twice keeps its first value.
     std::optional<std::string> param(std::string_view name) const;

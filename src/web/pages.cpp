@@ -132,34 +132,39 @@ std::string render_control(const Field& f, const EmailPage& page) {
     const std::string id = dom_id(f.key);
     const std::string value = get(page.values, f.key);
     const std::string err_attr =
-        page.errors.contains(f.key) ? fmt::format(R"( aria-invalid="true" aria-describedby="e-{}")", id) : "";
+        page.errors.contains(f.key)
+            ? fmt::format(R"( aria-invalid="true" aria-describedby="e-{}")", id)
+            : "";
     switch (f.input) {
-    case Input::select: {
-        std::string opts;
-        for (auto choice : d.choices)
-            opts += fmt::format(R"(<option value="{}"{}>{}</option>)", escape(choice),
-                                choice == value ? " selected" : "", escape(choice_label(f.key, choice)));
-        return fmt::format(R"(<select id="{}" name="{}"{}>{}</select>)", id, escape(f.key), err_attr, opts);
-    }
-    case Input::text:
-        return fmt::format(R"(<input type="text" id="{}" name="{}" value="{}" autocomplete="off"{}>)", id,
-                           escape(f.key), escape(value), err_attr);
-    case Input::port:
-        return fmt::format(
-            R"(<input type="text" inputmode="numeric" id="{}" name="{}" value="{}" size="6"{}>)", id,
-            escape(f.key), escape(value), err_attr);
-    case Input::password:
-        // The stored password never comes back to the browser: an empty
-        // field keeps it.
-        return fmt::format(
-            R"(<input type="password" id="{}" name="{}" value="" autocomplete="new-password" placeholder="{}"{}>)",
-            id, escape(f.key), page.password_set ? "(unchanged)" : "", err_attr);
-    case Input::toggle: {
-        const bool on = value != "false";
-        return fmt::format(
-            R"(<span id="{0}" class="choices"><label><input type="radio" name="{1}" value="true"{2}> Enable</label> <label><input type="radio" name="{1}" value="false"{3}> Disable</label></span><p class="warning">{4}</p>)",
-            id, escape(f.key), on ? " checked" : "", on ? "" : " checked", kValidationWarning);
-    }
+        case Input::select: {
+            std::string opts;
+            for (auto choice : d.choices)
+                opts += fmt::format(R"(<option value="{}"{}>{}</option>)", escape(choice),
+                                    choice == value ? " selected" : "",
+                                    escape(choice_label(f.key, choice)));
+            return fmt::format(R"(<select id="{}" name="{}"{}>{}</select>)", id, escape(f.key),
+                               err_attr, opts);
+        }
+        case Input::text:
+            return fmt::format(
+                R"(<input type="text" id="{}" name="{}" value="{}" autocomplete="off"{}>)", id,
+                escape(f.key), escape(value), err_attr);
+        case Input::port:
+            return fmt::format(
+                R"(<input type="text" inputmode="numeric" id="{}" name="{}" value="{}" size="6"{}>)",
+                id, escape(f.key), escape(value), err_attr);
+        case Input::password:
+            // The stored password never comes back to the browser: an empty
+            // field keeps it.
+            return fmt::format(
+                R"(<input type="password" id="{}" name="{}" value="" autocomplete="new-password" placeholder="{}"{}>)",
+                id, escape(f.key), page.password_set ? "(unchanged)" : "", err_attr);
+        case Input::toggle: {
+            const bool on = value != "false";
+            return fmt::format(
+                R"(<span id="{0}" class="choices"><label><input type="radio" name="{1}" value="true"{2}> Enable</label> <label><input type="radio" name="{1}" value="false"{3}> Disable</label></span><p class="warning">{4}</p>)",
+                id, escape(f.key), on ? " checked" : "", on ? "" : " checked", kValidationWarning);
+        }
     }
     return {};
 }
@@ -171,7 +176,8 @@ std::string presets_json() {
         if (p == nullptr) continue;
         nlohmann::json fields = nlohmann::json::object();
         for (const auto& [k, v] : p->values)
-            if (std::ranges::find(kPresetFields, k) != kPresetFields.end()) fields[std::string(k)] = v;
+            if (std::ranges::find(kPresetFields, k) != kPresetFields.end())
+                fields[std::string(k)] = v;
         j[std::string(service)] = fields;
     }
     return j.dump();
@@ -191,8 +197,9 @@ std::string render_status_row(const EmailPage& page, std::string_view method) {
         R"(<div class="field" data-show="oauth2"{hidden}><span class="label">Current Status</span><div class="control"><output id="current-status" class="js-status">{status}</output> {action}</div></div>
 <div class="field" id="signed-account-row" data-show="oauth2"{hidden_account}><span class="label">Signed-in Account</span><div class="control"><output id="signin-account">{account}</output></div></div>
 )",
-        fmt::arg("hidden", method == "oauth2" ? "" : " hidden"), fmt::arg("status", status_label(page.signin.state)),
-        fmt::arg("action", action), fmt::arg("hidden_account", method == "oauth2" && signed_in ? "" : " hidden"),
+        fmt::arg("hidden", method == "oauth2" ? "" : " hidden"),
+        fmt::arg("status", status_label(page.signin.state)), fmt::arg("action", action),
+        fmt::arg("hidden_account", method == "oauth2" && signed_in ? "" : " hidden"),
         fmt::arg("account", escape(page.signin.account)));
 }
 
@@ -209,11 +216,13 @@ std::string render_signin_panel(const EmailPage& page, std::string_view service)
         body += fmt::format(
             R"(<div class="pending-only"><p id="signin-message">To sign in, use a web browser to open the page <a href="{0}" target="_blank" rel="noopener noreferrer">{0}</a> and enter the code <strong id="user-code">{1}</strong> to authenticate.</p>)",
             uri, escape(s.user_code));
-        const auto& qr_target = s.verification_uri_complete.empty() ? s.verification_uri : s.verification_uri_complete;
+        const auto& qr_target =
+            s.verification_uri_complete.empty() ? s.verification_uri : s.verification_uri_complete;
         body += qr_svg(qr_target);
         const auto left = std::max(Duration{0}, s.expires_at - page.now);
-        body += fmt::format(R"(<p>Time left: <span id="time-left" data-expires-in="{}">{}</span></p></div>)",
-                            std::chrono::duration_cast<std::chrono::seconds>(left).count(), time_left(left));
+        body += fmt::format(
+            R"(<p>Time left: <span id="time-left" data-expires-in="{}">{}</span></p></div>)",
+            std::chrono::duration_cast<std::chrono::seconds>(left).count(), time_left(left));
     } else if (pending && !s.authorize_url.empty()) {
         body += fmt::format(
             R"(<div class="pending-only"><p>Open <a href="{0}" target="_blank" rel="noopener noreferrer">the sign-in page</a> and sign in. The browser then ends on a page that does not load; copy its address from the address bar and paste it here.</p>
@@ -225,10 +234,11 @@ std::string render_signin_panel(const EmailPage& page, std::string_view service)
             escape(page.base), escape(page.csrf), sign_in_button(service));
     }
     if (s.state == SignInStatus::State::signed_in)
-        body += fmt::format(R"(<p class="done">Signed in as <strong>{}</strong>. Click OK to apply the settings.</p>)",
-                            escape(s.account));
-    body += fmt::format(R"(<p class="error" id="signin-reason"{}>{}</p>)", s.reason.empty() ? " hidden" : "",
-                        escape(s.reason));
+        body += fmt::format(
+            R"(<p class="done">Signed in as <strong>{}</strong>. Click OK to apply the settings.</p>)",
+            escape(s.account));
+    body += fmt::format(R"(<p class="error" id="signin-reason"{}>{}</p>)",
+                        s.reason.empty() ? " hidden" : "", escape(s.reason));
     return fmt::format(R"(<section id="signin-panel" class="panel" data-profile="{}"{}>{}</section>
 )",
                        escape(page.profile), pending ? R"( data-poll="1")" : "", body);
@@ -242,7 +252,7 @@ std::string time_left(Duration d) {
 }
 
 std::map<std::string, std::string, std::less<>> email_values(const settings::Settings& s,
-                                                           std::string_view profile) {
+                                                             std::string_view profile) {
     std::map<std::string, std::string, std::less<>> v;
     for (const auto& f : kFields)
         if (f.input != Input::password) v.emplace(f.key, s.get(profile, f.key));
@@ -257,32 +267,41 @@ std::string render_email_page(const EmailPage& page) {
         R"(<p class="note">{}. <a href="/network-security/ca-certificate">CA Certificate</a> <a href="/network-security/root-certificate-update">Root Certificate Update</a></p>
 )",
         kCertificateNote);
-    if (!page.notice.empty()) out += fmt::format(R"(<p class="notice" role="status">{}</p>)", escape(page.notice));
-    if (!page.problem.empty()) out += fmt::format(R"(<p class="error" role="alert">{}</p>)", escape(page.problem));
+    if (!page.notice.empty())
+        out += fmt::format(R"(<p class="notice" role="status">{}</p>)", escape(page.notice));
+    if (!page.problem.empty())
+        out += fmt::format(R"(<p class="error" role="alert">{}</p>)", escape(page.problem));
     if (!page.errors.empty())
-        out += R"(<p class="error" role="alert">Nothing was changed: correct the fields marked below.</p>)";
-    for (const auto& w : page.warnings) out += fmt::format(R"(<p class="warning">{}</p>)", escape(w));
+        out +=
+            R"(<p class="error" role="alert">Nothing was changed: correct the fields marked below.</p>)";
+    for (const auto& w : page.warnings)
+        out += fmt::format(R"(<p class="warning">{}</p>)", escape(w));
 
     const bool pending = page.signin.state == SignInStatus::State::pending;
-    if (method == "oauth2" && (page.signin_panel || pending)) out += render_signin_panel(page, service);
+    if (method == "oauth2" && (page.signin_panel || pending))
+        out += render_signin_panel(page, service);
 
-    out += fmt::format(R"(<form method="post" action="{}" id="settings-form" data-presets="{}" novalidate>
+    out += fmt::format(
+        R"(<form method="post" action="{}" id="settings-form" data-presets="{}" novalidate>
 <input type="hidden" name="csrf" value="{}">
 )",
-                       escape(page.base), escape(presets_json()), escape(page.csrf));
+        escape(page.base), escape(presets_json()), escape(page.csrf));
     for (const auto& f : kFields) {
         const std::string id = dom_id(f.key);
         std::string error;
         if (const auto it = page.errors.find(f.key); it != page.errors.end())
             error = fmt::format(R"(<p class="error" id="e-{}">{}</p>)", id, escape(it->second));
         if (f.input == Input::toggle) {
-            out += fmt::format(R"(<div class="field"{}><span class="label">{}</span><div class="control">{}{}</div></div>
+            out += fmt::format(
+                R"(<div class="field"{}><span class="label">{}</span><div class="control">{}{}</div></div>
 )",
-                               row_attrs(f, method, service), escape(label_of(f)), render_control(f, page), error);
+                row_attrs(f, method, service), escape(label_of(f)), render_control(f, page), error);
         } else {
-            out += fmt::format(R"(<div class="field"{}><label for="{}">{}</label><div class="control">{}{}</div></div>
+            out += fmt::format(
+                R"(<div class="field"{}><label for="{}">{}</label><div class="control">{}{}</div></div>
 )",
-                               row_attrs(f, method, service), id, escape(label_of(f)), render_control(f, page), error);
+                row_attrs(f, method, service), id, escape(label_of(f)), render_control(f, page),
+                error);
         }
         if (f.key == "service") out += render_status_row(page, method);
     }
@@ -296,7 +315,8 @@ std::string render_email_page(const EmailPage& page) {
     return out;
 }
 
-Submission read_email_form(const settings::Settings& current, std::string_view profile, const Params& form) {
+Submission read_email_form(const settings::Settings& current, std::string_view profile,
+                           const Params& form) {
     Submission sub;
     auto submitted = [&](std::string_view key) -> std::optional<std::string> {
         for (const auto& [k, v] : form)
@@ -369,20 +389,25 @@ std::string render_login_page(std::string_view csrf, std::string_view problem) {
 <div class="buttons"><button type="submit" id="ok">OK</button></div>
 </form>
 )",
-        problem.empty() ? "" : fmt::format(R"(<p class="error" role="alert">{}</p>)", escape(problem)),
+        problem.empty() ? ""
+                        : fmt::format(R"(<p class="error" role="alert">{}</p>)", escape(problem)),
         escape(csrf));
 }
 
 std::string render_ca_page(const std::vector<store::CaCert>& certs, std::string_view problem) {
     std::string out;
-    if (!problem.empty()) out += fmt::format(R"(<p class="error" role="alert">{}</p>)", escape(problem));
-    out += R"(<p>CA certificates trusted for the email server and identity providers, besides the system's. Import them with <code>postbridge ca import FILE</code>.</p>)";
+    if (!problem.empty())
+        out += fmt::format(R"(<p class="error" role="alert">{}</p>)", escape(problem));
+    out +=
+        R"(<p>CA certificates trusted for the email server and identity providers, besides the system's. Import them with <code>postbridge ca import FILE</code>.</p>)";
     if (certs.empty()) return out + "<p>No CA certificate has been imported.</p>";
-    out += R"(<table><thead><tr><th>ID</th><th>Subject</th><th>Issuer</th><th>Valid from</th><th>Valid to</th></tr></thead><tbody>)";
+    out +=
+        R"(<table><thead><tr><th>ID</th><th>Subject</th><th>Issuer</th><th>Valid from</th><th>Valid to</th></tr></thead><tbody>)";
     for (const auto& c : certs)
-        out += fmt::format("<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                           escape(c.id), escape(c.subject), escape(c.issuer), escape(c.not_before),
-                           escape(c.not_after));
+        out += fmt::format(
+            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(c.id), escape(c.subject), escape(c.issuer), escape(c.not_before),
+            escape(c.not_after));
     return out + "</tbody></table>";
 }
 

@@ -51,14 +51,14 @@ std::string render_email_page(const EmailPage& page);
 struct Submission {
     std::vector<Change> changes;
     std::map<std::string, std::string, std::less<>> values;  // as submitted, for redisplay
-    std::map<std::string, std::string, std::less<>> errors;   // field -> message
+    std::map<std::string, std::string, std::less<>> errors;  // field -> message
 };
 Submission read_email_form(const settings::Settings& current, std::string_view profile,
                            const Params& form);
 
 // The effective values of the page's fields.
 std::map<std::string, std::string, std::less<>> email_values(const settings::Settings& s,
-                                                           std::string_view profile);
+                                                             std::string_view profile);
 
 std::string render_login_page(std::string_view csrf, std::string_view problem);
 std::string render_ca_page(const std::vector<store::CaCert>& certs, std::string_view problem);

@@ -12,6 +12,7 @@
 #include <csignal>
 #include <exception>
 
+#include <fmt/format.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -24,7 +25,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <fmt/format.h>
 
 namespace pb::web {
 namespace {
@@ -44,7 +44,8 @@ constexpr std::uint32_t kHeaderLimit = 16 * 1024;
 constexpr std::uint64_t kBodyLimit = 64 * 1024;  // the largest form is a few kilobytes
 constexpr int kMaxConnections = 64;
 
-Request to_request(const http::request<http::string_body>& in, const std::string& client, bool secure) {
+Request to_request(const http::request<http::string_body>& in, const std::string& client,
+                   bool secure) {
     Request r;
     r.method = std::string(in.method_string());
     const std::string_view target = in.target();
@@ -111,8 +112,8 @@ struct Server::Impl {
             }
             auto& req = parser.get();
             const bool keep_alive = req.keep_alive();
-            Response answer = co_await asio::co_spawn(pages, call_handler(to_request(req, client, secure)),
-                                                      asio::use_awaitable);
+            Response answer = co_await asio::co_spawn(
+                pages, call_handler(to_request(req, client, secure)), asio::use_awaitable);
             if (req.method() == http::verb::head) answer.body.clear();
             auto res = to_beast(std::move(answer), req.version(), keep_alive);
             beast::get_lowest_layer(stream).expires_after(kWriteTimeout);
@@ -167,15 +168,18 @@ Result<std::unique_ptr<Server>> Server::create(ServerOptions options, Handler ha
 
     boost::system::error_code ec;
     std::string host = o.host;
-    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+        host = host.substr(1, host.size() - 2);
     const auto address = asio::ip::make_address(host, ec);
     if (ec)
-        return fail(Errc::invalid_input,
-                    fmt::format("web.listen: '{}' is not an IP address (use e.g. 127.0.0.1:8443)", o.host));
+        return fail(
+            Errc::invalid_input,
+            fmt::format("web.listen: '{}' is not an IP address (use e.g. 127.0.0.1:8443)", o.host));
 
     if (o.tls) {
         SSL_CTX_set_min_proto_version(impl->ssl.native_handle(), TLS1_2_VERSION);
-        impl->ssl.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_compression |
+        impl->ssl.set_options(asio::ssl::context::default_workarounds |
+                              asio::ssl::context::no_compression |
                               asio::ssl::context::single_dh_use);
         impl->ssl.use_certificate_chain_file(o.cert.string(), ec);
         if (ec)
@@ -205,7 +209,9 @@ Server::~Server() {
     impl_->pages.join();
 }
 
-std::uint16_t Server::port() const noexcept { return impl_->acceptor.local_endpoint().port(); }
+std::uint16_t Server::port() const noexcept {
+    return impl_->acceptor.local_endpoint().port();
+}
 
 void Server::run() {
     auto& s = *impl_;

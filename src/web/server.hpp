@@ -31,7 +31,7 @@ struct ServerOptions {
 };
 
 class Server {
-public:
+  public:
     // Binds and listens; nothing is served until run(). Errors: 652 for an
     // unusable address, 651 for certificate files that cannot be read, 602
     // when the port cannot be bound.
@@ -46,7 +46,7 @@ public:
     // From any thread.
     void stop();
 
-private:
+  private:
     struct Impl;
     explicit Server(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;

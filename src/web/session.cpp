@@ -9,8 +9,8 @@ Session& Sessions::create() {
     const auto now = clock_.now();
     std::erase_if(sessions_, [&](const auto& kv) { return now - kv.second.last_seen > idle_; });
     if (sessions_.size() >= max_sessions) {
-        auto oldest = std::ranges::min_element(
-            sessions_, {}, [](const auto& kv) { return kv.second.last_seen; });
+        auto oldest = std::ranges::min_element(sessions_, {},
+                                               [](const auto& kv) { return kv.second.last_seen; });
         sessions_.erase(oldest);
     }
     Session s;

@@ -15,15 +15,15 @@
 namespace pb::web {
 
 struct Session {
-    std::string id;    // the cookie value: 256 random bits
-    std::string csrf;  // the hidden field every form of this session carries
+    std::string id;      // the cookie value: 256 random bits
+    std::string csrf;    // the hidden field every form of this session carries
     bool admin = false;  // logged in (a visitor gets a session to log in with)
     std::string flash;   // a message for the next page shown (after a redirect)
     TimePoint last_seen{};
 };
 
 class Sessions {
-public:
+  public:
     static constexpr std::size_t max_sessions = 256;
 
     Sessions(const Clock& clock, Random& rng, Duration idle_timeout)
@@ -43,7 +43,7 @@ public:
     Duration idle_timeout() const noexcept { return idle_; }
     std::size_t size() const noexcept { return sessions_.size(); }
 
-private:
+  private:
     const Clock& clock_;
     Random& rng_;
     Duration idle_;
@@ -54,7 +54,7 @@ private:
 // doubles the wait before the next attempt is even checked, up to
 // `max_delay`. A right password clears the record.
 class LoginThrottle {
-public:
+  public:
     static constexpr int free_attempts = 3;
     static constexpr Duration first_delay = std::chrono::seconds{2};
     static constexpr Duration max_delay = std::chrono::minutes{15};
@@ -67,7 +67,7 @@ public:
     void failed(std::string_view client);
     void succeeded(std::string_view client);
 
-private:
+  private:
     struct Record {
         int failures = 0;
         TimePoint blocked_until{};

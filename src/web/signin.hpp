@@ -42,14 +42,15 @@ std::string_view to_string(SignInStatus::State s) noexcept;
 std::string_view status_label(SignInStatus::State s) noexcept;
 
 class SignInService {
-public:
+  public:
     virtual ~SignInService() = default;
     // Cancels any sign-in of the profile that is out and starts a new one
     // with the profile's current settings. Returns the pending status.
     virtual Result<SignInStatus> start(std::string_view profile) = 0;
     virtual SignInStatus status(std::string_view profile) = 0;
     // Authorization code grant: the URL the browser was sent back to.
-    virtual Result<SignInStatus> finish(std::string_view profile, std::string_view redirect_url) = 0;
+    virtual Result<SignInStatus> finish(std::string_view profile,
+                                        std::string_view redirect_url) = 0;
     virtual Result<void> sign_out(std::string_view profile) = 0;
 };
 

@@ -35,14 +35,18 @@ using State = SignInStatus::State;
 // the page that follows can show it.
 constexpr auto kStartTimeout = std::chrono::seconds{30};
 
-
 State from(oauth::SignInState s) {
     switch (s) {
-    case oauth::SignInState::signed_out: return State::signed_out;
-    case oauth::SignInState::pending: return State::pending;
-    case oauth::SignInState::signed_in: return State::signed_in;
-    case oauth::SignInState::expired: return State::expired;
-    case oauth::SignInState::reauth_required: return State::reauth_required;
+        case oauth::SignInState::signed_out:
+            return State::signed_out;
+        case oauth::SignInState::pending:
+            return State::pending;
+        case oauth::SignInState::signed_in:
+            return State::signed_in;
+        case oauth::SignInState::expired:
+            return State::expired;
+        case oauth::SignInState::reauth_required:
+            return State::reauth_required;
     }
     return State::signed_out;
 }
@@ -50,7 +54,7 @@ State from(oauth::SignInState s) {
 // The product's token store (service/tokens.hpp), serialised: the flow
 // threads save tokens while the pages read the status over one Store.
 class LockedTokenStore final : public oauth::TokenStore {
-public:
+  public:
     LockedTokenStore(store::Store& store, std::mutex& mu) : inner_(store), mu_(mu) {}
     Result<std::optional<oauth::TokenSet>> load(std::string_view profile) override {
         std::lock_guard lock(mu_);
@@ -65,14 +69,15 @@ public:
         return inner_.remove(profile);
     }
 
-private:
+  private:
     service::SealedTokenStore inner_;
     std::mutex& mu_;
 };
 
 class OAuthSignIn final : public SignInService {
-public:
-    OAuthSignIn(std::filesystem::path dir, const Clock& clock, std::function<void(std::string_view)> log)
+  public:
+    OAuthSignIn(std::filesystem::path dir, const Clock& clock,
+                std::function<void(std::string_view)> log)
         : dir_(std::move(dir)), clock_(clock), log_(std::move(log)) {}
 
     Result<void> open(const store::Options& options) {
@@ -118,8 +123,9 @@ public:
         }
         f.thread = std::thread([this, &f, p = std::string(profile)] { run_device(p, f); });
         std::unique_lock lock(mu_);
-        f.changed.wait_for(lock, kStartTimeout,
-                           [&] { return !f.status.user_code.empty() || f.status.state != State::pending; });
+        f.changed.wait_for(lock, kStartTimeout, [&] {
+            return !f.status.user_code.empty() || f.status.state != State::pending;
+        });
         if (f.status.state != State::pending) return fail(Errc::not_signed_in, f.status.reason);
         return f.status;
     }
@@ -128,7 +134,8 @@ public:
         {
             std::lock_guard lock(mu_);
             const auto it = flows_.find(profile);
-            if (it != flows_.end() && (it->second->status.state == State::pending || !it->second->status.reason.empty()))
+            if (it != flows_.end() &&
+                (it->second->status.state == State::pending || !it->second->status.reason.empty()))
                 return it->second->status;
         }
         SignInStatus s;
@@ -149,12 +156,14 @@ public:
             std::lock_guard lock(mu_);
             const auto it = flows_.find(profile);
             if (it == flows_.end() || !it->second->authorization)
-                return fail(Errc::invalid_input, "No sign-in is waiting for a redirect URL: click Sign In first.");
+                return fail(Errc::invalid_input,
+                            "No sign-in is waiting for a redirect URL: click Sign In first.");
             f = it->second.get();
         }
         auto code = oauth::read_redirect(f->client, redirect_url, f->authorization->state);
         if (!code) return finish_failed(profile, *f, code.error());
-        auto tokens = oauth::exchange_code(*f->http, f->client, *code, f->authorization->verifier, clock_.now());
+        auto tokens = oauth::exchange_code(*f->http, f->client, *code, f->authorization->verifier,
+                                           clock_.now());
         if (!tokens) return finish_failed(profile, *f, tokens.error());
         oauth::TokenManager manager(*f->http, *tokens_, clock_, dir_);
         auto access = manager.complete_sign_in(profile, f->client, std::move(*tokens));
@@ -171,7 +180,8 @@ public:
     Result<void> sign_out(std::string_view profile) override {
         cancel(profile);
         auto prepared = prepare(profile);
-        if (!prepared) return tokens_->remove(profile);  // cannot reach the provider: forget locally
+        if (!prepared)
+            return tokens_->remove(profile);  // cannot reach the provider: forget locally
         oauth::TokenManager manager(*prepared->http, *tokens_, clock_, dir_);
         auto report = manager.sign_out(profile, prepared->client);
         if (!report) return std::move(report).error();
@@ -181,7 +191,7 @@ public:
         return {};
     }
 
-private:
+  private:
     struct Flow {
         explicit Flow(const Clock& clock) : waiter(clock) {}
         std::unique_ptr<oauth::HttpClient> http;
@@ -211,7 +221,8 @@ private:
         if (!loaded) return std::move(loaded).error();
         const auto& s = *loaded;
         if (s.get(profile, "auth_method") != "oauth2")
-            return fail(Errc::invalid_input, "Select OAuth2 as Authentication Method and click OK first.");
+            return fail(Errc::invalid_input,
+                        "Select OAuth2 as Authentication Method and click OK first.");
         auto http = oauth::CurlHttpClient::create(service::curl_options(s, *store_, profile));
         lock.unlock();
         if (!http) return std::move(http).error();
@@ -227,16 +238,17 @@ private:
 
     void run_device(const std::string& profile, Flow& f) {
         oauth::DeviceFlow flow(f.client);
-        auto tokens = oauth::run_device_flow(flow, *f.http, clock_, f.waiter, [&](const oauth::DeviceFlow& d) {
-            if (!d.authorization()) return;
-            std::lock_guard lock(mu_);
-            const auto& a = *d.authorization();
-            f.status.user_code = a.user_code;
-            f.status.verification_uri = a.verification_uri;
-            f.status.verification_uri_complete = a.verification_uri_complete;
-            f.status.expires_at = a.expires_at;
-            f.changed.notify_all();
-        });
+        auto tokens = oauth::run_device_flow(
+            flow, *f.http, clock_, f.waiter, [&](const oauth::DeviceFlow& d) {
+                if (!d.authorization()) return;
+                std::lock_guard lock(mu_);
+                const auto& a = *d.authorization();
+                f.status.user_code = a.user_code;
+                f.status.verification_uri = a.verification_uri;
+                f.status.verification_uri_complete = a.verification_uri_complete;
+                f.status.expires_at = a.expires_at;
+                f.changed.notify_all();
+            });
         std::optional<Error> failure;
         std::string account;
         if (!tokens) {
@@ -244,8 +256,10 @@ private:
         } else {
             oauth::TokenManager manager(*f.http, *tokens_, clock_, dir_);
             auto access = manager.complete_sign_in(profile, f.client, std::move(*tokens));
-            if (access) account = access->account;
-            else failure = access.error();
+            if (access)
+                account = access->account;
+            else
+                failure = access.error();
         }
         std::lock_guard lock(mu_);
         if (!failure) {
@@ -255,7 +269,8 @@ private:
             log_(fmt::format("web: profile {} signed in", profile));
         } else if (!f.waiter.cancelled()) {
             f.status = SignInStatus{};
-            f.status.reason = failure->detail.empty() ? std::string(failure->info().status) : failure->detail;
+            f.status.reason =
+                failure->detail.empty() ? std::string(failure->info().status) : failure->detail;
             log_(fmt::format("web: sign-in of {} failed: {}", profile, f.status.reason));
         }
         f.changed.notify_all();
@@ -294,9 +309,9 @@ private:
 
 }  // namespace
 
-Result<std::unique_ptr<SignInService>> make_signin_service(const std::filesystem::path& state_dir,
-                                                           const store::Options& options, const Clock& clock,
-                                                           std::function<void(std::string_view)> log) {
+Result<std::unique_ptr<SignInService>> make_signin_service(
+    const std::filesystem::path& state_dir, const store::Options& options, const Clock& clock,
+    std::function<void(std::string_view)> log) {
     auto service = std::make_unique<OAuthSignIn>(state_dir, clock, std::move(log));
     if (auto r = service->open(options); !r) return std::move(r).error();
     return std::unique_ptr<SignInService>(std::move(service));

@@ -13,7 +13,7 @@ namespace {
 namespace fs = std::filesystem;
 
 class ConfigCli : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         state_ = fs::temp_directory_path() /
                  ("pb-cli-" + std::to_string(::getpid()) + "-" +
@@ -78,7 +78,8 @@ TEST_F(ConfigCli, ImportIsAllOrNothing) {
     EXPECT_NE(r.out.find("email.smtp.port"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("email.nope"), std::string::npos) << r.out;
     EXPECT_EQ(pb("config get email.smtp.host").out, "smtp.office365.com\n");
-    std::ofstream(file, std::ios::trunc) << R"({"email.smtp.host": "smtp.example.com", "email.smtp.port": 465})";
+    std::ofstream(file, std::ios::trunc)
+        << R"({"email.smtp.host": "smtp.example.com", "email.smtp.port": 465})";
     ASSERT_EQ(pb("config import " + file.string()).status, 0);
     EXPECT_EQ(pb("config get email.smtp.port").out, "465\n");
     fs::remove(file);
@@ -102,8 +103,8 @@ TEST_F(ConfigCli, ExportImportRoundTrip) {
 
 TEST_F(ConfigCli, SecretsAreNeverPrinted) {
     ASSERT_EQ(pb("config set email.password -", "S3cr3t-Pa55").status, 0);
-    for (const char* args : {"config show", "config show --json", "config get email.password",
-                             "config export"}) {
+    for (const char* args :
+         {"config show", "config show --json", "config get email.password", "config export"}) {
         auto r = pb(args);
         EXPECT_EQ(r.status, 0) << args;
         EXPECT_EQ(r.out.find("S3cr3t-Pa55"), std::string::npos) << args;
@@ -136,8 +137,10 @@ TEST_F(ConfigCli, UserProfilesNeedARegisteredUser) {
 TEST_F(ConfigCli, CodesJsonHasTheManualsWords) {
     auto r = pb("codes --json");
     ASSERT_EQ(r.status, 0);
-    EXPECT_NE(r.out.find(R"("code":360,"condition":"sign-in","remedy":"Connect to the cloud service or email service.","status":"No connection with the cloud service or email service.")"),
-              std::string::npos)
+    EXPECT_NE(
+        r.out.find(
+            R"("code":360,"condition":"sign-in","remedy":"Connect to the cloud service or email service.","status":"No connection with the cloud service or email service.")"),
+        std::string::npos)
         << r.out;
     EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 25);
 }

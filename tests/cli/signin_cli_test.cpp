@@ -19,7 +19,7 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 class SigninCli : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         ASSERT_TRUE(Peers::get().available()) << "the peers fixture is not running";
         state_ = fs::temp_directory_path() /
@@ -29,11 +29,11 @@ protected:
         const auto& p = Peers::get();
         for (const std::string& kv : std::vector<std::string>{
                  "email.auth_method oauth2", "email.service custom",
-              "email.oauth.issuer " + p.at("PB_OIDC_ISSUER"),
-              "email.oauth.client_id " + p.at("PB_OIDC_CLIENT_ID"),
-              "email.oauth.scopes 'openid email offline_access smtp.send'",
-              "email.smtp.host 127.0.0.1", "email.smtp.port " + p.at("PB_SMTP_PORT"),
-              "email.sender alice@example.test"})
+                 "email.oauth.issuer " + p.at("PB_OIDC_ISSUER"),
+                 "email.oauth.client_id " + p.at("PB_OIDC_CLIENT_ID"),
+                 "email.oauth.scopes 'openid email offline_access smtp.send'",
+                 "email.smtp.host 127.0.0.1", "email.smtp.port " + p.at("PB_SMTP_PORT"),
+                 "email.sender alice@example.test"})
             ASSERT_EQ(pb("config set " + kv).status, 0) << kv;
         ASSERT_EQ(pb("ca import " + p.at("PB_TEST_CA")).status, 0);
     }
@@ -45,11 +45,13 @@ protected:
 
     // Starts `signin --json` in the background, acts as the user on the code
     // it shows, and returns every JSON line signin printed.
-    std::vector<json> signin_as_user(const std::string& action, const std::string& profile = "email",
+    std::vector<json> signin_as_user(const std::string& action,
+                                     const std::string& profile = "email",
                                      const std::string& login = "alice") {
         const fs::path out = state_.string() + ".signin";
-        const std::string cmd = binary_path() + " --state " + state_.string() + " signin --json --profile " +
-                                profile + " > " + out.string() + " 2>&1; echo $? >> " + out.string();
+        const std::string cmd = binary_path() + " --state " + state_.string() +
+                                " signin --json --profile " + profile + " > " + out.string() +
+                                " 2>&1; echo $? >> " + out.string();
         std::thread runner([cmd] { (void)run_command(cmd); });
         std::string code;
         for (int i = 0; i < 200 && code.empty(); ++i) {
@@ -58,14 +60,15 @@ protected:
             std::string line;
             if (std::getline(in, line)) {
                 auto j = json::parse(line, nullptr, false);
-                if (j.is_object() && j.contains("user_code")) code = j["user_code"].get<std::string>();
+                if (j.is_object() && j.contains("user_code"))
+                    code = j["user_code"].get<std::string>();
             }
         }
         EXPECT_FALSE(code.empty()) << "signin showed no code";
         if (!code.empty()) {
             auto u = run_command("node " + Peers::get().at("PB_PEERS_DIR") + "/user.mjs " + action +
-                                 " --issuer " + Peers::get().at("PB_OIDC_ISSUER") + " --code " + code +
-                                 " --login " + login + " 2>&1");
+                                 " --issuer " + Peers::get().at("PB_OIDC_ISSUER") + " --code " +
+                                 code + " --login " + login + " 2>&1");
             EXPECT_EQ(u.status, 0) << u.out;
         }
         runner.join();
@@ -98,8 +101,9 @@ TEST_F(SigninCli, ApprovedCodeSignsInAndStatusSaysSo) {
     EXPECT_EQ(first["event"], "device_code");
     // The manual's sentence, exactly (design.md "signin").
     EXPECT_EQ(first["message"], "To sign in, use a web browser to open the page " +
-                                    first["verification_uri"].get<std::string>() + " and enter the code " +
-                                    first["user_code"].get<std::string>() + " to authenticate.");
+                                    first["verification_uri"].get<std::string>() +
+                                    " and enter the code " + first["user_code"].get<std::string>() +
+                                    " to authenticate.");
     const json& last = lines[lines.size() - 2];
     EXPECT_EQ(last["event"], "signed_in");
     EXPECT_EQ(last["account"], "alice@example.test");
@@ -113,7 +117,8 @@ TEST_F(SigninCli, ApprovedCodeSignsInAndStatusSaysSo) {
 
     // Nothing secret in what status prints.
     auto human = pb("status");
-    EXPECT_NE(human.out.find("Current Status                 Signed in"), std::string::npos) << human.out;
+    EXPECT_NE(human.out.find("Current Status                 Signed in"), std::string::npos)
+        << human.out;
 }
 
 TEST_F(SigninCli, DeniedCodeFailsWithTheReason) {
@@ -174,9 +179,10 @@ TEST_F(SigninCli, UserProfileSignsInAsTheUser) {
 TEST_F(SigninCli, SendAfterSignInGoesOutWithXoauth2) {
     auto held = pb("send --to bob@example.test --subject before --body x --wait");
     EXPECT_EQ(held.status, 75) << held.out;
-    EXPECT_NE(held.out.find("To use this function, you must sign in to the email service. Contact the "
-                            "administrator."),
-              std::string::npos)
+    EXPECT_NE(
+        held.out.find("To use this function, you must sign in to the email service. Contact the "
+                      "administrator."),
+        std::string::npos)
         << held.out;
     (void)signin_as_user("approve");
     const std::string subject = "xoauth2-" + std::to_string(::getpid());

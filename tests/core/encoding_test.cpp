@@ -8,8 +8,13 @@ namespace {
 // RFC 4648 section 10 test vectors.
 TEST(Base64, Rfc4648Vectors) {
     const std::pair<const char*, const char*> v[] = {
-        {"", ""},          {"f", "Zg=="},         {"fo", "Zm8="},         {"foo", "Zm9v"},
-        {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
+        {"", ""},
+        {"f", "Zg=="},
+        {"fo", "Zm8="},
+        {"foo", "Zm9v"},
+        {"foob", "Zm9vYg=="},
+        {"fooba", "Zm9vYmE="},
+        {"foobar", "Zm9vYmFy"},
     };
     for (auto [plain, enc] : v) {
         EXPECT_EQ(base64_encode(std::string_view(plain)), enc);
@@ -30,9 +35,9 @@ TEST(Base64, LongInputMatchesBytewiseDefinition) {
 }
 
 TEST(Base64, RejectsBadInput) {
-    EXPECT_FALSE(base64_decode("Zm9").has_value());     // length
-    EXPECT_FALSE(base64_decode("Zm9*").has_value());    // alphabet
-    EXPECT_FALSE(base64_decode("Zh==").has_value());    // non-canonical trailing bits
+    EXPECT_FALSE(base64_decode("Zm9").has_value());   // length
+    EXPECT_FALSE(base64_decode("Zm9*").has_value());  // alphabet
+    EXPECT_FALSE(base64_decode("Zh==").has_value());  // non-canonical trailing bits
     EXPECT_FALSE(base64_decode("Z===").has_value());
 }
 

@@ -14,8 +14,7 @@ TEST(CodeTable, ManualCodesCarryTheManualsWords) {
     EXPECT_EQ(info(Errc::not_signed_in).remedy, "Connect to the cloud service or email service.");
     EXPECT_EQ(info(Errc::sign_in_expired).status,
               "The connection with the cloud service or email service has expired.");
-    EXPECT_EQ(info(Errc::sign_in_expired).remedy,
-              "Connect to the cloud service or email service.");
+    EXPECT_EQ(info(Errc::sign_in_expired).remedy, "Connect to the cloud service or email service.");
     EXPECT_EQ(info(Errc::sign_in_again).status, "You need to sign in to the cloud service again.");
     EXPECT_EQ(info(Errc::sign_in_again).remedy, "Sign in to the cloud service.");
     EXPECT_EQ(static_cast<int>(Errc::not_signed_in), 360);
@@ -25,8 +24,8 @@ TEST(CodeTable, ManualCodesCarryTheManualsWords) {
 
 TEST(CodeTable, NumbersAreTheDesignedOnes) {
     // design.md's table; a change here breaks every stored job record.
-    const std::set<int> expected = {360, 361, 370, 601, 602, 603, 604, 611, 612, 613, 614, 621,
-                                    622, 623, 631, 632, 633, 634, 635, 641, 642, 643, 651, 652, 653};
+    const std::set<int> expected = {360, 361, 370, 601, 602, 603, 604, 611, 612, 613, 614, 621, 622,
+                                    623, 631, 632, 633, 634, 635, 641, 642, 643, 651, 652, 653};
     std::set<int> got;
     for (const auto& i : code_table()) got.insert(static_cast<int>(i.code));
     EXPECT_EQ(got, expected);

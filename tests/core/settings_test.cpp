@@ -160,7 +160,8 @@ TEST(SettingsWarnings, ConsistencyBetweenKeys) {
     s.values()["email.service"] = "custom";
     auto w = s.warnings("email");
     auto has = [&](std::string_view text) {
-        return std::ranges::any_of(w, [&](const std::string& x) { return x.find(text) != std::string::npos; });
+        return std::ranges::any_of(
+            w, [&](const std::string& x) { return x.find(text) != std::string::npos; });
     };
     EXPECT_TRUE(has("oauth.issuer"));
     EXPECT_TRUE(has("oauth.client_id"));
@@ -168,9 +169,10 @@ TEST(SettingsWarnings, ConsistencyBetweenKeys) {
     EXPECT_TRUE(has("email.smtp.host"));  // custom has no server preset
     s.values()["email.smtp.verify_cert"] = "false";
     w = s.warnings("email");
-    EXPECT_TRUE(has("It is recommended to enable the Certificate Validation. It will be connected "
-                    "without confirming the safety of the email server when the Certificate "
-                    "Validation is disabled."));
+    EXPECT_TRUE(
+        has("It is recommended to enable the Certificate Validation. It will be connected "
+            "without confirming the safety of the email server when the Certificate "
+            "Validation is disabled."));
 }
 
 TEST(SettingsSchema, EveryKeyIsDocumentedAndDefaultsValidate) {

@@ -21,7 +21,7 @@ using namespace std::chrono_literals;
 // Distinct for 2^64 calls: the spool names files from it, and a hundred jobs
 // exhaust test::CountingRandom's 256-byte cycle.
 class SplitMixRandom final : public Random {
-public:
+  public:
     void fill(std::span<std::byte> out) override {
         for (auto& b : out) {
             if (left_ == 0) {
@@ -37,7 +37,7 @@ public:
         }
     }
 
-private:
+  private:
     std::uint64_t state_ = 1, word_ = 0;
     int left_ = 0;
 };
@@ -49,12 +49,14 @@ ProfileConfig with_concurrency(int n) {
 }
 
 class EngineTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
-        dir_ = fs::temp_directory_path() / ("pb-engine-" + std::to_string(::getpid()) + "-" +
-                                            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        dir_ = fs::temp_directory_path() /
+               ("pb-engine-" + std::to_string(::getpid()) + "-" +
+                ::testing::UnitTest::GetInstance()->current_test_info()->name());
         fs::remove_all(dir_);
-        auto st = store::Store::open(dir_, rng_, clock_, {.key_base64 = std::string(43, 'A') + "="});
+        auto st =
+            store::Store::open(dir_, rng_, clock_, {.key_base64 = std::string(43, 'A') + "="});
         ASSERT_TRUE(st.ok()) << st.error().detail;
         store_ = std::move(*st);
         auto sp = spool::Spool::open(dir_, ops_, clock_, rng_);
@@ -71,9 +73,12 @@ protected:
         o.config = [cfg](const std::string&) { return cfg; };
         return Engine(*spool_, transport_, clock_, rng_, std::move(o));
     }
-    spool::JobId submit(std::vector<std::string> rcpts = {"b@example.test"}, std::string profile = "email") {
+    spool::JobId submit(std::vector<std::string> rcpts = {"b@example.test"},
+                        std::string profile = "email") {
         StringSource body("Subject: t\r\n\r\nbody\r\n");
-        auto id = spool_->accept({spool::Function::cli, profile, "a@example.test", std::move(rcpts), "t", std::nullopt}, body);
+        auto id = spool_->accept(
+            {spool::Function::cli, profile, "a@example.test", std::move(rcpts), "t", std::nullopt},
+            body);
         EXPECT_TRUE(id.ok());
         return *id;
     }
@@ -160,9 +165,10 @@ TEST_F(EngineTest, RetryAfterPartialSendsOnlyToRefusedRecipients) {
     transport_.script = [](const OutgoingMessage& m) {
         MessageOutcome o;
         for (const auto& r : m.recipients)
-            o.recipients.push_back(r.starts_with("reject")
-                                       ? RecipientOutcome{r, fail(Errc::recipient_rejected, "550"), "550 5.1.1"}
-                                       : RecipientOutcome{r, std::nullopt, "250 ok"});
+            o.recipients.push_back(
+                r.starts_with("reject")
+                    ? RecipientOutcome{r, fail(Errc::recipient_rejected, "550"), "550 5.1.1"}
+                    : RecipientOutcome{r, std::nullopt, "250 ok"});
         return o;
     };
     auto e = engine();
@@ -201,14 +207,19 @@ TEST_F(EngineTest, RunDeliversAndStops) {
     o.poll = 10ms;
     Engine e(*spool_, transport_, clock_, rng_, std::move(o));
     std::jthread t([&](std::stop_token st) { e.run(st); });
-    for (int i = 0; i < 500 && get(id).state != spool::JobState::sent; ++i) std::this_thread::sleep_for(10ms);
+    for (int i = 0; i < 500 && get(id).state != spool::JobState::sent; ++i)
+        std::this_thread::sleep_for(10ms);
     t.request_stop();
     t.join();
     EXPECT_EQ(get(id).state, spool::JobState::sent);
 }
 
 TEST_F(EngineTest, RunReleasesHeldJobsWhenSignedInAgain) {
-    auto held = spool::Submission{spool::Function::scan_to_email, "email", "a@example.test", {"b@example.test"}, "s",
+    auto held = spool::Submission{spool::Function::scan_to_email,
+                                  "email",
+                                  "a@example.test",
+                                  {"b@example.test"},
+                                  "s",
                                   Errc::not_signed_in};
     StringSource body("x");
     const auto id = *spool_->accept(held, body);
@@ -224,7 +235,8 @@ TEST_F(EngineTest, RunReleasesHeldJobsWhenSignedInAgain) {
     std::this_thread::sleep_for(50ms);
     EXPECT_EQ(get(id).state, spool::JobState::held);
     signed_in = true;
-    for (int i = 0; i < 500 && get(id).state != spool::JobState::sent; ++i) std::this_thread::sleep_for(10ms);
+    for (int i = 0; i < 500 && get(id).state != spool::JobState::sent; ++i)
+        std::this_thread::sleep_for(10ms);
     t.request_stop();
     t.join();
     EXPECT_EQ(get(id).state, spool::JobState::sent);

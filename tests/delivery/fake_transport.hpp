@@ -13,13 +13,14 @@
 namespace pb::test {
 
 class FakeTransport final : public delivery::Transport {
-public:
+  public:
     using Script = std::function<delivery::MessageOutcome(const delivery::OutgoingMessage&)>;
 
     // Every message: all recipients accepted.
     static delivery::MessageOutcome accept_all(const delivery::OutgoingMessage& m) {
         delivery::MessageOutcome o;
-        for (const auto& r : m.recipients) o.recipients.push_back({r, std::nullopt, "250 2.1.5 ok"});
+        for (const auto& r : m.recipients)
+            o.recipients.push_back({r, std::nullopt, "250 2.1.5 ok"});
         return o;
     }
     static Script failing(Errc code, std::string detail = "scripted") {
@@ -30,7 +31,8 @@ public:
 
     Script script = accept_all;
 
-    delivery::BatchOutcome send(const std::string& profile, std::span<delivery::OutgoingMessage> messages) override {
+    delivery::BatchOutcome send(const std::string& profile,
+                                std::span<delivery::OutgoingMessage> messages) override {
         delivery::BatchOutcome out;
         std::lock_guard lock(mu_);
         ++connections;

@@ -14,7 +14,7 @@ namespace {
 using namespace std::chrono_literals;
 
 class PolicyTest : public ::testing::Test {
-protected:
+  protected:
     test::ManualClock clock_;
     test::CountingRandom rng_;
     RetryPolicy policy_;
@@ -42,11 +42,19 @@ TEST_F(PolicyTest, EveryCodeHasTheDecisionOfItsCondition) {
         const Decision d = decide_now(c.code);
         Action want = Action::fail;
         switch (c.condition) {
-            case Condition::transient: want = Action::retry; break;
-            case Condition::sign_in: want = Action::hold; break;
+            case Condition::transient:
+                want = Action::retry;
+                break;
+            case Condition::sign_in:
+                want = Action::hold;
+                break;
             case Condition::permanent:
-            case Condition::configuration: want = Action::fail; break;
-            case Condition::local: want = c.code == Errc::spool_unwritable ? Action::retry : Action::fail; break;
+            case Condition::configuration:
+                want = Action::fail;
+                break;
+            case Condition::local:
+                want = c.code == Errc::spool_unwritable ? Action::retry : Action::fail;
+                break;
         }
         EXPECT_EQ(d.action, want) << "code " << static_cast<int>(c.code);
         EXPECT_EQ(d.error.code, c.code) << "the job shows the code that happened";
@@ -71,7 +79,8 @@ TEST_F(PolicyTest, NetworkOutageRetries) {
 
 TEST_F(PolicyTest, BackoffDoublesWithinJitterBoundsAndCaps) {
     for (int n = 1; n <= 12; ++n) {
-        const Duration full = std::min(Duration{policy_.first * (1LL << std::min(n - 1, 20))}, policy_.cap);
+        const Duration full =
+            std::min(Duration{policy_.first * (1LL << std::min(n - 1, 20))}, policy_.cap);
         for (int k = 0; k < 50; ++k) {
             const Duration d = backoff(n, policy_, rng_);
             EXPECT_GE(d, full / 2) << "attempt " << n;
@@ -88,15 +97,19 @@ TEST_F(PolicyTest, JitterSpreadsRetries) {
 
 TEST_F(PolicyTest, GivesUpWith653AfterMaxAge) {
     const auto queued = clock_.now() - policy_.max_age + 10s;
-    const Decision d = decide(fail(Errc::cannot_connect, "connection refused"), 9, queued, clock_.now(), policy_, rng_);
+    const Decision d = decide(fail(Errc::cannot_connect, "connection refused"), 9, queued,
+                              clock_.now(), policy_, rng_);
     EXPECT_EQ(d.action, Action::fail);
     EXPECT_EQ(d.error.code, Errc::gave_up);
     EXPECT_NE(d.error.detail.find("5d"), std::string::npos) << d.error.detail;
-    EXPECT_NE(d.error.detail.find("602"), std::string::npos) << "the last error is named: " << d.error.detail;
+    EXPECT_NE(d.error.detail.find("602"), std::string::npos)
+        << "the last error is named: " << d.error.detail;
 }
 
 TEST_F(PolicyTest, AllAcceptedIsSent) {
-    MessageOutcome o{{{"a@x.test", std::nullopt, "250 ok"}, {"b@x.test", std::nullopt, "250 ok"}}, std::nullopt, false};
+    MessageOutcome o{{{"a@x.test", std::nullopt, "250 ok"}, {"b@x.test", std::nullopt, "250 ok"}},
+                     std::nullopt,
+                     false};
     const auto a = settle(job({"a@x.test", "b@x.test"}), o, "T", clock_.now(), policy_, rng_);
     EXPECT_EQ(a.state, spool::JobState::sent);
     EXPECT_FALSE(a.error.has_value());
@@ -104,9 +117,11 @@ TEST_F(PolicyTest, AllAcceptedIsSent) {
 }
 
 TEST_F(PolicyTest, SomeRefusedForGoodIsPartial) {
-    MessageOutcome o{{{"a@x.test", std::nullopt, "250 ok"},
-                      {"reject@x.test", fail(Errc::recipient_rejected, "550"), "550 5.1.1 no such user"}},
-                     std::nullopt, false};
+    MessageOutcome o{
+        {{"a@x.test", std::nullopt, "250 ok"},
+         {"reject@x.test", fail(Errc::recipient_rejected, "550"), "550 5.1.1 no such user"}},
+        std::nullopt,
+        false};
     const auto a = settle(job({"a@x.test", "reject@x.test"}), o, "T", clock_.now(), policy_, rng_);
     EXPECT_EQ(a.state, spool::JobState::partial);
     ASSERT_TRUE(a.error.has_value());
@@ -118,16 +133,19 @@ TEST_F(PolicyTest, SomeRefusedForGoodIsPartial) {
 
 TEST_F(PolicyTest, EveryRecipientRefusedIsFailed) {
     MessageOutcome o{{{"reject@x.test", fail(Errc::recipient_rejected, "550"), "550 5.1.1"}},
-                     fail(Errc::recipient_rejected, "no recipient accepted"), false};
+                     fail(Errc::recipient_rejected, "no recipient accepted"),
+                     false};
     const auto a = settle(job({"reject@x.test"}), o, "T", clock_.now(), policy_, rng_);
     EXPECT_EQ(a.state, spool::JobState::failed);
     EXPECT_EQ(a.error->code, Errc::recipient_rejected);
 }
 
 TEST_F(PolicyTest, TemporarilyRefusedRecipientStaysPendingAndJobRetries) {
-    MessageOutcome o{{{"a@x.test", std::nullopt, "250 ok"},
-                      {"busy@x.test", fail(Errc::mail_service_unavailable, "450"), "450 4.2.1 try later"}},
-                     std::nullopt, false};
+    MessageOutcome o{
+        {{"a@x.test", std::nullopt, "250 ok"},
+         {"busy@x.test", fail(Errc::mail_service_unavailable, "450"), "450 4.2.1 try later"}},
+        std::nullopt,
+        false};
     const auto a = settle(job({"a@x.test", "busy@x.test"}), o, "T", clock_.now(), policy_, rng_);
     EXPECT_EQ(a.state, spool::JobState::queued);
     EXPECT_TRUE(a.next_attempt_at.has_value());
@@ -136,7 +154,9 @@ TEST_F(PolicyTest, TemporarilyRefusedRecipientStaysPendingAndJobRetries) {
 }
 
 TEST_F(PolicyTest, ConnectionFailureKeepsAcceptedAtRcptPending) {
-    MessageOutcome o{{{"a@x.test", std::nullopt, "250 ok"}}, fail(Errc::timed_out, "while sending end of data"), true};
+    MessageOutcome o{{{"a@x.test", std::nullopt, "250 ok"}},
+                     fail(Errc::timed_out, "while sending end of data"),
+                     true};
     const auto a = settle(job({"a@x.test"}), o, "T", clock_.now(), policy_, rng_);
     EXPECT_EQ(a.state, spool::JobState::queued);
     EXPECT_EQ(a.recipients[0].result, spool::RecipientResult::pending);

@@ -22,20 +22,22 @@ namespace {
 namespace fs = std::filesystem;
 
 class SendPeersTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         const auto& peers = test::Peers::get();
         if (!peers.available()) GTEST_SKIP() << "needs the peers fixture";
-        state_ = fs::temp_directory_path() / ("pb-send-" + std::to_string(::getpid()) + "-" +
-                                              ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        state_ = fs::temp_directory_path() /
+                 ("pb-send-" + std::to_string(::getpid()) + "-" +
+                  ::testing::UnitTest::GetInstance()->current_test_info()->name());
         fs::remove_all(state_);
         fs::create_directories(state_);
         port_ = peers.at("PB_SMTP_PORT");
         maildir_ = peers.at("PB_MAILDIR");
-        for (const std::string& kv : std::vector<std::string>{"email.auth_method smtp-auth", "email.smtp.host 127.0.0.1",
-                                     "email.smtp.port " + port_, "email.smtp.security starttls",
-                                     "email.sender device@example.test", "email.account device",
-                                     "email.delivery.rate_limit 0"})
+        for (const std::string& kv :
+             std::vector<std::string>{"email.auth_method smtp-auth", "email.smtp.host 127.0.0.1",
+                                      "email.smtp.port " + port_, "email.smtp.security starttls",
+                                      "email.sender device@example.test", "email.account device",
+                                      "email.delivery.rate_limit 0"})
             ASSERT_EQ(pb("config set " + kv).status, 0) << kv;
         ASSERT_EQ(pb("ca import " + peers.at("PB_TEST_CA")).status, 0);
         ASSERT_EQ(run("printf device-pass | " + cmd("config set email.password -")).status, 0);
@@ -46,7 +48,9 @@ protected:
     std::string cmd(const std::string& args) {
         return test::binary_path() + " --state " + state_.string() + " " + args;
     }
-    test::CommandResult run(const std::string& shell) { return test::run_command(shell + " 2>/dev/null"); }
+    test::CommandResult run(const std::string& shell) {
+        return test::run_command(shell + " 2>/dev/null");
+    }
     test::CommandResult pb(const std::string& args) { return run(cmd(args)); }
     bool in_maildir(const std::string& needle) {
         for (const auto& e : fs::recursive_directory_iterator(maildir_)) {
@@ -61,9 +65,12 @@ protected:
         auto lines = out;
         while (!lines.empty() && lines.back() == '\n') lines.pop_back();
         const auto nl = lines.rfind('\n');
-        return nlohmann::json::parse(nl == std::string::npos ? lines : lines.substr(nl + 1), nullptr, false);
+        return nlohmann::json::parse(nl == std::string::npos ? lines : lines.substr(nl + 1),
+                                     nullptr, false);
     }
-    std::string unique(const std::string& what) { return what + "-" + std::to_string(::getpid()) + "-" + std::to_string(++n_); }
+    std::string unique(const std::string& what) {
+        return what + "-" + std::to_string(::getpid()) + "-" + std::to_string(++n_);
+    }
 
     fs::path state_;
     std::string port_, maildir_;
@@ -82,8 +89,8 @@ TEST_F(SendPeersTest, SendWaitDeliversToMaildirAndHistoryShowsSent) {
 }
 
 TEST_F(SendPeersTest, PartialRecipientFailureExitsOneWithPerRecipientResults) {
-    auto r = pb("--json send --to ok@example.test,reject-me@example.test --subject " + unique("partial") +
-                " --body x --wait");
+    auto r = pb("--json send --to ok@example.test,reject-me@example.test --subject " +
+                unique("partial") + " --body x --wait");
     EXPECT_EQ(r.status, 1) << r.out;
     auto j = last_json(r.out);
     EXPECT_EQ(j["state"], "partial") << r.out;
@@ -95,7 +102,8 @@ TEST_F(SendPeersTest, PartialRecipientFailureExitsOneWithPerRecipientResults) {
 TEST_F(SendPeersTest, ServerDownQueuesAndFlushDeliversWhenItIsBack) {
     ASSERT_EQ(pb("config set email.smtp.port 1").status, 0);  // nothing listens there
     const auto subject = unique("down");
-    auto r = pb("--json send --to rcpt@example.test --subject " + subject + " --body x --wait --timeout 5");
+    auto r = pb("--json send --to rcpt@example.test --subject " + subject +
+                " --body x --wait --timeout 5");
     EXPECT_EQ(r.status, 75) << r.out;
     auto j = last_json(r.out);
     EXPECT_EQ(j["state"], "queued") << r.out;
@@ -111,9 +119,11 @@ TEST_F(SendPeersTest, ServerDownQueuesAndFlushDeliversWhenItIsBack) {
 
 TEST_F(SendPeersTest, NeverSignedInHoldsWith360AndTellsTheCaller) {
     ASSERT_EQ(pb("config set email.auth_method oauth2").status, 0);
-    auto r = test::run_command(cmd("--json send --to rcpt@example.test --subject s --body x --wait") + " 2>&1");
+    auto r = test::run_command(
+        cmd("--json send --to rcpt@example.test --subject s --body x --wait") + " 2>&1");
     EXPECT_EQ(r.status, 75) << r.out;
-    EXPECT_NE(r.out.find("To use this function, you must sign in to the email service. Contact the administrator."),
+    EXPECT_NE(r.out.find("To use this function, you must sign in to the email service. Contact the "
+                         "administrator."),
               std::string::npos)
         << r.out;
     auto j = last_json(r.out);
@@ -124,7 +134,8 @@ TEST_F(SendPeersTest, NeverSignedInHoldsWith360AndTellsTheCaller) {
 
 TEST_F(SendPeersTest, SendmailAcceptsAndDelivers) {
     const auto subject = unique("sendmail");
-    auto r = run("printf 'Subject: " + subject + "\\n\\nbody\\n' | " + cmd("sendmail -oi rcpt@example.test"));
+    auto r = run("printf 'Subject: " + subject + "\\n\\nbody\\n' | " +
+                 cmd("sendmail -oi rcpt@example.test"));
     EXPECT_EQ(r.status, 0) << r.out;
     EXPECT_TRUE(in_maildir(subject));
 }

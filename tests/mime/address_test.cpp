@@ -32,7 +32,9 @@ TEST(Address, BareAddrSpec) {
     EXPECT_EQ(m.addr_spec(), "user@example.com");
 }
 
-TEST(Address, AngleAddrOnly) { EXPECT_EQ(one(" <user@example.com> ").addr_spec(), "user@example.com"); }
+TEST(Address, AngleAddrOnly) {
+    EXPECT_EQ(one(" <user@example.com> ").addr_spec(), "user@example.com");
+}
 
 TEST(Address, AtomDisplayName) {
     const Mailbox m = one("Scan Desk <scan@example.com>");
@@ -45,9 +47,13 @@ TEST(Address, QuotedDisplayNameWithCommaAndEscapes) {
     EXPECT_EQ(m.display_name, R"(Doe, John "JD")");
 }
 
-TEST(Address, ObsPhraseWithDot) { EXPECT_EQ(one("John Q. Public <jqp@example.com>").display_name, "John Q. Public"); }
+TEST(Address, ObsPhraseWithDot) {
+    EXPECT_EQ(one("John Q. Public <jqp@example.com>").display_name, "John Q. Public");
+}
 
-TEST(Address, Utf8DisplayName) { EXPECT_EQ(one("Jürgen Müller <jm@example.de>").display_name, "Jürgen Müller"); }
+TEST(Address, Utf8DisplayName) {
+    EXPECT_EQ(one("Jürgen Müller <jm@example.de>").display_name, "Jürgen Müller");
+}
 
 TEST(Address, QuotedLocalPart) {
     const Mailbox m = one(R"("john doe"@example.com)");
@@ -111,7 +117,8 @@ TEST(Address, GroupIsFlattened) {
 }
 
 TEST(Address, GroupMustBeFollowedByComma) {
-    EXPECT_NE(refusal("Team: a@example.com; c@example.com").find("where a comma should be"), std::string::npos);
+    EXPECT_NE(refusal("Team: a@example.com; c@example.com").find("where a comma should be"),
+              std::string::npos);
 }
 
 TEST(Address, EmptyGroupGivesNoAddress) {
@@ -145,31 +152,49 @@ TEST(Address, NoAtIsRefusedNamingFieldAndAddress) {
               "--to: \"scanner\" is not an address (expected user@domain or Name <user@domain>)");
 }
 
-TEST(Address, MissingDomain) { EXPECT_EQ(refusal("user@"), "To: \"user@\" has no domain after @"); }
+TEST(Address, MissingDomain) {
+    EXPECT_EQ(refusal("user@"), "To: \"user@\" has no domain after @");
+}
 
-TEST(Address, MissingLocalPart) { EXPECT_EQ(refusal("@example.com"), "To: \"@example.com\" has an empty local part"); }
+TEST(Address, MissingLocalPart) {
+    EXPECT_EQ(refusal("@example.com"), "To: \"@example.com\" has an empty local part");
+}
 
-TEST(Address, DoubleAt) { EXPECT_NE(refusal("a@@example.com").find("\"a@@example.com\""), std::string::npos); }
+TEST(Address, DoubleAt) {
+    EXPECT_NE(refusal("a@@example.com").find("\"a@@example.com\""), std::string::npos);
+}
 
 TEST(Address, DoubleDotInLocalPart) {
     EXPECT_NE(refusal("a..b@example.com").find("double dot"), std::string::npos);
 }
 
-TEST(Address, DoubleDotInDomain) { EXPECT_NE(refusal("a@example..com").find("empty label"), std::string::npos); }
+TEST(Address, DoubleDotInDomain) {
+    EXPECT_NE(refusal("a@example..com").find("empty label"), std::string::npos);
+}
 
-TEST(Address, HyphenAtLabelEdge) { EXPECT_NE(refusal("a@-example.com").find("\"-\""), std::string::npos); }
+TEST(Address, HyphenAtLabelEdge) {
+    EXPECT_NE(refusal("a@-example.com").find("\"-\""), std::string::npos);
+}
 
-TEST(Address, UnderscoreInDomain) { EXPECT_NE(refusal("a@ex_ample.com").find("invalid character \"_\""), std::string::npos); }
+TEST(Address, UnderscoreInDomain) {
+    EXPECT_NE(refusal("a@ex_ample.com").find("invalid character \"_\""), std::string::npos);
+}
 
-TEST(Address, MissingClosingAngle) { EXPECT_NE(refusal("Bob <bob@example.com").find("closing"), std::string::npos); }
+TEST(Address, MissingClosingAngle) {
+    EXPECT_NE(refusal("Bob <bob@example.com").find("closing"), std::string::npos);
+}
 
 TEST(Address, UnquotedAtInDisplayName) {
     EXPECT_NE(refusal("bob@example.com <bob@example.com>").find("not quoted"), std::string::npos);
 }
 
-TEST(Address, UnterminatedQuote) { EXPECT_NE(refusal("\"Bob <bob@example.com>").find("unterminated"), std::string::npos); }
+TEST(Address, UnterminatedQuote) {
+    EXPECT_NE(refusal("\"Bob <bob@example.com>").find("unterminated"), std::string::npos);
+}
 
-TEST(Address, SourceRouteRefused) { EXPECT_NE(refusal("<@relay:bob@example.com>").find("source route"), std::string::npos); }
+TEST(Address, SourceRouteRefused) {
+    EXPECT_NE(refusal("<@relay:bob@example.com>").find("source route"), std::string::npos);
+}
 
 TEST(Address, LineBreakIsHeaderInjection) {
     const auto d = refusal("a@example.com\r\nBcc: victim@example.com");
@@ -177,9 +202,13 @@ TEST(Address, LineBreakIsHeaderInjection) {
     EXPECT_EQ(d.find('\n'), std::string::npos) << "the detail itself must stay one line";
 }
 
-TEST(Address, ControlCharacterRefused) { EXPECT_NE(refusal(std::string("a\x01@example.com")).find("control"), std::string::npos); }
+TEST(Address, ControlCharacterRefused) {
+    EXPECT_NE(refusal(std::string("a\x01@example.com")).find("control"), std::string::npos);
+}
 
-TEST(Address, InvalidUtf8Refused) { EXPECT_NE(refusal("j\xC3@example.com").find("UTF-8"), std::string::npos); }
+TEST(Address, InvalidUtf8Refused) {
+    EXPECT_NE(refusal("j\xC3@example.com").find("UTF-8"), std::string::npos);
+}
 
 TEST(Address, ListWhereOneIsExpected) {
     auto r = parse_mailbox("a@example.com, b@example.com", "From");
@@ -195,8 +224,9 @@ TEST(Address, ErrorNamesTheBadItemOfAList) {
 
 TEST(Punycode, Rfc3492SampleArabic) {
     // RFC 3492 section 7.1 (A): Arabic (Egyptian).
-    const std::u32string in = U"\u0644\u064A\u0647\u0645\u0627\u0628\u062A\u0643\u0644\u0645\u0648\u0634\u0639"
-                              U"\u0631\u0628\u064A\u061F";
+    const std::u32string in =
+        U"\u0644\u064A\u0647\u0645\u0627\u0628\u062A\u0643\u0644\u0645\u0648\u0634\u0639"
+        U"\u0631\u0628\u064A\u061F";
     auto r = punycode_encode(in);
     ASSERT_TRUE(r.ok());
     EXPECT_EQ(*r, "egbpdaj6bu4bxfgehfvwxn");

@@ -28,7 +28,8 @@ void expect_well_folded(const std::string& field) {
         if (i > 0) {
             EXPECT_EQ(lines[i][0], ' ') << field;
         }
-        EXPECT_NE(lines[i].find_first_not_of(" \t"), std::string::npos) << "whitespace-only line in " << field;
+        EXPECT_NE(lines[i].find_first_not_of(" \t"), std::string::npos)
+            << "whitespace-only line in " << field;
     }
 }
 
@@ -49,16 +50,21 @@ TEST(HeaderInjection, CrRefusedNamingField) {
     auto r = check_header_value("Subject", "Hello\rBcc: x@example.com");
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().code, Errc::invalid_input);
-    EXPECT_EQ(r.error().detail, "Subject: the value contains a line break (refused: header injection)");
+    EXPECT_EQ(r.error().detail,
+              "Subject: the value contains a line break (refused: header injection)");
 }
 
-TEST(HeaderInjection, LfRefused) { EXPECT_FALSE(check_header_value("Subject", "a\nb").ok()); }
+TEST(HeaderInjection, LfRefused) {
+    EXPECT_FALSE(check_header_value("Subject", "a\nb").ok());
+}
 
 TEST(HeaderInjection, NulRefused) {
     EXPECT_FALSE(check_header_value("Subject", std::string_view("a\0b", 3)).ok());
 }
 
-TEST(HeaderInjection, TabAllowed) { EXPECT_TRUE(check_header_value("Subject", "a\tb").ok()); }
+TEST(HeaderInjection, TabAllowed) {
+    EXPECT_TRUE(check_header_value("Subject", "a\tb").ok());
+}
 
 TEST(HeaderInjection, InvalidUtf8Refused) {
     auto r = check_header_value("Subject", "caf\xC3(");
@@ -73,7 +79,9 @@ TEST(Utf8, OverlongAndSurrogateRefused) {
     EXPECT_TRUE(is_utf8("\xF0\x9F\x93\xA0"));
 }
 
-TEST(Subject, PlainAsciiStaysReadable) { EXPECT_EQ(subject("Scan from MFP-3"), "Subject: Scan from MFP-3\r\n"); }
+TEST(Subject, PlainAsciiStaysReadable) {
+    EXPECT_EQ(subject("Scan from MFP-3"), "Subject: Scan from MFP-3\r\n");
+}
 
 TEST(Subject, LongAsciiIsFoldedAtSpaces) {
     std::string text;
@@ -84,7 +92,9 @@ TEST(Subject, LongAsciiIsFoldedAtSpaces) {
     EXPECT_EQ(decode_words(value_of(f)), text);
 }
 
-TEST(Subject, RunsOfSpacesAreKept) { EXPECT_EQ(subject("a  b"), "Subject: a  b\r\n"); }
+TEST(Subject, RunsOfSpacesAreKept) {
+    EXPECT_EQ(subject("a  b"), "Subject: a  b\r\n");
+}
 
 TEST(Subject, LooksLikeEncodedWordIsEncoded) {
     const auto f = subject("=?UTF-8?Q?x?=");
@@ -128,9 +138,13 @@ TEST(DecodeWords, WhitespaceBetweenWordsDropped) {
     EXPECT_EQ(decode_words("=?UTF-8?Q?a?= \r\n =?UTF-8?Q?b?= c"), "ab c");
 }
 
-TEST(DecodeWords, MalformedWordKept) { EXPECT_EQ(decode_words("=?UTF-8?Q?=ZZ?="), "=?UTF-8?Q?=ZZ?="); }
+TEST(DecodeWords, MalformedWordKept) {
+    EXPECT_EQ(decode_words("=?UTF-8?Q?=ZZ?="), "=?UTF-8?Q?=ZZ?=");
+}
 
-TEST(DecodeWords, OtherCharsetKept) { EXPECT_EQ(decode_words("=?koi8-r?B?8tXT08vJyg==?="), "=?koi8-r?B?8tXT08vJyg==?="); }
+TEST(DecodeWords, OtherCharsetKept) {
+    EXPECT_EQ(decode_words("=?koi8-r?B?8tXT08vJyg==?="), "=?koi8-r?B?8tXT08vJyg==?=");
+}
 
 TEST(Phrase, AtomsStayBare) {
     HeaderField f("From");
@@ -155,14 +169,16 @@ TEST(Parameter, ShortAsciiQuoted) {
     HeaderField f("Content-Disposition");
     f.word("attachment");
     f.parameter("filename", "scan 1.pdf");
-    EXPECT_EQ(std::move(f).finish(), "Content-Disposition: attachment; filename=\"scan 1.pdf\"\r\n");
+    EXPECT_EQ(std::move(f).finish(),
+              "Content-Disposition: attachment; filename=\"scan 1.pdf\"\r\n");
 }
 
 TEST(Parameter, NonAsciiUsesRfc2231) {
     HeaderField f("Content-Disposition");
     f.word("attachment");
     f.parameter("filename", "Größe.pdf");
-    EXPECT_EQ(std::move(f).finish(), "Content-Disposition: attachment; filename*=UTF-8''Gr%C3%B6%C3%9Fe.pdf\r\n");
+    EXPECT_EQ(std::move(f).finish(),
+              "Content-Disposition: attachment; filename*=UTF-8''Gr%C3%B6%C3%9Fe.pdf\r\n");
 }
 
 TEST(Parameter, LongNameUsesContinuations) {
@@ -206,7 +222,8 @@ TEST(Parameter, LegacyNameIsEncodedWordInQuotes) {
 }
 
 TEST(Date, Rfc5322Format) {
-    EXPECT_EQ(format_date(TimePoint{std::chrono::seconds{1'800'000'000}}), "Fri, 15 Jan 2027 08:00:00 +0000");
+    EXPECT_EQ(format_date(TimePoint{std::chrono::seconds{1'800'000'000}}),
+              "Fri, 15 Jan 2027 08:00:00 +0000");
 }
 
 }  // namespace

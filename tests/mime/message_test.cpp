@@ -59,7 +59,8 @@ Error refusal(Draft d) {
 }
 
 Attachment bytes(std::string name, std::string content, std::string type = {}) {
-    return Attachment{std::move(name), std::move(type), std::make_unique<StringSource>(std::move(content))};
+    return Attachment{std::move(name), std::move(type),
+                      std::make_unique<StringSource>(std::move(content))};
 }
 
 // Every line ends with CRLF, no CR or LF appears alone, no line is over 78.
@@ -110,21 +111,28 @@ TEST(Message, AttachmentExactBytes) {
         "Date: Fri, 15 Jan 2027 08:00:00 +0000\r\n"
         "Message-ID: <0102030405060708090a0b0c0d0e0f10@example.com>\r\n"
         "MIME-Version: 1.0\r\n"
-        "Content-Type: multipart/mixed; boundary=\"" + b + "\"\r\n"
+        "Content-Type: multipart/mixed; boundary=\"" +
+        b +
+        "\"\r\n"
         "\r\n"
-        "--" + b + "\r\n"
+        "--" +
+        b +
+        "\r\n"
         "Content-Type: text/plain; charset=utf-8\r\n"
         "Content-Transfer-Encoding: 7bit\r\n"
         "\r\n"
         "Line 1\r\n"
         "Line 2\r\n"
-        "\r\n--" + b + "\r\n"
+        "\r\n--" +
+        b +
+        "\r\n"
         "Content-Type: application/pdf; name=\"scan.pdf\"\r\n"
         "Content-Disposition: attachment; filename=\"scan.pdf\"\r\n"
         "Content-Transfer-Encoding: base64\r\n"
         "\r\n"
         "JVBERi0xLjQgaGVsbG8=\r\n"
-        "\r\n--" + b + "--\r\n";
+        "\r\n--" +
+        b + "--\r\n";
     EXPECT_EQ(m->size_hint(), expected.size());
     EXPECT_EQ(drain(*m, 7), expected);
 }
@@ -203,7 +211,8 @@ TEST(Message, NonAsciiBodyIsQuotedPrintable) {
     Draft d = simple();
     d.text = "Grüße aus dem Büro";
     const std::string out = drain(*build(std::move(d)));
-    EXPECT_NE(out.find("Content-Transfer-Encoding: quoted-printable\r\n\r\nGr=C3=BC=C3=9Fe aus dem B=C3=BCro\r\n"),
+    EXPECT_NE(out.find("Content-Transfer-Encoding: quoted-printable\r\n\r\nGr=C3=BC=C3=9Fe aus dem "
+                       "B=C3=BCro\r\n"),
               std::string::npos)
         << out;
 }
@@ -294,7 +303,7 @@ TEST(Message, InvalidUtf8BodyRefused) {
 // A source that claims one size and delivers another, like a file
 // truncated while it is being sent.
 class LyingSource final : public ByteSource {
-public:
+  public:
     LyingSource(std::uint64_t claimed, std::size_t real) : claimed_(claimed), left_(real) {}
     Result<std::size_t> read(std::span<char> out) override {
         const std::size_t n = std::min(out.size(), left_);
@@ -304,7 +313,7 @@ public:
     }
     std::optional<std::uint64_t> size_hint() const override { return claimed_; }
 
-private:
+  private:
     std::uint64_t claimed_;
     std::size_t left_;
 };
@@ -344,7 +353,7 @@ TEST(Message, MissingFileIsRefused) {
 }
 
 class TempDir {
-public:
+  public:
     TempDir() {
         char tmpl[] = "/tmp/pb-mime-XXXXXX";
         path_ = ::mkdtemp(tmpl);
@@ -352,7 +361,7 @@ public:
     ~TempDir() { std::filesystem::remove_all(path_); }
     const std::filesystem::path& path() const { return path_; }
 
-private:
+  private:
     std::filesystem::path path_;
 };
 
@@ -381,9 +390,7 @@ TEST(MessagePython, ThreeAttachmentsNonAsciiSubjectReadBackByPythonEmail) {
     const auto small = dir.path() / "notes.txt";
     write_file(big, 20 * 1000 * 1000, 1);
     write_file(accented, 123457, 2);
-    {
-        std::ofstream(small) << "plain\nnotes\n";
-    }
+    { std::ofstream(small) << "plain\nnotes\n"; }
 
     Draft d;
     d.from = "Scanner Büro 3 <scanner@example.com>";
@@ -415,8 +422,9 @@ TEST(MessagePython, ThreeAttachmentsNonAsciiSubjectReadBackByPythonEmail) {
     EXPECT_EQ(m->size_hint(), all.size());
     expect_clean_lines(all);
 
-    const std::string cmd = "python3 '" + test::source_dir() + "/tests/mime/parse_message.py' '" + eml.string() +
-                            "' '" + big.string() + "' '" + accented.string() + "' '" + small.string() + "'";
+    const std::string cmd = "python3 '" + test::source_dir() + "/tests/mime/parse_message.py' '" +
+                            eml.string() + "' '" + big.string() + "' '" + accented.string() +
+                            "' '" + small.string() + "'";
     const auto r = test::run_command(cmd);
     ASSERT_EQ(r.status, 0) << r.out;
     const std::string expected =

@@ -12,7 +12,7 @@ namespace {
 
 // Gives its chunks one per read, like a pipe.
 class ChunkSource final : public ByteSource {
-public:
+  public:
     explicit ChunkSource(test::Chunks chunks) : chunks_(std::move(chunks)) {}
     Result<std::size_t> read(std::span<char> out) override {
         if (next_ == chunks_.size()) return std::size_t{0};
@@ -24,17 +24,20 @@ public:
         return n;
     }
 
-private:
+  private:
     test::Chunks chunks_;
     std::size_t next_ = 0;
 };
 
-Mailbox sender() { return *parse_mailbox("Scanner <scanner@example.com>"); }
+Mailbox sender() {
+    return *parse_mailbox("Scanner <scanner@example.com>");
+}
 
 Result<Preformed> wrap(std::string_view input) {
     test::ManualClock clock;
     test::CountingRandom random;
-    return wrap_preformed(std::make_unique<ChunkSource>(test::Chunks{input}), sender(), clock, random);
+    return wrap_preformed(std::make_unique<ChunkSource>(test::Chunks{input}), sender(), clock,
+                          random);
 }
 
 std::string drain(ByteSource& s) {
@@ -66,7 +69,8 @@ TEST(Preformed, AddsFromDateMessageIdAndMakesCrlf) {
 
 TEST(Preformed, KeepsWhatIsThere) {
     const std::string in =
-        "From: Me <me@example.com>\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\nMessage-ID: <x@y>\r\n\r\nb\r\n";
+        "From: Me <me@example.com>\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\nMessage-ID: "
+        "<x@y>\r\n\r\nb\r\n";
     auto p = wrap(in);
     ASSERT_TRUE(p.ok());
     EXPECT_EQ(drain(*p->message), in);
@@ -76,8 +80,9 @@ TEST(Preformed, KeepsWhatIsThere) {
 }
 
 TEST(Preformed, StripsFoldedBcc) {
-    auto p = wrap("From: me@example.com\r\nBcc: a@example.com,\r\n  b@example.com\r\nTo: c@example.com\r\n"
-                  "Date: x\r\nMessage-ID: <1@example.com>\r\n\r\nbody\r\n");
+    auto p = wrap(
+        "From: me@example.com\r\nBcc: a@example.com,\r\n  b@example.com\r\nTo: c@example.com\r\n"
+        "Date: x\r\nMessage-ID: <1@example.com>\r\n\r\nbody\r\n");
     ASSERT_TRUE(p.ok());
     const std::string out = drain(*p->message);
     EXPECT_EQ(out.find("Bcc"), std::string::npos);
@@ -116,11 +121,13 @@ TEST(Preformed, NoBodyAtAll) {
     auto p = wrap("Subject: x");
     ASSERT_TRUE(p.ok());
     const std::string out = drain(*p->message);
-    EXPECT_TRUE(out.ends_with("Message-ID: <0102030405060708090a0b0c0d0e0f10@example.com>\r\n\r\n")) << out;
+    EXPECT_TRUE(out.ends_with("Message-ID: <0102030405060708090a0b0c0d0e0f10@example.com>\r\n\r\n"))
+        << out;
 }
 
 TEST(Preformed, SameOutputAtEverySplit) {
-    const std::string in = "From: me@example.com\rTo: a@example.com\r\nBcc: h@example.com\n\r\nx\ry\r\nz\r";
+    const std::string in =
+        "From: me@example.com\rTo: a@example.com\r\nBcc: h@example.com\n\r\nx\ry\r\nz\r";
     std::string first;
     for (const auto& chunks : test::every_split(in)) {
         test::ManualClock clock;

@@ -24,7 +24,9 @@ constexpr const char* ms_authorization =
     R"({"device_code":"DEV-CODE","user_code":"ABCD-EFGH","verification_uri":"https://microsoft.com/devicelogin",
         "expires_in":900,"interval":5,"message":"Microsoft's own words, not ours"})";
 
-std::string error_body(const std::string& error) { return R"({"error":")" + error + R"("})"; }
+std::string error_body(const std::string& error) {
+    return R"({"error":")" + error + R"("})";
+}
 
 // A flow that has shown its code: start -> requesting -> waiting.
 struct Flow {
@@ -46,17 +48,21 @@ struct Flow {
         }
         return Duration{-2};
     }
-    void answer(long status, const std::string& body) { flow.on_answer(json(status, body), clock.now()); }
+    void answer(long status, const std::string& body) {
+        flow.on_answer(json(status, body), clock.now());
+    }
 };
 
 TEST(DeviceFlow, FirstStepRequestsACodeWithClientIdAndScope) {
     DeviceFlow flow(device_client());
     auto step = flow.next(TimePoint{});
     ASSERT_EQ(step.kind, Kind::send);
-    EXPECT_EQ(step.request.url, "https://login.microsoftonline.com/organizations/oauth2/v2.0/devicecode");
+    EXPECT_EQ(step.request.url,
+              "https://login.microsoftonline.com/organizations/oauth2/v2.0/devicecode");
     const auto form = parse_form(step.request.body.reveal()).value();
     EXPECT_EQ(param(form, "client_id"), "client-1");
-    EXPECT_EQ(param(form, "scope"), "https://outlook.office.com/SMTP.Send offline_access openid email");
+    EXPECT_EQ(param(form, "scope"),
+              "https://outlook.office.com/SMTP.Send offline_access openid email");
     EXPECT_EQ(flow.state(), State::requesting);
 }
 
@@ -64,12 +70,14 @@ TEST(DeviceFlow, MessageIsTheManualsSentence) {
     Flow f;
     ASSERT_EQ(f.flow.state(), State::waiting);
     EXPECT_EQ(f.flow.message(),
-              "To sign in, use a web browser to open the page https://microsoft.com/devicelogin and enter "
+              "To sign in, use a web browser to open the page https://microsoft.com/devicelogin "
+              "and enter "
               "the code ABCD-EFGH to authenticate.");
 }
 
 TEST(DeviceFlow, GoogleVerificationUrlIsAccepted) {
-    Flow f(R"({"device_code":"d","user_code":"GQVQ-JKEC","verification_url":"https://www.google.com/device",
+    Flow f(
+        R"({"device_code":"d","user_code":"GQVQ-JKEC","verification_url":"https://www.google.com/device",
               "expires_in":1800,"interval":5})");
     ASSERT_EQ(f.flow.state(), State::waiting);
     EXPECT_EQ(f.flow.authorization()->verification_uri, "https://www.google.com/device");
@@ -81,13 +89,15 @@ TEST(DeviceFlow, PollsAtTheGivenInterval) {
 }
 
 TEST(DeviceFlow, IntervalDefaultsToFiveSeconds) {
-    Flow f(R"({"device_code":"d","user_code":"U","verification_uri":"http://127.0.0.1:9/device","expires_in":600})");
+    Flow f(
+        R"({"device_code":"d","user_code":"U","verification_uri":"http://127.0.0.1:9/device","expires_in":600})");
     EXPECT_EQ(f.flow.interval(), seconds{5});
     EXPECT_EQ(f.wait_for_poll(), seconds{5});
 }
 
 TEST(DeviceFlow, ZeroIntervalMeansTheDefault) {
-    Flow f(R"({"device_code":"d","user_code":"U","verification_uri":"https://x.test/d","expires_in":600,"interval":0})");
+    Flow f(
+        R"({"device_code":"d","user_code":"U","verification_uri":"https://x.test/d","expires_in":600,"interval":0})");
     EXPECT_EQ(f.flow.interval(), seconds{5});
 }
 
@@ -96,7 +106,8 @@ TEST(DeviceFlow, PollCarriesTheDeviceCodeInTheBody) {
     g.clock.advance(seconds{5});
     auto step = g.flow.next(g.clock.now());
     ASSERT_EQ(step.kind, Kind::send);
-    EXPECT_EQ(step.request.url, "https://login.microsoftonline.com/organizations/oauth2/v2.0/token");
+    EXPECT_EQ(step.request.url,
+              "https://login.microsoftonline.com/organizations/oauth2/v2.0/token");
     const auto form = parse_form(step.request.body.reveal()).value();
     EXPECT_EQ(param(form, "grant_type"), "urn:ietf:params:oauth:grant-type:device_code");
     EXPECT_EQ(param(form, "device_code"), "DEV-CODE");
@@ -125,7 +136,8 @@ TEST(DeviceFlow, SlowDownAddsFiveSecondsCumulatively) {
 }
 
 TEST(DeviceFlow, StopsAtExpiresIn) {
-    Flow f(R"({"device_code":"d","user_code":"U","verification_uri":"https://x.test/d","expires_in":12,"interval":5})");
+    Flow f(
+        R"({"device_code":"d","user_code":"U","verification_uri":"https://x.test/d","expires_in":12,"interval":5})");
     f.wait_for_poll();  // t=5
     f.answer(400, error_body("authorization_pending"));
     f.wait_for_poll();  // t=10
@@ -172,11 +184,14 @@ TEST(DeviceFlow, BadVerificationCode) {
 TEST(DeviceFlow, PublicClientFlowsDisabledIsAConfigurationError) {
     Flow f;
     f.wait_for_poll();
-    f.answer(401, R"({"error":"invalid_client","error_description":"AADSTS7000218: The request body must contain the following parameter: 'client_assertion' or 'client_secret'.","error_codes":[7000218]})");
+    f.answer(
+        401,
+        R"({"error":"invalid_client","error_description":"AADSTS7000218: The request body must contain the following parameter: 'client_assertion' or 'client_secret'.","error_codes":[7000218]})");
     EXPECT_EQ(f.flow.state(), State::failed);
     EXPECT_EQ(f.flow.error()->code, Errc::identity_provider_config);
-    EXPECT_NE(f.flow.error()->detail.find("enable Allow public client flows in the app registration"),
-              std::string::npos);
+    EXPECT_NE(
+        f.flow.error()->detail.find("enable Allow public client flows in the app registration"),
+        std::string::npos);
 }
 
 TEST(DeviceFlow, NetworkErrorWhilePollingRetriesUntilExpiry) {
@@ -202,7 +217,8 @@ TEST(DeviceFlow, ServerErrorWhilePollingRetries) {
 TEST(DeviceFlow, NetworkErrorOnTheFirstRequestFails) {
     DeviceFlow flow(device_client());
     (void)flow.next(TimePoint{});
-    flow.on_answer(fail(Errc::name_resolution, "could not resolve login.microsoftonline.com"), TimePoint{});
+    flow.on_answer(fail(Errc::name_resolution, "could not resolve login.microsoftonline.com"),
+                   TimePoint{});
     EXPECT_EQ(flow.state(), State::failed);
     EXPECT_EQ(flow.error()->code, Errc::name_resolution);
 }
@@ -218,22 +234,29 @@ TEST(DeviceFlow, InvalidJsonAuthorization) {
 TEST(DeviceFlow, MissingUserCode) {
     DeviceFlow flow(device_client());
     (void)flow.next(TimePoint{});
-    flow.on_answer(json(200, R"({"device_code":"d","verification_uri":"https://x.test","expires_in":60})"), TimePoint{});
+    flow.on_answer(
+        json(200, R"({"device_code":"d","verification_uri":"https://x.test","expires_in":60})"),
+        TimePoint{});
     EXPECT_EQ(flow.state(), State::failed);
 }
 
 TEST(DeviceFlow, MissingExpiresIn) {
     DeviceFlow flow(device_client());
     (void)flow.next(TimePoint{});
-    flow.on_answer(json(200, R"({"device_code":"d","user_code":"U","verification_uri":"https://x.test"})"), TimePoint{});
+    flow.on_answer(
+        json(200, R"({"device_code":"d","user_code":"U","verification_uri":"https://x.test"})"),
+        TimePoint{});
     EXPECT_EQ(flow.state(), State::failed);
 }
 
 TEST(DeviceFlow, GmailScopeRefusedAtTheStart) {
     DeviceFlow flow(device_client());
     (void)flow.next(TimePoint{});
-    flow.on_answer(json(400, R"({"error":"invalid_scope","error_description":"Invalid device flow scope: https://mail.google.com/"})"),
-                   TimePoint{});
+    flow.on_answer(
+        json(
+            400,
+            R"({"error":"invalid_scope","error_description":"Invalid device flow scope: https://mail.google.com/"})"),
+        TimePoint{});
     EXPECT_EQ(flow.state(), State::failed);
     EXPECT_EQ(flow.error()->code, Errc::identity_provider_config);
 }
@@ -250,14 +273,17 @@ TEST(DeviceFlow, ConsentMissingSaysAnAdministratorMustConsent) {
     f.wait_for_poll();
     f.answer(400, R"({"error":"invalid_grant","error_codes":[65001]})");
     EXPECT_EQ(f.flow.state(), State::failed);
-    EXPECT_NE(f.flow.message().find("an administrator must first sign in and consent on behalf of the organization"),
+    EXPECT_NE(f.flow.message().find(
+                  "an administrator must first sign in and consent on behalf of the organization"),
               std::string::npos);
 }
 
 TEST(DeviceFlow, SignedIn) {
     Flow f;
     f.wait_for_poll();
-    f.answer(200, R"({"token_type":"Bearer","access_token":"AT","refresh_token":"RT","expires_in":3600})");
+    f.answer(
+        200,
+        R"({"token_type":"Bearer","access_token":"AT","refresh_token":"RT","expires_in":3600})");
     EXPECT_EQ(f.flow.state(), State::signed_in);
     EXPECT_EQ(f.flow.tokens()->access_token.reveal(), "AT");
     EXPECT_EQ(f.flow.next(f.clock.now()).kind, Kind::done);
@@ -293,7 +319,8 @@ TEST(DeviceFlow, ConfidentialClientUsesBasicAuthNotTheBody) {
     c.client_secret = Secret("s3cret");
     DeviceFlow flow(c);
     auto step = flow.next(TimePoint{});
-    EXPECT_EQ(step.request.authorization.reveal(), "Basic Y2xpZW50LTE6czNjcmV0");  // client-1:s3cret
+    EXPECT_EQ(step.request.authorization.reveal(),
+              "Basic Y2xpZW50LTE6czNjcmV0");  // client-1:s3cret
     EXPECT_EQ(step.request.body.reveal().find("s3cret"), std::string_view::npos);
 }
 

@@ -33,7 +33,7 @@ struct Seen {
 };
 
 class FakeHttp final : public HttpClient {
-public:
+  public:
     using Handler = std::function<Result<HttpResponse>(const Seen&)>;
     explicit FakeHttp(Handler h = {}) : handler_(std::move(h)) {}
 
@@ -58,7 +58,7 @@ public:
         return seen_;
     }
 
-private:
+  private:
     Handler handler_;
     std::chrono::milliseconds delay_{0};
     std::atomic<int> count_{0};

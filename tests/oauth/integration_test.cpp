@@ -23,7 +23,7 @@ using pb::test::Peers;
 
 // Counts what reaches the provider, so that "one refresh" is measured there.
 class Counting final : public HttpClient {
-public:
+  public:
     explicit Counting(HttpClient& inner) : inner_(inner) {}
     Result<HttpResponse> send(const HttpRequest& r) override {
         if (r.body.reveal().find("grant_type=refresh_token") != std::string_view::npos) ++refreshes;
@@ -31,12 +31,12 @@ public:
     }
     std::atomic<int> refreshes{0};
 
-private:
+  private:
     HttpClient& inner_;
 };
 
 class Integration : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         if (!Peers::get().available()) GTEST_SKIP() << "no peers (run under ctest: fixture peers)";
         issuer = Peers::get().at("PB_OIDC_ISSUER");
@@ -58,15 +58,18 @@ protected:
     }
 
     // A device sign-in that the scripted user approves (or denies).
-    Result<TokenResponse> device_sign_in(const std::string& action, const std::string& login = "alice") {
+    Result<TokenResponse> device_sign_in(const std::string& action,
+                                         const std::string& login = "alice") {
         DeviceFlow flow(client);
         CancellableWaiter waiter(clock);
         bool acted = false;
         return run_device_flow(flow, *curl, clock, waiter, [&](const DeviceFlow& f) {
             if (f.state() != DeviceFlow::State::waiting || acted) return;
             acted = true;
-            EXPECT_EQ(f.message(), sign_in_message(f.authorization()->verification_uri, f.authorization()->user_code));
-            user(action + " --issuer '" + issuer + "' --code '" + f.authorization()->user_code + "' --login " + login);
+            EXPECT_EQ(f.message(), sign_in_message(f.authorization()->verification_uri,
+                                                   f.authorization()->user_code));
+            user(action + " --issuer '" + issuer + "' --code '" + f.authorization()->user_code +
+                 "' --login " + login);
         });
     }
 
@@ -138,7 +141,8 @@ TEST_F(Integration, ReusedRotatedRefreshTokenNeedsANewSignIn) {
 TEST_F(Integration, TwoProcessesRefreshingAtOnceLoseNoGrant) {
     auto tokens = device_sign_in("approve");
     ASSERT_TRUE(tokens.ok()) << tokens.error().describe();
-    const auto dir = std::filesystem::temp_directory_path() / ("pb-oauth-it-" + std::to_string(::getpid()));
+    const auto dir =
+        std::filesystem::temp_directory_path() / ("pb-oauth-it-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir);
     Counting counting(*curl);
     TokenManager a(counting, store, clock, dir);
@@ -270,7 +274,9 @@ TEST_F(Integration, ClientCredentialsThroughTheProxy) {
     ASSERT_TRUE(t.ok()) << t.error().describe();
     const auto seen = pb::test::run_command("grep -c 'POST .*/token' '" + *log + "'");
     EXPECT_NE(seen.out, "0\n") << "the proxy log shows no token request";
-    EXPECT_EQ(pb::test::run_command("grep -c 'app-secret\\|" + std::string(t->token.reveal()) + "' '" + *log + "'").out,
+    EXPECT_EQ(pb::test::run_command("grep -c 'app-secret\\|" + std::string(t->token.reveal()) +
+                                    "' '" + *log + "'")
+                  .out,
               "0\n")
         << "a secret reached the proxy's log";
 }

@@ -57,7 +57,8 @@ TEST(Pkce, NonLoopbackRedirectIsRefused) {
 }
 
 TEST(Pkce, ReadsTheCodeFromThePastedUrl) {
-    auto code = read_redirect(gmail(), "http://127.0.0.1:53682/callback?state=S1&code=4%2F0Ab-code&scope=x\n", "S1");
+    auto code = read_redirect(
+        gmail(), "http://127.0.0.1:53682/callback?state=S1&code=4%2F0Ab-code&scope=x\n", "S1");
     ASSERT_TRUE(code.ok()) << code.error().detail;
     EXPECT_EQ(code->reveal(), "4/0Ab-code");
 }
@@ -79,7 +80,8 @@ TEST(Pkce, MissingStateIsRefused) {
 }
 
 TEST(Pkce, RepeatedStateIsRefused) {
-    EXPECT_FALSE(read_redirect(gmail(), "http://127.0.0.1/callback?state=S1&state=S1&code=abc", "S1").ok());
+    EXPECT_FALSE(
+        read_redirect(gmail(), "http://127.0.0.1/callback?state=S1&state=S1&code=abc", "S1").ok());
 }
 
 TEST(Pkce, OtherHostIsRefused) {
@@ -89,7 +91,8 @@ TEST(Pkce, OtherHostIsRefused) {
 }
 
 TEST(Pkce, DeclinedInTheBrowser) {
-    auto code = read_redirect(gmail(), "http://127.0.0.1/callback?error=access_denied&state=S1", "S1");
+    auto code =
+        read_redirect(gmail(), "http://127.0.0.1/callback?error=access_denied&state=S1", "S1");
     ASSERT_FALSE(code.ok());
     EXPECT_EQ(code.error().code, Errc::not_signed_in);
 }

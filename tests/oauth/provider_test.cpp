@@ -12,7 +12,8 @@ TEST(Catalogue, ExchangeOnlineUsesOrganizations) {
     auto p = builtin_provider(Service::exchange_online).value();
     EXPECT_EQ(p.endpoints.device_authorization,
               "https://login.microsoftonline.com/organizations/oauth2/v2.0/devicecode");
-    EXPECT_EQ(p.endpoints.token, "https://login.microsoftonline.com/organizations/oauth2/v2.0/token");
+    EXPECT_EQ(p.endpoints.token,
+              "https://login.microsoftonline.com/organizations/oauth2/v2.0/token");
     EXPECT_EQ(p.default_scopes, "https://outlook.office.com/SMTP.Send offline_access openid email");
     EXPECT_TRUE(p.endpoints.revocation.empty());
     EXPECT_EQ(p.family, Family::microsoft);
@@ -25,7 +26,8 @@ TEST(Catalogue, OutlookComUsesConsumers) {
 
 TEST(Catalogue, TenantIdGoesIntoThePath) {
     auto p = builtin_provider(Service::exchange_online, "contoso.onmicrosoft.com").value();
-    EXPECT_EQ(p.endpoints.token, "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token");
+    EXPECT_EQ(p.endpoints.token,
+              "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token");
 }
 
 TEST(Catalogue, TenantCannotRewriteThePath) {
@@ -43,7 +45,9 @@ TEST(Catalogue, Gmail) {
     EXPECT_EQ(p.default_scopes, "https://mail.google.com/");
 }
 
-TEST(Catalogue, CustomNeedsDiscovery) { EXPECT_FALSE(builtin_provider(Service::custom).ok()); }
+TEST(Catalogue, CustomNeedsDiscovery) {
+    EXPECT_FALSE(builtin_provider(Service::custom).ok());
+}
 
 TEST(Catalogue, ServiceNames) {
     for (auto s : {Service::exchange_online, Service::outlook_com, Service::gmail, Service::custom})
@@ -71,21 +75,26 @@ TEST(Discovery, OtherIssuerIsRefused) {
 }
 
 TEST(Discovery, PlainHttpOffLoopbackIsRefused) {
-    auto p = parse_discovery("https://idp.example",
-                             R"({"issuer":"https://idp.example","token_endpoint":"http://idp.example/token"})");
+    auto p = parse_discovery(
+        "https://idp.example",
+        R"({"issuer":"https://idp.example","token_endpoint":"http://idp.example/token"})");
     ASSERT_FALSE(p.ok());
     EXPECT_EQ(p.error().code, Errc::identity_provider_config);
     EXPECT_NE(p.error().detail.find("HTTPS"), std::string::npos);
 }
 
 TEST(Discovery, MissingTokenEndpoint) {
-    EXPECT_FALSE(parse_discovery("https://idp.example", R"({"issuer":"https://idp.example"})").ok());
+    EXPECT_FALSE(
+        parse_discovery("https://idp.example", R"({"issuer":"https://idp.example"})").ok());
 }
 
-TEST(Discovery, InvalidJson) { EXPECT_FALSE(parse_discovery("https://idp.example", "<html>").ok()); }
+TEST(Discovery, InvalidJson) {
+    EXPECT_FALSE(parse_discovery("https://idp.example", "<html>").ok());
+}
 
 TEST(Discovery, FetchesTheWellKnownDocument) {
-    test::FakeHttp http([](const test::Seen&) -> Result<HttpResponse> { return test::json(200, discovery_doc); });
+    test::FakeHttp http(
+        [](const test::Seen&) -> Result<HttpResponse> { return test::json(200, discovery_doc); });
     auto p = discover(http, "http://127.0.0.1:4000");
     ASSERT_TRUE(p.ok());
     EXPECT_EQ(http.seen().at(0).url, "http://127.0.0.1:4000/.well-known/openid-configuration");
@@ -100,8 +109,10 @@ TEST(Discovery, IssuerMustBeSecure) {
 }
 
 TEST(Url, LoopbackHosts) {
-    for (const char* h : {"127.0.0.1", "127.1.2.3", "localhost", "LOCALHOST", "::1"}) EXPECT_TRUE(is_loopback_host(h)) << h;
-    for (const char* h : {"128.0.0.1", "127.0.0.1.evil.example", "127.1", "0x7f.0.0.1", "localhost.evil", "::2", ""})
+    for (const char* h : {"127.0.0.1", "127.1.2.3", "localhost", "LOCALHOST", "::1"})
+        EXPECT_TRUE(is_loopback_host(h)) << h;
+    for (const char* h : {"128.0.0.1", "127.0.0.1.evil.example", "127.1", "0x7f.0.0.1",
+                          "localhost.evil", "::2", ""})
         EXPECT_FALSE(is_loopback_host(h)) << h;
 }
 

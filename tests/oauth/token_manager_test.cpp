@@ -13,17 +13,19 @@
 namespace pb::oauth {
 namespace {
 
-using test::json;
-using test::Seen;
 using std::chrono::minutes;
 using std::chrono::seconds;
+using test::json;
+using test::Seen;
 
 Client custom_client() {
     Client c;
-    c.provider = parse_discovery("http://127.0.0.1:4000",
-                                 R"({"issuer":"http://127.0.0.1:4000","token_endpoint":"http://127.0.0.1:4000/token",
+    c.provider =
+        parse_discovery(
+            "http://127.0.0.1:4000",
+            R"({"issuer":"http://127.0.0.1:4000","token_endpoint":"http://127.0.0.1:4000/token",
                                      "revocation_endpoint":"http://127.0.0.1:4000/revoke"})")
-                     .value();
+            .value();
     c.client_id = "dev";
     return c;
 }
@@ -31,29 +33,32 @@ Client custom_client() {
 // A token endpoint that rotates refresh tokens and, like oidc-provider,
 // revokes the whole grant when a rotated-out one is presented again.
 class RotatingProvider {
-public:
+  public:
     Result<HttpResponse> operator()(const Seen& s) {
         std::lock_guard lock(mu_);
         if (s.url.ends_with("/revoke")) {
             revoked_.push_back(s.field("token"));
             return json(200, "");
         }
-        if (s.field("grant_type") != "refresh_token") return json(400, R"({"error":"unsupported_grant_type"})");
+        if (s.field("grant_type") != "refresh_token")
+            return json(400, R"({"error":"unsupported_grant_type"})");
         const std::string presented = s.field("refresh_token");
         if (presented != current_) {
             current_.clear();  // grant revoked
             ++reuses_;
-            return json(400, R"({"error":"invalid_grant","error_description":"grant request is invalid"})");
+            return json(
+                400, R"({"error":"invalid_grant","error_description":"grant request is invalid"})");
         }
         ++generation_;
         current_ = "RT" + std::to_string(generation_);
-        return json(200, R"({"token_type":"Bearer","access_token":"AT)" + std::to_string(generation_) +
+        return json(200, R"({"token_type":"Bearer","access_token":"AT)" +
+                             std::to_string(generation_) +
                              R"(","expires_in":3600,"refresh_token":")" + current_ + R"("})");
     }
     int reuses() const { return reuses_; }
     std::vector<std::string> revoked() const { return revoked_; }
 
-private:
+  private:
     std::mutex mu_;
     std::string current_ = "RT0";
     int generation_ = 0;
@@ -108,7 +113,8 @@ TEST_F(TokenManagerTest, RotatedRefreshTokenIsStoredBeforeUse) {
     ASSERT_TRUE(manager.access_token("email", client).ok());
     EXPECT_EQ(stored().refresh_token.reveal(), "RT1");
     EXPECT_EQ(stored().last_refresh, clock.now());
-    ASSERT_TRUE(manager.access_token("email", client, minutes{61}).ok());  // force another through the margin
+    ASSERT_TRUE(manager.access_token("email", client, minutes{61})
+                    .ok());  // force another through the margin
     EXPECT_EQ(stored().refresh_token.reveal(), "RT2");
     EXPECT_EQ(provider.reuses(), 0);
 }
@@ -124,7 +130,8 @@ TEST_F(TokenManagerTest, SingleFlightHundredThreadsOneRequest) {
         threads.emplace_back([&, i] {
             start.arrive_and_wait();
             auto t = manager.access_token("email", client);
-            got[static_cast<std::size_t>(i)] = t.ok() ? std::string(t->token.reveal()) : t.error().describe();
+            got[static_cast<std::size_t>(i)] =
+                t.ok() ? std::string(t->token.reveal()) : t.error().describe();
         });
     for (auto& t : threads) t.join();
     EXPECT_EQ(http.count(), 1);
@@ -136,7 +143,9 @@ TEST_F(TokenManagerTest, RejectedTokenIsRefreshedOnceForAllWhoSawIt) {
     const Secret rejected("AT0");
     std::vector<std::thread> threads;
     for (int i = 0; i < 10; ++i)
-        threads.emplace_back([&] { EXPECT_EQ(manager.refresh_rejected("email", client, rejected)->token.reveal(), "AT1"); });
+        threads.emplace_back([&] {
+            EXPECT_EQ(manager.refresh_rejected("email", client, rejected)->token.reveal(), "AT1");
+        });
     for (auto& t : threads) t.join();
     EXPECT_EQ(http.count(), 1);
 }
@@ -167,7 +176,9 @@ TEST_F(TokenManagerTest, InactivityExpiryBecomesExpired361) {
 
 TEST_F(TokenManagerTest, ReusedRefreshTokenRevokesTheGrant) {
     sign_in(seconds{0});
-    http.on([](const Seen&) -> Result<HttpResponse> { return json(400, R"({"error":"invalid_grant"})"); });
+    http.on([](const Seen&) -> Result<HttpResponse> {
+        return json(400, R"({"error":"invalid_grant"})");
+    });
     auto t = manager.access_token("email", client);
     ASSERT_FALSE(t.ok());
     EXPECT_EQ(t.error().code, Errc::sign_in_again);
@@ -176,7 +187,8 @@ TEST_F(TokenManagerTest, ReusedRefreshTokenRevokesTheGrant) {
 
 TEST_F(TokenManagerTest, NetworkErrorKeepsTokens) {
     sign_in(seconds{0});
-    http.on([](const Seen&) -> Result<HttpResponse> { return fail(Errc::cannot_connect, "refused"); });
+    http.on(
+        [](const Seen&) -> Result<HttpResponse> { return fail(Errc::cannot_connect, "refused"); });
     auto t = manager.access_token("email", client);
     ASSERT_FALSE(t.ok());
     EXPECT_EQ(t.error().code, Errc::cannot_connect);
@@ -233,7 +245,8 @@ TEST_F(TokenManagerTest, SignOutRevokesTheRefreshTokenThenDeletes) {
 
 TEST_F(TokenManagerTest, SignOutDeletesEvenWhenRevocationFails) {
     sign_in(minutes{30});
-    http.on([](const Seen&) -> Result<HttpResponse> { return fail(Errc::cannot_connect, "refused"); });
+    http.on(
+        [](const Seen&) -> Result<HttpResponse> { return fail(Errc::cannot_connect, "refused"); });
     auto r = manager.sign_out("email", client);
     ASSERT_TRUE(r.ok());
     EXPECT_FALSE(r->revoked);
@@ -279,7 +292,8 @@ TEST_F(TokenManagerTest, ClientCredentialsFetchesAndCaches) {
 // store, one lock directory. The flock and the re-read under it must make
 // the second use the first one's refresh instead of redeeming RT0 again.
 TEST_F(TokenManagerTest, TwoProcessesRefreshOnceAndLoseNoGrant) {
-    const auto dir = std::filesystem::temp_directory_path() / ("pb-oauth-lock-" + std::to_string(::getpid()));
+    const auto dir =
+        std::filesystem::temp_directory_path() / ("pb-oauth-lock-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir);
     TokenManager a(http, store, clock, dir);
     TokenManager b(http, store, clock, dir);

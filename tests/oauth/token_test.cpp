@@ -12,12 +12,14 @@ namespace {
 const TimePoint now{std::chrono::seconds{1'800'000'000}};
 
 std::string id_token(const std::string& claims) {
-    return base64url_encode(std::string(R"({"alg":"RS256"})")) + "." + base64url_encode(claims) + ".c2ln";
+    return base64url_encode(std::string(R"({"alg":"RS256"})")) + "." + base64url_encode(claims) +
+           ".c2ln";
 }
 
 TEST(TokenResponse, Complete) {
     auto r = parse_token_response(
-        R"({"token_type":"Bearer","access_token":"AT","expires_in":3599,"refresh_token":"RT","scope":"a b"})", now);
+        R"({"token_type":"Bearer","access_token":"AT","expires_in":3599,"refresh_token":"RT","scope":"a b"})",
+        now);
     ASSERT_TRUE(r.ok());
     EXPECT_EQ(r->access_token.reveal(), "AT");
     EXPECT_EQ(r->refresh_token.reveal(), "RT");
@@ -57,8 +59,9 @@ TEST(TokenResponse, NonBearerTokenIsRefused) {
 }
 
 TEST(TokenResponse, AccountFromIdTokenEmail) {
-    const std::string body = R"({"access_token":"AT","id_token":")" +
-                             id_token(R"({"email":"scan@contoso.com","preferred_username":"other"})") + R"("})";
+    const std::string body =
+        R"({"access_token":"AT","id_token":")" +
+        id_token(R"({"email":"scan@contoso.com","preferred_username":"other"})") + R"("})";
     EXPECT_EQ(parse_token_response(body, now)->account, "scan@contoso.com");
 }
 
@@ -116,7 +119,8 @@ TokenSet signed_in(TimePoint last_refresh) {
 }
 
 TEST(KeepAlive, NextDueIsIntervalAfterLastRefresh) {
-    auto p = keepalive_plan(signed_in(now), default_keepalive_interval, microsoft_inactivity_limit, now);
+    auto p =
+        keepalive_plan(signed_in(now), default_keepalive_interval, microsoft_inactivity_limit, now);
     EXPECT_EQ(p.next_due, now + std::chrono::days{7});
     EXPECT_EQ(p.lapse_at, now + std::chrono::days{90});
     EXPECT_FALSE(p.warning);
@@ -134,15 +138,18 @@ TEST(KeepAlive, OffHasNoDueTime) {
 }
 
 TEST(KeepAlive, WarnsWithinFourteenDaysOfALapse) {
-    auto p = keepalive_plan(signed_in(now - std::chrono::days{77}), Duration{0}, microsoft_inactivity_limit, now);
+    auto p = keepalive_plan(signed_in(now - std::chrono::days{77}), Duration{0},
+                            microsoft_inactivity_limit, now);
     ASSERT_TRUE(p.warning);
     EXPECT_NE(p.warning->find("lapses"), std::string::npos);
-    EXPECT_FALSE(keepalive_plan(signed_in(now - std::chrono::days{75}), Duration{0}, microsoft_inactivity_limit, now)
+    EXPECT_FALSE(keepalive_plan(signed_in(now - std::chrono::days{75}), Duration{0},
+                                microsoft_inactivity_limit, now)
                      .warning);
 }
 
 TEST(KeepAlive, GoogleLapsesAfterSixMonths) {
-    auto p = keepalive_plan(signed_in(now), default_keepalive_interval, google_inactivity_limit, now);
+    auto p =
+        keepalive_plan(signed_in(now), default_keepalive_interval, google_inactivity_limit, now);
     EXPECT_EQ(p.lapse_at, now + std::chrono::days{183});
 }
 
@@ -157,7 +164,8 @@ TEST(KeepAlive, WarnsAfterAFailedKeepAlive) {
 TEST(KeepAlive, NothingToKeepAliveWhenNotSignedIn) {
     TokenSet t = signed_in(now);
     t.state = SignInState::expired;
-    EXPECT_FALSE(keepalive_plan(t, default_keepalive_interval, microsoft_inactivity_limit, now).next_due);
+    EXPECT_FALSE(
+        keepalive_plan(t, default_keepalive_interval, microsoft_inactivity_limit, now).next_due);
 }
 
 TEST(KeepAlive, WarningLoggedOnceADay) {

@@ -6,13 +6,17 @@
 namespace pb::smtp {
 namespace {
 
-Capabilities caps_of(std::vector<std::string> lines) { return parse_capabilities(lines); }
+Capabilities caps_of(std::vector<std::string> lines) {
+    return parse_capabilities(lines);
+}
 
 TEST(Capabilities, Office365BeforeTls) {
-    auto c = caps_of({"smtp.office365.com Hello", "SIZE 157286400", "PIPELINING", "DSN", "ENHANCEDSTATUSCODES",
-                      "STARTTLS", "8BITMIME", "BINARYMIME", "CHUNKING", "SMTPUTF8"});
+    auto c = caps_of({"smtp.office365.com Hello", "SIZE 157286400", "PIPELINING", "DSN",
+                      "ENHANCEDSTATUSCODES", "STARTTLS", "8BITMIME", "BINARYMIME", "CHUNKING",
+                      "SMTPUTF8"});
     EXPECT_EQ(c.size, 157286400u);
-    EXPECT_TRUE(c.pipelining && c.dsn && c.enhanced_status_codes && c.starttls && c.eightbitmime && c.chunking && c.smtputf8);
+    EXPECT_TRUE(c.pipelining && c.dsn && c.enhanced_status_codes && c.starttls && c.eightbitmime &&
+                c.chunking && c.smtputf8);
     EXPECT_TRUE(c.auth.empty());
 }
 
@@ -36,10 +40,18 @@ TEST(Capabilities, KeywordsAreCaseInsensitive) {
     EXPECT_EQ(c.auth, (std::vector<std::string>{"XOAUTH2", "OAUTHBEARER"}));
 }
 
-TEST(Capabilities, SizeWithoutNumberMeansNoStatedLimit) { EXPECT_EQ(caps_of({"h", "SIZE"}).size, 0u); }
-TEST(Capabilities, MalformedSizeIgnored) { EXPECT_FALSE(caps_of({"h", "SIZE 12abc"}).size.has_value()); }
-TEST(Capabilities, HugeSizeIgnored) { EXPECT_FALSE(caps_of({"h", "SIZE 99999999999999999999999"}).size.has_value()); }
-TEST(Capabilities, FirstLineIsNotAKeyword) { EXPECT_FALSE(caps_of({"STARTTLS"}).starttls); }
+TEST(Capabilities, SizeWithoutNumberMeansNoStatedLimit) {
+    EXPECT_EQ(caps_of({"h", "SIZE"}).size, 0u);
+}
+TEST(Capabilities, MalformedSizeIgnored) {
+    EXPECT_FALSE(caps_of({"h", "SIZE 12abc"}).size.has_value());
+}
+TEST(Capabilities, HugeSizeIgnored) {
+    EXPECT_FALSE(caps_of({"h", "SIZE 99999999999999999999999"}).size.has_value());
+}
+TEST(Capabilities, FirstLineIsNotAKeyword) {
+    EXPECT_FALSE(caps_of({"STARTTLS"}).starttls);
+}
 
 }  // namespace
 }  // namespace pb::smtp

@@ -19,7 +19,7 @@ namespace {
 using namespace std::chrono_literals;
 
 class FixedToken final : public TokenProvider {
-public:
+  public:
     Result<Secret> access_token(bool forced) override {
         ++calls;
         forced_calls += forced ? 1 : 0;
@@ -39,15 +39,18 @@ ServerConfig local(std::uint16_t port, Security security) {
 }
 
 TEST(Client, ServerHidingStartTlsIs614AndNoTokenLeaves) {
-    test::FakeServer server("220 fake ESMTP\r\n",
-                            {{"EHLO", "250-fake\r\n250-PIPELINING\r\n250 AUTH PLAIN LOGIN XOAUTH2\r\n"}, {"QUIT", "221 bye\r\n"}});
+    test::FakeServer server(
+        "220 fake ESMTP\r\n",
+        {{"EHLO", "250-fake\r\n250-PIPELINING\r\n250 AUTH PLAIN LOGIN XOAUTH2\r\n"},
+         {"QUIT", "221 bye\r\n"}});
     FixedToken tokens;
     Credentials cred;
     cred.method = AuthMethod::oauth2;
     cred.user = "scanner@example.com";
     cred.tokens = &tokens;
     StringSource body("Subject: x\r\n\r\nbody\r\n");
-    std::vector<OutgoingMessage> msgs{{{"scanner@example.com", {"a@example.com"}, {}, false}, &body}};
+    std::vector<OutgoingMessage> msgs{
+        {{"scanner@example.com", {"a@example.com"}, {}, false}, &body}};
     auto report = send(local(server.port(), Security::starttls), cred, msgs);
     ASSERT_TRUE(report.error);
     EXPECT_EQ(report.error->code, Errc::starttls_not_offered);
@@ -60,18 +63,20 @@ TEST(Client, ServerHidingStartTlsIs614AndNoTokenLeaves) {
 }
 
 TEST(Client, PlainSendWithoutAuthOverTheWire) {
-    test::FakeServer server("220 fake ESMTP\r\n", {{"EHLO", "250-fake\r\n250-SIZE 1000\r\n250 PIPELINING\r\n"},
-                                                  {"MAIL", "250 2.1.0 ok\r\n"},
-                                                  {"RCPT", "250 2.1.5 ok\r\n"},
-                                                  {"DATA", "354 go\r\n"},
-                                                  {".", "250 2.0.0 queued as A1\r\n"},
-                                                  {"QUIT", "221 bye\r\n"}});
+    test::FakeServer server("220 fake ESMTP\r\n",
+                            {{"EHLO", "250-fake\r\n250-SIZE 1000\r\n250 PIPELINING\r\n"},
+                             {"MAIL", "250 2.1.0 ok\r\n"},
+                             {"RCPT", "250 2.1.5 ok\r\n"},
+                             {"DATA", "354 go\r\n"},
+                             {".", "250 2.0.0 queued as A1\r\n"},
+                             {"QUIT", "221 bye\r\n"}});
     StringSource body("Subject: x\n\n.dot\n");
     std::vector<OutgoingMessage> msgs{{{"dev@example.com", {"a@example.com"}, {}, false}, &body}};
     auto report = send(local(server.port(), Security::none), Credentials{}, msgs);
     EXPECT_TRUE(report.ok()) << (report.error ? report.error->describe() : "") << report.transcript;
     EXPECT_EQ(server.received(),
-              "EHLO localhost\r\nMAIL FROM:<dev@example.com> SIZE=17\r\nRCPT TO:<a@example.com>\r\nDATA\r\n"
+              "EHLO localhost\r\nMAIL FROM:<dev@example.com> SIZE=17\r\nRCPT "
+              "TO:<a@example.com>\r\nDATA\r\n"
               "Subject: x\r\n\r\n..dot\r\n.\r\nQUIT\r\n");
     EXPECT_NE(report.transcript.find("C: <message body, 17 bytes>"), std::string::npos);
 }
@@ -83,7 +88,8 @@ TEST(Client, SilentServerTimesOutWith603AndPhase) {
     auto t = test_connection(cfg, Credentials{});
     ASSERT_TRUE(t.error);
     EXPECT_EQ(t.error->code, Errc::timed_out);
-    EXPECT_NE(t.error->detail.find("while receiving the initial server greeting"), std::string::npos);
+    EXPECT_NE(t.error->detail.find("while receiving the initial server greeting"),
+              std::string::npos);
     ASSERT_GE(t.steps.size(), 2u);
     EXPECT_TRUE(t.steps[0].ok);
     EXPECT_FALSE(t.steps[1].ok);
@@ -114,9 +120,10 @@ TEST(Client, TlsHandshakeWithPlainServerIs611) {
 }
 
 TEST(Client, TestConnectionReportsEachStep) {
-    test::FakeServer server("220 fake\r\n", {{"EHLO", "250-fake\r\n250-8BITMIME\r\n250 AUTH PLAIN\r\n"},
-                                             {"AUTH", "235 2.7.0 ok\r\n"},
-                                             {"QUIT", "221 bye\r\n"}});
+    test::FakeServer server("220 fake\r\n",
+                            {{"EHLO", "250-fake\r\n250-8BITMIME\r\n250 AUTH PLAIN\r\n"},
+                             {"AUTH", "235 2.7.0 ok\r\n"},
+                             {"QUIT", "221 bye\r\n"}});
     Credentials cred;
     cred.method = AuthMethod::smtp_auth;
     cred.user = "device";
@@ -128,7 +135,8 @@ TEST(Client, TestConnectionReportsEachStep) {
     EXPECT_TRUE(t.steps[2].ok);
     EXPECT_EQ(t.steps[2].detail, "PLAIN");
     EXPECT_EQ(server.received().find("MAIL"), std::string::npos);  // no mail sent
-    EXPECT_EQ(t.transcript.find(base64_encode(std::string("\0device\0device-pass", 19))), std::string::npos);
+    EXPECT_EQ(t.transcript.find(base64_encode(std::string("\0device\0device-pass", 19))),
+              std::string::npos);
 }
 
 }  // namespace

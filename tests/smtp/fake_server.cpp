@@ -17,7 +17,8 @@ FakeServer::FakeServer(std::string greeting, std::map<std::string, std::string> 
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     addr.sin_port = 0;
-    if (::bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(listener_, 1) != 0)
+    if (::bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::listen(listener_, 1) != 0)
         throw std::runtime_error("fake server: cannot listen");
     socklen_t len = sizeof addr;
     ::getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len);
@@ -44,7 +45,9 @@ void FakeServer::serve() {
     if (stop_) return;
     const int fd = ::accept(listener_, nullptr, nullptr);
     if (fd < 0) return;
-    auto send_all = [&](const std::string& s) { (void)::send(fd, s.data(), s.size(), MSG_NOSIGNAL); };
+    auto send_all = [&](const std::string& s) {
+        (void)::send(fd, s.data(), s.size(), MSG_NOSIGNAL);
+    };
     if (!greeting_.empty()) send_all(greeting_);
     std::string pending;
     bool in_data = false;
@@ -71,7 +74,8 @@ void FakeServer::serve() {
             pending.erase(0, eol + 2);
             const std::string verb = line.substr(0, line.find_first_of(" :"));
             const auto it = replies_.find(verb);
-            const std::string reply = it != replies_.end() ? it->second : "502 5.5.2 unknown command\r\n";
+            const std::string reply =
+                it != replies_.end() ? it->second : "502 5.5.2 unknown command\r\n";
             send_all(reply);
             if (verb == "DATA" && reply.rfind("354", 0) == 0) in_data = true;
             if (verb == "QUIT") {

@@ -13,7 +13,7 @@
 namespace pb::smtp::test {
 
 class FakeServer {
-public:
+  public:
     // replies: verb ("EHLO", "MAIL", ...) -> reply bytes. The body after a
     // 354 is collected until CRLF.CRLF and answered with replies["."].
     // An empty greeting means: accept, then say nothing.
@@ -26,7 +26,7 @@ public:
     // Everything the client sent; call after the client is done.
     std::string received();
 
-private:
+  private:
     void serve();
 
     std::string greeting_;

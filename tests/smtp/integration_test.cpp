@@ -19,16 +19,19 @@ namespace {
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
-#define REQUIRE_PEERS()                                                     \
-    do {                                                                    \
+#define REQUIRE_PEERS()                                                      \
+    do {                                                                     \
         if (!pb::test::Peers::get().available()) GTEST_SKIP() << "no peers"; \
     } while (0)
 
-std::string env(const std::string& key) { return pb::test::Peers::get().at(key); }
+std::string env(const std::string& key) {
+    return pb::test::Peers::get().at(key);
+}
 
 // A real access token for `login`, through the device flow.
 std::string device_flow_token(const std::string& login = "alice") {
-    const auto r = pb::test::run_command("node " + std::string(PB_SMTP_SOURCE_DIR) + "/tests/peers/token.mjs --issuer '" +
+    const auto r = pb::test::run_command("node " + std::string(PB_SMTP_SOURCE_DIR) +
+                                         "/tests/peers/token.mjs --issuer '" +
                                          env("PB_OIDC_ISSUER") + "' --login " + login);
     EXPECT_EQ(r.status, 0) << r.out;
     std::string t = r.out;
@@ -38,7 +41,7 @@ std::string device_flow_token(const std::string& login = "alice") {
 
 // Hands out the given tokens in order; the last one repeats.
 class ListTokens final : public TokenProvider {
-public:
+  public:
     explicit ListTokens(std::vector<std::string> t) : tokens_(std::move(t)) {}
     Result<Secret> access_token(bool forced) override {
         forced_.push_back(forced);
@@ -47,14 +50,15 @@ public:
     }
     std::vector<bool> forced_;
 
-private:
+  private:
     std::vector<std::string> tokens_;
 };
 
 ServerConfig smtp_peer(Security security = Security::starttls) {
     ServerConfig c;
     c.host = env("PB_SMTP_HOST");
-    c.port = static_cast<std::uint16_t>(std::stoi(env(security == Security::ssl_tls ? "PB_SMTPS_PORT" : "PB_SMTP_PORT")));
+    c.port = static_cast<std::uint16_t>(
+        std::stoi(env(security == Security::ssl_tls ? "PB_SMTPS_PORT" : "PB_SMTP_PORT")));
     c.security = security;
     c.tls.system_store = false;
     c.tls.ca_files = {env("PB_TEST_CA")};
@@ -71,7 +75,8 @@ Credentials oauth(TokenProvider& tokens, std::string user = "alice") {
 }
 
 // The message in the maildir whose body holds `marker`, with its sidecar.
-[[maybe_unused]] std::optional<std::pair<std::string, std::string>> find_delivered(const std::string& marker) {
+[[maybe_unused]] std::optional<std::pair<std::string, std::string>> find_delivered(
+    const std::string& marker) {
     const fs::path dir = fs::path(env("PB_MAILDIR")) / "new";
     for (int attempt = 0; attempt < 50; ++attempt) {
         for (const auto& e : fs::directory_iterator(dir)) {
@@ -101,13 +106,16 @@ TEST(SmtpPeer, StartTlsXoauth2DeliversCheckedByIntrospection) {
     REQUIRE_PEERS();
     ListTokens tokens({device_flow_token()});
     const std::string marker = unique_marker();
-    StringSource body("From: alice@example.test\r\nSubject: " + marker + "\r\n\r\n.starts with a dot\r\nbye\r\n");
-    std::vector<OutgoingMessage> msgs{{{"alice@example.test", {"bob@example.test"}, {}, false}, &body}};
+    StringSource body("From: alice@example.test\r\nSubject: " + marker +
+                      "\r\n\r\n.starts with a dot\r\nbye\r\n");
+    std::vector<OutgoingMessage> msgs{
+        {{"alice@example.test", {"bob@example.test"}, {}, false}, &body}};
     auto report = send(smtp_peer(), oauth(tokens), msgs);
     ASSERT_TRUE(report.ok()) << report.transcript;
     const auto delivered = find_delivered(marker);
     ASSERT_TRUE(delivered);
-    EXPECT_NE(delivered->first.find("\r\n.starts with a dot\r\n"), std::string::npos);  // unstuffed by the server
+    EXPECT_NE(delivered->first.find("\r\n.starts with a dot\r\n"),
+              std::string::npos);  // unstuffed by the server
     EXPECT_NE(delivered->second.find("\"user\": \"alice"), std::string::npos);
     EXPECT_NE(delivered->second.find("\"secure\": true"), std::string::npos);
     EXPECT_EQ(tokens.forced_, std::vector<bool>{false});
@@ -213,14 +221,16 @@ TEST(SmtpPeer, SeveralMessagesOverOneConnectionOneRefused) {
     std::vector<std::unique_ptr<StringSource>> bodies;
     std::vector<OutgoingMessage> msgs;
     for (int i = 0; i < 5; ++i) {
-        bodies.push_back(std::make_unique<StringSource>("Subject: " + marker + "-" + std::to_string(i) + "\r\n\r\nx\r\n"));
+        bodies.push_back(std::make_unique<StringSource>("Subject: " + marker + "-" +
+                                                        std::to_string(i) + "\r\n\r\nx\r\n"));
         const std::string to = i == 2 ? "reject-me@example.test" : "bob@example.test";
         msgs.push_back({{"alice@example.test", {to}, {}, false}, bodies.back().get()});
     }
     auto report = send(smtp_peer(), oauth(tokens), msgs);
     ASSERT_FALSE(report.error) << report.transcript;
     ASSERT_EQ(report.messages.size(), 5u);
-    for (int i = 0; i < 5; ++i) EXPECT_EQ(report.messages[static_cast<std::size_t>(i)].ok(), i != 2) << i;
+    for (int i = 0; i < 5; ++i)
+        EXPECT_EQ(report.messages[static_cast<std::size_t>(i)].ok(), i != 2) << i;
     EXPECT_EQ(report.messages[2].error->code, Errc::recipient_rejected);
     EXPECT_TRUE(find_delivered(marker + "-4"));
     EXPECT_EQ(tokens.forced_.size(), 1u);  // authenticated once
@@ -292,7 +302,8 @@ TEST(Dovecot, NoAuthBeforeTls) {
     cfg.security = Security::none;
     auto t = test_connection(cfg, oauth(tokens, dovecot_user));
     ASSERT_TRUE(t.error);
-    EXPECT_TRUE(tokens.forced_.empty()) << t.transcript;  // nothing offered before TLS: no token leaves
+    EXPECT_TRUE(tokens.forced_.empty())
+        << t.transcript;  // nothing offered before TLS: no token leaves
 }
 
 #endif  // PB_INTEROP_ONLY

@@ -31,17 +31,20 @@ Parsed parse_chunks(const pb::test::Chunks& chunks) {
 }
 
 TEST(ReplyParser, SingleLineWithEnhancedStatus) {
-    for (const auto& chunks : pb::test::every_split("535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled\r\n")) {
+    for (const auto& chunks : pb::test::every_split(
+             "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled\r\n")) {
         auto p = parse_chunks(chunks);
         ASSERT_EQ(p.replies.size(), 1u);
         EXPECT_EQ(p.replies[0].code, 535);
         EXPECT_EQ(p.replies[0].status.str(), "5.7.139");
-        EXPECT_EQ(p.replies[0].lines.at(0), "Authentication unsuccessful, SmtpClientAuthentication is disabled");
+        EXPECT_EQ(p.replies[0].lines.at(0),
+                  "Authentication unsuccessful, SmtpClientAuthentication is disabled");
     }
 }
 
 TEST(ReplyParser, MultilineKeepsEveryLine) {
-    const std::string ehlo = "250-smtp.office365.com Hello\r\n250-SIZE 157286400\r\n250-PIPELINING\r\n250 SMTPUTF8\r\n";
+    const std::string ehlo =
+        "250-smtp.office365.com Hello\r\n250-SIZE 157286400\r\n250-PIPELINING\r\n250 SMTPUTF8\r\n";
     for (const auto& chunks : pb::test::every_split(ehlo)) {
         auto p = parse_chunks(chunks);
         ASSERT_EQ(p.replies.size(), 1u);
@@ -90,15 +93,25 @@ TEST(ReplyParser, StatusNeedsSpaceAfter) {
     EXPECT_FALSE(p.replies.at(0).status.present());
 }
 
-TEST(ReplyParser, GarbageIsInvalid) { EXPECT_TRUE(parse_chunks({"HTTP/1.1 400 Bad\r\n"}).invalid); }
-TEST(ReplyParser, CodeOutOfRangeIsInvalid) { EXPECT_TRUE(parse_chunks({"199 no\r\n"}).invalid); }
-TEST(ReplyParser, BadSeparatorIsInvalid) { EXPECT_TRUE(parse_chunks({"250+x\r\n"}).invalid); }
-TEST(ReplyParser, ContinuationWithOtherCodeIsInvalid) { EXPECT_TRUE(parse_chunks({"250-a\r\n251 b\r\n"}).invalid); }
+TEST(ReplyParser, GarbageIsInvalid) {
+    EXPECT_TRUE(parse_chunks({"HTTP/1.1 400 Bad\r\n"}).invalid);
+}
+TEST(ReplyParser, CodeOutOfRangeIsInvalid) {
+    EXPECT_TRUE(parse_chunks({"199 no\r\n"}).invalid);
+}
+TEST(ReplyParser, BadSeparatorIsInvalid) {
+    EXPECT_TRUE(parse_chunks({"250+x\r\n"}).invalid);
+}
+TEST(ReplyParser, ContinuationWithOtherCodeIsInvalid) {
+    EXPECT_TRUE(parse_chunks({"250-a\r\n251 b\r\n"}).invalid);
+}
 
 TEST(ReplyParser, LineTooLongIsInvalidEvenWhenSplit) {
     std::string longline = "250 " + std::string(ReplyParser::max_line, 'x') + "\r\n";
     EXPECT_TRUE(parse_chunks({longline}).invalid);
-    EXPECT_TRUE(parse_chunks({std::string_view(longline).substr(0, 3000), std::string_view(longline).substr(3000)}).invalid);
+    EXPECT_TRUE(parse_chunks({std::string_view(longline).substr(0, 3000),
+                              std::string_view(longline).substr(3000)})
+                    .invalid);
 }
 
 TEST(ReplyParser, TooManyLinesIsInvalid) {
@@ -115,7 +128,8 @@ TEST(ReplyParser, StaysInvalid) {
 }
 
 TEST(ReplyParser, SummaryShowsCodeStatusAndText) {
-    auto p = parse_chunks({"550-5.7.60 Client does not have permissions\r\n550 5.7.60 to send as this sender\r\n"});
+    auto p = parse_chunks(
+        {"550-5.7.60 Client does not have permissions\r\n550 5.7.60 to send as this sender\r\n"});
     EXPECT_EQ(p.replies.at(0).summary(), "550 5.7.60 Client does not have permissions ...");
     EXPECT_EQ(p.replies.at(0).lines.at(1), "to send as this sender");
 }

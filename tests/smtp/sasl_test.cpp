@@ -8,26 +8,34 @@
 namespace pb::smtp {
 namespace {
 
-SaslCredentials creds(std::string token) { return {"user@example.com", Secret(std::move(token)), "smtp.example.com", 587}; }
+SaslCredentials creds(std::string token) {
+    return {"user@example.com", Secret(std::move(token)), "smtp.example.com", 587};
+}
 
 TEST(Sasl, Xoauth2MatchesMicrosoftsExample) {
     // providers.md 2: base64("user=" + user + "^Aauth=Bearer " + token + "^A^A").
-    EXPECT_EQ(base64_encode(xoauth2_blob("test@contoso.onmicrosoft.com", "EwBAAl3BAAUFFpUAo7J3Ve0bjLBWZWCclRC3EoAA")),
-              "dXNlcj10ZXN0QGNvbnRvc28ub25taWNyb3NvZnQuY29tAWF1dGg9QmVhcmVyIEV3QkFBbDNCQUFVRkZwVUFvN0ozVmUwYmpMQldaV0NjbFJDM0VvQUEBAQ==");
+    EXPECT_EQ(base64_encode(xoauth2_blob("test@contoso.onmicrosoft.com",
+                                         "EwBAAl3BAAUFFpUAo7J3Ve0bjLBWZWCclRC3EoAA")),
+              "dXNlcj10ZXN0QGNvbnRvc28ub25taWNyb3NvZnQuY29tAWF1dGg9QmVhcmVyIEV3QkFBbDNCQUFVRkZwVUFv"
+              "N0ozVmUwYmpMQldaV0NjbFJDM0VvQUEBAQ==");
 }
 
 TEST(Sasl, OauthbearerCarriesHostAndPort) {
     EXPECT_EQ(oauthbearer_blob("user@example.com", "server.example.com", 143, "vF9dft4qmT"),
-              "n,a=user@example.com,\x01host=server.example.com\x01port=143\x01" "auth=Bearer vF9dft4qmT\x01\x01");
+              "n,a=user@example.com,\x01host=server.example.com\x01port=143\x01"
+              "auth=Bearer vF9dft4qmT\x01\x01");
 }
 
 TEST(Sasl, OauthbearerEscapesCommaAndEquals) {
-    EXPECT_EQ(oauthbearer_blob("a,b=c", "", 0, "t"), "n,a=a=2Cb=3Dc,\x01" "auth=Bearer t\x01\x01");
+    EXPECT_EQ(oauthbearer_blob("a,b=c", "", 0, "t"),
+              "n,a=a=2Cb=3Dc,\x01"
+              "auth=Bearer t\x01\x01");
 }
 
 TEST(Sasl, PlainHasEmptyAuthzid) {
     auto m = make_mechanism("PLAIN", {"device", Secret("device-pass"), "", 0});
-    EXPECT_EQ(base64_decode(m->initial_response().reveal()), std::string("\0device\0device-pass", 19));
+    EXPECT_EQ(base64_decode(m->initial_response().reveal()),
+              std::string("\0device\0device-pass", 19));
 }
 
 TEST(Sasl, LoginAnswersUserThenPassword) {

@@ -6,12 +6,14 @@
 
 namespace pb::smtp::test {
 
-std::string b64(std::string_view raw) { return base64_encode(raw); }
+std::string b64(std::string_view raw) {
+    return base64_encode(raw);
+}
 
 namespace {
 
 class Runner {
-public:
+  public:
     Runner(const Script& s, Run& r) : script_(s), run_(r), session_(s.config) {}
 
     Session& session() { return session_; }
@@ -32,8 +34,10 @@ public:
                     } else if constexpr (std::is_same_v<T, action::NeedToken>) {
                         run_.token_requests.push_back(act.forced);
                         const std::size_t i = run_.token_requests.size() - 1;
-                        if (i < script_.tokens.size()) session_.on_token(Secret(script_.tokens[i]));
-                        else session_.on_token_error(fail(Errc::sign_in_again, "no more tokens"));
+                        if (i < script_.tokens.size())
+                            session_.on_token(Secret(script_.tokens[i]));
+                        else
+                            session_.on_token_error(fail(Errc::sign_in_again, "no more tokens"));
                     } else if constexpr (std::is_same_v<T, action::NeedBody>) {
                         const std::string& body = script_.messages[message_ - 1].body;
                         if (body_pos_ >= body.size()) {
@@ -62,7 +66,7 @@ public:
         }
     }
 
-private:
+  private:
     const Script& script_;
     Run& run_;
     Session session_;
@@ -78,7 +82,8 @@ Run run(const Script& script, std::size_t split_turn, const pb::test::Chunks& ch
     Runner runner(script, r);
     runner.session().on_connected();
     runner.pump();
-    if (auto out = runner.take_output(); out != script.after_connect) r.mismatch = "after connect: got [" + out + "]";
+    if (auto out = runner.take_output(); out != script.after_connect)
+        r.mismatch = "after connect: got [" + out + "]";
     for (std::size_t i = 0; i < script.turns.size() && r.mismatch.empty(); ++i) {
         const Turn& t = script.turns[i];
         if (i == split_turn) {
@@ -91,7 +96,8 @@ Run run(const Script& script, std::size_t split_turn, const pb::test::Chunks& ch
             runner.pump();
         }
         if (auto out = runner.take_output(); out != t.client)
-            r.mismatch = "turn " + std::to_string(i) + ": expected [" + t.client + "] got [" + out + "]";
+            r.mismatch =
+                "turn " + std::to_string(i) + ": expected [" + t.client + "] got [" + out + "]";
     }
     r.transcript = runner.session().transcript().str();
     return r;

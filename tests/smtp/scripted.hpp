@@ -27,8 +27,8 @@ struct Script {
     std::vector<std::string> tokens;  // handed out on each NeedToken, in order
     std::vector<ScriptMessage> messages;
     std::vector<Turn> turns;
-    std::string after_connect;        // what the client writes right after "connected" (usually nothing)
-    std::size_t body_chunk = 7;       // small on purpose: line starts fall on chunk edges
+    std::string after_connect;   // what the client writes right after "connected" (usually nothing)
+    std::size_t body_chunk = 7;  // small on purpose: line starts fall on chunk edges
 };
 
 struct Run {

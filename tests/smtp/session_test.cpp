@@ -17,9 +17,19 @@ using test::Turn;
 const std::string token = "ya29.a0-test-token";
 const std::string user = "scanner@example.com";
 const std::string greeting = "220 smtp.example.com ESMTP ready\r\n";
-const std::string ehlo_plain = "250-smtp.example.com Hello\r\n250-SIZE 1000000\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 STARTTLS\r\n";
-const std::string ehlo_tls = "250-smtp.example.com Hello\r\n250-SIZE 1000000\r\n250-PIPELINING\r\n250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250 AUTH LOGIN XOAUTH2\r\n";
-const std::string xoauth2_line = "AUTH XOAUTH2 " + b64("user=" + user + "\x01" "auth=Bearer " + token + "\x01\x01") + "\r\n";
+const std::string ehlo_plain =
+    "250-smtp.example.com Hello\r\n250-SIZE 1000000\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 "
+    "STARTTLS\r\n";
+const std::string ehlo_tls =
+    "250-smtp.example.com Hello\r\n250-SIZE "
+    "1000000\r\n250-PIPELINING\r\n250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250 AUTH LOGIN "
+    "XOAUTH2\r\n";
+const std::string xoauth2_line = "AUTH XOAUTH2 " +
+                                 b64("user=" + user +
+                                     "\x01"
+                                     "auth=Bearer " +
+                                     token + "\x01\x01") +
+                                 "\r\n";
 
 Script oauth_script() {
     Script s;
@@ -57,9 +67,13 @@ TEST(Session, StartTlsXoauth2PipelinedSend) {
     s.messages = {message()};
     s.turns = login_turns();
     s.turns.push_back({"235 2.7.0 Authentication successful\r\n",
-                       "MAIL FROM:<scanner@example.com> SIZE=36\r\nRCPT TO:<a@example.com>\r\nRCPT TO:<b@example.com>\r\n"});
-    s.turns.push_back({"250 2.1.0 Sender OK\r\n250 2.1.5 Recipient OK\r\n250 2.1.5 Recipient OK\r\n", "DATA\r\n"});
-    s.turns.push_back({"354 Start mail input\r\n", "Subject: scan\r\n\r\n..leading dot\r\nend\r\n.\r\n"});
+                       "MAIL FROM:<scanner@example.com> SIZE=36\r\nRCPT TO:<a@example.com>\r\nRCPT "
+                       "TO:<b@example.com>\r\n"});
+    s.turns.push_back(
+        {"250 2.1.0 Sender OK\r\n250 2.1.5 Recipient OK\r\n250 2.1.5 Recipient OK\r\n",
+         "DATA\r\n"});
+    s.turns.push_back(
+        {"354 Start mail input\r\n", "Subject: scan\r\n\r\n..leading dot\r\nend\r\n.\r\n"});
     s.turns.push_back({"250 2.0.0 OK queued as 12345\r\n", "QUIT\r\n"});
     s.turns.push_back({"221 2.0.0 Bye\r\n", ""});
     auto r = test::run_all_splits(s);
@@ -80,7 +94,11 @@ TEST(Session, TranscriptNeverHoldsTheToken) {
     s.turns.push_back({"535 5.7.139 SmtpClientAuthentication is disabled for the Tenant\r\n", ""});
     auto r = test::run_all_splits(s);
     EXPECT_EQ(r.transcript.find(token), std::string::npos);
-    EXPECT_EQ(r.transcript.find(b64("user=" + user + "\x01" "auth=Bearer " + token + "\x01\x01")), std::string::npos);
+    EXPECT_EQ(r.transcript.find(b64("user=" + user +
+                                    "\x01"
+                                    "auth=Bearer " +
+                                    token + "\x01\x01")),
+              std::string::npos);
     EXPECT_NE(r.transcript.find("C: AUTH XOAUTH2 <redacted>"), std::string::npos);
     EXPECT_NE(r.transcript.find("S: 535 5.7.139 SmtpClientAuthentication"), std::string::npos);
 }
@@ -88,7 +106,8 @@ TEST(Session, TranscriptNeverHoldsTheToken) {
 TEST(Session, SmtpAuthDisabledIs621WithoutRetry) {
     Script s = oauth_script();
     s.turns = login_turns();
-    s.turns.push_back({"535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled\r\n", ""});
+    s.turns.push_back(
+        {"535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled\r\n", ""});
     auto r = test::run_all_splits(s);
     ASSERT_TRUE(r.failure);
     EXPECT_EQ(r.failure->error.code, Errc::smtp_auth_disabled);
@@ -109,7 +128,9 @@ TEST(Session, StartTlsNotOfferedIs614) {
 
 TEST(Session, StartTlsRefusedIs614) {
     Script s = oauth_script();
-    s.turns = {{greeting, "EHLO printer.local\r\n"}, {ehlo_plain, "STARTTLS\r\n"}, {"502 5.5.1 Not implemented\r\n", ""}};
+    s.turns = {{greeting, "EHLO printer.local\r\n"},
+               {ehlo_plain, "STARTTLS\r\n"},
+               {"502 5.5.1 Not implemented\r\n", ""}};
     auto r = test::run_all_splits(s);
     ASSERT_TRUE(r.failure);
     EXPECT_EQ(r.failure->error.code, Errc::starttls_not_offered);
@@ -156,7 +177,10 @@ TEST(Session, CapabilitiesForgottenAfterTls) {
 TEST(Session, ImplicitTlsWaitsForGreetingAfterHandshake) {
     Script s = oauth_script();
     s.config.security = Security::ssl_tls;
-    s.turns = {{greeting, "EHLO printer.local\r\n"}, {ehlo_tls, xoauth2_line}, {"235 ok\r\n", "QUIT\r\n"}, {"221 bye\r\n", ""}};
+    s.turns = {{greeting, "EHLO printer.local\r\n"},
+               {ehlo_tls, xoauth2_line},
+               {"235 ok\r\n", "QUIT\r\n"},
+               {"221 bye\r\n", ""}};
     auto r = test::run_all_splits(s);
     EXPECT_EQ(r.tls_starts, 1);
     EXPECT_TRUE(r.closed);
@@ -192,7 +216,11 @@ TEST(Session, LongTokenSentAfter334) {
     s.tokens = {long_token};
     s.turns = login_turns();
     s.turns.back().client = "AUTH XOAUTH2\r\n";
-    s.turns.push_back({"334 \r\n", b64("user=" + user + "\x01" "auth=Bearer " + long_token + "\x01\x01") + "\r\n"});
+    s.turns.push_back({"334 \r\n", b64("user=" + user +
+                                       "\x01"
+                                       "auth=Bearer " +
+                                       long_token + "\x01\x01") +
+                                       "\r\n"});
     s.turns.push_back({"235 2.7.0 ok\r\n", "QUIT\r\n"});
     auto r = test::run_all_splits(s);
     EXPECT_FALSE(r.failure);
@@ -205,9 +233,17 @@ TEST(Session, Xoauth2ErrorChallengeThenForcedRefresh) {
     const std::string fresh = "fresh-token";
     s.tokens = {token, fresh};
     s.turns = login_turns();
-    s.turns.push_back({"334 " + b64(R"({"status":"401","schemes":"Bearer","scope":"https://mail.google.com/"})") + "\r\n", "\r\n"});
-    s.turns.push_back({"535 5.7.8 Username and Password not accepted\r\n",
-                       "AUTH XOAUTH2 " + b64("user=" + user + "\x01" "auth=Bearer " + fresh + "\x01\x01") + "\r\n"});
+    s.turns.push_back(
+        {"334 " + b64(R"({"status":"401","schemes":"Bearer","scope":"https://mail.google.com/"})") +
+             "\r\n",
+         "\r\n"});
+    s.turns.push_back(
+        {"535 5.7.8 Username and Password not accepted\r\n", "AUTH XOAUTH2 " +
+                                                                 b64("user=" + user +
+                                                                     "\x01"
+                                                                     "auth=Bearer " +
+                                                                     fresh + "\x01\x01") +
+                                                                 "\r\n"});
     s.turns.push_back({"235 2.7.0 Accepted\r\n", "QUIT\r\n"});
     auto r = test::run_all_splits(s);
     EXPECT_FALSE(r.failure);
@@ -219,8 +255,12 @@ TEST(Session, StillRejectedAfterFreshTokenIs622) {
     Script s = oauth_script();
     s.tokens = {token, "fresh"};
     s.turns = login_turns();
-    s.turns.push_back({"535 5.7.3 Authentication unsuccessful\r\n",
-                       "AUTH XOAUTH2 " + b64("user=" + user + "\x01" "auth=Bearer fresh\x01\x01") + "\r\n"});
+    s.turns.push_back(
+        {"535 5.7.3 Authentication unsuccessful\r\n", "AUTH XOAUTH2 " +
+                                                          b64("user=" + user +
+                                                              "\x01"
+                                                              "auth=Bearer fresh\x01\x01") +
+                                                          "\r\n"});
     s.turns.push_back({"535 5.7.3 Authentication unsuccessful\r\n", ""});
     auto r = test::run_all_splits(s);
     ASSERT_TRUE(r.failure);
@@ -234,7 +274,12 @@ TEST(Session, OauthbearerErrorChallengeAnsweredWithAQ) {
     s.tokens = {token};
     s.turns = login_turns();
     s.turns[3] = {"250-h\r\n250 AUTH OAUTHBEARER\r\n",
-                  "AUTH OAUTHBEARER " + b64("n,a=" + user + ",\x01host=smtp.example.com\x01port=587\x01" "auth=Bearer " + token + "\x01\x01") + "\r\n"};
+                  "AUTH OAUTHBEARER " +
+                      b64("n,a=" + user +
+                          ",\x01host=smtp.example.com\x01port=587\x01"
+                          "auth=Bearer " +
+                          token + "\x01\x01") +
+                      "\r\n"};
     s.turns.push_back({"334 " + b64(R"({"status":"invalid_token"})") + "\r\n", "AQ==\r\n"});
     s.turns.push_back({"535 5.7.8 Authentication failed\r\n", ""});
     auto r = test::run_all_splits(s);
@@ -269,7 +314,8 @@ TEST(Session, PlainAuthWithPassword) {
     s.config.user = "device";
     s.config.password = Secret("device-pass");
     s.turns = login_turns();
-    s.turns[3] = {"250-h\r\n250 AUTH LOGIN PLAIN\r\n", "AUTH PLAIN " + b64(std::string("\0device\0device-pass", 19)) + "\r\n"};
+    s.turns[3] = {"250-h\r\n250 AUTH LOGIN PLAIN\r\n",
+                  "AUTH PLAIN " + b64(std::string("\0device\0device-pass", 19)) + "\r\n"};
     s.turns.push_back({"235 ok\r\n", "QUIT\r\n"});
     auto r = test::run_all_splits(s);
     EXPECT_FALSE(r.failure);
@@ -296,7 +342,9 @@ TEST(Session, PasswordRejectedIs622WithoutTokenRequest) {
     s.config.auth = AuthMethod::smtp_auth;
     s.config.password = Secret("wrong");
     s.turns = login_turns();
-    s.turns[3] = {"250-h\r\n250 AUTH PLAIN\r\n", "AUTH PLAIN " + b64(std::string("\0", 1) + user + std::string("\0wrong", 6)) + "\r\n"};
+    s.turns[3] = {
+        "250-h\r\n250 AUTH PLAIN\r\n",
+        "AUTH PLAIN " + b64(std::string("\0", 1) + user + std::string("\0wrong", 6)) + "\r\n"};
     s.turns.push_back({"535 5.7.8 Bad credentials\r\n", ""});
     auto r = test::run_all_splits(s);
     ASSERT_TRUE(r.failure);
@@ -350,7 +398,9 @@ TEST(Session, Smtputf8And8bitmimeWhenOfferedAndNeeded) {
 TEST(Session, SomeRecipientsRefusedOthersDelivered) {
     Script s = authenticated_script();
     s.messages = {message("hi\r\n")};
-    s.turns.push_back({"235 ok\r\n", "MAIL FROM:<scanner@example.com> SIZE=4\r\nRCPT TO:<a@example.com>\r\nRCPT TO:<b@example.com>\r\n"});
+    s.turns.push_back({"235 ok\r\n",
+                       "MAIL FROM:<scanner@example.com> SIZE=4\r\nRCPT TO:<a@example.com>\r\nRCPT "
+                       "TO:<b@example.com>\r\n"});
     s.turns.push_back({"250 ok\r\n550 5.1.1 No such user\r\n250 ok\r\n", "DATA\r\n"});
     s.turns.push_back({"354 go\r\n", "hi\r\n.\r\n"});
     s.turns.push_back({"250 queued\r\n", "QUIT\r\n"});
@@ -365,7 +415,9 @@ TEST(Session, SomeRecipientsRefusedOthersDelivered) {
 TEST(Session, AllRecipientsRefusedIs632ThenRset) {
     Script s = authenticated_script();
     s.messages = {message("hi\r\n")};
-    s.turns.push_back({"235 ok\r\n", "MAIL FROM:<scanner@example.com> SIZE=4\r\nRCPT TO:<a@example.com>\r\nRCPT TO:<b@example.com>\r\n"});
+    s.turns.push_back({"235 ok\r\n",
+                       "MAIL FROM:<scanner@example.com> SIZE=4\r\nRCPT TO:<a@example.com>\r\nRCPT "
+                       "TO:<b@example.com>\r\n"});
     s.turns.push_back({"250 ok\r\n550 5.1.1 No\r\n550 5.1.1 No\r\n", "RSET\r\n"});
     s.turns.push_back({"250 reset\r\n", "QUIT\r\n"});
     auto r = test::run_all_splits(s);
@@ -379,8 +431,13 @@ TEST(Session, AllRecipientsRefusedIs632ThenRset) {
 TEST(Session, SenderNotAllowedIs631AfterReadingPipelinedReplies) {
     Script s = authenticated_script();
     s.messages = {message("hi\r\n")};
-    s.turns.push_back({"235 ok\r\n", "MAIL FROM:<scanner@example.com> SIZE=4\r\nRCPT TO:<a@example.com>\r\nRCPT TO:<b@example.com>\r\n"});
-    s.turns.push_back({"550 5.7.60 SMTP; Client does not have permissions to send as this sender\r\n503 5.5.1 Need MAIL\r\n", ""});
+    s.turns.push_back({"235 ok\r\n",
+                       "MAIL FROM:<scanner@example.com> SIZE=4\r\nRCPT TO:<a@example.com>\r\nRCPT "
+                       "TO:<b@example.com>\r\n"});
+    s.turns.push_back(
+        {"550 5.7.60 SMTP; Client does not have permissions to send as this sender\r\n503 5.5.1 "
+         "Need MAIL\r\n",
+         ""});
     s.turns.push_back({"503 5.5.1 Need MAIL\r\n", "RSET\r\n"});
     s.turns.push_back({"250 reset\r\n", "QUIT\r\n"});
     auto r = test::run_all_splits(s);
@@ -406,10 +463,13 @@ TEST(Session, WithoutPipeliningOneCommandAtATime) {
 TEST(Session, RateLimitedIs634) {
     Script s = authenticated_script();
     s.messages = {message("x\r\n")};
-    s.turns.push_back({"235 ok\r\n", "MAIL FROM:<scanner@example.com> SIZE=3\r\nRCPT TO:<a@example.com>\r\nRCPT TO:<b@example.com>\r\n"});
+    s.turns.push_back({"235 ok\r\n",
+                       "MAIL FROM:<scanner@example.com> SIZE=3\r\nRCPT TO:<a@example.com>\r\nRCPT "
+                       "TO:<b@example.com>\r\n"});
     s.turns.push_back({"250 ok\r\n250 ok\r\n250 ok\r\n", "DATA\r\n"});
     s.turns.push_back({"354 go\r\n", "x\r\n.\r\n"});
-    s.turns.push_back({"432 4.3.2 STOREDRV.ClientSubmit; sender thread limit exceeded\r\n", "QUIT\r\n"});
+    s.turns.push_back(
+        {"432 4.3.2 STOREDRV.ClientSubmit; sender thread limit exceeded\r\n", "QUIT\r\n"});
     auto r = test::run_all_splits(s);
     EXPECT_EQ(r.messages.at(0).error->code, Errc::rate_limited);
     EXPECT_EQ(r.messages.at(0).phase, "while sending end of data");
@@ -447,9 +507,12 @@ TEST(Session, TwoMessagesOverOneConnectionWithRsetBetween) {
     auto good = message("y\r\n");
     good.envelope.to = {"ok@example.com"};
     s.messages = {bad, good};
-    s.turns.push_back({"235 ok\r\n", "MAIL FROM:<scanner@example.com> SIZE=3\r\nRCPT TO:<reject@example.com>\r\n"});
+    s.turns.push_back(
+        {"235 ok\r\n",
+         "MAIL FROM:<scanner@example.com> SIZE=3\r\nRCPT TO:<reject@example.com>\r\n"});
     s.turns.push_back({"250 ok\r\n550 5.1.1 nope\r\n", "RSET\r\n"});
-    s.turns.push_back({"250 ok\r\n", "MAIL FROM:<scanner@example.com> SIZE=3\r\nRCPT TO:<ok@example.com>\r\n"});
+    s.turns.push_back(
+        {"250 ok\r\n", "MAIL FROM:<scanner@example.com> SIZE=3\r\nRCPT TO:<ok@example.com>\r\n"});
     s.turns.push_back({"250 ok\r\n250 ok\r\n", "DATA\r\n"});
     s.turns.push_back({"354 go\r\n", "y\r\n.\r\n"});
     s.turns.push_back({"250 ok\r\n", "QUIT\r\n"});

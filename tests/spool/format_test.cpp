@@ -15,16 +15,18 @@ namespace {
 namespace fs = std::filesystem;
 
 class FormatTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
-        dir_ = fs::temp_directory_path() / ("pb-format-" + std::to_string(::getpid()) + "-" +
-                                            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        dir_ = fs::temp_directory_path() /
+               ("pb-format-" + std::to_string(::getpid()) + "-" +
+                ::testing::UnitTest::GetInstance()->current_test_info()->name());
         fs::remove_all(dir_);
         fs::create_directories(dir_);
     }
     void TearDown() override { fs::remove_all(dir_); }
 
-    fs::path write(const std::string& body, FileEnvelope env = {"a@example.test", {"b@example.test", "c@example.test"}}) {
+    fs::path write(const std::string& body,
+                   FileEnvelope env = {"a@example.test", {"b@example.test", "c@example.test"}}) {
         StringSource src(body);
         auto size = write_spool_file(ops_, dir_ / "m", env, src);
         EXPECT_TRUE(size.ok()) << (size.ok() ? "" : size.error().detail);
@@ -62,7 +64,8 @@ TEST_F(FormatTest, RoundTripKeepsEnvelopeAndBody) {
     auto r = SpoolReader::open(ops_, p);
     ASSERT_TRUE(r.ok());
     EXPECT_EQ((*r)->envelope().sender, "a@example.test");
-    EXPECT_EQ((*r)->envelope().recipients, (std::vector<std::string>{"b@example.test", "c@example.test"}));
+    EXPECT_EQ((*r)->envelope().recipients,
+              (std::vector<std::string>{"b@example.test", "c@example.test"}));
     EXPECT_EQ(read_all(**r), "Subject: hi\r\n\r\nbody\r\n");
     EXPECT_EQ(last_error_, "");
 }
@@ -114,7 +117,8 @@ TEST_F(FormatTest, TruncatedAtEveryLengthIsRefused) {
     const auto b = bytes(p);
     for (std::size_t n = 0; n < b.size(); ++n) {
         put(p, b.substr(0, n));
-        EXPECT_FALSE(scan_spool_file(ops_, p).ok()) << "accepted a file cut at " << n << " of " << b.size();
+        EXPECT_FALSE(scan_spool_file(ops_, p).ok())
+            << "accepted a file cut at " << n << " of " << b.size();
     }
 }
 
@@ -185,14 +189,14 @@ TEST_F(FormatTest, FailedFsyncLeavesNoFile) {
 // A body source that fails halfway (a vanished attachment): its own code
 // comes back, not 651, and nothing is left behind.
 class BrokenSource final : public ByteSource {
-public:
+  public:
     Result<std::size_t> read(std::span<char> out) override {
         if (calls_++ > 0) return fail(Errc::invalid_input, "attachment vanished");
         out[0] = 'x';
         return std::size_t{1};
     }
 
-private:
+  private:
     int calls_ = 0;
 };
 

@@ -24,12 +24,14 @@ Attempt ended(JobState s, std::optional<Error> e = std::nullopt) {
 }
 
 class SpoolTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
-        dir_ = fs::temp_directory_path() / ("pb-spool-" + std::to_string(::getpid()) + "-" +
-                                            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        dir_ = fs::temp_directory_path() /
+               ("pb-spool-" + std::to_string(::getpid()) + "-" +
+                ::testing::UnitTest::GetInstance()->current_test_info()->name());
         fs::remove_all(dir_);
-        auto st = store::Store::open(dir_, rng_, clock_, {.key_base64 = std::string(43, 'A') + "="});
+        auto st =
+            store::Store::open(dir_, rng_, clock_, {.key_base64 = std::string(43, 'A') + "="});
         ASSERT_TRUE(st.ok()) << st.error().detail;
         store_ = std::move(*st);
         auto sp = Spool::open(dir_, ops_, clock_, rng_);
@@ -43,7 +45,8 @@ protected:
     }
 
     Submission sub(std::vector<std::string> rcpts = {"b@example.test"}) {
-        return Submission{Function::scan_to_email, "email", "a@example.test", std::move(rcpts), "Scan", std::nullopt};
+        return Submission{Function::scan_to_email, "email", "a@example.test",
+                          std::move(rcpts),        "Scan",  std::nullopt};
     }
     JobId accept(const std::string& body = "Subject: x\r\n\r\nhi\r\n") {
         StringSource src(body);
@@ -212,8 +215,8 @@ TEST_F(SpoolTest, ClaimTakesDueJobsOldestFirstAndCountsAttempts) {
 TEST_F(SpoolTest, ClaimSkipsJobsNotYetDue) {
     const JobId id = accept();
     auto c = spool_->claim("email", 1);
-    Attempt a{JobState::queued, fail(Errc::cannot_connect, "refused"), false, "S: nothing\n",
-              clock_.now() + std::chrono::minutes{5}, {}};
+    Attempt a{JobState::queued, fail(Errc::cannot_connect, "refused"),  false,
+              "S: nothing\n",   clock_.now() + std::chrono::minutes{5}, {}};
     ASSERT_TRUE(spool_->finish_attempt(id, a).ok());
     EXPECT_TRUE(spool_->claim("email", 10)->empty());
     EXPECT_EQ(**spool_->next_due("email"), clock_.now() + std::chrono::minutes{5});
@@ -224,7 +227,11 @@ TEST_F(SpoolTest, ClaimSkipsJobsNotYetDue) {
 TEST_F(SpoolTest, SentJobDropsItsFileAndKeepsItsHistory) {
     const JobId id = accept();
     auto c = spool_->claim("email", 1);
-    Attempt a{JobState::sent, std::nullopt, false, std::nullopt, std::nullopt,
+    Attempt a{JobState::sent,
+              std::nullopt,
+              false,
+              std::nullopt,
+              std::nullopt,
               {Recipient{0, "b@example.test", RecipientResult::accepted, std::nullopt, "250 ok"}}};
     ASSERT_TRUE(spool_->finish_attempt(id, a).ok());
     const Job j = get(id);
@@ -239,10 +246,14 @@ TEST_F(SpoolTest, FailedAttemptKeepsTranscriptAndRetryRequeues) {
     auto id = spool_->accept(sub({"ok@example.test", "reject@example.test"}), src);
     ASSERT_TRUE(id.ok());
     (void)spool_->claim("email", 1);
-    Attempt a{JobState::partial, fail(Errc::recipient_rejected, "1 of 2 recipients refused"), false,
-              "C: RCPT TO:<reject@example.test>\nS: 550 5.1.1 no\n", std::nullopt,
+    Attempt a{JobState::partial,
+              fail(Errc::recipient_rejected, "1 of 2 recipients refused"),
+              false,
+              "C: RCPT TO:<reject@example.test>\nS: 550 5.1.1 no\n",
+              std::nullopt,
               {Recipient{0, "ok@example.test", RecipientResult::accepted, std::nullopt, "250 ok"},
-               Recipient{1, "reject@example.test", RecipientResult::rejected, Errc::recipient_rejected, "550 5.1.1 no"}}};
+               Recipient{1, "reject@example.test", RecipientResult::rejected,
+                         Errc::recipient_rejected, "550 5.1.1 no"}}};
     ASSERT_TRUE(spool_->finish_attempt(*id, a).ok());
     Job j = get(*id);
     EXPECT_EQ(j.state, JobState::partial);
@@ -255,7 +266,8 @@ TEST_F(SpoolTest, FailedAttemptKeepsTranscriptAndRetryRequeues) {
     ASSERT_TRUE(spool_->retry(*id).ok());
     j = get(*id);
     EXPECT_EQ(j.state, JobState::queued);
-    EXPECT_EQ(j.recipients[0].result, RecipientResult::accepted) << "accepted recipients are not sent twice";
+    EXPECT_EQ(j.recipients[0].result, RecipientResult::accepted)
+        << "accepted recipients are not sent twice";
     EXPECT_EQ(j.recipients[1].result, RecipientResult::pending);
 }
 
@@ -270,15 +282,17 @@ TEST_F(SpoolTest, RetryOfJobBeingSentIsRefused) {
 TEST_F(SpoolTest, RetryOfQueuedJobMakesItDueNow) {
     const JobId id = accept();
     (void)spool_->claim("email", 1);
-    Attempt later{JobState::queued, fail(Errc::cannot_connect, "refused"), false, std::nullopt,
-                  clock_.now() + std::chrono::hours{1}, {}};
+    Attempt later{JobState::queued, fail(Errc::cannot_connect, "refused"), false,
+                  std::nullopt,     clock_.now() + std::chrono::hours{1},  {}};
     ASSERT_TRUE(spool_->finish_attempt(id, later).ok());
     EXPECT_TRUE(spool_->claim("email", 1)->empty());
     ASSERT_TRUE(spool_->retry(id).ok());
     EXPECT_EQ(spool_->claim("email", 1)->size(), 1U);
 }
 
-TEST_F(SpoolTest, RetryOfUnknownJobIsRefused) { EXPECT_FALSE(spool_->retry(999).ok()); }
+TEST_F(SpoolTest, RetryOfUnknownJobIsRefused) {
+    EXPECT_FALSE(spool_->retry(999).ok());
+}
 
 TEST_F(SpoolTest, ReleaseHeldQueuesOnlyThatProfile) {
     auto s = sub();
@@ -318,7 +332,10 @@ TEST_F(SpoolTest, PruneByCountKeepsNewestFinalJobsAndAllPending) {
     for (int i = 0; i < 5; ++i) ids.push_back(accept());
     for (int i = 0; i < 4; ++i) {
         auto c = spool_->claim("email", 1);
-        ASSERT_TRUE(spool_->finish_attempt(c->front().id, ended(JobState::failed, fail(Errc::message_too_large, "big"))).ok());
+        ASSERT_TRUE(spool_
+                        ->finish_attempt(c->front().id, ended(JobState::failed,
+                                                              fail(Errc::message_too_large, "big")))
+                        .ok());
     }
     EXPECT_EQ(*spool_->prune(Retention{2, std::chrono::days{30}}), 2U);
     EXPECT_FALSE(spool_->job(ids[0])->has_value());

@@ -15,7 +15,7 @@ namespace {
 namespace fs = std::filesystem;
 
 class StoreTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         dir_ = fs::temp_directory_path() /
                ("pb-store-" + std::to_string(::getpid()) + "-" +
@@ -59,7 +59,11 @@ TEST_F(StoreTest, MigratesFromEmpty) {
 }
 
 TEST_F(StoreTest, RefusesAStateFromANewerVersion) {
-    { auto s = open(); ASSERT_TRUE(s); ASSERT_TRUE(s->db().exec("PRAGMA user_version = 999")); }
+    {
+        auto s = open();
+        ASSERT_TRUE(s);
+        ASSERT_TRUE(s->db().exec("PRAGMA user_version = 999"));
+    }
     auto s = Store::open(dir_, rng_, clock_);
     ASSERT_FALSE(s);
     EXPECT_NE(s.error().detail.find("newer postbridge"), std::string::npos);
@@ -112,7 +116,10 @@ TEST_F(StoreTest, TamperedSecretIsReportedNotUsed) {
 TEST_F(StoreTest, WrongKeyIsRefusedAtOpen) {
     Options a;
     a.key_base64 = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
-    { auto s = open(a); ASSERT_TRUE(s); }
+    {
+        auto s = open(a);
+        ASSERT_TRUE(s);
+    }
     Options b;
     b.key_base64 = "AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
     auto s = Store::open(dir_, rng_, clock_, b);
@@ -126,7 +133,10 @@ TEST_F(StoreTest, WrongKeyIsRefusedAtOpen) {
 }
 
 TEST_F(StoreTest, CorruptDatabaseNamesTheFile) {
-    { auto s = open(); ASSERT_TRUE(s); }
+    {
+        auto s = open();
+        ASSERT_TRUE(s);
+    }
     fs::remove(dir_ / "postbridge.db-wal");
     fs::remove(dir_ / "postbridge.db-shm");
     {
@@ -141,7 +151,10 @@ TEST_F(StoreTest, CorruptDatabaseNamesTheFile) {
 }
 
 TEST_F(StoreTest, KeyFileMustBePrivateAndWellFormed) {
-    { auto s = open(); ASSERT_TRUE(s); }
+    {
+        auto s = open();
+        ASSERT_TRUE(s);
+    }
     ::chmod((dir_ / "key").c_str(), 0644);
     auto s = Store::open(dir_, rng_, clock_);
     ASSERT_FALSE(s);
@@ -160,8 +173,10 @@ TEST_F(StoreTest, ConcurrentFirstStartsAgreeOnOneKey) {
         threads.emplace_back([&] {
             SystemRandom rng;
             auto s = Store::open(dir_, rng, clock_);
-            if (s) ++ok;
-            else ADD_FAILURE() << s.error().detail;
+            if (s)
+                ++ok;
+            else
+                ADD_FAILURE() << s.error().detail;
         });
     for (auto& t : threads) t.join();
     EXPECT_EQ(ok.load(), 4);
@@ -217,8 +232,10 @@ TEST_F(StoreTest, ImportsListsAndRemovesCaCertificates) {
     const auto pem = dir_.string() + "-ca.pem";
     const auto der = dir_.string() + "-ca.der";
     auto r = test::run_command(
-        "openssl req -x509 -newkey rsa:2048 -nodes -keyout /dev/null -subj /CN=Test\\ Root -days 30 "
-        "-out " + pem + " 2>/dev/null && openssl x509 -in " + pem + " -outform DER -out " + der);
+        "openssl req -x509 -newkey rsa:2048 -nodes -keyout /dev/null -subj /CN=Test\\ Root -days "
+        "30 "
+        "-out " +
+        pem + " 2>/dev/null && openssl x509 -in " + pem + " -outform DER -out " + der);
     ASSERT_EQ(r.status, 0);
     auto imported = s->import_ca(pem);
     ASSERT_TRUE(imported) << imported.error().detail;

@@ -9,26 +9,26 @@
 namespace pb::test {
 
 class ManualClock final : public Clock {
-public:
+  public:
     explicit ManualClock(TimePoint start = TimePoint{std::chrono::seconds{1'800'000'000}})
         : now_(start) {}
     TimePoint now() const override { return now_; }
     void advance(Duration d) { now_ += d; }
     void set(TimePoint t) { now_ = t; }
 
-private:
+  private:
     TimePoint now_;
 };
 
 // Counts up from a seed: reproducible, and different on every call.
 class CountingRandom final : public Random {
-public:
+  public:
     explicit CountingRandom(unsigned char seed = 1) : next_(seed) {}
     void fill(std::span<std::byte> out) override {
         for (auto& b : out) b = static_cast<std::byte>(next_++);
     }
 
-private:
+  private:
     unsigned char next_;
 };
 

@@ -9,7 +9,7 @@
 namespace pb::test {
 
 class Peers {
-public:
+  public:
     // Loads PB_PEERS_ENV; a test that needs peers calls GTEST_SKIP when this
     // is empty only if it runs outside ctest (the fixture makes it present).
     static const Peers& get();
@@ -19,7 +19,7 @@ public:
     std::string at(const std::string& key) const;
     std::optional<std::string> find(const std::string& key) const;
 
-private:
+  private:
     std::map<std::string, std::string> values_;
 };
 

@@ -22,7 +22,7 @@ using namespace std::chrono_literals;
 constexpr std::string_view kPassword = "correct horse battery";
 
 class ScriptedSignIn final : public SignInService {
-public:
+  public:
     SignInStatus next;  // what status() answers
     int starts = 0;
     int sign_outs = 0;
@@ -52,7 +52,7 @@ struct Browser {
 };
 
 class WebAppTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         dir_ = fs::temp_directory_path() /
                ("pb-web-" + std::to_string(::getpid()) + "-" +
@@ -63,7 +63,8 @@ protected:
         store_ = std::move(*s);
         // Few rounds: the hash format carries its count, and speed is not
         // what these tests are about.
-        ASSERT_TRUE(store_->put_credential("admin", "admin", hash_password(Secret(std::string(kPassword)), rng_, 1000)));
+        ASSERT_TRUE(store_->put_credential(
+            "admin", "admin", hash_password(Secret(std::string(kPassword)), rng_, 1000)));
         app_ = std::make_unique<App>(*store_, signin_, clock_, rng_);
     }
     void TearDown() override {
@@ -105,7 +106,8 @@ protected:
     // Logs in; returns the CSRF token of the logged-in session.
     std::string login(Browser& b) {
         const auto page = get(b, "/login");
-        const auto res = post(b, "/login", "csrf=" + csrf_of(page) + "&password=" + url_encode(kPassword));
+        const auto res =
+            post(b, "/login", "csrf=" + csrf_of(page) + "&password=" + url_encode(kPassword));
         EXPECT_EQ(res.status, 303);
         return csrf_of(get(b, "/network/email/basic"));
     }
@@ -125,8 +127,10 @@ TEST_F(WebAppTest, EveryAnswerCarriesTheSecurityHeaders) {
     for (const auto* path : {"/login", "/network/email/basic", "/nope", "/assets/app.js"}) {
         const auto r = get(b, path);
         ASSERT_NE(r.header("Content-Security-Policy"), nullptr) << path;
-        EXPECT_NE(r.header("Content-Security-Policy")->find("frame-ancestors 'none'"), std::string::npos);
-        EXPECT_NE(r.header("Content-Security-Policy")->find("script-src 'self'"), std::string::npos);
+        EXPECT_NE(r.header("Content-Security-Policy")->find("frame-ancestors 'none'"),
+                  std::string::npos);
+        EXPECT_NE(r.header("Content-Security-Policy")->find("script-src 'self'"),
+                  std::string::npos);
         EXPECT_EQ(r.header("Content-Security-Policy")->find("unsafe-inline"), std::string::npos);
         EXPECT_EQ(*r.header("X-Frame-Options"), "DENY");
         EXPECT_EQ(*r.header("X-Content-Type-Options"), "nosniff");
@@ -183,7 +187,8 @@ TEST_F(WebAppTest, LoginWithTheRightPasswordGivesANewSessionId) {
     EXPECT_NE(page.body.find("Log in"), std::string::npos);
     EXPECT_NE(page.body.find(">OK<"), std::string::npos);
     const std::string before = b.cookie;
-    const auto r = post(b, "/login", "csrf=" + csrf_of(page) + "&password=" + url_encode(kPassword));
+    const auto r =
+        post(b, "/login", "csrf=" + csrf_of(page) + "&password=" + url_encode(kPassword));
     EXPECT_EQ(r.status, 303);
     EXPECT_EQ(*r.header("Location"), "/network/email/basic");
     EXPECT_NE(b.cookie, before);  // the visitor's id is worth nothing now
@@ -222,7 +227,8 @@ TEST_F(WebAppTest, RepeatedWrongPasswordsAreThrottledPerClient) {
     Browser other;
     other.client = "192.0.2.99";
     const std::string csrf2 = csrf_of(get(other, "/login"));
-    EXPECT_EQ(post(other, "/login", "csrf=" + csrf2 + "&password=" + url_encode(kPassword)).status, 303);
+    EXPECT_EQ(post(other, "/login", "csrf=" + csrf2 + "&password=" + url_encode(kPassword)).status,
+              303);
 
     clock_.advance(LoginThrottle::first_delay + 1s);
     EXPECT_EQ(post(b, "/login", "csrf=" + csrf + "&password=" + url_encode(kPassword)).status, 303);
@@ -266,14 +272,31 @@ TEST_F(WebAppTest, BasicPageShowsTheManualsLabelsAndNotes) {
     ASSERT_TRUE(store_->set_values({{"email.auth_method", "oauth2"}}));
     const auto page = get(b, "/network/email/basic").body;
     for (const auto* text :
-         {"Network &gt; Email Server &gt; Basic", "Authentication Method", "Email service", "Current Status",
-          "Authenticated Account", "Authenticated Password", "Sender&#39;s Email Address", "SMTP Server Address",
-          "SMTP Server Port Number", "Secure Connection", "Certificate Validation", "POP3 Server Address",
-          "POP3 Server Port Number", "Signed out", "Sign In", ">OK<", ">Network<", ">Network Security<",
-          ">Product Security<", ">Device Management<",
+         {"Network &gt; Email Server &gt; Basic",
+          "Authentication Method",
+          "Email service",
+          "Current Status",
+          "Authenticated Account",
+          "Authenticated Password",
+          "Sender&#39;s Email Address",
+          "SMTP Server Address",
+          "SMTP Server Port Number",
+          "Secure Connection",
+          "Certificate Validation",
+          "POP3 Server Address",
+          "POP3 Server Port Number",
+          "Signed out",
+          "Sign In",
+          ">OK<",
+          ">Network<",
+          ">Network Security<",
+          ">Product Security<",
+          ">Device Management<",
           "The certificate is required to use a secure function of the email server",
-          ">CA Certificate</a>", ">Root Certificate Update</a>",
-          "It is recommended to enable the Certificate Validation. It will be connected without confirming the "
+          ">CA Certificate</a>",
+          ">Root Certificate Update</a>",
+          "It is recommended to enable the Certificate Validation. It will be connected without "
+          "confirming the "
           "safety of the email server when the Certificate Validation is disabled."})
         EXPECT_NE(page.find(text), std::string::npos) << text;
     EXPECT_EQ(page.find(">Fax<"), std::string::npos);  // no fax profile configured
@@ -284,19 +307,24 @@ TEST_F(WebAppTest, FieldsOfOtherMethodsAreHiddenWithoutScript) {
     login(b);
     ASSERT_TRUE(store_->set_values({{"email.auth_method", "smtp-auth"}}));
     auto page = get(b, "/network/email/basic").body;
-    EXPECT_NE(page.find(R"(data-show="pop-before-smtp" hidden><label for="f-pop3_host")"), std::string::npos);
-    EXPECT_NE(page.find(R"(data-show="smtp-auth pop-before-smtp"><label for="f-password")"), std::string::npos);
+    EXPECT_NE(page.find(R"(data-show="pop-before-smtp" hidden><label for="f-pop3_host")"),
+              std::string::npos);
+    EXPECT_NE(page.find(R"(data-show="smtp-auth pop-before-smtp"><label for="f-password")"),
+              std::string::npos);
     ASSERT_TRUE(store_->set_values({{"email.auth_method", "pop-before-smtp"}}));
     page = get(b, "/network/email/basic").body;
-    EXPECT_NE(page.find(R"(data-show="pop-before-smtp"><label for="f-pop3_host")"), std::string::npos);
+    EXPECT_NE(page.find(R"(data-show="pop-before-smtp"><label for="f-pop3_host")"),
+              std::string::npos);
 }
 
 TEST_F(WebAppTest, OkAppliesTheSettings) {
     Browser b;
     const std::string csrf = login(b);
-    const auto r = post(b, "/network/email/basic",
-                        "csrf=" + csrf + "&auth_method=smtp-auth&sender=scanner%40example.test&smtp.host=mail.example.test"
-                                         "&smtp.port=465&smtp.security=ssl-tls&smtp.verify_cert=true&password=hunter22");
+    const auto r =
+        post(b, "/network/email/basic",
+             "csrf=" + csrf +
+                 "&auth_method=smtp-auth&sender=scanner%40example.test&smtp.host=mail.example.test"
+                 "&smtp.port=465&smtp.security=ssl-tls&smtp.verify_cert=true&password=hunter22");
     ASSERT_EQ(r.status, 303);
     const auto s = settings();
     EXPECT_EQ(s.get("email", "auth_method"), "smtp-auth");
@@ -316,19 +344,21 @@ TEST_F(WebAppTest, PostWithoutCsrfChangesNothing) {
     const auto r = post(b, "/network/email/basic", "smtp.host=evil.example.test");
     EXPECT_EQ(r.status, 403);
     EXPECT_FALSE(settings().is_set("email.smtp.host"));
-    EXPECT_EQ(post(b, "/network/email/basic", "csrf=wrong&smtp.host=evil.example.test").status, 403);
+    EXPECT_EQ(post(b, "/network/email/basic", "csrf=wrong&smtp.host=evil.example.test").status,
+              403);
     EXPECT_FALSE(settings().is_set("email.smtp.host"));
 }
 
 TEST_F(WebAppTest, InvalidValueShowsItsMessageBesideTheFieldAndChangesNothing) {
     Browser b;
     const std::string csrf = login(b);
-    const auto r = post(b, "/network/email/basic", "csrf=" + csrf + "&smtp.host=ok.example.test&smtp.port=70000");
+    const auto r = post(b, "/network/email/basic",
+                        "csrf=" + csrf + "&smtp.host=ok.example.test&smtp.port=70000");
     EXPECT_EQ(r.status, 400);
     EXPECT_NE(r.body.find(R"(<p class="error" id="e-f-smtp_port">)"), std::string::npos);
     EXPECT_NE(r.body.find("email.smtp.port"), std::string::npos);
     EXPECT_NE(r.body.find(R"(value="70000")"), std::string::npos);  // what was typed stays
-    EXPECT_FALSE(settings().is_set("email.smtp.host"));          // all or nothing
+    EXPECT_FALSE(settings().is_set("email.smtp.host"));             // all or nothing
 }
 
 TEST_F(WebAppTest, ScriptPayloadComesBackEscaped) {
@@ -340,7 +370,8 @@ TEST_F(WebAppTest, ScriptPayloadComesBackEscaped) {
     EXPECT_EQ(r.status, 400);
     EXPECT_EQ(r.body.find("<script>alert"), std::string::npos);
     EXPECT_EQ(r.body.find("<img src=x"), std::string::npos);
-    EXPECT_NE(r.body.find("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&quot;&gt;&lt;img"), std::string::npos);
+    EXPECT_NE(r.body.find("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&quot;&gt;&lt;img"),
+              std::string::npos);
     // Accepted (a free-text account name): stored, and escaped on every view.
     r = post(b, "/network/email/basic", "csrf=" + csrf + "&account=" + url_encode(payload));
     ASSERT_EQ(r.status, 303);
@@ -355,9 +386,10 @@ TEST_F(WebAppTest, ChoosingAServiceFillsItsPreset) {
     // The form still shows the old server fields (no script ran): the
     // preset wins over values the administrator did not touch.
     const auto s = settings();
-    auto r = post(b, "/network/email/basic",
-                  "csrf=" + csrf + "&auth_method=oauth2&service=outlook-com&smtp.host=" +
-                      url_encode(s.get("email", "smtp.host")) + "&smtp.port=587&smtp.security=starttls");
+    auto r =
+        post(b, "/network/email/basic",
+             "csrf=" + csrf + "&auth_method=oauth2&service=outlook-com&smtp.host=" +
+                 url_encode(s.get("email", "smtp.host")) + "&smtp.port=587&smtp.security=starttls");
     ASSERT_EQ(r.status, 303);
     EXPECT_EQ(settings().get("email", "smtp.host"), "smtp-mail.outlook.com");
     EXPECT_EQ(settings().get("email", "oauth.tenant"), "consumers");
@@ -378,7 +410,8 @@ TEST_F(WebAppTest, SignInShowsTheCodeTheQrAndTheManualsSentence) {
     ASSERT_EQ(r.status, 303);
     EXPECT_EQ(*r.header("Location"), "/network/email/basic?signin=1");
     auto page = get(b, "/network/email/basic?signin=1").body;
-    EXPECT_NE(page.find("Any other email services signed in will be signed out automatically"), std::string::npos);
+    EXPECT_NE(page.find("Any other email services signed in will be signed out automatically"),
+              std::string::npos);
     EXPECT_NE(page.find("Email service: Microsoft Exchange Online"), std::string::npos);
     EXPECT_NE(page.find("Sign in with Microsoft"), std::string::npos);
 
@@ -386,13 +419,16 @@ TEST_F(WebAppTest, SignInShowsTheCodeTheQrAndTheManualsSentence) {
     EXPECT_EQ(r.status, 303);
     EXPECT_EQ(signin_.starts, 1);
     page = get(b, "/network/email/basic?signin=1").body;
-    EXPECT_NE(page.find("To sign in, use a web browser to open the page <a href=\"https://example.test/device\" "
-                        "target=\"_blank\" rel=\"noopener noreferrer\">https://example.test/device</a> and enter the "
+    EXPECT_NE(page.find("To sign in, use a web browser to open the page <a "
+                        "href=\"https://example.test/device\" "
+                        "target=\"_blank\" rel=\"noopener "
+                        "noreferrer\">https://example.test/device</a> and enter the "
                         "code <strong id=\"user-code\">WDJB-MJHT</strong> to authenticate."),
               std::string::npos);
     EXPECT_NE(page.find("<svg"), std::string::npos);
-    EXPECT_NE(page.find("Time left: <span id=\"time-left\" data-expires-in=\"600\">10 min 00 s</span>"),
-              std::string::npos);
+    EXPECT_NE(
+        page.find("Time left: <span id=\"time-left\" data-expires-in=\"600\">10 min 00 s</span>"),
+        std::string::npos);
     EXPECT_NE(page.find(R"(data-poll="1")"), std::string::npos);
 
     auto json = get(b, "/api/signin-status?profile=email");
@@ -407,12 +443,14 @@ TEST_F(WebAppTest, SignInShowsTheCodeTheQrAndTheManualsSentence) {
     EXPECT_NE(json.body.find(R"("status":"Signed in")"), std::string::npos);
     EXPECT_NE(json.body.find(R"("account":"alice@example.test")"), std::string::npos);
     page = get(b, "/network/email/basic").body;
-    EXPECT_NE(page.find(R"(<output id="current-status" class="js-status">Signed in</output>)"), std::string::npos);
+    EXPECT_NE(page.find(R"(<output id="current-status" class="js-status">Signed in</output>)"),
+              std::string::npos);
     EXPECT_NE(page.find("alice@example.test"), std::string::npos);
 
     EXPECT_EQ(post(b, "/network/email/basic/signin", "action=signout").status, 403);
     EXPECT_EQ(signin_.sign_outs, 0);
-    EXPECT_EQ(post(b, "/network/email/basic/signin", "csrf=" + csrf + "&action=signout").status, 303);
+    EXPECT_EQ(post(b, "/network/email/basic/signin", "csrf=" + csrf + "&action=signout").status,
+              303);
     EXPECT_EQ(signin_.sign_outs, 1);
 }
 
@@ -420,16 +458,20 @@ TEST_F(WebAppTest, GmailSignInButtonSaysGoogle) {
     Browser b;
     login(b);
     ASSERT_TRUE(store_->set_values({{"email.auth_method", "oauth2"}, {"email.service", "gmail"}}));
-    EXPECT_NE(get(b, "/network/email/basic?signin=1").body.find("Sign in with Google"), std::string::npos);
+    EXPECT_NE(get(b, "/network/email/basic?signin=1").body.find("Sign in with Google"),
+              std::string::npos);
 }
 
 TEST_F(WebAppTest, FailedSignInShowsItsReasonOnce) {
     struct Failing final : SignInService {
         Result<SignInStatus> start(std::string_view) override {
-            return fail(Errc::sign_in_again, "Blocked by a Conditional Access policy <of the tenant>");
+            return fail(Errc::sign_in_again,
+                        "Blocked by a Conditional Access policy <of the tenant>");
         }
         SignInStatus status(std::string_view) override { return {}; }
-        Result<SignInStatus> finish(std::string_view, std::string_view) override { return SignInStatus{}; }
+        Result<SignInStatus> finish(std::string_view, std::string_view) override {
+            return SignInStatus{};
+        }
         Result<void> sign_out(std::string_view) override { return {}; }
     } failing;
     app_ = std::make_unique<App>(*store_, failing, clock_, rng_);
@@ -438,7 +480,8 @@ TEST_F(WebAppTest, FailedSignInShowsItsReasonOnce) {
     ASSERT_TRUE(store_->set_values({{"email.auth_method", "oauth2"}}));
     EXPECT_EQ(post(b, "/network/email/basic/signin", "csrf=" + csrf + "&action=start").status, 303);
     auto page = get(b, "/network/email/basic?signin=1").body;
-    EXPECT_NE(page.find("Blocked by a Conditional Access policy &lt;of the tenant&gt;"), std::string::npos);
+    EXPECT_NE(page.find("Blocked by a Conditional Access policy &lt;of the tenant&gt;"),
+              std::string::npos);
     page = get(b, "/network/email/basic?signin=1").body;
     EXPECT_EQ(page.find("Conditional Access"), std::string::npos);
     app_.reset();  // before `failing` goes
