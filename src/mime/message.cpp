@@ -4,8 +4,8 @@
 #include <cstring>
 
 #include "core/encoding.hpp"
+#include "core/file_source.hpp"
 #include "mime/body.hpp"
-#include "mime/file_source.hpp"
 #include "mime/header.hpp"
 #include "mime/media_type.hpp"
 #include "mime/utf8.hpp"
@@ -106,7 +106,7 @@ std::string basename_of(std::string_view name) {
 }  // namespace
 
 Result<Attachment> attach_file(const std::filesystem::path& path, std::string filename) {
-    auto file = FileSource::open(path);
+    auto file = FileSource::open(path, "attachment");
     if (!file) return std::move(file).error();
     Attachment a;
     a.filename = filename.empty() ? path.filename().string() : std::move(filename);
