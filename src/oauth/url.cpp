@@ -4,6 +4,8 @@
 #include <array>
 #include <charconv>
 
+#include "core/form.hpp"
+
 namespace pb::oauth {
 namespace {
 
@@ -15,18 +17,6 @@ std::string lowercase(std::string_view s) {
     std::string out(s);
     std::transform(out.begin(), out.end(), out.begin(), lower);
     return out;
-}
-
-bool is_unreserved(char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '.' || c == '_' || c == '~';
-}
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
 }
 
 // Four decimal octets, no leading '+', no empty parts: inet_aton's looser
@@ -114,73 +104,25 @@ Result<Url> require_secure_endpoint(std::string_view url, std::string_view what)
     return std::move(*parsed);
 }
 
+// The codec itself is core/form.hpp, shared with Web Config's forms.
 void form_encode_to(std::string_view text, std::string& out) {
-    static constexpr char digits[] = "0123456789ABCDEF";
-    for (const char c : text) {
-        if (is_unreserved(c)) {
-            out += c;
-        } else {
-            const auto b = static_cast<unsigned char>(c);
-            out += '%';
-            out += digits[b >> 4];
-            out += digits[b & 0x0f];
-        }
-    }
+    form::encode_to(text, out);
 }
 
 std::string form_encode(std::string_view text) {
-    std::string out;
-    out.reserve(text.size());
-    form_encode_to(text, out);
-    return out;
+    return form::encode(text);
 }
 
 std::optional<std::string> form_decode(std::string_view text) {
-    std::string out;
-    out.reserve(text.size());
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        const char c = text[i];
-        if (c == '+') {
-            out += ' ';
-        } else if (c == '%') {
-            if (i + 2 >= text.size()) return {};
-            const int hi = hex_value(text[i + 1]);
-            const int lo = hex_value(text[i + 2]);
-            if (hi < 0 || lo < 0) return {};
-            out += static_cast<char>(hi * 16 + lo);
-            i += 2;
-        } else {
-            out += c;
-        }
-    }
-    return out;
+    return form::decode(text);
 }
 
 std::optional<Params> parse_form(std::string_view text) {
-    Params params;
-    while (!text.empty()) {
-        const auto amp = text.find('&');
-        const std::string_view pair = text.substr(0, amp);
-        text = amp == std::string_view::npos ? std::string_view{} : text.substr(amp + 1);
-        if (pair.empty()) continue;
-        const auto eq = pair.find('=');
-        auto name = form_decode(pair.substr(0, eq));
-        auto value =
-            form_decode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1));
-        if (!name || !value) return {};
-        params.emplace_back(std::move(*name), std::move(*value));
-    }
-    return params;
+    return form::parse(text);
 }
 
 std::optional<std::string> param(const Params& params, std::string_view name) {
-    std::optional<std::string> found;
-    for (const auto& [k, v] : params) {
-        if (k != name) continue;
-        if (found) return std::nullopt;
-        found = v;
-    }
-    return found;
+    return form::only(params, name);
 }
 
 }  // namespace pb::oauth

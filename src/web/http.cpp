@@ -1,8 +1,10 @@
-// Request/Response helpers and the form codec of the web pages.
+// Request/Response helpers of the web pages; the form codec is core/form.hpp.
 #include "web/http.hpp"
 
 #include <algorithm>
 #include <cctype>
+
+#include "core/form.hpp"
 
 namespace pb::web {
 namespace {
@@ -10,34 +12,6 @@ namespace {
 bool iequals(std::string_view a, std::string_view b) {
     return std::ranges::equal(
         a, b, [](unsigned char x, unsigned char y) { return std::tolower(x) == std::tolower(y); });
-}
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-std::optional<std::string> percent_decode(std::string_view in, bool plus_is_space) {
-    std::string out;
-    out.reserve(in.size());
-    for (std::size_t i = 0; i < in.size(); ++i) {
-        const char c = in[i];
-        if (c == '%') {
-            if (i + 2 >= in.size()) return std::nullopt;
-            const int hi = hex_value(in[i + 1]);
-            const int lo = hex_value(in[i + 2]);
-            if (hi < 0 || lo < 0) return std::nullopt;
-            out.push_back(static_cast<char>(hi * 16 + lo));
-            i += 2;
-        } else if (c == '+' && plus_is_space) {
-            out.push_back(' ');
-        } else {
-            out.push_back(c);
-        }
-    }
-    return out;
 }
 
 std::optional<std::string> first(const std::optional<Params>& params, std::string_view name) {
@@ -50,41 +24,15 @@ std::optional<std::string> first(const std::optional<Params>& params, std::strin
 }  // namespace
 
 std::optional<Params> parse_form(std::string_view text) {
-    Params out;
-    while (!text.empty()) {
-        const auto amp = text.find('&');
-        const std::string_view pair = text.substr(0, amp);
-        text = amp == std::string_view::npos ? std::string_view{} : text.substr(amp + 1);
-        if (pair.empty()) continue;
-        const auto eq = pair.find('=');
-        auto name = percent_decode(pair.substr(0, eq), true);
-        auto value = percent_decode(
-            eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1), true);
-        if (!name || !value) return std::nullopt;
-        out.emplace_back(std::move(*name), std::move(*value));
-    }
-    return out;
+    return form::parse(text);
 }
 
 std::string url_encode(std::string_view text) {
-    static constexpr char hex[] = "0123456789ABCDEF";
-    std::string out;
-    out.reserve(text.size());
-    for (const char ch : text) {
-        const auto c = static_cast<unsigned char>(ch);
-        if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-            out.push_back(static_cast<char>(c));
-        } else {
-            out.push_back('%');
-            out.push_back(hex[c >> 4]);
-            out.push_back(hex[c & 15]);
-        }
-    }
-    return out;
+    return form::encode(text);
 }
 
 std::optional<std::string> decode_path(std::string_view path) {
-    auto out = percent_decode(path, false);
+    auto out = form::decode(path, false);
     if (!out || out->find('\0') != std::string::npos) return std::nullopt;
     return out;
 }
