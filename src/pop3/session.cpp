@@ -39,6 +39,16 @@ std::string printable(std::string_view s, std::size_t max) {
     return out;
 }
 
+// Dovecot: "-ERR [AUTH] Plaintext authentication disallowed on non-secure
+// (SSL/TLS) connections."; others say "TLS required" or "use STLS".
+bool mentions_tls(std::string_view text) noexcept {
+    for (const std::string_view word : {"plaintext", "TLS", "SSL", "secure"}) {
+        for (std::size_t i = 0; i + word.size() <= text.size(); ++i)
+            if (iequals(text.substr(i, word.size()), word)) return true;
+    }
+    return false;
+}
+
 bool has_line_break_or_nul(std::string_view s) noexcept {
     return s.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos;
 }
@@ -308,6 +318,11 @@ void Session::refused(const Response& r, std::string_view what) {
         iequals(r.code, "SYS/TEMP") || iequals(r.code, "IN-USE") || iequals(r.code, "LOGIN-DELAY");
     const bool login = state_ == State::user || state_ == State::pass;
     const Errc code = transient || !login ? Errc::mail_service_unavailable : Errc::auth_rejected;
+    if (login && !transient && !tls_active_ && mentions_tls(r.text))
+        return fail(code,
+                    "the POP3 server refuses a login without TLS; set POP3 security "
+                    "(pop3.security) to starttls or ssl-tls: " +
+                        printable(r.line, 200));
     fail(code, std::string(what) + ": " + printable(r.line, 200));
 }
 

@@ -205,6 +205,29 @@ TEST(Pop3Session, WrongPasswordIs622NamingTheAccount) {
     EXPECT_FALSE(r.logged_in);
 }
 
+// Dovecot on a connection without TLS: say what to change, not "wrong password".
+TEST(Pop3Session, PlaintextRefusedSaysToUseTls) {
+    Script s = script(Security::none);
+    // Dovecot refuses at USER; others only at PASS.
+    s.turns = {{greeting, "USER scanner\r\n"},
+               {"-ERR [AUTH] Plaintext authentication disallowed on non-secure (SSL/TLS) "
+                "connections.\r\n",
+                ""}};
+    Outcome r = run_all_splits(s);
+    ASSERT_TRUE(r.failure);
+    EXPECT_EQ(r.failure->error.code, Errc::auth_rejected);
+    EXPECT_NE(r.failure->error.detail.find("refuses a login without TLS; set POP3 security "
+                                           "(pop3.security) to starttls or ssl-tls"),
+              std::string::npos);
+    s.turns = {{greeting, "USER scanner\r\n"}, user_turn, {"-ERR TLS required\r\n", ""}};
+    r = run_all_splits(s);
+    ASSERT_TRUE(r.failure);
+    EXPECT_EQ(r.failure->error.code, Errc::auth_rejected);
+    EXPECT_NE(r.failure->error.detail.find("refuses a login without TLS; set POP3 security "
+                                           "(pop3.security) to starttls or ssl-tls"),
+              std::string::npos);
+}
+
 TEST(Pop3Session, UnknownUserRefusedAtUserIs622) {
     Script s = script(Security::none);
     s.turns = {{greeting, "USER scanner\r\n"}, {"-ERR no such mailbox\r\n", ""}};
