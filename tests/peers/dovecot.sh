@@ -1,15 +1,22 @@
 #!/bin/bash
 # dovecot.sh start|stop RUNDIR: a private Dovecot 2.3 submission server, the
 # widely deployed reference for XOAUTH2 and OAUTHBEARER (smtp.mjs has no
-# OAUTHBEARER, and accepts AUTH lines of any length; Dovecot does not).
+# OAUTHBEARER, and accepts AUTH lines of any length; Dovecot does not), and
+# its POP3 service for POP before SMTP.
 #
 # It listens on 127.0.0.2 (a client on 127.0.0.1 is then not "local" and
 # STARTTLS is enforced: 530 before TLS), checks tokens at the oidc peer's
 # introspection endpoint (as client smtp-server), and relays accepted mail to
 # a sink (smtp.mjs --plain) that writes a maildir with envelope sidecars.
+# POP3 (one account in a passwd-file, USER/PASS): on 127.0.0.2 with STLS
+# (plaintext login refused before TLS) and POP3S; on 127.0.0.3 without TLS
+# at all (no STLS offered, plaintext login allowed), for the security mode
+# none and the "STLS not offered" case.
 # Needs the light peers running (start.sh RUNDIR) and root (Dovecot switches
 # users). Appends to RUNDIR/peers.env:
 #   PB_DOVECOT_HOST PB_DOVECOT_PORT PB_SINK_DIR PB_SINK_PORT
+#   PB_POP3_HOST PB_POP3_PORT PB_POP3S_PORT PB_POP3_PLAIN_HOST
+#   PB_POP3_PLAIN_PORT PB_POP3_USER PB_POP3_PASSWORD
 set -euo pipefail
 peers=$(cd "$(dirname "$0")" && pwd)
 . "$peers/lib.sh"
@@ -20,7 +27,7 @@ conf_dir=$run/dovecot
 
 strip_env() {
   [[ -f $run/peers.env ]] || return 0
-  grep -vE '^PB_(DOVECOT|SINK)_' "$run/peers.env" >"$run/peers.env.tmp" || true
+  grep -vE '^PB_(DOVECOT|SINK|POP3|POP3S)_' "$run/peers.env" >"$run/peers.env.tmp" || true
   mv "$run/peers.env.tmp" "$run/peers.env"
 }
 
@@ -65,6 +72,23 @@ mkdir -p "$base/home"
 chmod 755 "$base" "$base/home"   # the login and submission processes run unprivileged
 chown dovecot:dovecot "$base/home"
 port=$(pb_free_port 127.0.0.2 20000 32767) || { echo "dovecot.sh: no free port on 127.0.0.2" >&2; exit 1; }
+# Three more on 127.0.0.2, all different (nothing listens yet to tell).
+pop3_port=$port
+until [[ $pop3_port != "$port" ]]; do
+  pop3_port=$(pb_free_port 127.0.0.2 20000 32767) || { echo "dovecot.sh: no free port on 127.0.0.2" >&2; exit 1; }
+done
+pop3s_port=$port
+until [[ $pop3s_port != "$port" && $pop3s_port != "$pop3_port" ]]; do
+  pop3s_port=$(pb_free_port 127.0.0.2 20000 32767) || { echo "dovecot.sh: no free port on 127.0.0.2" >&2; exit 1; }
+done
+pop3_plain_port=$(pb_free_port 127.0.0.3 20000 32767) || { echo "dovecot.sh: no free port on 127.0.0.3" >&2; exit 1; }
+
+# The POP3 account (POP before SMTP logs in with USER/PASS).
+pop3_user=pop-user
+pop3_password=pop-pass-$RANDOM$RANDOM
+printf '%s:{PLAIN}%s\n' "$pop3_user" "$pop3_password" >"$conf_dir/pop3.passwd"
+chmod 600 "$conf_dir/pop3.passwd"
+chown dovecot:dovecot "$conf_dir/pop3.passwd"   # read by the unprivileged auth process
 
 cat >"$conf_dir/oauth2.conf.ext" <<EOF
 introspection_mode = post
@@ -84,8 +108,8 @@ instance_name = pb-dovecot
 base_dir = $base/run
 state_dir = $base/state
 log_path = $run/dovecot.log
-protocols = submission
-listen = 127.0.0.2
+protocols = submission pop3
+listen = 127.0.0.2 127.0.0.3
 hostname = localhost
 postmaster_address = postmaster@example.test
 
@@ -94,7 +118,8 @@ ssl_cert = <$run/certs/server.pem
 ssl_key = <$run/certs/server.key
 ssl_min_protocol = TLSv1.2
 disable_plaintext_auth = yes
-auth_mechanisms = xoauth2 oauthbearer
+# plain: POP3's USER/PASS goes through it (to the passwd-file passdb only).
+auth_mechanisms = xoauth2 oauthbearer plain
 auth_verbose = yes
 # Tests fail logins on purpose; no growing delays between them.
 auth_failure_delay = 0
@@ -103,6 +128,11 @@ passdb {
   driver = oauth2
   mechanisms = xoauth2 oauthbearer
   args = $conf_dir/oauth2.conf.ext
+}
+passdb {
+  driver = passwd-file
+  mechanisms = plain
+  args = scheme=PLAIN username_format=%u $conf_dir/pop3.passwd
 }
 userdb {
   driver = static
@@ -122,6 +152,28 @@ service submission-login {
     port = $port
   }
 }
+service pop3-login {
+  inet_listener pop3 {
+    address = 127.0.0.2
+    port = $pop3_port
+  }
+  inet_listener pop3s {
+    address = 127.0.0.2
+    port = $pop3s_port
+    ssl = yes
+  }
+  inet_listener pop3-plain {
+    address = 127.0.0.3
+    port = $pop3_plain_port
+  }
+}
+# 127.0.0.3: a POP3 server without TLS (no STLS; plaintext login allowed).
+local 127.0.0.3 {
+  protocol pop3 {
+    ssl = no
+    disable_plaintext_auth = no
+  }
+}
 service anvil {
   unix_listener anvil-auth-penalty {
     mode = 0
@@ -133,6 +185,10 @@ EOF
 setsid dovecot -F -c "$conf_dir/dovecot.conf" </dev/null >>"$run/dovecot.log" 2>&1 &
 echo $! >"$run/dovecot.pid"
 pb_wait_port dovecot 127.0.0.2 "$port" "$run/dovecot.pid" "$run/dovecot.log" || { stop; exit 1; }
+for p in "127.0.0.2 $pop3_port" "127.0.0.2 $pop3s_port" "127.0.0.3 $pop3_plain_port"; do
+  # shellcheck disable=SC2086
+  pb_wait_port dovecot-pop3 $p "$run/dovecot.pid" "$run/dovecot.log" || { stop; exit 1; }
+done
 
 strip_env
 {
@@ -140,5 +196,13 @@ strip_env
   pb_env PB_DOVECOT_PORT "$port"
   pb_env PB_SINK_DIR "$run/sink"
   pb_env PB_SINK_PORT "$sink_port"
+  pb_env PB_POP3_HOST 127.0.0.2
+  pb_env PB_POP3_PORT "$pop3_port"
+  pb_env PB_POP3S_PORT "$pop3s_port"
+  pb_env PB_POP3_PLAIN_HOST 127.0.0.3
+  pb_env PB_POP3_PLAIN_PORT "$pop3_plain_port"
+  pb_env PB_POP3_USER "$pop3_user"
+  pb_env PB_POP3_PASSWORD "$pop3_password"
 } >>"$run/peers.env"
 echo "dovecot.sh: submission on 127.0.0.2:$port, relaying to the sink on 127.0.0.1:$sink_port"
+echo "dovecot.sh: POP3 on 127.0.0.2:$pop3_port (STLS), POP3S on 127.0.0.2:$pop3s_port, POP3 without TLS on 127.0.0.3:$pop3_plain_port"

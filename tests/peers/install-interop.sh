@@ -1,10 +1,10 @@
 #!/bin/bash
 # install-interop.sh: the Debian packages of the interop peers (Dovecot
-# submission, Postfix's smtp-sink, msmtp, tinyproxy). Does nothing when they
+# submission and POP3, Postfix's smtp-sink, msmtp, tinyproxy). Does nothing when they
 # are installed; apt starts no daemons on these machines, and our scripts
 # run private instances from their own configuration.
 set -euo pipefail
-pkgs=(dovecot-core dovecot-submissiond postfix msmtp tinyproxy)
+pkgs=(dovecot-core dovecot-submissiond dovecot-pop3d postfix msmtp tinyproxy)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

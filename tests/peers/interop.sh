@@ -1,7 +1,8 @@
 #!/bin/bash
 # interop.sh start|stop RUNDIR: the interop set on top of the light peers
 # (start.sh RUNDIR first): installs the Debian packages when missing, then
-# Dovecot submission (+ its sink) and tinyproxy. See dovecot.sh, tinyproxy.sh.
+# Dovecot submission (+ its sink) and POP3, and tinyproxy. See dovecot.sh,
+# tinyproxy.sh.
 set -euo pipefail
 peers=$(cd "$(dirname "$0")" && pwd)
 [[ $# -eq 2 && ($1 == start || $1 == stop) ]] || { echo "usage: interop.sh start|stop RUNDIR" >&2; exit 2; }
