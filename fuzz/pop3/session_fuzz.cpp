@@ -83,8 +83,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // Bytes right after +OK to STLS are refused only when they arrive with
     // it; a cut there delivers them after the handshake instead. Everything
     // else must not depend on the cut.
-    if (whole.tls == split.tls && whole.written == split.written &&
-        whole.failed == split.failed && whole.transcript == split.transcript)
+    if (whole.tls == split.tls && whole.written == split.written && whole.failed == split.failed &&
+        whole.transcript == split.transcript)
         return 0;
     if (whole.failed && whole.error.find("after its +OK to STLS") != std::string::npos) return 0;
     std::abort();
