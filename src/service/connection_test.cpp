@@ -1,0 +1,57 @@
+// The connection test's steps and their report (connection_test.hpp).
+#include "service/connection_test.hpp"
+
+#include <memory>
+
+#include <fmt/format.h>
+
+namespace pb::service {
+
+Result<smtp::ConnectionTest> run_connection_test(Runtime& rt, std::string_view profile) {
+    if (auto r = rt.check_profile(profile); !r) return std::move(r).error();
+    auto server = rt.smtp_server(profile);
+    if (!server) return std::move(server).error();
+    // Kept alive across the test: the credentials point into it.
+    std::unique_ptr<ProfileTokenProvider> holder;
+    auto creds = rt.credentials(profile, holder);
+    if (!creds) return std::move(creds).error();
+    return smtp::test_connection(*server, *creds);
+}
+
+nlohmann::json connection_test_json(std::string_view profile, const smtp::ConnectionTest& t) {
+    nlohmann::json steps = nlohmann::json::array();
+    for (const auto& s : t.steps)
+        steps.push_back({{"step", s.name}, {"ok", s.ok}, {"detail", s.detail}});
+    nlohmann::json j = {{"profile", profile}, {"ok", t.ok()}, {"steps", steps}};
+    if (t.certificate)
+        j["certificate"] = {{"subject", t.certificate->subject},
+                            {"issuer", t.certificate->issuer},
+                            {"not_before", format_rfc3339(t.certificate->not_before)},
+                            {"not_after", format_rfc3339(t.certificate->not_after)},
+                            {"verified", t.certificate->verified}};
+    if (t.error)
+        j.update({{"code", t.error->number()},
+                  {"status", t.error->info().status},
+                  {"remedy", t.error->info().remedy},
+                  {"error", t.error->detail}});
+    return j;
+}
+
+std::string connection_test_text(const smtp::ConnectionTest& t) {
+    std::string out;
+    for (const auto& s : t.steps)
+        out += fmt::format("{:<8} {:<6} {}\n", s.name, s.ok ? "ok" : "FAILED", s.detail);
+    if (t.certificate)
+        out += fmt::format(
+            "certificate: {}\n  issuer: {}\n  valid: {} to {}{}\n", t.certificate->subject,
+            t.certificate->issuer, format_rfc3339(t.certificate->not_before),
+            format_rfc3339(t.certificate->not_after),
+            t.certificate->verified ? "" : "\n  NOT VERIFIED (Certificate Validation is disabled)");
+    if (t.error)
+        out += t.error->describe() + "\nWhat to do: " + std::string(t.error->info().remedy) + "\n";
+    else
+        out += "The connection test succeeded. No mail was sent.\n";
+    return out;
+}
+
+}  // namespace pb::service
