@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 namespace pb::relay {
@@ -62,6 +63,12 @@ Result<void> Spill::append(std::string_view bytes) {
         std::filesystem::create_directories(dir_, ec);
         // O_TMPFILE: a file with no name, gone with its descriptor.
         fd_ = ::open(dir_.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+        if (fd_ < 0 && errno != ENOENT && errno != EACCES) {
+            // A file system without O_TMPFILE: a named file, unlinked at once.
+            std::string name = (dir_ / "spill.XXXXXX").string();
+            fd_ = ::mkostemp(name.data(), O_CLOEXEC);
+            if (fd_ >= 0) ::unlink(name.c_str());
+        }
         if (fd_ < 0)
             return fail(Errc::spool_unwritable, "relay: cannot make a temporary file in " +
                                                     dir_.string() + ": " + std::strerror(errno));

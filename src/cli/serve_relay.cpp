@@ -1,0 +1,150 @@
+// The SMTP relay inside serve (serve.hpp): listeners from relay.listen (or
+// --relay) and relay.listen_tls, device logins checked against the store's
+// relay-user accounts with a cache, intake into the outbox, and the
+// delivery reports for relayed mail that failed for good.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "cli/serve.hpp"
+#include "core/crypto.hpp"
+#include "relay/dsn.hpp"
+#include "relay/intake.hpp"
+#include "relay/logins.hpp"
+#include "relay/server.hpp"
+
+namespace pb::cli {
+namespace {
+
+constexpr std::chrono::seconds kDsnInterval{5};
+
+std::string host_name() {
+    char buf[256] = {};
+    if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "postbridge";
+    return buf;
+}
+
+class Relay final : public Background, public relay::Backend {
+  public:
+    Relay(ServeEnv& env, std::unique_ptr<store::Store> store, const std::string& hostname)
+        : env_(env),
+          rng_(env.ctx.rng),
+          store_(std::move(store)),
+          logins_(
+              [this](const std::string& user) -> Result<std::optional<std::string>> {
+                  std::lock_guard lock(store_mu_);
+                  return store_->credential("relay-user", user);
+              },
+              [](const Secret& password, std::string_view stored) {
+                  return verify_password(password, stored);
+              },
+              rng_),
+          intake_(env.outbox, env.ctx.clock, rng_, env.log),
+          dsn_(
+              env.outbox, std::filesystem::path(env.ctx.state_dir) / "relay" / "dsn-reported",
+              hostname, env.ctx.clock, rng_,
+              [this](spool::JobId id) { return intake_.original_sender(id); }, env.log) {}
+
+    ~Relay() override {
+        dsn_thread_.request_stop();
+        if (dsn_thread_.joinable()) dsn_thread_.join();
+        server_.reset();  // stops listening and joins its threads
+    }
+
+    Result<bool> check_login(const std::string& user, const Secret& password) override {
+        auto ok = logins_.check(user, password);
+        if (ok && !*ok) env_.log(fmt::format("relay: failed login for device account '{}'", user));
+        return ok;
+    }
+    std::string submit(const relay::Envelope& envelope, const std::string& client,
+                       ByteSource& message) override {
+        return intake_.submit(envelope, client, message);
+    }
+
+    Result<void> start(relay::ServerOptions options) {
+        auto server = relay::Server::start(std::move(options), *this);
+        if (!server) return std::move(server).error();
+        server_ = std::move(*server);
+        dsn_thread_ = std::jthread([this](std::stop_token stop) {
+            std::mutex mu;
+            std::condition_variable_any cv;
+            while (!stop.stop_requested()) {
+                dsn_.scan();
+                std::unique_lock lock(mu);
+                cv.wait_for(lock, stop, kDsnInterval, [] { return false; });
+            }
+        });
+        return {};
+    }
+    relay::Server& server() { return *server_; }
+
+  private:
+    ServeEnv& env_;
+    relay::LockedRandom rng_;
+    std::mutex store_mu_;  // the relay's own connection, shared by its workers
+    std::unique_ptr<store::Store> store_;
+    relay::Logins logins_;
+    relay::Intake intake_;
+    relay::DsnNotifier dsn_;
+    std::unique_ptr<relay::Server> server_;
+    std::jthread dsn_thread_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Background>> start_relay(ServeEnv& env, const std::string& listen) {
+    const settings::Settings& cfg = env.cfg;
+    relay::ServerOptions o;
+    o.listen = listen.empty() ? cfg.get_global("relay.listen") : listen;
+    o.listen_tls = cfg.get_global("relay.listen_tls");
+    if (o.listen.empty() && o.listen_tls.empty()) return std::unique_ptr<Background>{};
+
+    auto networks = relay::Networks::parse(cfg.get_global("relay.allowed_networks"));
+    if (!networks) return std::move(networks).error();
+    o.allowed = std::move(*networks);
+    o.cert = env.cert;
+    o.key = env.key;
+    o.tls_min_version = cfg.get_global("relay.tls_min_version");
+    o.max_connections = static_cast<std::size_t>(cfg.get_int("", "relay.max_connections"));
+    o.max_connections_per_client =
+        static_cast<std::size_t>(cfg.get_int("", "relay.max_connections_per_client"));
+    o.spill_dir = std::filesystem::path(env.ctx.state_dir) / "relay";
+    o.log = env.log;
+    const std::string hostname = host_name();
+    o.session.hostname = hostname;
+    o.session.max_message_size =
+        settings::parse_size(cfg.get_global("relay.max_message_size")).value_or(35U << 20);
+    o.session.max_recipients = static_cast<std::size_t>(cfg.get_int("", "relay.max_recipients"));
+    o.session.require_tls = cfg.get_bool("", "relay.require_tls");
+    o.session.bare_lf = cfg.get_global("relay.bare_lf") == "reject" ? relay::BareLf::reject
+                                                                    : relay::BareLf::normalize;
+    if (o.allowed.empty() && !o.session.require_tls)
+        env.log(
+            "relay: relay.require_tls is false: device passwords may cross the network in "
+            "clear text");
+
+    // The relay's own connection to the state: its workers check logins
+    // while Web Config's thread uses env.store.
+    auto store =
+        store::Store::open(env.ctx.state_dir, env.ctx.rng, env.ctx.clock, env.store_options);
+    if (!store) return std::move(store).error();
+    auto relay = std::make_unique<Relay>(env, std::move(*store), hostname);
+    if (auto r = relay->start(std::move(o)); !r) return std::move(r).error();
+
+    for (auto [address, tls] : {std::pair{relay->server().address(), false},
+                                std::pair{relay->server().address_tls(), true}}) {
+        if (!address) continue;
+        env.log(fmt::format("relay: listening on {}{}", *address, tls ? " (implicit TLS)" : ""));
+        if (env.ctx.json) {
+            nlohmann::json j{{"event", "relay_listening"}, {"address", *address}};
+            if (tls) j["tls"] = true;
+            Context::emit(j);
+        }
+    }
+    return std::unique_ptr<Background>(std::move(relay));
+}
+
+}  // namespace pb::cli

@@ -1,0 +1,62 @@
+// From a received message to a durable job: the sender policy, then the
+// outbox (service/outbox.hpp), then the words of the reply to the final
+// dot. No Asio here; server.cpp calls it on a worker thread, because
+// making a job durable waits for fsync.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/clock.hpp"
+#include "core/source.hpp"
+#include "relay/session.hpp"
+#include "service/outbox.hpp"
+
+namespace pb::relay {
+
+// Random shared by worker threads.
+class LockedRandom final : public Random {
+  public:
+    explicit LockedRandom(Random& inner) : inner_(inner) {}
+    void fill(std::span<std::byte> out) override {
+        std::lock_guard lock(mu_);
+        inner_.fill(out);
+    }
+
+  private:
+    std::mutex mu_;
+    Random& inner_;
+};
+
+class Intake {
+  public:
+    Intake(service::Outbox& outbox, const Clock& clock, Random& rng,
+           std::function<void(std::string_view)> log);
+
+    // Makes the message durable and returns the reply to the final dot:
+    // 250 with the job number (also when the job is held for a sign-in:
+    // nothing is lost), 451 when the spool cannot take it now, 554 when the
+    // message itself is unusable.
+    std::string submit(const Envelope& envelope, const std::string& client, ByteSource& message);
+
+    // The envelope sender a relayed job had before sender_policy=rewrite
+    // replaced it (so a delivery status notification reaches the device's
+    // sender, not the relay's own mailbox). Kept in memory for the most
+    // recent jobs only.
+    std::optional<std::string> original_sender(std::int64_t job) const;
+
+  private:
+    service::Outbox& outbox_;
+    const Clock& clock_;
+    LockedRandom rng_;
+    std::function<void(std::string_view)> log_;
+    mutable std::mutex mu_;
+    std::map<std::int64_t, std::string> originals_;
+};
+
+}  // namespace pb::relay

@@ -1,0 +1,405 @@
+#include "relay/server.hpp"
+
+#include <fmt/format.h>
+#include <openssl/ssl.h>
+
+#include <array>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <map>
+#include <thread>
+
+#include "relay/spill.hpp"
+
+namespace pb::relay {
+namespace {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+using asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+constexpr std::chrono::seconds kHandshakeTimeout{30};
+constexpr std::chrono::seconds kWriteTimeout{60};
+
+std::string show(const tcp::endpoint& e) {
+    const auto a = e.address();
+    return a.is_v6() ? fmt::format("[{}]:{}", a.to_string(), e.port())
+                     : fmt::format("{}:{}", a.to_string(), e.port());
+}
+
+int tls_version(std::string_view v) {
+    if (v == "1.0") return TLS1_VERSION;
+    if (v == "1.1") return TLS1_1_VERSION;
+    if (v == "1.3") return TLS1_3_VERSION;
+    return TLS1_2_VERSION;
+}
+
+}  // namespace
+
+struct Server::Impl {
+    // First, so that it dies last: streams torn down with the io_context use it.
+    asio::ssl::context ssl{asio::ssl::context::tls_server};
+    ServerOptions options;
+    Backend* backend = nullptr;
+    bool tls_ready = false;
+    asio::io_context io{1};
+    // The workers; joined in ~Server before the io_context goes.
+    std::unique_ptr<asio::thread_pool> pool;
+    tcp::acceptor plain{io};
+    tcp::acceptor implicit{io};
+    std::thread thread;
+    std::size_t connections = 0;  // io thread only
+    std::map<std::string, std::size_t> per_client;
+
+    // The current operation's deadline: when it passes, the watchdog
+    // cancels the socket's operations and the pending read or write ends.
+    struct Watch {
+        asio::steady_timer timer;
+        Clock::time_point session_end;
+        bool fired = false;
+        explicit Watch(asio::any_io_executor ex) : timer(std::move(ex)) {}
+        void arm(std::chrono::seconds d) {
+            const auto at = std::min(Clock::now() + d, session_end);
+            timer.expires_at(at);
+        }
+    };
+
+    awaitable<void> watchdog(std::shared_ptr<Watch> w, tcp::socket& socket) {
+        for (;;) {
+            auto [ec] = co_await w->timer.async_wait(use_tuple);
+            if (w->timer.expiry() == Clock::time_point::max()) co_return;  // connection over
+            if (w->timer.expiry() <= Clock::now()) {
+                w->fired = true;
+                boost::system::error_code ignored;
+                socket.cancel(ignored);
+                co_return;
+            }
+            (void)ec;  // re-armed: wait for the new expiry
+        }
+    }
+
+    using Stream = asio::ssl::stream<tcp::socket>;
+
+    awaitable<bool> write(Stream& s, bool tls, Watch& w, std::string& out) {
+        if (out.empty()) co_return true;
+        w.arm(kWriteTimeout);
+        boost::system::error_code ec;
+        if (tls) {
+            auto [e, n] = co_await asio::async_write(s, asio::buffer(out), use_tuple);
+            ec = e;
+        } else {
+            auto [e, n] = co_await asio::async_write(s.next_layer(), asio::buffer(out), use_tuple);
+            ec = e;
+        }
+        out.clear();
+        co_return !ec && !w.fired;
+    }
+
+    awaitable<std::size_t> read(Stream& s, bool tls, Watch& w, std::span<char> buf,
+                                std::chrono::seconds timeout) {
+        w.arm(timeout);
+        boost::system::error_code ec;
+        std::size_t got = 0;
+        if (tls) {
+            auto [e, n] =
+                co_await s.async_read_some(asio::buffer(buf.data(), buf.size()), use_tuple);
+            ec = e;
+            got = n;
+        } else {
+            auto [e, n] = co_await s.next_layer().async_read_some(
+                asio::buffer(buf.data(), buf.size()), use_tuple);
+            ec = e;
+            got = n;
+        }
+        co_return ec ? 0 : got;
+    }
+
+    awaitable<bool> handshake(Stream& s, Watch& w) {
+        w.arm(kHandshakeTimeout);
+        auto [ec] = co_await s.async_handshake(asio::ssl::stream_base::server, use_tuple);
+        co_return !ec && !w.fired;
+    }
+
+    awaitable<int> check_login(const std::string& user, const Secret& password) {
+        co_return co_await asio::co_spawn(
+            *pool,
+            [this, &user, &password]() -> awaitable<int> {
+                auto r = backend->check_login(user, password);
+                if (!r) {
+                    options.log(fmt::format("relay: cannot check the login of {}: {}", user,
+                                            r.error().describe()));
+                    co_return -1;
+                }
+                co_return *r ? 1 : 0;
+            },
+            asio::use_awaitable);
+    }
+
+    awaitable<std::string> submit(const Envelope& env, const std::string& client,
+                                  const Spill& spill) {
+        co_return co_await asio::co_spawn(
+            *pool,
+            [this, &env, &client, &spill]() -> awaitable<std::string> {
+                auto source = spill.source();
+                co_return backend->submit(env, client, *source);
+            },
+            asio::use_awaitable);
+    }
+
+    awaitable<void> connection(tcp::socket socket, bool implicit_tls) {
+        boost::system::error_code ec;
+        const auto peer = socket.remote_endpoint(ec);
+        const std::string client = ec ? std::string("unknown") : peer.address().to_string();
+        ++connections;
+        const std::size_t mine = ++per_client[client];
+        struct Count {
+            Impl& s;
+            std::string client;
+            ~Count() {
+                --s.connections;
+                if (--s.per_client[client] == 0) s.per_client.erase(client);
+            }
+        } count{*this, client};
+
+        auto watch = std::make_shared<Watch>(socket.get_executor());
+        watch->session_end = Clock::now() + options.session_limit;
+        watch->timer.expires_at(Clock::now() + kHandshakeTimeout);
+        Stream stream(std::move(socket), ssl);
+        asio::co_spawn(io, watchdog(watch, stream.next_layer()), asio::detached);
+        struct Stop {
+            Watch& w;
+            ~Stop() { w.timer.expires_at(Clock::time_point::max()); }
+        } stop{*watch};
+
+        std::string out;
+        bool tls = false;
+        if (implicit_tls) {
+            if (!co_await handshake(stream, *watch)) co_return;
+            tls = true;
+        }
+        if (connections > options.max_connections || mine > options.max_connections_per_client) {
+            out = Session::busy_reply(options.session.hostname);
+            co_await write(stream, tls, *watch, out);
+            options.log(
+                fmt::format("relay: refused a connection from {}: too many connections", client));
+            co_return;
+        }
+
+        SessionConfig cfg = options.session;
+        cfg.client_allowed = options.allowed.contains(client);
+        cfg.implicit_tls = implicit_tls;
+        cfg.tls_available = tls_ready;
+        Session session(std::move(cfg));
+        Spill spill(options.spill_dir);
+        bool spill_failed = false;
+        out = session.greeting();
+        std::array<char, 16 * 1024> buf{};
+        bool open = true;
+        while (open) {
+            Action a = session.next();
+            switch (a.kind) {
+                case Action::send:
+                    out += a.text;
+                    break;
+                case Action::data:
+                    if (!spill_failed) {
+                        if (auto r = spill.append(a.text); !r) {
+                            spill_failed = true;
+                            options.log(r.error().describe());
+                        }
+                    }
+                    break;
+                case Action::discard:
+                    spill.clear();
+                    spill_failed = false;
+                    break;
+                case Action::need_input: {
+                    if (!co_await write(stream, tls, *watch, out)) {
+                        open = false;
+                        break;
+                    }
+                    const auto timeout =
+                        session.in_data() ? options.data_timeout : options.command_timeout;
+                    const std::size_t n = co_await read(stream, tls, *watch, buf, timeout);
+                    if (n == 0) {
+                        if (watch->fired && !tls) {
+                            // A plain socket survives the cancel: say why we close.
+                            watch->fired = false;
+                            out = Session::timeout_reply(options.session.hostname);
+                            co_await write(stream, tls, *watch, out);
+                        }
+                        open = false;
+                        break;
+                    }
+                    session.feed(std::string_view(buf.data(), n));
+                    break;
+                }
+                case Action::verify_login: {
+                    if (!co_await write(stream, tls, *watch, out)) {
+                        open = false;
+                        break;
+                    }
+                    const int ok = co_await check_login(a.user, a.password);
+                    if (ok < 0)
+                        session.login_unavailable();
+                    else
+                        session.login_result(ok == 1);
+                    break;
+                }
+                case Action::message: {
+                    std::string reply;
+                    if (spill_failed) {
+                        reply = "451 4.3.0 Could not store the message now; try again later";
+                    } else {
+                        reply = co_await submit(session.envelope(), client, spill);
+                    }
+                    spill.clear();
+                    spill_failed = false;
+                    session.message_result(std::move(reply));
+                    break;
+                }
+                case Action::start_tls: {
+                    // No co_await inside || or ?: (g++ 12 miscompiles some).
+                    const bool sent = co_await write(stream, tls, *watch, out);
+                    bool shaken = false;
+                    if (sent) shaken = co_await handshake(stream, *watch);
+                    if (!shaken) {
+                        open = false;
+                        break;
+                    }
+                    tls = true;
+                    session.tls_started();
+                    break;
+                }
+                case Action::close:
+                    co_await write(stream, tls, *watch, out);
+                    open = false;
+                    break;
+            }
+        }
+        if (session.refused())
+            options.log(fmt::format("relay: session from {} refused; transcript:\n{}", client,
+                                    session.transcript()));
+        if (tls && !watch->fired) {
+            watch->arm(std::chrono::seconds{5});
+            co_await stream.async_shutdown(use_tuple);  // close_notify, asynchronously
+        }
+        stream.next_layer().shutdown(tcp::socket::shutdown_both, ec);
+    }
+
+    awaitable<void> accept(tcp::acceptor& acceptor, bool implicit_tls) {
+        for (;;) {
+            auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
+            if (ec == asio::error::operation_aborted) co_return;
+            if (ec) continue;  // EMFILE and friends: the next accept may work
+            asio::co_spawn(io, connection(std::move(socket), implicit_tls), asio::detached);
+        }
+    }
+
+    Result<void> listen(tcp::acceptor& a, const std::string& where, std::string_view key) {
+        auto hp = split_host_port(where, key);
+        if (!hp) return std::move(hp).error();
+        boost::system::error_code ec;
+        const auto address = asio::ip::make_address(hp->first, ec);
+        if (ec)
+            return fail(Errc::invalid_input,
+                        fmt::format("{}: '{}' is not an IP address (use e.g. 0.0.0.0:2525)", key,
+                                    hp->first));
+        const tcp::endpoint endpoint(address, hp->second);
+        if (a.open(endpoint.protocol(), ec); !ec)
+            a.set_option(tcp::acceptor::reuse_address(true), ec);
+        if (!ec) a.bind(endpoint, ec);
+        if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
+        if (ec)
+            return fail(Errc::cannot_connect,
+                        fmt::format("{}: cannot listen on {}: {}", key, where, ec.message()));
+        return {};
+    }
+};
+
+Result<std::unique_ptr<Server>> Server::start(ServerOptions options, Backend& backend) {
+    auto impl = std::make_unique<Impl>();
+    impl->options = std::move(options);
+    impl->backend = &backend;
+    const auto& o = impl->options;
+    if (o.listen.empty() && o.listen_tls.empty())
+        return fail(Errc::invalid_input, "relay: neither relay.listen nor relay.listen_tls is set");
+
+    if (!o.cert.empty()) {
+        auto* ctx = impl->ssl.native_handle();
+        const int min = tls_version(o.tls_min_version);
+        SSL_CTX_set_min_proto_version(ctx, min);
+        if (min < TLS1_2_VERSION) {
+            // OpenSSL 3 refuses TLS 1.0/1.1 at its default security level;
+            // relay.tls_min_version says the administrator wants them.
+            SSL_CTX_set_security_level(ctx, 0);
+            SSL_CTX_set_cipher_list(ctx, "DEFAULT:@SECLEVEL=0");
+        }
+        impl->ssl.set_options(asio::ssl::context::default_workarounds |
+                              asio::ssl::context::no_compression |
+                              asio::ssl::context::single_dh_use);
+        boost::system::error_code ec;
+        impl->ssl.use_certificate_chain_file(o.cert.string(), ec);
+        if (ec)
+            return fail(Errc::spool_unwritable,
+                        fmt::format("relay: cannot use the certificate {}: {}", o.cert.string(),
+                                    ec.message()));
+        impl->ssl.use_private_key_file(o.key.string(), asio::ssl::context::pem, ec);
+        if (ec)
+            return fail(Errc::spool_unwritable, fmt::format("relay: cannot use the key {}: {}",
+                                                            o.key.string(), ec.message()));
+        impl->tls_ready = true;
+    } else if (!o.listen_tls.empty()) {
+        return fail(Errc::invalid_input,
+                    "relay.listen_tls needs a certificate (web.cert and web.key)");
+    }
+    if (!o.listen.empty())
+        if (auto r = impl->listen(impl->plain, o.listen, "relay.listen"); !r)
+            return std::move(r).error();
+    if (!o.listen_tls.empty())
+        if (auto r = impl->listen(impl->implicit, o.listen_tls, "relay.listen_tls"); !r)
+            return std::move(r).error();
+
+    impl->pool = std::make_unique<asio::thread_pool>(std::max(1u, o.workers));
+    auto& s = *impl;
+    if (s.plain.is_open()) asio::co_spawn(s.io, s.accept(s.plain, false), asio::detached);
+    if (s.implicit.is_open()) asio::co_spawn(s.io, s.accept(s.implicit, true), asio::detached);
+    s.thread = std::thread([&s] { s.io.run(); });
+    return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Server::~Server() {
+    auto& s = *impl_;
+    asio::post(s.io, [&s] {
+        boost::system::error_code ignored;
+        s.plain.close(ignored);
+        s.implicit.close(ignored);
+        s.io.stop();
+    });
+    if (s.thread.joinable()) s.thread.join();
+    s.pool->join();
+}
+
+std::optional<std::string> Server::address() const {
+    if (!impl_->plain.is_open()) return std::nullopt;
+    return show(impl_->plain.local_endpoint());
+}
+
+std::optional<std::string> Server::address_tls() const {
+    if (!impl_->implicit.is_open()) return std::nullopt;
+    return show(impl_->implicit.local_endpoint());
+}
+
+}  // namespace pb::relay

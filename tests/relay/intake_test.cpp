@@ -1,0 +1,147 @@
+// From a received message to a durable relay job, on a real state
+// directory: sender_policy rewrite and keep, and the words of the reply.
+#include "relay/intake.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "support/fakes.hpp"
+
+namespace pb::relay {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string drain(ByteSource& s) {
+    std::string out;
+    char buf[512];
+    for (;;) {
+        auto n = s.read(std::span<char>(buf, sizeof buf));
+        EXPECT_TRUE(n.ok());
+        if (!n.ok() || *n == 0) return out;
+        out.append(buf, *n);
+    }
+}
+
+class IntakeTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        dir_ = fs::temp_directory_path() /
+               ("pb-intake-" + std::to_string(::getpid()) + "-" +
+                ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        fs::remove_all(dir_);
+        fs::create_directories(dir_);
+        auto o = service::Outbox::open(dir_, clock_, rng_);
+        ASSERT_TRUE(o.ok()) << o.error().describe();
+        outbox_ = std::move(*o);
+        set("email.sender", "scanner@example.test");
+        intake_ = std::make_unique<Intake>(*outbox_, clock_, rng_,
+                                           [this](std::string_view l) { log_ += l; });
+    }
+    void TearDown() override {
+        intake_.reset();
+        outbox_.reset();
+        fs::remove_all(dir_);
+    }
+    void set(const std::string& key, const std::string& value) {
+        ASSERT_TRUE(outbox_->store().set_values({{key, value}}).ok()) << key;
+        ASSERT_TRUE(outbox_->reload().ok());
+    }
+    // The job and its stored message.
+    std::pair<spool::Job, std::string> only_job() {
+        auto jobs = outbox_->spool().claim("email", 10);
+        EXPECT_TRUE(jobs.ok());
+        if (!jobs.ok() || jobs->size() != 1) {
+            ADD_FAILURE() << "expected one job";
+            return {};
+        }
+        auto reader = outbox_->spool().open_message(jobs->front());
+        EXPECT_TRUE(reader.ok());
+        return {jobs->front(), reader.ok() ? drain(**reader) : ""};
+    }
+
+    fs::path dir_;
+    test::ManualClock clock_;
+    test::CountingRandom rng_;
+    std::unique_ptr<service::Outbox> outbox_;
+    std::unique_ptr<Intake> intake_;
+    std::string log_;
+};
+
+Envelope envelope(std::string sender) {
+    Envelope e;
+    e.sender = std::move(sender);
+    e.recipients = {"a@example.com", "b@example.com"};
+    e.user = "copier";
+    return e;
+}
+
+TEST_F(IntakeTest, RewriteSetsSenderAndFromAndKeepsTheOriginal) {
+    StringSource msg(
+        "From: Copier 3F <copier@lan.example>\r\nTo: ,,broken<\r\nSubject: scan 7\r\n"
+        "\r\nbody\r\n");
+    const std::string reply = intake_->submit(envelope("copier@lan.example"), "10.0.0.7", msg);
+    ASSERT_TRUE(reply.starts_with("250 2.0.0 Ok: queued as ")) << reply;
+    auto [job, text] = only_job();
+    EXPECT_EQ(job.function, spool::Function::relay);
+    EXPECT_EQ(job.sender, "scanner@example.test");
+    EXPECT_EQ(job.subject, "scan 7");
+    ASSERT_EQ(job.recipients.size(), 2U);
+    EXPECT_TRUE(
+        text.starts_with("From: Copier 3F <scanner@example.test>\r\n"
+                         "Reply-To: Copier 3F <copier@lan.example>\r\n"
+                         "To: ,,broken<\r\n"))
+        << text;
+    EXPECT_TRUE(text.ends_with("\r\n\r\nbody\r\n")) << text;
+    EXPECT_EQ(intake_->original_sender(job.id), std::optional<std::string>("copier@lan.example"));
+    EXPECT_NE(log_.find("accepted from 10.0.0.7 (copier)"), std::string::npos) << log_;
+}
+
+TEST_F(IntakeTest, KeepLeavesSenderAndFrom) {
+    set("relay.sender_policy", "keep");
+    const std::string in =
+        "From: copier@lan.example\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\n"
+        "Message-ID: <a@b>\r\n\r\nbody\r\n";
+    StringSource msg(in);
+    ASSERT_TRUE(intake_->submit(envelope("copier@lan.example"), "c", msg).starts_with("250 "));
+    auto [job, text] = only_job();
+    EXPECT_EQ(job.sender, "copier@lan.example");
+    EXPECT_EQ(text, in);
+    EXPECT_FALSE(intake_->original_sender(job.id).has_value());
+}
+
+TEST_F(IntakeTest, MissingHeadersAreAdded) {
+    StringSource msg("just a body line\r\n");
+    ASSERT_TRUE(intake_->submit(envelope("copier@lan.example"), "c", msg).starts_with("250 "));
+    auto [job, text] = only_job();
+    EXPECT_TRUE(text.starts_with("From: scanner@example.test\r\nDate: ")) << text;
+    EXPECT_NE(text.find("Message-ID: <"), std::string::npos) << text;
+}
+
+TEST_F(IntakeTest, HeaderTooLargeIsRefusedFor554) {
+    std::string big = "X-Big: ";
+    big += std::string(1100 * 1024, 'a');
+    big += "\r\n\r\nb\r\n";
+    StringSource msg(big);
+    const std::string reply = intake_->submit(envelope("copier@lan.example"), "c", msg);
+    EXPECT_TRUE(reply.starts_with("554 5.6.0 Message refused: ")) << reply;
+    auto jobs = outbox_->spool().jobs(10);
+    ASSERT_TRUE(jobs.ok());
+    EXPECT_TRUE(jobs->empty());
+}
+
+TEST_F(IntakeTest, HeldWhenTheProfileIsNotSignedIn) {
+    set("email.auth_method", "oauth2");
+    StringSource msg("Subject: s\r\n\r\nb\r\n");
+    const std::string reply = intake_->submit(envelope("copier@lan.example"), "c", msg);
+    EXPECT_TRUE(reply.starts_with("250 2.0.0 Ok: queued as ")) << reply;
+    EXPECT_NE(reply.find("held until the relay's account is signed in"), std::string::npos);
+    auto jobs = outbox_->spool().jobs(10);
+    ASSERT_TRUE(jobs.ok());
+    ASSERT_EQ(jobs->size(), 1U);
+    EXPECT_EQ(jobs->front().state, spool::JobState::held);
+}
+
+}  // namespace
+}  // namespace pb::relay
