@@ -97,7 +97,8 @@ class PreformedSource final : public ByteSource {
 }  // namespace
 
 Result<Preformed> wrap_preformed(std::unique_ptr<ByteSource> input, const Mailbox& default_from,
-                                 const Clock& clock, Random& random) {
+                                 const Clock& clock, Random& random,
+                                 const PreformedOptions& options) {
     // Read until the blank line, normalising as we go so that one search
     // for CRLF CRLF finds the end whatever line ends the sender used.
     CrlfNormalizer normalizer;
@@ -155,6 +156,9 @@ Result<Preformed> wrap_preformed(std::unique_ptr<ByteSource> input, const Mailbo
     bool has_from = false;
     bool has_date = false;
     bool has_message_id = false;
+    bool has_reply_to = false;
+    for (const auto& f : fields)
+        if (iequals(f.name, "Reply-To")) has_reply_to = true;
     for (const auto& f : fields) {
         const std::string value = unfolded_value(f);
         auto take = [&](std::vector<Mailbox>& into) -> Result<void> {
@@ -164,9 +168,36 @@ Result<Preformed> wrap_preformed(std::unique_ptr<ByteSource> input, const Mailbo
             return {};
         };
         if (iequals(f.name, "Bcc") || iequals(f.name, "Resent-Bcc")) {
-            if (iequals(f.name, "Bcc"))
+            if (iequals(f.name, "Bcc") && options.parse_recipients)
                 if (auto r = take(out.bcc); !r) return std::move(r).error();
             continue;  // the whole point of Bcc
+        }
+        if (iequals(f.name, "From") && options.rewrite_from) {
+            if (has_from) continue;  // one From only
+            has_from = true;
+            auto list = parse_address_list(value, f.name, EmptyList::allow);
+            const bool parsed = list && !list->empty();
+            if (parsed && iequals(list->front().local_part, default_from.local_part) &&
+                iequals(list->front().ascii_domain, default_from.ascii_domain)) {
+                out.from = list->front();
+                head += f.raw;  // already the sender: nothing to rewrite
+                continue;
+            }
+            Mailbox from = default_from;
+            if (parsed && list->size() == 1 && !list->front().display_name.empty())
+                from.display_name = list->front().display_name;
+            out.from = from;
+            HeaderField nf("From");
+            nf.mailbox(from);
+            head += std::move(nf).finish();
+            if (parsed) {
+                std::string kept(value);
+                while (!kept.empty() && (kept.front() == ' ' || kept.front() == '\t'))
+                    kept.erase(0, 1);
+                out.original_from = kept;
+                if (!has_reply_to) head += "Reply-To: " + kept + "\r\n";
+            }
+            continue;
         }
         if (iequals(f.name, "From")) {
             std::vector<Mailbox> from;
@@ -174,10 +205,15 @@ Result<Preformed> wrap_preformed(std::unique_ptr<ByteSource> input, const Mailbo
             if (from.empty()) return fail(Errc::invalid_input, "From: no address given");
             out.from = from.front();
             has_from = true;
-        } else if (iequals(f.name, "To")) {
+        } else if (iequals(f.name, "To") && options.parse_recipients) {
             if (auto r = take(out.to); !r) return std::move(r).error();
-        } else if (iequals(f.name, "Cc")) {
+        } else if (iequals(f.name, "Cc") && options.parse_recipients) {
             if (auto r = take(out.cc); !r) return std::move(r).error();
+        } else if (iequals(f.name, "Subject")) {
+            out.subject = value;
+            while (!out.subject.empty() &&
+                   (out.subject.front() == ' ' || out.subject.front() == '\t'))
+                out.subject.erase(0, 1);
         } else if (iequals(f.name, "Date")) {
             has_date = true;
         } else if (iequals(f.name, "Message-ID")) {

@@ -33,11 +33,17 @@ Mailbox sender() {
     return *parse_mailbox("Scanner <scanner@example.com>");
 }
 
-Result<Preformed> wrap(std::string_view input) {
+Result<Preformed> wrap(std::string_view input, const PreformedOptions& options = {}) {
     test::ManualClock clock;
     test::CountingRandom random;
     return wrap_preformed(std::make_unique<ChunkSource>(test::Chunks{input}), sender(), clock,
-                          random);
+                          random, options);
+}
+
+PreformedOptions rewrite() {
+    PreformedOptions o;
+    o.rewrite_from = true;
+    return o;
 }
 
 std::string drain(ByteSource& s) {
@@ -148,6 +154,83 @@ TEST(Preformed, HugeHeaderRefused) {
     auto p = wrap(in + "\nbody\n");
     ASSERT_FALSE(p.ok());
     EXPECT_NE(p.error().detail.find("larger than 1 MiB"), std::string::npos);
+}
+
+// sender_policy=rewrite: the service sends as the signed-in mailbox only.
+TEST(PreformedRewrite, ReplacesFromAndKeepsTheOriginalInReplyTo) {
+    const std::string in =
+        "From: \"Copier 3F\" <copier@lan.example>\r\nTo: a@example.com\r\nSubject: s\r\n"
+        "Date: Mon, 1 Jan 2024 00:00:00 +0000\r\nMessage-ID: <x@y>\r\n\r\nbody\r\n";
+    auto p = wrap(in, rewrite());
+    ASSERT_TRUE(p.ok()) << p.error().detail;
+    EXPECT_EQ(drain(*p->message),
+              "From: Copier 3F <scanner@example.com>\r\n"
+              "Reply-To: \"Copier 3F\" <copier@lan.example>\r\n"
+              "To: a@example.com\r\nSubject: s\r\n"
+              "Date: Mon, 1 Jan 2024 00:00:00 +0000\r\nMessage-ID: <x@y>\r\n\r\nbody\r\n");
+    EXPECT_EQ(p->from.addr_spec(), "scanner@example.com");
+    ASSERT_TRUE(p->original_from.has_value());
+    EXPECT_EQ(*p->original_from, "\"Copier 3F\" <copier@lan.example>");
+}
+
+TEST(PreformedRewrite, KeepsAnExistingReplyTo) {
+    auto p = wrap("Reply-To: desk@lan.example\nFrom: copier@lan.example\n\nb\n", rewrite());
+    ASSERT_TRUE(p.ok());
+    const std::string out = drain(*p->message);
+    EXPECT_NE(out.find("Reply-To: desk@lan.example\r\nFrom: scanner@example.com\r\n"),
+              std::string::npos)
+        << out;
+    EXPECT_EQ(out.find("copier@lan.example"), std::string::npos) << out;
+}
+
+TEST(PreformedRewrite, LeavesTheSenderItselfAlone) {
+    const std::string in =
+        "From: Someone <SCANNER@example.com>\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\n"
+        "Message-ID: <x@y>\r\n\r\nb\r\n";
+    auto p = wrap(in, rewrite());
+    ASSERT_TRUE(p.ok());
+    EXPECT_EQ(drain(*p->message), in);
+    EXPECT_FALSE(p->original_from.has_value());
+}
+
+TEST(PreformedRewrite, ReplacesAFromThatDoesNotParse) {
+    auto p = wrap("From: <<broken\r\n\r\nb\r\n", rewrite());
+    ASSERT_TRUE(p.ok()) << p.error().detail;
+    const std::string out = drain(*p->message);
+    EXPECT_TRUE(out.starts_with("From: Scanner <scanner@example.com>\r\nDate: ")) << out;
+    EXPECT_EQ(out.find("Reply-To"), std::string::npos) << out;
+    EXPECT_EQ(out.find("broken"), std::string::npos) << out;
+}
+
+TEST(PreformedRewrite, AddsFromWhenMissing) {
+    auto p = wrap("Subject: s\r\n\r\nb\r\n", rewrite());
+    ASSERT_TRUE(p.ok());
+    EXPECT_TRUE(p->added_from);
+    EXPECT_NE(drain(*p->message).find("From: Scanner <scanner@example.com>\r\n"),
+              std::string::npos);
+}
+
+TEST(PreformedRewrite, KeepsOnlyOneFrom) {
+    auto p = wrap("From: a@lan.example\r\nFrom: b@lan.example\r\n\r\nb\r\n", rewrite());
+    ASSERT_TRUE(p.ok());
+    const std::string out = drain(*p->message);
+    EXPECT_EQ(out.find("b@lan.example"), std::string::npos) << out;
+    EXPECT_EQ(out.find("From:"), out.rfind("From:")) << out;
+}
+
+// A relay passes on what a device wrote: a To it cannot parse is no reason
+// to refuse the message; sendmail -t still needs it parsed.
+TEST(Preformed, MalformedToIsKeptWhenRecipientsAreNotParsed) {
+    PreformedOptions o;
+    o.parse_recipients = false;
+    const std::string in = "To: ,,,<<weird\r\nBcc: x@y.example\r\n\r\nb\r\n";
+    auto p = wrap(in, o);
+    ASSERT_TRUE(p.ok()) << p.error().detail;
+    const std::string out = drain(*p->message);
+    EXPECT_TRUE(out.starts_with("To: ,,,<<weird\r\n")) << out;
+    EXPECT_EQ(out.find("Bcc"), std::string::npos) << out;
+    EXPECT_TRUE(p->to.empty());
+    EXPECT_FALSE(wrap(in).ok());
 }
 
 }  // namespace
