@@ -56,8 +56,11 @@ TEST(RelayDsn, ReportListsTheFailedRecipientsOnly) {
     // A subject with a line break cannot add a header.
     EXPECT_EQ(m.find("\r\nBcc:"), std::string::npos) << m;
     // Every line ends in CRLF.
-    for (std::size_t i = 0; i < m.size(); ++i)
-        if (m[i] == '\n') ASSERT_EQ(m[i - 1], '\r') << i;
+    for (std::size_t i = 0; i < m.size(); ++i) {
+        if (m[i] == '\n') {
+            ASSERT_EQ(m[i - 1], '\r') << i;
+        }
+    }
 }
 
 TEST(RelayDsn, WhichJobsNeedOne) {

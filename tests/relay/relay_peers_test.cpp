@@ -158,7 +158,8 @@ class RelayPeers : public ::testing::Test {
             std::string line;
             if (std::getline(in, line)) {
                 auto j = json::parse(line, nullptr, false);
-                if (j.is_object() && j.contains("user_code")) code = j["user_code"];
+                if (j.is_object() && j.contains("user_code"))
+                    code = j["user_code"].get<std::string>();
             }
         }
         EXPECT_FALSE(code.empty()) << "signin showed no code";
@@ -185,7 +186,7 @@ class RelayPeers : public ::testing::Test {
             while (std::getline(in, line)) {
                 auto j = json::parse(line, nullptr, false);
                 if (!j.is_object() || j.value("event", "") != "relay_listening") continue;
-                const std::string a = j["address"];
+                const std::string a = j["address"].get<std::string>();
                 const int port = std::atoi(a.substr(a.rfind(':') + 1).c_str());
                 (j.value("tls", false) ? tls_port_ : port_) = port;
             }
