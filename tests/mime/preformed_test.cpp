@@ -177,7 +177,7 @@ TEST(PreformedRewrite, KeepsAnExistingReplyTo) {
     auto p = wrap("Reply-To: desk@lan.example\nFrom: copier@lan.example\n\nb\n", rewrite());
     ASSERT_TRUE(p.ok());
     const std::string out = drain(*p->message);
-    EXPECT_NE(out.find("Reply-To: desk@lan.example\r\nFrom: scanner@example.com\r\n"),
+    EXPECT_NE(out.find("Reply-To: desk@lan.example\r\nFrom: Scanner <scanner@example.com>\r\n"),
               std::string::npos)
         << out;
     EXPECT_EQ(out.find("copier@lan.example"), std::string::npos) << out;
