@@ -8,14 +8,13 @@
 
 #include "core/crypto.hpp"
 #include "core/secret.hpp"
+#include "web/admin_pages.hpp"
+#include "web/app_internal.hpp"
 #include "web/html.hpp"
 #include "web/pages.hpp"
 
 namespace pb::web {
 namespace {
-
-constexpr std::string_view kEmailBase = "/network/email/basic";
-constexpr std::string_view kFaxBase = "/fax/email-server";
 
 // No inline script or style anywhere: the QR code is inline SVG markup,
 // which the policy does not touch. No HSTS: the device usually runs on a
@@ -31,25 +30,7 @@ Duration session_timeout(store::Store& store) {
     return s->get_duration("", "web.session_timeout");
 }
 
-Response forbidden(std::string_view why) {
-    return Response::text(403, std::string(why) + "\n");
-}
-
 }  // namespace
-
-struct App::Call {
-    const Request& req;
-    Session* session = nullptr;  // the caller's live session, if any
-    bool new_cookie = false;     // the session was created or renewed: send its cookie
-
-    bool admin() const { return session != nullptr && session->admin; }
-    // The form's token against the session's, in constant time.
-    bool csrf_ok() const {
-        if (session == nullptr) return false;
-        const auto sent = req.form("csrf");
-        return sent && Secret::equal_constant_time(*sent, session->csrf);
-    }
-};
 
 App::App(store::Store& store, SignInService& signin, const Clock& clock, Random& rng,
          AppOptions options)
@@ -106,6 +87,11 @@ Response App::route(Call& call) {
     }
     if (p == "/logout" && post) return logout(call);
 
+    // The JSON API authenticates each request with an API token, not with
+    // the session: scripts have no cookie, and a browser's cookie must not
+    // open it (no CSRF token guards it).
+    if (p == "/api/v1" || p.starts_with("/api/v1/")) return api(call);
+
     // Everything below is for the administrator only.
     if (!call.admin()) {
         if (post || p.starts_with("/api/")) return forbidden("Log in first.");
@@ -124,28 +110,7 @@ Response App::route(Call& call) {
     }
     if (p == fmt::format("{}/signin", kFaxBase) && post) return email_signin(call, "fax", kFaxBase);
     if (p == "/api/signin-status" && get) return signin_status(call);
-    if (p == "/network-security/ca-certificate" && get) {
-        auto certs = store_.ca_certs();
-        return simple_page(call, static_cast<int>(Tab::network_security),
-                           "Network Security > CA Certificate",
-                           render_ca_page(certs ? *certs : std::vector<store::CaCert>{},
-                                          certs ? "" : certs.error().detail));
-    }
-    if (p == "/network-security/root-certificate-update" && get) {
-        auto certs = store_.ca_certs();
-        return simple_page(call, static_cast<int>(Tab::network_security),
-                           "Network Security > Root Certificate Update",
-                           render_root_update_page(certs ? *certs : std::vector<store::CaCert>{}));
-    }
-    if (p == "/product-security" && get)
-        return simple_page(call, static_cast<int>(Tab::product_security), "Product Security",
-                           "<p>The administrator password is changed with <code>postbridge "
-                           "admin-password set</code>.</p>");
-    if (p == "/device-management" && get)
-        return simple_page(
-            call, static_cast<int>(Tab::device_management), "Device Management",
-            "<p>Job history and the status sheet are shown by <code>postbridge jobs</code> and "
-            "<code>postbridge status-sheet</code>.</p>");
+    if (auto r = route2(call); r.status != 0) return r;
     if (get || post) return Response::text(404, "Not found.\n");
     Response r = Response::text(405, "Method not allowed.\n");
     r.set("Allow", "GET, POST");
@@ -245,9 +210,13 @@ Response App::email_page(Call& call, std::string_view profile, std::string_view 
     if (call.req.param("saved")) page.notice = "The settings were applied.";
     // A failed sign-in action left its reason here for the page it redirected to.
     if (!call.session->flash.empty()) page.problem = std::exchange(call.session->flash, {});
-    Frame frame{page_title(profile), profile == "fax" ? Tab::fax : Tab::network, true,
-                fax_configured(), call.session->csrf};
-    return Response::html(render_page(frame, render_email_page(page)));
+    const bool fax = fax_configured();
+    const Tab tab = profile == "fax" ? Tab::fax : Tab::network;
+    if (!call.session->notice.empty()) page.notice = std::exchange(call.session->notice, {});
+    Frame frame{page_title(profile), tab, true, fax, call.session->csrf};
+    return Response::html(render_page(frame, render_subnav(tab, base, fax) +
+                                                 render_email_page(page) +
+                                                 render_test_email_form(base, page.csrf, profile)));
 }
 
 Response App::email_apply(Call& call, std::string_view profile, std::string_view base) {
@@ -318,7 +287,7 @@ Response App::email_signin(Call& call, std::string_view profile, std::string_vie
 
 Response App::signin_status(Call& call) {
     const std::string profile = call.req.param("profile").value_or("email");
-    if (profile != "email" && profile != "fax")
+    if (profile != "email" && profile != "fax" && !user_exists(profile))
         return Response::json(R"({"error":"unknown profile"})", 404);
     const auto s = signin_.status(profile);
     nlohmann::json j{{"profile", profile},

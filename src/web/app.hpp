@@ -6,13 +6,16 @@
 // Not thread-safe: the server calls handle() from one worker thread.
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "core/clock.hpp"
 #include "store/store.hpp"
 #include "web/http.hpp"
+#include "web/operations.hpp"
 #include "web/session.hpp"
 #include "web/signin.hpp"
 
@@ -21,6 +24,9 @@ namespace pb::web {
 struct AppOptions {
     // Where log lines go (never a password, token or cookie).
     std::function<void(std::string_view)> log = [](std::string_view) {};
+    // The running service (connection test, jobs, sending, status sheet);
+    // not owned. Without it those pages say they are not available.
+    Operations* operations = nullptr;
 };
 
 class App {
@@ -48,6 +54,37 @@ class App {
     Response signin_status(Call& call);
     Response simple_page(Call& call, int tab, std::string_view title, std::string body);
     bool fax_configured();
+
+    // Part 2 (pages2.cpp).
+    Response route2(Call& call);
+    Response connection_test(Call& call);
+    Response test_email(Call& call, std::string_view base);
+    Response ca_page(Call& call);
+    Response ca_import(Call& call);
+    Response ca_remove(Call& call);
+    Response root_update(Call& call);
+    Response product_security(Call& call);
+    Response jobs_page(Call& call);
+    Response job_page(Call& call, std::int64_t id);
+    Response job_retry(Call& call, std::int64_t id);
+    Response users_page(Call& call);
+    Response users_add(Call& call);
+    Response users_remove(Call& call);
+    Response users_signin(Call& call);
+    Response status_sheet(Call& call, bool email_only);
+    Response unavailable(Call& call, int tab, std::string_view title);
+    Response framed(Call& call, int tab, std::string_view title, std::string body,
+                    int status = 200);
+    bool user_exists(std::string_view profile);
+
+    // The JSON API under /api/v1 (api.cpp), for API tokens only.
+    Response api(Call& call);
+    Response api_config_get(Call& call, std::string_view key);
+    Response api_config_set(Call& call);
+    Response api_signin_start(Call& call);
+    Response api_signin_poll(Call& call);
+    Response api_send(Call& call);
+    std::optional<std::string> api_token_name(const Request& request);
 
     store::Store& store_;
     SignInService& signin_;

@@ -65,7 +65,8 @@ std::string_view app_js() noexcept {
           if (s.state === 'signed-in') {
             var done = document.createElement('p');
             done.className = 'done';
-            done.textContent = 'Signed in as ' + s.account + '. Click OK to apply the settings.';
+            done.textContent = panel.dataset.done ||
+              ('Signed in as ' + s.account + '. Click OK to apply the settings.');
             panel.appendChild(done);
           }
           var reason = document.getElementById('signin-reason');
@@ -75,6 +76,16 @@ std::string_view app_js() noexcept {
     };
     setTimeout(poll, 1000);
   }
+
+  var print = document.getElementById('print');
+  if (print) {
+    print.hidden = false;
+    print.addEventListener('click', function () { window.print(); });
+  }
+
+  // Job Status: a job still under way shows its end without a reload.
+  var watch = document.querySelector('[data-refresh]');
+  if (watch) setTimeout(function () { location.reload(); }, Number(watch.dataset.refresh) * 1000);
 })();
 )JS";
 }
@@ -107,6 +118,21 @@ button { font: inherit; padding: .35em 1.2em; cursor: pointer; }
 .done { color: #1d5b2a; font-weight: 600; }
 table { border-collapse: collapse; }
 th, td { text-align: left; padding: .3em .8em; border-bottom: 1px solid #e3e6eb; }
+.subnav { display: flex; flex-wrap: wrap; gap: 1.2em; margin: .8em 0 0; padding: 0; list-style: none; }
+.subnav a { color: #1f3a5f; }
+.subnav a[aria-current] { font-weight: 600; text-decoration: none; }
+.ok { color: #1d5b2a; font-weight: 600; }
+.failed { color: #b00020; font-weight: 600; }
+pre.transcript { background: #fff; border: 1px solid #cfd6e0; padding: .6em; overflow-x: auto; font-size: .85em; }
+table.sheet { width: 100%; background: #fff; }
+table.sheet th { width: 40%; font-weight: 500; }
+form.inline { display: inline; margin: 0; }
+@media print {
+  header, nav, .subnav, .no-print, .buttons { display: none !important; }
+  body { background: #fff; font-size: 11pt; }
+  main { max-width: none; padding: 0; }
+  .sheet-section { break-inside: avoid; }
+}
 )CSS";
 }
 

@@ -16,11 +16,12 @@ namespace pb::web {
 using Params = std::vector<std::pair<std::string, std::string>>;
 
 struct Request {
-    std::string method;        // "GET", "POST", ...
-    std::string path;          // decoded path, without the query
-    std::string query;         // raw, without '?'
-    std::string content_type;  // of the body
-    std::string cookie;        // the Cookie header, as sent
+    std::string method;         // "GET", "POST", ...
+    std::string path;           // decoded path, without the query
+    std::string query;          // raw, without '?'
+    std::string content_type;   // of the body
+    std::string cookie;         // the Cookie header, as sent
+    std::string authorization;  // the Authorization header (API tokens), as sent
     std::string body;
     std::string client;   // the peer's address: the key of login throttling
     bool secure = false;  // arrived over TLS

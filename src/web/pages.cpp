@@ -56,27 +56,6 @@ constexpr std::array kFields = {
 // The fields a service preset fills on the page.
 constexpr std::array kPresetFields = {"smtp.host"sv, "smtp.port"sv, "smtp.security"sv};
 
-std::string_view choice_label(std::string_view key, std::string_view value) {
-    using P = std::pair<std::string_view, std::string_view>;
-    static constexpr std::array kLabels = {
-        P{"off", "Off"},
-        P{"smtp-auth", "SMTP AUTH"},
-        P{"pop-before-smtp", "POP before SMTP"},
-        P{"oauth2", "OAuth2"},
-        P{"exchange-online", "Microsoft Exchange Online"},
-        P{"outlook-com", "Outlook.com"},
-        P{"gmail", "Gmail"},
-        P{"custom", "Other (OAuth 2.0 / OpenID Connect issuer)"},
-        P{"none", "None"},
-        P{"ssl-tls", "SSL/TLS"},
-        P{"starttls", "STARTTLS"},
-    };
-    (void)key;
-    for (const auto& [v, l] : kLabels)
-        if (v == value) return l;
-    return value;
-}
-
 std::string_view sign_in_button(std::string_view service) {
     if (service == "exchange-online" || service == "outlook-com") return "Sign in with Microsoft";
     if (service == "gmail") return "Sign in with Google";
@@ -203,7 +182,31 @@ std::string render_status_row(const EmailPage& page, std::string_view method) {
         fmt::arg("account", escape(page.signin.account)));
 }
 
-std::string render_signin_panel(const EmailPage& page, std::string_view service) {
+}  // namespace
+
+std::string_view choice_label(std::string_view key, std::string_view value) {
+    using P = std::pair<std::string_view, std::string_view>;
+    static constexpr std::array kLabels = {
+        P{"off", "Off"},
+        P{"smtp-auth", "SMTP AUTH"},
+        P{"pop-before-smtp", "POP before SMTP"},
+        P{"oauth2", "OAuth2"},
+        P{"exchange-online", "Microsoft Exchange Online"},
+        P{"outlook-com", "Outlook.com"},
+        P{"gmail", "Gmail"},
+        P{"custom", "Other (OAuth 2.0 / OpenID Connect issuer)"},
+        P{"none", "None"},
+        P{"ssl-tls", "SSL/TLS"},
+        P{"starttls", "STARTTLS"},
+    };
+    (void)key;
+    for (const auto& [v, l] : kLabels)
+        if (v == value) return l;
+    return value;
+}
+
+std::string render_signin_panel(const EmailPage& page, std::string_view service,
+                                std::string_view done_text) {
     const auto& s = page.signin;
     const bool pending = s.state == SignInStatus::State::pending;
     std::string body;
@@ -226,25 +229,27 @@ std::string render_signin_panel(const EmailPage& page, std::string_view service)
     } else if (pending && !s.authorize_url.empty()) {
         body += fmt::format(
             R"(<div class="pending-only"><p>Open <a href="{0}" target="_blank" rel="noopener noreferrer">the sign-in page</a> and sign in. The browser then ends on a page that does not load; copy its address from the address bar and paste it here.</p>
-<form method="post" action="{1}/signin"><input type="hidden" name="csrf" value="{2}"><label for="redirect-url">Address the browser ended on</label> <input type="url" id="redirect-url" name="redirect_url" size="60" autocomplete="off" required> <button type="submit" name="action" value="finish">OK</button></form></div>)",
-            escape(s.authorize_url), escape(page.base), escape(page.csrf));
+<form method="post" action="{1}/signin"><input type="hidden" name="csrf" value="{2}"><input type="hidden" name="profile" value="{3}"><label for="redirect-url">Address the browser ended on</label> <input type="url" id="redirect-url" name="redirect_url" size="60" autocomplete="off" required> <button type="submit" name="action" value="finish">OK</button></form></div>)",
+            escape(s.authorize_url), escape(page.base), escape(page.csrf), escape(page.profile));
     } else if (s.state != SignInStatus::State::signed_in) {
         body += fmt::format(
-            R"(<form method="post" action="{}/signin"><input type="hidden" name="csrf" value="{}"><button type="submit" name="action" value="start">{}</button></form>)",
-            escape(page.base), escape(page.csrf), sign_in_button(service));
+            R"(<form method="post" action="{}/signin"><input type="hidden" name="csrf" value="{}"><input type="hidden" name="profile" value="{}"><button type="submit" name="action" value="start">{}</button></form>)",
+            escape(page.base), escape(page.csrf), escape(page.profile), sign_in_button(service));
     }
-    if (s.state == SignInStatus::State::signed_in)
+    if (s.state == SignInStatus::State::signed_in && !done_text.empty())
+        body += fmt::format(R"(<p class="done">{}</p>)", escape(done_text));
+    else if (s.state == SignInStatus::State::signed_in)
         body += fmt::format(
             R"(<p class="done">Signed in as <strong>{}</strong>. Click OK to apply the settings.</p>)",
             escape(s.account));
     body += fmt::format(R"(<p class="error" id="signin-reason"{}>{}</p>)",
                         s.reason.empty() ? " hidden" : "", escape(s.reason));
-    return fmt::format(R"(<section id="signin-panel" class="panel" data-profile="{}"{}>{}</section>
+    return fmt::format(
+        R"(<section id="signin-panel" class="panel" data-profile="{}"{}{}>{}</section>
 )",
-                       escape(page.profile), pending ? R"( data-poll="1")" : "", body);
+        escape(page.profile), pending ? R"( data-poll="1")" : "",
+        done_text.empty() ? "" : fmt::format(R"( data-done="{}")", escape(done_text)), body);
 }
-
-}  // namespace
 
 std::string time_left(Duration d) {
     const auto secs = std::chrono::duration_cast<std::chrono::seconds>(d).count();
@@ -392,29 +397,6 @@ std::string render_login_page(std::string_view csrf, std::string_view problem) {
         problem.empty() ? ""
                         : fmt::format(R"(<p class="error" role="alert">{}</p>)", escape(problem)),
         escape(csrf));
-}
-
-std::string render_ca_page(const std::vector<store::CaCert>& certs, std::string_view problem) {
-    std::string out;
-    if (!problem.empty())
-        out += fmt::format(R"(<p class="error" role="alert">{}</p>)", escape(problem));
-    out +=
-        R"(<p>CA certificates trusted for the email server and identity providers, besides the system's. Import them with <code>postbridge ca import FILE</code>.</p>)";
-    if (certs.empty()) return out + "<p>No CA certificate has been imported.</p>";
-    out +=
-        R"(<table><thead><tr><th>ID</th><th>Subject</th><th>Issuer</th><th>Valid from</th><th>Valid to</th></tr></thead><tbody>)";
-    for (const auto& c : certs)
-        out += fmt::format(
-            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            escape(c.id), escape(c.subject), escape(c.issuer), escape(c.not_before),
-            escape(c.not_after));
-    return out + "</tbody></table>";
-}
-
-std::string render_root_update_page(const std::vector<store::CaCert>& certs) {
-    return fmt::format(
-        R"(<p>Servers are checked against the system's root certificates, which the operating system's updates keep current, and against the {} CA certificate(s) imported on the <a href="/network-security/ca-certificate">CA Certificate</a> page.</p>)",
-        certs.size());
 }
 
 }  // namespace pb::web

@@ -43,6 +43,14 @@ struct EmailPage {
 
 std::string render_email_page(const EmailPage& page);
 
+// The Sign In panel of `page.profile` (the Email Server pages, and a user's
+// on the Users page): the notice, the code and link, or the paste-back form
+// of the authorization code grant. Its forms post to page.base + "/signin"
+// with the profile. `done_text` replaces the signed-in sentence (the Users
+// page shows the manual's "Authentication was successful. ...").
+std::string render_signin_panel(const EmailPage& page, std::string_view service,
+                                std::string_view done_text = {});
+
 // The settings a submitted form asks for, checked value by value with the
 // schema (settings::normalize). Only values that differ from the effective
 // ones become changes; an empty field unsets its key; an empty password
@@ -61,8 +69,11 @@ std::map<std::string, std::string, std::less<>> email_values(const settings::Set
                                                              std::string_view profile);
 
 std::string render_login_page(std::string_view csrf, std::string_view problem);
-std::string render_ca_page(const std::vector<store::CaCert>& certs, std::string_view problem);
-std::string render_root_update_page(const std::vector<store::CaCert>& certs);
+
+// The page's words for a setting's value ("oauth2" -> "OAuth2",
+// "exchange-online" -> "Microsoft Exchange Online"); the value itself when
+// it has none.
+std::string_view choice_label(std::string_view key, std::string_view value);
 
 // How many minutes and seconds are left, for people ("9 min 58 s").
 std::string time_left(Duration d);

@@ -54,6 +54,7 @@ Request to_request(const http::request<http::string_body>& in, const std::string
     if (q != std::string_view::npos) r.query = std::string(target.substr(q + 1));
     r.content_type = std::string(in[http::field::content_type]);
     r.cookie = std::string(in[http::field::cookie]);
+    r.authorization = std::string(in[http::field::authorization]);
     r.body = in.body();
     r.client = client;
     r.secure = secure;

@@ -18,7 +18,8 @@ struct Session {
     std::string id;      // the cookie value: 256 random bits
     std::string csrf;    // the hidden field every form of this session carries
     bool admin = false;  // logged in (a visitor gets a session to log in with)
-    std::string flash;   // a message for the next page shown (after a redirect)
+    std::string flash;   // a problem for the next page shown (after a redirect)
+    std::string notice;  // a success message for the next page shown
     TimePoint last_seen{};
 };
 

@@ -1,0 +1,169 @@
+// The status sheet's and the status answer's data (status_source.hpp).
+#include "web/status_source.hpp"
+
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <array>
+
+#include <fmt/format.h>
+
+#include "oauth/token.hpp"
+#include "web/pages.hpp"
+
+namespace pb::web {
+namespace {
+
+std::string rfc3339(std::optional<TimePoint> t) {
+    return t && t->time_since_epoch().count() > 0 ? format_rfc3339(*t) : "";
+}
+
+std::string_view current_status(oauth::SignInState s) {
+    switch (s) {
+        case oauth::SignInState::signed_in:
+            return "Signed in";
+        case oauth::SignInState::signed_out:
+            return "Signed out";
+        case oauth::SignInState::pending:
+            return "Signed out (sign-in pending)";
+        case oauth::SignInState::expired:
+            return "Signed out (the sign-in expired)";
+        case oauth::SignInState::reauth_required:
+            return "Signed out (sign in again)";
+    }
+    return "";
+}
+
+std::string title_of(std::string_view profile) {
+    if (profile == "email") return "Email Server (Network > Email Server > Basic)";
+    if (profile == "fax") return "Fax Server (Fax > Fax Server > Email Server Settings)";
+    return fmt::format("Scan to My Email: {}", profile.substr(5));
+}
+
+// This machine's addresses, as the manual's sheet lists the device's.
+std::string addresses() {
+    ifaddrs* list = nullptr;
+    if (::getifaddrs(&list) != 0) return {};
+    std::string out;
+    for (auto* i = list; i != nullptr; i = i->ifa_next) {
+        if (i->ifa_addr == nullptr) continue;
+        std::array<char, INET6_ADDRSTRLEN> buf{};
+        const void* a = nullptr;
+        if (i->ifa_addr->sa_family == AF_INET)
+            a = &reinterpret_cast<const sockaddr_in*>(i->ifa_addr)->sin_addr;
+        else if (i->ifa_addr->sa_family == AF_INET6)
+            a = &reinterpret_cast<const sockaddr_in6*>(i->ifa_addr)->sin6_addr;
+        if (a == nullptr || ::inet_ntop(i->ifa_addr->sa_family, a, buf.data(),
+                                        static_cast<socklen_t>(buf.size())) == nullptr)
+            continue;
+        if (!out.empty()) out += ", ";
+        out += fmt::format("{} ({})", buf.data(), i->ifa_name);
+    }
+    ::freeifaddrs(list);
+    return out;
+}
+
+std::string host_name() {
+    std::array<char, 256> buf{};
+    if (::gethostname(buf.data(), buf.size() - 1) != 0) return {};
+    return buf.data();
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> shown_profiles(store::Store& store,
+                                                const settings::Settings& settings) {
+    auto users = store.users();
+    if (!users) return std::move(users).error();
+    std::vector<std::string> names{"email"};
+    bool fax = store.has_secret("fax.password");
+    for (const auto& [k, v] : settings.values()) fax = fax || k.starts_with("fax.");
+    if (fax) names.emplace_back("fax");
+    for (const auto& u : *users) names.push_back("user:" + u.name);
+    return names;
+}
+
+Result<StatusSheet> collect_status_sheet(store::Store& store, const settings::Settings& s,
+                                         const StatusLookup& status, TimePoint now) {
+    StatusSheet sheet;
+    sheet.generated_at = format_rfc3339(now);
+    const std::string listen = s.get_global("web.listen");
+    const bool tls = s.get_bool("", "web.tls");
+    sheet.network = {
+        {"Device Name", host_name()},
+        {"IP Address", addresses()},
+        {"Web Config", fmt::format("{}://{}/", tls ? "https" : "http", listen)},
+        {"Relay", s.get_global("relay.listen").empty() ? "Off" : s.get_global("relay.listen")},
+        {"Proxy Server", s.get_global("proxy.url")},
+    };
+    auto names = shown_profiles(store, s);
+    if (!names) return std::move(names).error();
+    for (const auto& p : *names) {
+        StatusSheet::Profile section{p, title_of(p), {}, s.warnings(p)};
+        auto& rows = section.rows;
+        const std::string method = s.get(p, "auth_method");
+        rows.emplace_back("Authentication Method", choice_label("auth_method", method));
+        if (method == "oauth2") {
+            rows.emplace_back("Email service", choice_label("service", s.get(p, "service")));
+            auto st = status(p);
+            if (!st) {
+                rows.emplace_back("Current Status", st.error().detail);
+            } else {
+                rows.emplace_back("Current Status", current_status(st->state));
+                rows.emplace_back("Signed-in Account", st->account);
+                if (!st->reason.empty()) rows.emplace_back("Reason", st->reason);
+                rows.emplace_back("Access token expires", rfc3339(st->access_expires_at));
+                rows.emplace_back("Last refresh", rfc3339(st->last_refresh));
+                rows.emplace_back("Next keep-alive", rfc3339(st->keepalive.next_due));
+                if (st->keepalive.warning) section.warnings.push_back(*st->keepalive.warning);
+            }
+        }
+        if (method == "smtp-auth" || method == "pop-before-smtp" || method == "oauth2")
+            rows.emplace_back("Authenticated Account", s.get(p, "account"));
+        rows.emplace_back("Sender's Email Address", s.get(p, "sender"));
+        rows.emplace_back("SMTP Server Address", s.get(p, "smtp.host"));
+        rows.emplace_back("SMTP Server Port Number", s.get(p, "smtp.port"));
+        rows.emplace_back("Secure Connection",
+                          choice_label("smtp.security", s.get(p, "smtp.security")));
+        rows.emplace_back("Certificate Validation",
+                          s.get_bool(p, "smtp.verify_cert") ? "Enable" : "Disable");
+        if (method == "pop-before-smtp") {
+            rows.emplace_back("POP3 Server Address", s.get(p, "pop3.host"));
+            rows.emplace_back("POP3 Server Port Number", s.get(p, "pop3.port"));
+        }
+        sheet.profiles.push_back(std::move(section));
+    }
+    auto certs = store.ca_certs();
+    if (!certs) return std::move(certs).error();
+    for (const auto& c : *certs)
+        sheet.certificates.emplace_back(c.subject, fmt::format("valid to {}", c.not_after));
+    return sheet;
+}
+
+Result<nlohmann::json> status_json(const settings::Settings& cfg,
+                                   const std::vector<std::string>& names,
+                                   const StatusLookup& status) {
+    nlohmann::json profiles = nlohmann::json::array();
+    for (const auto& p : names) {
+        auto st = status(p);
+        if (!st) return std::move(st).error();
+        auto warnings = cfg.warnings(p);
+        if (st->keepalive.warning) warnings.push_back(*st->keepalive.warning);
+        nlohmann::json j = {{"name", p},
+                            {"auth_method", cfg.get(p, "auth_method")},
+                            {"service", cfg.get(p, "service")},
+                            {"status", oauth::to_string(st->state)}};
+        if (!st->account.empty()) j["account"] = st->account;
+        if (!st->reason.empty()) j["reason"] = st->reason;
+        if (auto v = rfc3339(st->access_expires_at); !v.empty()) j["access_token_expires_at"] = v;
+        if (auto v = rfc3339(st->last_refresh); !v.empty()) j["last_refresh_at"] = v;
+        if (auto v = rfc3339(st->keepalive.next_due); !v.empty()) j["keepalive_due_at"] = v;
+        if (!warnings.empty()) j["warnings"] = warnings;
+        profiles.push_back(j);
+    }
+    return nlohmann::json{{"profiles", profiles}};
+}
+
+}  // namespace pb::web
