@@ -9,6 +9,8 @@
 // --timeout (sendmail: only when the message could not be accepted).
 #include <unistd.h>
 
+#include <cstdlib>
+
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -25,7 +27,7 @@
 #include "mime/address.hpp"
 #include "mime/message.hpp"
 #include "mime/preformed.hpp"
-#include "service/runtime.hpp"
+#include "service/outbox.hpp"
 #include "spool/history.hpp"
 #include "spool/spool.hpp"
 
@@ -35,89 +37,14 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-// The manual's words for a function used while its profile is not signed in.
-constexpr std::string_view kSignInMessage =
-    "To use this function, you must sign in to the email service. Contact the administrator.";
+using service::kSignInMessage;
 
-// What every command here opens: the store, its settings and the spool.
-struct Env {
-    store::Store* store = nullptr;
-    settings::Settings settings;
-    spool::PosixFileOps ops;
-    std::unique_ptr<spool::Spool> spool;
-    // How settings become servers and credentials (service/runtime.hpp),
-    // shared by the workers: `mu` guards it and `tokens`, which keeps each
-    // batch's token provider alive for as long as its connection may ask.
-    std::unique_ptr<service::Runtime> rt;
-    std::mutex mu;
-    std::vector<std::unique_ptr<service::ProfileTokenProvider>> tokens;
-};
-
-Result<std::unique_ptr<Env>> open_env(Context& ctx) {
-    auto env = std::make_unique<Env>();
-    auto st = ctx.store();
-    if (!st) return st.error();
-    env->store = *st;
-    auto s = env->store->load_settings();
-    if (!s) return s.error();
-    env->settings = std::move(*s);
-    env->rt = std::make_unique<service::Runtime>(*env->store, ctx.clock, ctx.rng);
-    if (auto r = env->rt->reload(); !r) return r.error();
-    auto sp = spool::Spool::open(ctx.state_dir, env->ops, ctx.clock, ctx.rng);
-    if (!sp) return sp.error();
-    env->spool = std::move(*sp);
-    return env;
-}
-
-// 360 when the profile uses OAuth 2.0 and has no sign-in stored. Expired or
-// revoked sign-ins (361, 370) are found when a token is asked for.
-std::optional<Errc> sign_in_problem(Env& env, const std::string& profile) {
-    if (env.settings.get(profile, "auth_method") != "oauth2") return std::nullopt;
-    std::lock_guard lock(env.mu);
-    auto st = env.rt->status(profile);
-    if (!st) return Errc::not_signed_in;
-    return oauth::job_code(st->state);
-}
-
-delivery::ProfileConfig profile_config(const settings::Settings& s, const std::string& profile) {
-    delivery::ProfileConfig c;
-    c.concurrency = static_cast<int>(s.get_int(profile, "delivery.concurrency"));
-    c.rate_limit = static_cast<int>(s.get_int(profile, "delivery.rate_limit"));
-    c.retry.max_age = s.get_duration(profile, "delivery.max_age");
-    return c;
-}
-
-Result<delivery::SmtpEndpoint> endpoint(Env& env, const std::string& profile) {
-    if (auto p = sign_in_problem(env, profile))
-        return fail(*p, "profile " + profile + " is not signed in");
-    std::lock_guard lock(env.mu);
-    delivery::SmtpEndpoint e;
-    auto server = env.rt->smtp_server(profile);
-    if (!server) return server.error();
-    e.server = std::move(*server);
-    std::unique_ptr<service::ProfileTokenProvider> holder;
-    auto creds = env.rt->credentials(profile, holder);
-    if (!creds) return creds.error();
-    e.credentials = std::move(*creds);
-    if (holder) env.tokens.push_back(std::move(holder));
-    return e;
-}
-
-struct Delivery {
-    std::unique_ptr<delivery::SmtpTransport> transport;
-    std::unique_ptr<delivery::Engine> engine;
-};
-
-Delivery make_delivery(Context& ctx, Env& env) {
-    Delivery d;
-    d.transport = std::make_unique<delivery::SmtpTransport>(
-        [&env](const std::string& p) { return endpoint(env, p); });
-    delivery::EngineOptions o;
-    o.config = [&env](const std::string& p) { return profile_config(env.settings, p); };
-    o.on_error = [](const Error& e) { std::cerr << "postbridge: " << e.describe() << "\n"; };
-    d.engine = std::make_unique<delivery::Engine>(*env.spool, *d.transport, ctx.clock, ctx.rng,
-                                                  std::move(o));
-    return d;
+// Every command here works on the outbox: settings, spool and delivery.
+Result<std::unique_ptr<service::Outbox>> open_outbox(Context& ctx) {
+    service::OutboxOptions o;
+    if (const char* k = std::getenv("POSTBRIDGE_KEY"); k != nullptr && *k != '\0')
+        o.store.key_base64 = k;
+    return service::Outbox::open(ctx.state_dir, ctx.clock, ctx.rng, std::move(o));
 }
 
 void print_job(Context& ctx, const spool::Job& j) {
@@ -150,7 +77,8 @@ int exit_for_state(spool::JobState s) {
 
 // The job after waiting for it: delivered here when no serve runs (under the
 // delivery lock), else watched until it rests or `timeout` passes.
-Result<spool::Job> wait_for(Context& ctx, Env& env, spool::JobId id, std::chrono::seconds timeout) {
+Result<spool::Job> wait_for(Context& ctx, service::Outbox& box, spool::JobId id,
+                            std::chrono::seconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     auto running = delivery::serve_running(ctx.state_dir);
     if (!running) return running.error();
@@ -159,13 +87,12 @@ Result<spool::Job> wait_for(Context& ctx, Env& env, spool::JobId id, std::chrono
                                                 delivery::LockFile::Mode::wait, timeout);
         if (!lock) return lock.error();
         if (lock->has_value()) {
-            if (auto r = env.spool->recover(); !r) return r.error();
-            auto d = make_delivery(ctx, env);
-            return d.engine->deliver(id);
+            if (auto r = box.spool().recover(); !r) return r.error();
+            return box.engine().deliver(id);
         }
     }
     for (;;) {
-        auto j = env.spool->job(id);
+        auto j = box.spool().job(id);
         if (!j) return j.error();
         if (!*j) return fail(Errc::invalid_input, "job " + std::to_string(id) + " is gone");
         const auto s = (*j)->state;
@@ -190,30 +117,27 @@ Result<std::vector<std::string>> addresses(const std::vector<std::string>& raw,
 struct SendOptions {
     std::vector<std::string> to, cc, bcc, attach;
     std::string subject, body, body_file, profile = "email";
+    spool::Function function = spool::Function::cli;
     bool wait = false;
     int timeout = 60;
 };
 
 // Accepts a job, held when its profile is not signed in (and
 // hold_when_signed_out is on), telling the caller the manual's message.
-Result<spool::JobId> intake(Env& env, spool::Submission sub, ByteSource& body, bool& held) {
-    held = false;
-    if (auto problem = sign_in_problem(env, sub.profile)) {
-        std::cerr << kSignInMessage << "\n";
-        if (!env.settings.get_bool(sub.profile, "hold_when_signed_out"))
-            return fail(*problem, std::string(kSignInMessage));
-        sub.held = *problem;
-        held = true;
-    }
-    return env.spool->accept(sub, body);
+Result<service::Accepted> intake(service::Outbox& box, const spool::Submission& sub,
+                                 ByteSource& body) {
+    auto a = box.submit(sub, body);
+    // When refused (hold_when_signed_out off), the error carries the message.
+    if (a && a->held) std::cerr << kSignInMessage << "\n";
+    return a;
 }
 
 int run_send(Context& ctx, const SendOptions& o) {
-    auto env = open_env(ctx);
-    if (!env) return ctx.report(env.error());
+    auto box = open_outbox(ctx);
+    if (!box) return ctx.report(box.error());
     if (!settings::valid_profile_name(o.profile))
         return ctx.report(fail(Errc::invalid_input, "no profile " + o.profile));
-    const std::string sender = (*env)->settings.get(o.profile, "sender");
+    const std::string sender = (*box)->settings().get(o.profile, "sender");
     if (sender.empty())
         return ctx.report(fail(Errc::invalid_input, "set " + o.profile + ".sender first"));
 
@@ -241,19 +165,21 @@ int run_send(Context& ctx, const SendOptions& o) {
     auto msg = mime::build_message(std::move(draft), ctx.clock, ctx.rng);
     if (!msg) return ctx.report(msg.error());
 
-    spool::Submission sub{spool::Function::cli,          o.profile, (*msg)->envelope().sender,
-                          (*msg)->envelope().recipients, o.subject, std::nullopt};
-    bool held = false;
-    auto id = intake(**env, sub, **msg, held);
-    if (!id) return ctx.report(id.error());
+    spool::Submission sub{
+        o.function, o.profile,   (*msg)->envelope().sender, (*msg)->envelope().recipients,
+        o.subject,  std::nullopt};
+    auto accepted = intake(**box, sub, **msg);
+    if (!accepted) return ctx.report(accepted.error());
+    const spool::JobId id = accepted->id;
 
     if (!o.wait) {
-        auto j = (*env)->spool->job(*id);
+        auto j = (*box)->spool().job(id);
         if (j && *j) print_job(ctx, **j);
         return Exit::ok;
     }
-    Result<spool::Job> done = held ? Result<spool::Job>(**(*env)->spool->job(*id))
-                                   : wait_for(ctx, **env, *id, std::chrono::seconds{o.timeout});
+    Result<spool::Job> done = accepted->held
+                                  ? Result<spool::Job>(**(*box)->spool().job(id))
+                                  : wait_for(ctx, **box, id, std::chrono::seconds{o.timeout});
     if (!done) return ctx.report(done.error());
     print_job(ctx, *done);
     return exit_for_state(done->state);
@@ -264,6 +190,7 @@ struct SendmailOptions {
     std::string from, full_name;
     std::vector<std::string> recipients;
     std::string profile = "email";
+    spool::Function function = spool::Function::cli;
 };
 
 // A ByteSource over standard input, unbuffered by iostreams.
@@ -286,9 +213,9 @@ int run_sendmail(Context& ctx, const SendmailOptions& o) {
         return e.code == Errc::invalid_input ? static_cast<int>(Exit::usage)
                                              : static_cast<int>(Exit::tempfail);
     };
-    auto env = open_env(ctx);
-    if (!env) return refuse(env.error());
-    const std::string sender = (*env)->settings.get(o.profile, "sender");
+    auto box = open_outbox(ctx);
+    if (!box) return refuse(box.error());
+    const std::string sender = (*box)->settings().get(o.profile, "sender");
     auto from = mime::parse_mailbox(o.from.empty() ? sender : o.from, "-f");
     if (!from) return refuse(from.error());
     if (!o.full_name.empty()) from->display_name = o.full_name;
@@ -306,24 +233,23 @@ int run_sendmail(Context& ctx, const SendmailOptions& o) {
     // sender_policy rewrite: the envelope sender is the profile's mailbox,
     // whatever -f said, so the service does not refuse it (631).
     std::string env_from = from->addr_spec();
-    if ((*env)->settings.get(o.profile, "sender_policy") == "rewrite" && !sender.empty())
+    if ((*box)->settings().get(o.profile, "sender_policy") == "rewrite" && !sender.empty())
         env_from = sender;
 
-    spool::Submission sub{spool::Function::cli, o.profile, env_from, *rcpts, "", std::nullopt};
-    bool held = false;
-    auto id = intake(**env, sub, *pre->message, held);
-    if (!id) return refuse(id.error());
-    if (!held) {
-        auto done = wait_for(ctx, **env, *id, 0s);
+    spool::Submission sub{o.function, o.profile, env_from, *rcpts, "", std::nullopt};
+    auto accepted = intake(**box, sub, *pre->message);
+    if (!accepted) return refuse(accepted.error());
+    if (!accepted->held) {
+        auto done = wait_for(ctx, **box, accepted->id, 0s);
         if (done && ctx.json) print_job(ctx, *done);
     }
     return Exit::ok;
 }
 
 int run_jobs(Context& ctx, int limit) {
-    auto env = open_env(ctx);
-    if (!env) return ctx.report(env.error());
-    auto jobs = (*env)->spool->jobs(static_cast<std::size_t>(std::max(limit, 1)));
+    auto box = open_outbox(ctx);
+    if (!box) return ctx.report(box.error());
+    auto jobs = (*box)->spool().jobs(static_cast<std::size_t>(std::max(limit, 1)));
     if (!jobs) return ctx.report(jobs.error());
     for (const auto& j : *jobs) {
         if (ctx.json)
@@ -335,9 +261,9 @@ int run_jobs(Context& ctx, int limit) {
 }
 
 int run_show(Context& ctx, std::int64_t id) {
-    auto env = open_env(ctx);
-    if (!env) return ctx.report(env.error());
-    auto j = (*env)->spool->job(id);
+    auto box = open_outbox(ctx);
+    if (!box) return ctx.report(box.error());
+    auto j = (*box)->spool().job(id);
     if (!j) return ctx.report(j.error());
     if (!*j) return ctx.report(fail(Errc::invalid_input, "there is no job " + std::to_string(id)));
     if (ctx.json) {
@@ -359,19 +285,19 @@ int run_show(Context& ctx, std::int64_t id) {
 }
 
 int run_retry(Context& ctx, std::int64_t id) {
-    auto env = open_env(ctx);
-    if (!env) return ctx.report(env.error());
-    if (auto r = (*env)->spool->retry(id); !r) return ctx.report(r.error());
+    auto box = open_outbox(ctx);
+    if (!box) return ctx.report(box.error());
+    if (auto r = (*box)->spool().retry(id); !r) return ctx.report(r.error());
     if (!ctx.json)
         std::cout << "job " << id << " queued again\n";
     else
-        Context::emit((spool::to_json(**(*env)->spool->job(id))));
+        Context::emit((spool::to_json(**(*box)->spool().job(id))));
     return Exit::ok;
 }
 
 int run_flush(Context& ctx, const std::string& profile) {
-    auto env = open_env(ctx);
-    if (!env) return ctx.report(env.error());
+    auto box = open_outbox(ctx);
+    if (!box) return ctx.report(box.error());
     auto lock = delivery::LockFile::acquire(delivery::delivery_lock_path(ctx.state_dir),
                                             delivery::LockFile::Mode::try_once);
     if (!lock) return ctx.report(lock.error());
@@ -380,15 +306,24 @@ int run_flush(Context& ctx, const std::string& profile) {
             << "postbridge: another process is delivering (serve, or a send); it runs the queue\n";
         return Exit::tempfail;
     }
-    if (auto r = (*env)->spool->recover(); !r) return ctx.report(r.error());
-    auto d = make_delivery(ctx, **env);
-    const auto n =
-        d.engine->flush(profile.empty() ? std::nullopt : std::optional<std::string>(profile));
+    if (auto r = (*box)->spool().recover(); !r) return ctx.report(r.error());
+    const auto n = (*box)->engine().flush(profile.empty() ? std::nullopt
+                                                          : std::optional<std::string>(profile));
     if (ctx.json)
         Context::emit({{"attempts", n}});
     else
         std::cout << n << " job(s) attempted\n";
     return Exit::ok;
+}
+
+// --function: which of the device's functions the job is for, as the job
+// history shows it (a device's own scripts send scan-to-email and so on).
+void add_function_option(CLI::App* cmd, spool::Function& f) {
+    cmd->add_option_function<std::string>(
+           "--function", [&f](const std::string& v) { f = *spool::parse_function(v); },
+           "the device function the job is for (default cli)")
+        ->check(CLI::IsMember({"scan-to-email", "notification", "fax", "relay", "cli"}))
+        ->type_name("FUNCTION");
 }
 
 }  // namespace
@@ -404,6 +339,7 @@ void add_jobs_commands(CLI::App& app, Context& ctx) {
     send->add_option("--body-file", so->body_file, "message text from a file")->excludes(body);
     send->add_option("--attach", so->attach, "attach a file (repeat)");
     send->add_option("--profile", so->profile, "profile that sends")->capture_default_str();
+    add_function_option(send, so->function);
     send->add_flag("--wait", so->wait, "wait until the job is sent, held or failed");
     send->add_option("--timeout", so->timeout, "seconds --wait waits while the job is queued")
         ->capture_default_str();
@@ -416,6 +352,7 @@ void add_jobs_commands(CLI::App& app, Context& ctx) {
     sm->add_option("-F", mo->full_name, "the From display name");
     sm->add_flag("-i")->description("a lone dot does not end the message (always so)");
     sm->add_option("--profile", mo->profile, "profile that sends")->capture_default_str();
+    add_function_option(sm, mo->function);
     sm->add_option("recipients", mo->recipients, "recipients");
     // Options sendmail callers pass that mean nothing here (-oi, -oem,
     // -B8BITMIME): accepted and ignored, as design.md says.

@@ -1,27 +1,36 @@
 // Command: postbridge serve. The long-running side of postbridge: Web Config
-// (HTTPS on web.listen), later the relay and the delivery workers. One
+// (HTTPS on web.listen), the delivery workers, keep-alive of sign-ins, the
+// sign-ins started with `signin --no-wait`, and the relay (serve.hpp). One
 // `serve` per state directory, held by a flock on STATE/serve.lock, which the
 // kernel drops when the process dies, so a crash never blocks a restart.
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <stop_token>
+#include <thread>
 #include <utility>
 
 #include <fmt/format.h>
 
-#include "cli/app.hpp"
+#include "cli/serve.hpp"
 #include "core/crypto.hpp"
 #include "core/settings.hpp"
-#include "web/app.hpp"
+#include "delivery/locks.hpp"
+#include "oauth/sign_in.hpp"
+#include "service/pending.hpp"
+#include "service/tokens.hpp"
 #include "web/certificate.hpp"
 #include "web/server.hpp"
-#include "web/signin_service.hpp"
 
 namespace pb::cli {
 namespace {
@@ -104,6 +113,134 @@ Result<std::optional<Secret>> first_start_password(store::Store& store, Random& 
     return std::optional<Secret>{std::move(password)};
 }
 
+// The sign-ins started with `signin --no-wait`: that command showed the code
+// and exited, leaving the device code in the pending record; serve polls
+// the provider for it, one thread per profile, and stores the tokens. A
+// newer sign-in of the profile (another record nonce) ends the old poll.
+class PendingSignIns {
+  public:
+    PendingSignIns(Context& ctx, service::Outbox& outbox, std::function<void(std::string_view)> log)
+        : ctx_(ctx), outbox_(outbox), log_(std::move(log)) {}
+    ~PendingSignIns() { flows_.clear(); }  // stops and joins before the members they use go
+
+    void poll() {
+        std::erase_if(flows_, [](const auto& f) { return f.second.done->load(); });
+        auto names = outbox_.profiles();
+        if (!names) return;
+        for (const auto& profile : *names) {
+            auto p = service::get_pending(outbox_.store(), profile);
+            if (!p || !*p || !(*p)->device_code) continue;
+            if (auto it = flows_.find(profile); it != flows_.end()) {
+                if (it->second.nonce == (*p)->nonce) continue;
+                flows_.erase(it);  // a newer sign-in: the old poll stops
+            }
+            Flow& f = flows_[profile];
+            f.nonce = (*p)->nonce;
+            f.thread = std::jthread(
+                [this, profile, record = std::move(**p), done = f.done](std::stop_token stop) {
+                    run(stop, profile, record);
+                    *done = true;
+                });
+        }
+    }
+
+  private:
+    struct Flow {
+        std::string nonce;
+        std::shared_ptr<std::atomic<bool>> done = std::make_shared<std::atomic<bool>>(false);
+        std::jthread thread;
+    };
+
+    void run(std::stop_token stop, const std::string& profile,
+             const service::PendingSignIn& record) {
+        store::Store& store = outbox_.store();
+        const auto cfg = outbox_.settings();
+        auto failed = [&](const Error& e) {
+            service::erase_pending(store, profile, record.nonce);
+            log_(fmt::format("sign-in of {} failed: {}", profile, e.describe()));
+        };
+        auto http = oauth::CurlHttpClient::create(service::curl_options(cfg, store, profile));
+        if (!http) return failed(http.error());
+        auto provider = service::provider_for(cfg, profile, **http);
+        if (!provider) return failed(provider.error());
+        auto client = service::client_for(cfg, store, profile, std::move(*provider));
+        if (!client) return failed(client.error());
+
+        auto flow =
+            oauth::DeviceFlow::resume(*client, service::authorization_of(record), ctx_.clock.now());
+        oauth::CancellableWaiter waiter(ctx_.clock);
+        std::stop_callback on_stop(stop, [&waiter] { waiter.cancel(); });
+        auto still_ours = [&](const oauth::DeviceFlow&) {
+            auto p = service::get_pending(store, profile);
+            if (!(p && *p && (*p)->nonce == record.nonce)) waiter.cancel();
+        };
+        auto tokens = oauth::run_device_flow(flow, **http, ctx_.clock, waiter, still_ours);
+        if (!tokens) {
+            if (flow.state() == oauth::DeviceFlow::State::cancelled)
+                return;  // replaced or stopping
+            return failed(tokens.error());
+        }
+        service::erase_pending(store, profile, record.nonce);
+        service::SealedTokenStore token_store(store);
+        oauth::TokenManager manager(**http, token_store, ctx_.clock, ctx_.state_dir);
+        auto t = manager.complete_sign_in(profile, *client, std::move(*tokens));
+        if (!t) return failed(t.error());
+        // Held jobs of the profile go out by themselves: delivery sees the
+        // sign-in on its next pass.
+        log_(fmt::format("{} signed in{}", profile,
+                         t->account.empty() ? std::string{} : " as " + t->account));
+    }
+
+    Context& ctx_;
+    service::Outbox& outbox_;
+    std::function<void(std::string_view)> log_;
+    std::map<std::string, Flow> flows_;
+};
+
+// Delivery: takes the delivery lock (a `send --wait` of another process may
+// hold it for a moment), puts back jobs a crash left in `sending`, then
+// delivers as jobs come due until asked to stop.
+void deliver(std::stop_token stop, const std::string& state_dir, service::Outbox& outbox,
+             const std::function<void(std::string_view)>& log) {
+    std::optional<delivery::LockFile> lock;
+    while (!stop.stop_requested() && !lock) {
+        auto got =
+            delivery::LockFile::acquire(delivery::delivery_lock_path(state_dir),
+                                        delivery::LockFile::Mode::wait, std::chrono::seconds{1});
+        if (!got) {
+            log(fmt::format("delivery: {}", got.error().describe()));
+            return;
+        }
+        if (*got) lock.emplace(std::move(**got));
+    }
+    if (!lock) return;
+    if (auto n = outbox.spool().recover(); !n)
+        log(fmt::format("delivery: {}", n.error().describe()));
+    else if (*n > 0)
+        log(fmt::format("delivery: {} job(s) left by a crash queued again", *n));
+    outbox.engine().run(stop);
+}
+
+// Every two seconds: follow `config set` and pick up `signin --no-wait`;
+// every ten: the keep-alive pass (it only reads state unless a refresh is
+// due, so a short keepalive_interval takes effect as set).
+void housekeeping(std::stop_token stop, service::Outbox& outbox, PendingSignIns& pending,
+                  const std::function<void(std::string_view)>& log) {
+    std::mutex mu;
+    std::condition_variable_any cv;
+    auto last_keepalive = std::chrono::steady_clock::time_point{};
+    while (!stop.stop_requested()) {
+        if (auto r = outbox.reload(); !r) log(fmt::format("settings: {}", r.error().describe()));
+        pending.poll();
+        if (std::chrono::steady_clock::now() - last_keepalive >= std::chrono::seconds{10}) {
+            outbox.keep_alive([&log](std::string_view w) { log(fmt::format("sign-in: {}", w)); });
+            last_keepalive = std::chrono::steady_clock::now();
+        }
+        std::unique_lock lock(mu);
+        cv.wait_for(lock, stop, std::chrono::seconds{2}, [] { return false; });
+    }
+}
+
 int serve(Context& ctx, const ServeArgs& args) {
     auto st = ctx.store();
     if (!st) return ctx.report(st.error());
@@ -128,53 +265,57 @@ int serve(Context& ctx, const ServeArgs& args) {
                         "in clear text: plain HTTP is allowed on a loopback address only, "
                         "not on {} (set web.tls true, or listen on 127.0.0.1)",
                         host)));
-    if (!args.relay.empty())
-        return ctx.report(
-            fail(Errc::invalid_input, "--relay: the SMTP relay is not part of this build yet"));
+
+    store::Options options;
+    if (const char* k = std::getenv("POSTBRIDGE_KEY"); k != nullptr && *k != '\0')
+        options.key_base64 = k;
+
+    // postbridge's certificate: Web Config's HTTPS and the relay's STARTTLS.
+    std::filesystem::path cert_file = cfg.get_global("web.cert");
+    std::filesystem::path key_file = cfg.get_global("web.key");
+    if (cert_file.empty() != key_file.empty())
+        return ctx.report(fail(Errc::invalid_input, "web.cert and web.key must be set together"));
+    if (cert_file.empty()) {
+        auto made = web::ensure_self_signed(ctx.state_dir, {host});
+        if (!made) return ctx.report(made.error());
+        if (made->created)
+            log_line(fmt::format("made a self-signed certificate: {}", made->cert.string()));
+        cert_file = made->cert;
+        key_file = made->key;
+    }
+
+    auto password = first_start_password(store, ctx.rng);
+    if (!password) return ctx.report(password.error());
+
+    auto outbox = service::Outbox::open(
+        ctx.state_dir, ctx.clock, ctx.rng,
+        {options, [](const Error& e) { log_line(fmt::format("delivery: {}", e.describe())); }});
+    if (!outbox) return ctx.report(outbox.error());
+
+    ServeEnv env{ctx, store, options, **outbox, cfg, log_line, cert_file, key_file};
+    auto front = make_web_front(env);
+    if (!front) return ctx.report(front.error());
 
     web::ServerOptions server;
     server.host = host;
     server.port = port;
     server.tls = tls;
     server.log = log_line;
-    if (tls) {
-        const std::string cert = cfg.get_global("web.cert");
-        const std::string key = cfg.get_global("web.key");
-        if (cert.empty() != key.empty())
-            return ctx.report(
-                fail(Errc::invalid_input, "web.cert and web.key must be set together"));
-        if (cert.empty()) {
-            auto made = web::ensure_self_signed(ctx.state_dir, {host});
-            if (!made) return ctx.report(made.error());
-            if (made->created)
-                log_line(
-                    fmt::format("web: made a self-signed certificate: {}", made->cert.string()));
-            server.cert = made->cert;
-            server.key = made->key;
-        } else {
-            server.cert = cert;
-            server.key = key;
-        }
-    }
-
-    auto password = first_start_password(store, ctx.rng);
-    if (!password) return ctx.report(password.error());
-
-    // Sign-ins run on their own threads against their own connection to the
-    // state, so the pages' connection is never shared between threads.
-    store::Options options;
-    if (const char* k = std::getenv("POSTBRIDGE_KEY"); k != nullptr && *k != '\0')
-        options.key_base64 = k;
-    auto signin = web::make_signin_service(ctx.state_dir, options, ctx.clock, log_line);
-    if (!signin) return ctx.report(signin.error());
-
-    web::App app(store, **signin, ctx.clock, ctx.rng, web::AppOptions{log_line});
-    auto srv = web::Server::create(server, [&app](const web::Request& r) { return app.handle(r); });
+    server.cert = cert_file;
+    server.key = key_file;
+    auto srv = web::Server::create(server,
+                                   [&front](const web::Request& r) { return (*front)->handle(r); });
     if (!srv) return ctx.report(srv.error());
 
-    // Delivery workers and the relay start here (src/delivery, src/relay),
-    // each on its own threads with its own Store, before the web page is
-    // announced; they stop after run() returns.
+    auto relay = start_relay(env, args.relay);
+    if (!relay) return ctx.report(relay.error());
+
+    PendingSignIns pending(ctx, **outbox, log_line);
+    // Declared after what they use, so they stop (and are joined) first.
+    std::jthread delivery_thread(
+        [&](std::stop_token stop) { deliver(stop, ctx.state_dir, **outbox, log_line); });
+    std::jthread housekeeping_thread(
+        [&](std::stop_token stop) { housekeeping(stop, **outbox, pending, log_line); });
 
     const std::string shown_host = host.find(':') != std::string::npos ? "[" + host + "]" : host;
     const std::string url =
@@ -191,6 +332,11 @@ int serve(Context& ctx, const ServeArgs& args) {
         std::cout << fmt::format("Web Config: {}\n", url) << std::flush;
     }
     (*srv)->run();
+    housekeeping_thread.request_stop();
+    delivery_thread.request_stop();
+    housekeeping_thread.join();
+    delivery_thread.join();
+    relay->reset();
     log_line("stopped");
     return Exit::ok;
 }
@@ -200,7 +346,7 @@ int serve(Context& ctx, const ServeArgs& args) {
 void add_serve_commands(CLI::App& app, Context& ctx) {
     auto a = std::make_shared<ServeArgs>();
     auto* cmd = app.add_subcommand(
-        "serve", "Run Web Config (and, later, the relay and the delivery workers)");
+        "serve", "Run Web Config, the delivery workers, keep-alive and the relay");
     cmd->add_option("--web", a->web, "ADDR:PORT for Web Config (default: web.listen)");
     cmd->add_option("--relay", a->relay, "ADDR:PORT for the SMTP relay (default: relay.listen)");
     cmd->callback([&ctx, a] { ctx.exit_status = serve(ctx, *a); });

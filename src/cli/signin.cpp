@@ -3,14 +3,20 @@
 // credentials), its state, and a connection test that sends no mail.
 #include <qrencode.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <iostream>
 #include <thread>
 
 #include <fmt/format.h>
 
 #include "cli/app.hpp"
+#include "delivery/engine.hpp"
+#include "delivery/locks.hpp"
 #include "oauth/pkce.hpp"
 #include "oauth/sign_in.hpp"
+#include "service/outbox.hpp"
+#include "service/pending.hpp"
 #include "service/runtime.hpp"
 
 namespace pb::cli {
@@ -109,6 +115,30 @@ int report_failure(Context& ctx, const std::string& profile, const Error& e,
     return exit_for(e) == Exit::usage ? Exit::usage : Exit::failed;
 }
 
+// Jobs held for this profile's sign-in go out now. A running serve does it
+// by itself within a second; without one, this process delivers them under
+// the delivery lock ("Processes" in design.md). Failures here do not undo
+// the sign-in: the jobs stay held or queued, and the history says why.
+void release_held(Context& ctx, const std::string& profile) {
+    auto running = delivery::serve_running(ctx.state_dir);
+    if (!running || *running) return;
+    store::Options options;
+    if (const char* k = std::getenv("POSTBRIDGE_KEY"); k != nullptr && *k != '\0')
+        options.key_base64 = k;
+    auto outbox = service::Outbox::open(ctx.state_dir, ctx.clock, ctx.rng, {options, {}});
+    if (!outbox) return;
+    auto held = (*outbox)->spool().held_profiles();
+    if (!held || std::find(held->begin(), held->end(), profile) == held->end()) return;
+    auto lock =
+        delivery::LockFile::acquire(delivery::delivery_lock_path(ctx.state_dir),
+                                    delivery::LockFile::Mode::wait, std::chrono::seconds{30});
+    if (!lock || !*lock) return;
+    auto n = (*outbox)->engine().release(profile);
+    if (!n || *n == 0) return;
+    if (!ctx.json) std::cout << *n << " held job(s) of " << profile << " sent now.\n";
+    (void)(*outbox)->engine().flush(profile);
+}
+
 int finish(Context& ctx, Runtime& rt, const std::string& profile, const oauth::Client& client,
            oauth::TokenResponse tokens) {
     auto manager = rt.tokens(profile);
@@ -120,17 +150,12 @@ int finish(Context& ctx, Runtime& rt, const std::string& profile, const oauth::C
     else
         std::cout << "Signed in" << (t->account.empty() ? "" : " as " + t->account) << " ("
                   << profile << ").\n";
+    release_held(ctx, profile);
     return Exit::ok;
 }
 
-// A newer `signin` of the same profile (here or on the web page) replaces
-// the pending record; a flow that finds its record gone stops.
-std::string pending_key(const std::string& profile) {
-    return "pending:" + profile;
-}
-
 int signin_device(Context& ctx, Runtime& rt, const std::string& profile,
-                  const oauth::Client& client) {
+                  const oauth::Client& client, bool no_wait) {
     auto http = rt.http(profile);
     if (!http) return ctx.report(http.error());
     const std::string nonce = random_hex(ctx.rng, 16);
@@ -141,13 +166,11 @@ int signin_device(Context& ctx, Runtime& rt, const std::string& profile,
         if (!shown && f.state() == oauth::DeviceFlow::State::waiting && f.authorization()) {
             shown = true;
             const auto& a = *f.authorization();
-            (void)rt.store().put_sealed(
-                pending_key(profile),
-                Secret(json{{"nonce", nonce},
-                            {"user_code", a.user_code},
-                            {"verification_uri", a.verification_uri},
-                            {"expires_at", a.expires_at.time_since_epoch().count()}}
-                           .dump()));
+            auto record = service::pending_for(a, nonce);
+            // With --no-wait serve polls, so the record carries the device
+            // code (sealed, like every secret in the state).
+            if (no_wait) record.device_code = a.device_code;
+            (void)service::put_pending(rt.store(), profile, record);
             const auto left =
                 std::chrono::duration_cast<std::chrono::seconds>(a.expires_at - ctx.clock.now());
             if (ctx.json) {
@@ -165,15 +188,17 @@ int signin_device(Context& ctx, Runtime& rt, const std::string& profile,
                                          ? a.verification_uri
                                          : a.verification_uri_complete)
                           << "\nThe code is valid for " << left.count() / 60
-                          << " minutes. Waiting...\n"
+                          << (no_wait ? " minutes. postbridge serve completes the sign-in; "
+                                        "postbridge status shows when it is done.\n"
+                                      : " minutes. Waiting...\n")
                           << std::flush;
             }
+            if (no_wait) waiter.cancel();
             return;
         }
         if (shown) {
-            auto p = rt.store().get_sealed(pending_key(profile));
-            const bool ours =
-                p && *p && json::parse((*p)->reveal(), nullptr, false).value("nonce", "") == nonce;
+            auto p = service::get_pending(rt.store(), profile);
+            const bool ours = p && *p && (*p)->nonce == nonce;
             if (!ours)
                 waiter.cancel();
             else if (ctx.json && f.state() == oauth::DeviceFlow::State::waiting)
@@ -181,10 +206,9 @@ int signin_device(Context& ctx, Runtime& rt, const std::string& profile,
         }
     };
     auto tokens = oauth::run_device_flow(flow, **http, ctx.clock, waiter, on_change);
+    if (no_wait && shown) return Exit::ok;  // serve has it from here
     // Our record only: a newer sign-in's stays.
-    if (auto p = rt.store().get_sealed(pending_key(profile));
-        p && *p && json::parse((*p)->reveal(), nullptr, false).value("nonce", "") == nonce)
-        (void)rt.store().erase_sealed(pending_key(profile));
+    service::erase_pending(rt.store(), profile, nonce);
     if (!tokens) {
         Error e = tokens.error();
         if (flow.state() == oauth::DeviceFlow::State::cancelled)
@@ -243,11 +267,16 @@ int signin(Context& ctx, const std::string& profile, bool no_wait,
                                fmt::format("{}: the Authentication Method is {}, and signin is for "
                                            "OAuth2: postbridge config set {}.auth_method oauth2",
                                            profile, method, profile)));
-    if (no_wait)
-        return ctx.report(
-            fail(Errc::invalid_input,
-                 "--no-wait needs postbridge serve to poll for the code, which it does "
-                 "not do yet: run signin without --no-wait, or sign in on the web page"));
+    if (no_wait) {
+        auto running = delivery::serve_running(ctx.state_dir);
+        if (!running) return ctx.report(running.error());
+        if (!*running)
+            return ctx.report(fail(Errc::invalid_input,
+                                   fmt::format("--no-wait leaves the polling to postbridge serve, "
+                                               "and none runs on {}: start serve, or run signin "
+                                               "without --no-wait",
+                                               ctx.state_dir)));
+    }
     auto client = rt.oauth_client(profile);
     if (!client) return report_failure(ctx, profile, client.error(), "");
     switch (client->grant) {
@@ -260,7 +289,7 @@ int signin(Context& ctx, const std::string& profile, bool no_wait,
                                      "authorization-code",
                                      profile)),
                     "");
-            return signin_device(ctx, rt, profile, *client);
+            return signin_device(ctx, rt, profile, *client, no_wait);
         case oauth::Grant::authorization_code:
             return signin_code(ctx, rt, profile, *client, redirect_url);
         case oauth::Grant::client_credentials:
@@ -273,7 +302,7 @@ int signout(Context& ctx, const std::string& profile) {
     auto o = open_runtime(ctx, profile);
     if (!o) return ctx.report(o.error());
     Runtime& rt = *o->rt;
-    (void)rt.store().erase_sealed(pending_key(profile));
+    service::erase_pending(rt.store(), profile);
     auto st = rt.status(profile);
     if (!st) return ctx.report(st.error());
     if (st->state == oauth::SignInState::signed_out) {
@@ -306,10 +335,8 @@ int signout(Context& ctx, const std::string& profile) {
 }
 
 bool pending_now(Runtime& rt, const std::string& profile) {
-    auto p = rt.store().get_sealed(pending_key(profile));
-    if (!p || !*p) return false;
-    const auto j = json::parse((*p)->reveal(), nullptr, false);
-    return TimePoint{Duration{j.value("expires_at", std::int64_t{0})}} > rt.clock().now();
+    auto p = service::get_pending(rt.store(), profile);
+    return p && *p && (*p)->expires_at > rt.clock().now();
 }
 
 int status(Context& ctx, const std::string& only) {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 
 #include "delivery/transport.hpp"
 #include "smtp/client.hpp"
@@ -15,6 +16,9 @@ namespace pb::delivery {
 struct SmtpEndpoint {
     smtp::ServerConfig server;
     smtp::Credentials credentials;
+    // Whatever `credentials` points into (a token provider and the runtime
+    // behind it), kept alive for as long as the batch's connection.
+    std::shared_ptr<void> keep;
 };
 
 class SmtpTransport final : public Transport {

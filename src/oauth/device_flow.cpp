@@ -88,6 +88,16 @@ Result<DeviceAuthorization> parse_device_authorization(std::string_view body, Ti
 
 DeviceFlow::DeviceFlow(Client client) : client_(std::move(client)) {}
 
+DeviceFlow DeviceFlow::resume(Client client, DeviceAuthorization authorization, TimePoint now) {
+    DeviceFlow f(std::move(client));
+    f.interval_ =
+        authorization.interval > Duration::zero() ? authorization.interval : default_poll_interval;
+    f.auth_ = std::move(authorization);
+    f.schedule(now);
+    f.enter(State::waiting);
+    return f;
+}
+
 bool DeviceFlow::done() const noexcept {
     switch (state_) {
         case State::start:

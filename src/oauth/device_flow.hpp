@@ -64,6 +64,10 @@ class DeviceFlow {
     };
 
     explicit DeviceFlow(Client client);
+    // A flow whose code another process asked for and showed (`signin
+    // --no-wait`, polled by serve): it starts in `waiting`, polling after
+    // one interval; expiry and slow_down work as in a flow of its own.
+    static DeviceFlow resume(Client client, DeviceAuthorization authorization, TimePoint now);
 
     // What to do now: send a request (then call on_answer with what came
     // back), wait until a time (then call next again), or stop.

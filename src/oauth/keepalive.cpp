@@ -12,7 +12,13 @@ KeepAlivePlan keepalive_plan(const TokenSet& tokens, Duration interval, Duration
     // refresh token, which is exactly when last_refresh is set.
     const TimePoint last = std::max(tokens.last_refresh, tokens.signed_in_at);
     if (inactivity_limit > Duration::zero()) plan.lapse_at = last + inactivity_limit;
-    if (interval > Duration::zero()) plan.next_due = std::max(last + interval, now);
+    if (interval > Duration::zero()) {
+        plan.next_due = std::max(last + interval, now);
+        // After a failed keep-alive (the provider unreachable), try again
+        // hourly rather than on every pass.
+        if (tokens.keepalive_failed_at)
+            plan.next_due = std::max(*plan.next_due, *tokens.keepalive_failed_at + keepalive_retry);
+    }
 
     if (tokens.keepalive_failed_at) {
         plan.warning = "The last keep-alive of the sign-in failed on " +

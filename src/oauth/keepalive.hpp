@@ -15,6 +15,8 @@ namespace pb::oauth {
 inline constexpr Duration default_keepalive_interval = std::chrono::days{7};
 // Warn this long before a lapse, so that an administrator has two weeks.
 inline constexpr Duration lapse_warning_window = std::chrono::days{14};
+// After a failed keep-alive, the next try is this much later.
+inline constexpr Duration keepalive_retry = std::chrono::hours{1};
 // A standing warning goes to the log at most this often.
 inline constexpr Duration warning_log_period = std::chrono::days{1};
 

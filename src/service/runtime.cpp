@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "pop3/client.hpp"
+
 namespace pb::service {
 namespace {
 
@@ -162,23 +164,17 @@ Result<smtp::Credentials> Runtime::credentials(std::string_view profile,
         c.method = smtp::AuthMethod::off;
         return c;
     }
-    if (method == "smtp-auth" || method == "pop-before-smtp") {
-        // POP before SMTP logs in to POP3 first (src/pop3); the SMTP side
-        // then authenticates only if the server asks, which it does not.
-        c.method = method == "smtp-auth" ? smtp::AuthMethod::smtp_auth : smtp::AuthMethod::off;
-        if (method == "smtp-auth") {
-            auto pw = store_.get_sealed("setting:" + std::string(profile) + ".password");
-            // A user profile without its own password uses email's.
-            if (pw && !*pw && profile.starts_with("user:"))
-                pw = store_.get_sealed("setting:email.password");
-            if (!pw) return std::move(pw).error();
-            if (!*pw)
-                return fail(Errc::invalid_input,
-                            fmt::format("{}: SMTP AUTH needs the Authenticated Password: set "
-                                        "{}.password -",
-                                        profile, profile));
-            c.password = std::move(**pw);
-        }
+    if (method == "pop-before-smtp") {
+        // The POP3 login (pop_before_smtp()) is what authorises the client;
+        // the SMTP side then sends without AUTH.
+        c.method = smtp::AuthMethod::off;
+        return c;
+    }
+    if (method == "smtp-auth") {
+        c.method = smtp::AuthMethod::smtp_auth;
+        auto pw = password(profile, "SMTP AUTH");
+        if (!pw) return std::move(pw).error();
+        c.password = std::move(*pw);
         return c;
     }
     auto client = oauth_client(profile);
@@ -196,6 +192,30 @@ Result<smtp::Credentials> Runtime::credentials(std::string_view profile,
         if (st && *st) c.user = (*st)->account;
     }
     return c;
+}
+
+Result<Secret> Runtime::password(std::string_view profile, std::string_view what) {
+    auto pw = store_.get_sealed("setting:" + std::string(profile) + ".password");
+    // A user profile without its own password uses email's.
+    if (pw && !*pw && profile.starts_with("user:"))
+        pw = store_.get_sealed("setting:email.password");
+    if (!pw) return std::move(pw).error();
+    if (!*pw)
+        return fail(Errc::invalid_input,
+                    fmt::format("{}: {} needs the Authenticated Password: set {}.password -",
+                                profile, what, profile));
+    return std::move(**pw);
+}
+
+Result<void> Runtime::pop_before_smtp(std::string_view profile) {
+    if (settings_.get(profile, "auth_method") != "pop-before-smtp") return {};
+    auto pw = password(profile, "POP before SMTP");
+    if (!pw) return std::move(pw).error();
+    std::vector<std::string> cas;
+    for (const auto& f : store_.ca_files()) cas.push_back(f.string());
+    auto cfg = pop3::pop3_config(settings_, profile, std::move(*pw), cas);
+    if (!cfg) return std::move(cfg).error();
+    return pop3::login(*cfg);
 }
 
 Result<SignInStatus> Runtime::status(std::string_view profile) {

@@ -92,9 +92,18 @@ class Runtime {
     Result<smtp::Credentials> credentials(std::string_view profile,
                                           std::unique_ptr<ProfileTokenProvider>& holder);
 
+    // POP before SMTP: logs in to the profile's POP3 server when its
+    // Authentication Method is pop-before-smtp (servers then let this host
+    // send for a few minutes); nothing for other methods. Errors as
+    // pop3::login's.
+    Result<void> pop_before_smtp(std::string_view profile);
+
     Result<SignInStatus> status(std::string_view profile);
 
   private:
+    // The profile's Authenticated Password (email's for a user profile
+    // without one); 652 naming `what` needs it when none is set.
+    Result<Secret> password(std::string_view profile, std::string_view what);
     struct PerProfile {
         std::unique_ptr<oauth::CurlHttpClient> http;
         std::unique_ptr<oauth::TokenManager> manager;

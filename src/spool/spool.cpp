@@ -197,11 +197,12 @@ Result<std::vector<Job>> Spool::jobs(std::size_t limit) {
     return load("WHERE ?1 = ?1", 0, limit);
 }
 
-Result<std::vector<std::string>> Spool::held_profiles() {
+Result<std::vector<std::string>> Spool::profiles_where(std::string_view condition,
+                                                       std::int64_t arg) {
     std::lock_guard lock(mu_);
-    auto st = db_.prepare("SELECT DISTINCT profile FROM jobs WHERE state = 'held' AND ?1 = ?1");
+    auto st = db_.prepare("SELECT DISTINCT profile FROM jobs WHERE " + std::string(condition));
     if (!st) return st.error();
-    st->bind(1, std::int64_t{0});
+    st->bind(1, arg);
     std::vector<std::string> out;
     for (;;) {
         auto row = st->step();
@@ -212,20 +213,12 @@ Result<std::vector<std::string>> Spool::held_profiles() {
     return out;
 }
 
+Result<std::vector<std::string>> Spool::held_profiles() {
+    return profiles_where("state = 'held' AND ?1 = ?1", 0);
+}
+
 Result<std::vector<std::string>> Spool::due_profiles() {
-    std::lock_guard lock(mu_);
-    auto st = db_.prepare(
-        "SELECT DISTINCT profile FROM jobs WHERE state = 'queued' AND next_attempt_at <= ?");
-    if (!st) return st.error();
-    st->bind(1, ms(clock_.now()));
-    std::vector<std::string> out;
-    for (;;) {
-        auto row = st->step();
-        if (!row) return row.error();
-        if (!*row) break;
-        out.push_back(st->text(0));
-    }
-    return out;
+    return profiles_where("state = 'queued' AND next_attempt_at <= ?1", ms(clock_.now()));
 }
 
 Result<std::optional<TimePoint>> Spool::next_due(std::optional<std::string> profile) {

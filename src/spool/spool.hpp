@@ -111,6 +111,8 @@ class Spool {
     Spool(store::Db db, std::filesystem::path dir, FileOps& ops, const Clock& clock, Random& rng)
         : db_(std::move(db)), dir_(std::move(dir)), ops_(ops), clock_(clock), rng_(rng) {}
     Result<std::vector<Job>> load(std::string_view where, std::int64_t arg, std::size_t limit);
+    // The distinct profiles of jobs matching `condition` (with ?1 = arg).
+    Result<std::vector<std::string>> profiles_where(std::string_view condition, std::int64_t arg);
     Result<void> quarantine_locked(const Job& job, const Error& why);
 
     std::mutex mu_;  // one statement or transaction at a time on db_

@@ -10,7 +10,7 @@
 #include <fstream>
 #include <thread>
 
-#include "support/peers.hpp"
+#include "cli/cli_with_peers.hpp"
 
 namespace pb::test {
 namespace {
@@ -18,80 +18,7 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-class SigninCli : public ::testing::Test {
-  protected:
-    void SetUp() override {
-        ASSERT_TRUE(Peers::get().available()) << "the peers fixture is not running";
-        state_ = fs::temp_directory_path() /
-                 ("pb-signin-" + std::to_string(::getpid()) + "-" +
-                  ::testing::UnitTest::GetInstance()->current_test_info()->name());
-        fs::remove_all(state_);
-        const auto& p = Peers::get();
-        for (const std::string& kv : std::vector<std::string>{
-                 "email.auth_method oauth2", "email.service custom",
-                 "email.oauth.issuer " + p.at("PB_OIDC_ISSUER"),
-                 "email.oauth.client_id " + p.at("PB_OIDC_CLIENT_ID"),
-                 "email.oauth.scopes 'openid email offline_access smtp.send'",
-                 "email.smtp.host 127.0.0.1", "email.smtp.port " + p.at("PB_SMTP_PORT"),
-                 "email.sender alice@example.test"})
-            ASSERT_EQ(pb("config set " + kv).status, 0) << kv;
-        ASSERT_EQ(pb("ca import " + p.at("PB_TEST_CA")).status, 0);
-    }
-    void TearDown() override { fs::remove_all(state_); }
-
-    CommandResult pb(const std::string& args) {
-        return run_command(binary_path() + " --state " + state_.string() + " " + args + " 2>&1");
-    }
-
-    // Starts `signin --json` in the background, acts as the user on the code
-    // it shows, and returns every JSON line signin printed.
-    std::vector<json> signin_as_user(const std::string& action,
-                                     const std::string& profile = "email",
-                                     const std::string& login = "alice") {
-        const fs::path out = state_.string() + ".signin";
-        const std::string cmd = binary_path() + " --state " + state_.string() +
-                                " signin --json --profile " + profile + " > " + out.string() +
-                                " 2>&1; echo $? >> " + out.string();
-        std::thread runner([cmd] { (void)run_command(cmd); });
-        std::string code;
-        for (int i = 0; i < 200 && code.empty(); ++i) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(100));
-            std::ifstream in(out);
-            std::string line;
-            if (std::getline(in, line)) {
-                auto j = json::parse(line, nullptr, false);
-                if (j.is_object() && j.contains("user_code"))
-                    code = j["user_code"].get<std::string>();
-            }
-        }
-        EXPECT_FALSE(code.empty()) << "signin showed no code";
-        if (!code.empty()) {
-            auto u = run_command("node " + Peers::get().at("PB_PEERS_DIR") + "/user.mjs " + action +
-                                 " --issuer " + Peers::get().at("PB_OIDC_ISSUER") + " --code " +
-                                 code + " --login " + login + " 2>&1");
-            EXPECT_EQ(u.status, 0) << u.out;
-        }
-        runner.join();
-        std::vector<json> lines;
-        std::ifstream in(out);
-        std::string line;
-        while (std::getline(in, line)) lines.push_back(json::parse(line, nullptr, false));
-        fs::remove(out);
-        return lines;
-    }
-
-    json status_json(const std::string& profile = "email") {
-        auto r = pb("status --json --profile " + profile);
-        auto j = json::parse(r.out, nullptr, false);
-        if (!j.is_object() || !j.contains("profiles") || j["profiles"].empty()) {
-            ADD_FAILURE() << r.out;
-            return json::object();
-        }
-        return j["profiles"][0];
-    }
-
-    fs::path state_;
-};
+class SigninCli : public CliWithPeers {};
 
 TEST_F(SigninCli, ApprovedCodeSignsInAndStatusSaysSo) {
     EXPECT_EQ(status_json()["status"], "signed-out");

@@ -125,7 +125,33 @@ server.listen(Number(args.port), '127.0.0.1', () => {
   provider.on('server_error', (ctx, err) => console.error('server_error', ctx.path, err));
   provider.on('grant.revoked', (ctx, grantId) => console.error('grant revoked', grantId));
 
-  server.on('request', provider.callback());
+  // What an administrator's "revoke sessions" does at a real provider: every
+  // grant of an account is revoked, so its refresh tokens stop working. Tests
+  // use it to make a signed-in postbridge meet invalid_grant (code 370):
+  //   POST /_test/revoke?account=LOGIN  ->  {"revoked": N}
+  const grantsOf = new Map();
+  const remember = (token) => {
+    if (!token.accountId || !token.grantId) return;
+    if (!grantsOf.has(token.accountId)) grantsOf.set(token.accountId, new Set());
+    grantsOf.get(token.accountId).add(token.grantId);
+  };
+  provider.on('access_token.saved', remember);
+  provider.on('refresh_token.saved', remember);
+  const callback = provider.callback();
+  server.on('request', async (req, res) => {
+    const url = new URL(req.url, issuer);
+    if (url.pathname !== '/_test/revoke') return callback(req, res);
+    const account = url.searchParams.get('account') || '';
+    const grants = [...(grantsOf.get(account) || [])];
+    grantsOf.delete(account);
+    for (const id of grants) {
+      await Promise.all([provider.AccessToken, provider.RefreshToken, provider.DeviceCode]
+        .map((model) => model.revokeByGrantId(id)));
+      await provider.Grant.adapter.destroy(id);
+    }
+    res.writeHead(req.method === 'POST' ? 200 : 405, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ revoked: grants.length }));
+  });
   process.stdout.write(`${JSON.stringify({ issuer, port })}\n`);
 });
 

@@ -1,0 +1,54 @@
+// The parts `postbridge serve` runs, each in a file of its own so that each
+// can grow without touching the others:
+//   serve.cpp        the lock, the outbox, delivery workers, keep-alive and
+//                    the sign-ins started with `signin --no-wait`
+//   serve_web.cpp    Web Config's page handler
+//   serve_relay.cpp  the SMTP relay for legacy devices
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "cli/app.hpp"
+#include "core/settings.hpp"
+#include "service/outbox.hpp"
+#include "store/store.hpp"
+#include "web/http.hpp"
+
+namespace pb::cli {
+
+// What every part of serve is given.
+struct ServeEnv {
+    Context& ctx;
+    store::Store& store;           // the main thread's connection (Web Config's pages)
+    store::Options store_options;  // for parts that open a connection of their own
+    service::Outbox& outbox;       // intake and delivery; thread-safe
+    settings::Settings cfg;        // as at start
+    std::function<void(std::string_view)> log;
+    // postbridge's own certificate (made at first start, or web.cert/web.key):
+    // Web Config's HTTPS and the relay's STARTTLS.
+    std::filesystem::path cert, key;
+};
+
+// Something that runs beside Web Config; destroying it stops it and waits.
+class Background {
+  public:
+    virtual ~Background() = default;
+};
+
+// Web Config's handler: called for each request, one at a time, on the web
+// server's worker thread.
+class WebFront {
+  public:
+    virtual ~WebFront() = default;
+    virtual web::Response handle(const web::Request& request) = 0;
+};
+Result<std::unique_ptr<WebFront>> make_web_front(ServeEnv& env);
+
+// The relay, when relay.listen or relay.listen_tls is set or `--relay` given
+// (`listen` overrides relay.listen); nullptr when neither.
+Result<std::unique_ptr<Background>> start_relay(ServeEnv& env, const std::string& listen);
+
+}  // namespace pb::cli

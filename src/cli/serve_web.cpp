@@ -1,0 +1,34 @@
+// Web Config's handler inside serve (serve.hpp).
+#include <utility>
+
+#include "cli/serve.hpp"
+#include "web/app.hpp"
+#include "web/signin_service.hpp"
+
+namespace pb::cli {
+namespace {
+
+class Front final : public WebFront {
+  public:
+    Front(ServeEnv& env, std::unique_ptr<web::SignInService> signin)
+        : signin_(std::move(signin)),
+          app_(env.store, *signin_, env.ctx.clock, env.ctx.rng, web::AppOptions{env.log}) {}
+    web::Response handle(const web::Request& request) override { return app_.handle(request); }
+
+  private:
+    std::unique_ptr<web::SignInService> signin_;
+    web::App app_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<WebFront>> make_web_front(ServeEnv& env) {
+    // Sign-ins run on their own threads against their own connection to the
+    // state, so the pages' connection is never shared between threads.
+    auto signin =
+        web::make_signin_service(env.ctx.state_dir, env.store_options, env.ctx.clock, env.log);
+    if (!signin) return std::move(signin).error();
+    return std::unique_ptr<WebFront>(std::make_unique<Front>(env, std::move(*signin)));
+}
+
+}  // namespace pb::cli

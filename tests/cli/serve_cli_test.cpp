@@ -1,0 +1,209 @@
+// postbridge serve as the long-running side of "Processes" (design.md),
+// against the real peers: its workers deliver what the command line queued,
+// it completes `signin --no-wait`, releases jobs held for a sign-in once the
+// profile is signed in again, and keeps an unused sign-in alive.
+#include <signal.h>
+#include <sys/types.h>
+
+#include <string>
+
+#include "cli/cli_with_peers.hpp"
+
+namespace pb::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+class ServeCli : public CliWithPeers {
+  protected:
+    void TearDown() override {
+        stop_serve();
+        CliWithPeers::TearDown();
+    }
+
+    // Starts serve on this state (Web Config on a free loopback port) and
+    // waits until it listens.
+    void start_serve() {
+        const std::string out = state_.string() + ".serve";
+        auto r = run_command(binary_path() + " --state " + state_.string() +
+                             " serve --json --web 127.0.0.1:0 > " + out + " 2> " + out +
+                             ".log & echo $!");
+        serve_pid_ = std::stoi(r.out);
+        for (int i = 0; i < 200; ++i) {
+            std::ifstream in(out);
+            std::string line;
+            if (std::getline(in, line) && line.find("listening") != std::string::npos) return;
+            std::this_thread::sleep_for(50ms);
+        }
+        FAIL() << "serve did not start: " << run_command("cat " + out + ".log").out;
+    }
+
+    void stop_serve() {
+        if (serve_pid_ <= 0) return;
+        ::kill(serve_pid_, SIGTERM);
+        for (int i = 0; i < 200 && alive(serve_pid_); ++i) std::this_thread::sleep_for(50ms);
+        EXPECT_FALSE(alive(serve_pid_)) << "serve did not stop on SIGTERM";
+        serve_pid_ = -1;
+    }
+
+    static bool alive(pid_t pid) {
+        std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+        std::string pid_s, comm, state;
+        return stat >> pid_s >> comm >> state && state != "Z";
+    }
+
+    json job(std::int64_t id) {
+        auto r = pb("jobs show --json " + std::to_string(id));
+        return json::parse(r.out, nullptr, false);
+    }
+
+    // Polls the job until its state is `want` (or `timeout` passes).
+    json wait_for_state(std::int64_t id, const std::string& want,
+                        std::chrono::seconds timeout = 30s) {
+        json j;
+        const auto end = std::chrono::steady_clock::now() + timeout;
+        do {
+            j = job(id);
+            if (j.is_object() && j.value("state", "") == want) return j;
+            std::this_thread::sleep_for(200ms);
+        } while (std::chrono::steady_clock::now() < end);
+        ADD_FAILURE() << "job " << id << " is not " << want << ": " << j.dump();
+        return j;
+    }
+
+    // `send` without --wait; returns the job number.
+    std::int64_t send(const std::string& subject) {
+        auto r = run_command(binary_path() + " --state " + state_.string() +
+                             " send --json --to bob@example.test --subject '" + subject +
+                             "' --body hello --function scan-to-email");
+        EXPECT_EQ(r.status, 0) << r.out;
+        auto j = json::parse(r.out, nullptr, false);
+        return j.is_object() ? j.value("job", std::int64_t{0}) : 0;
+    }
+
+    std::string unique(const std::string& what) {
+        return what + "-" + std::to_string(::getpid()) + "-" +
+               std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
+    }
+
+    pid_t serve_pid_ = -1;
+};
+
+TEST_F(ServeCli, WorkersDeliverWhatTheCommandLineQueued) {
+    (void)signin_as_user("approve");
+    start_serve();
+    const std::string subject = unique("serve-delivers");
+    const auto id = send(subject);
+    ASSERT_GT(id, 0);
+    const json j = wait_for_state(id, "sent");
+    EXPECT_EQ(j.value("function", ""), "scan-to-email");
+    EXPECT_TRUE(in_maildir(subject));
+
+    // serve holds the delivery lock: a flush beside it leaves the queue to it.
+    auto flush = pb("flush");
+    EXPECT_EQ(flush.status, 75) << flush.out;
+    EXPECT_NE(flush.out.find("another process is delivering"), std::string::npos) << flush.out;
+}
+
+TEST_F(ServeCli, SendWaitWatchesTheJobServeDelivers) {
+    (void)signin_as_user("approve");
+    start_serve();
+    const std::string subject = unique("send-wait-serve");
+    auto r = pb("send --wait --json --to bob@example.test --subject " + subject + " --body hi");
+    ASSERT_EQ(r.status, 0) << r.out;
+    EXPECT_EQ(json::parse(r.out, nullptr, false).value("state", ""), "sent") << r.out;
+    EXPECT_TRUE(in_maildir(subject));
+}
+
+TEST_F(ServeCli, NoWaitSignInIsCompletedByServeAndReleasesTheHeldJob) {
+    start_serve();
+    // Never signed in: the job is kept, held with 360, and the caller told.
+    const std::string subject = unique("held-then-sent");
+    auto sent = pb("send --to bob@example.test --subject " + subject + " --body hi");
+    ASSERT_EQ(sent.status, 0) << sent.out;
+    EXPECT_NE(sent.out.find("To use this function, you must sign in to the email service. "
+                            "Contact the administrator."),
+              std::string::npos)
+        << sent.out;
+    auto jobs = json::parse(pb("jobs --json --limit 1").out, nullptr, false);
+    ASSERT_TRUE(jobs.is_object()) << jobs;
+    const auto id = jobs.value("job", std::int64_t{0});
+    const json held = job(id);
+    EXPECT_EQ(held.value("state", ""), "held");
+    EXPECT_EQ(held.value("code", 0), 360);
+
+    // signin --no-wait shows the code and returns; serve polls.
+    auto r = pb("signin --no-wait --json");
+    ASSERT_EQ(r.status, 0) << r.out;
+    auto shown = json::parse(r.out.substr(0, r.out.find('\n')), nullptr, false);
+    ASSERT_EQ(shown.value("event", ""), "device_code") << r.out;
+    act_as_user("approve", shown["user_code"].get<std::string>());
+
+    json st;
+    for (int i = 0; i < 100; ++i) {
+        st = status_json();
+        if (st.value("status", "") == "signed-in") break;
+        std::this_thread::sleep_for(200ms);
+    }
+    EXPECT_EQ(st.value("status", ""), "signed-in") << st;
+    EXPECT_EQ(st.value("account", ""), "alice@example.test");
+
+    // The held job goes out by itself, the same job.
+    wait_for_state(id, "sent");
+    EXPECT_TRUE(in_maildir(subject));
+}
+
+TEST_F(ServeCli, NoWaitWithoutServeSaysServeMustRun) {
+    auto r = pb("signin --no-wait");
+    EXPECT_EQ(r.status, 2) << r.out;
+    EXPECT_NE(r.out.find("start serve"), std::string::npos) << r.out;
+}
+
+TEST_F(ServeCli, RevokedGrantHoldsWith370AndSigningInAgainSendsTheSameJob) {
+    (void)signin_as_user("approve");
+    start_serve();
+    // An administrator revokes alice's sessions at the provider.
+    auto revoked = run_command("curl -sS -X POST '" + Peers::get().at("PB_OIDC_ISSUER") +
+                               "/_test/revoke?account=alice'");
+    ASSERT_EQ(revoked.status, 0) << revoked.out;
+    ASSERT_GE(json::parse(revoked.out, nullptr, false).value("revoked", 0), 1) << revoked.out;
+
+    const std::string subject = unique("revoked-then-sent");
+    const auto id = send(subject);
+    const json held = wait_for_state(id, "held");
+    EXPECT_EQ(held.value("code", 0), 370) << held;
+    EXPECT_EQ(status_json().value("status", ""), "reauth-required");
+    EXPECT_FALSE(in_maildir(subject));
+
+    (void)signin_as_user("approve");
+    wait_for_state(id, "sent");
+    EXPECT_TRUE(in_maildir(subject));
+}
+
+TEST_F(ServeCli, SignInWithoutServeSendsTheJobsHeldForIt) {
+    const std::string subject = unique("signin-flushes");
+    ASSERT_EQ(pb("send --to bob@example.test --subject " + subject + " --body hi").status, 0);
+    auto jobs = json::parse(pb("jobs --json --limit 1").out, nullptr, false);
+    const auto id = jobs.value("job", std::int64_t{0});
+    EXPECT_EQ(job(id).value("state", ""), "held");
+    (void)signin_as_user("approve");
+    EXPECT_EQ(job(id).value("state", ""), "sent");
+    EXPECT_TRUE(in_maildir(subject));
+}
+
+TEST_F(ServeCli, KeepAliveRefreshesAnUnusedSignIn) {
+    ASSERT_EQ(pb("config set email.oauth.keepalive_interval 5s").status, 0);
+    (void)signin_as_user("approve");
+    const std::string before = status_json().value("last_refresh_at", "");
+    start_serve();
+    std::string after = before;
+    for (int i = 0; i < 150 && after == before; ++i) {
+        std::this_thread::sleep_for(200ms);
+        after = status_json().value("last_refresh_at", "");
+    }
+    EXPECT_NE(after, before) << "serve did not refresh the unused sign-in";
+    EXPECT_EQ(status_json().value("status", ""), "signed-in");
+}
+
+}  // namespace
+}  // namespace pb::test
