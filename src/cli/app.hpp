@@ -50,8 +50,9 @@ Result<Secret> read_secret(const std::string& prompt, bool confirm);
 
 void add_config_commands(CLI::App& app, Context& ctx);
 void add_admin_commands(CLI::App& app, Context& ctx);
-void add_signin_commands(CLI::App& app, Context& ctx);  // cli/signin.cpp
-void add_jobs_commands(CLI::App& app, Context& ctx);    // cli/jobs.cpp
-void add_serve_commands(CLI::App& app, Context& ctx);   // cli/serve.cpp
+void add_signin_commands(CLI::App& app, Context& ctx);        // cli/signin.cpp
+void add_jobs_commands(CLI::App& app, Context& ctx);          // cli/jobs.cpp
+void add_serve_commands(CLI::App& app, Context& ctx);         // cli/serve.cpp
+void add_status_sheet_commands(CLI::App& app, Context& ctx);  // cli/status_sheet.cpp
 
 }  // namespace pb::cli

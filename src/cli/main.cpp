@@ -47,6 +47,7 @@ int run(int argc, char** argv) {
     add_signin_commands(app, ctx);
     add_jobs_commands(app, ctx);
     add_serve_commands(app, ctx);
+    add_status_sheet_commands(app, ctx);
 
     // Installed as `sendmail` (a link to postbridge), it is the sendmail
     // subcommand, so programs that call sendmail work unchanged.
