@@ -1,8 +1,11 @@
-// Web Config's handler inside serve (serve.hpp).
+// Web Config's handler inside serve (serve.hpp): the pages and the JSON API
+// (pb_web) over the sign-in driver (pb_web_oauth) and the outbox
+// (pb_web_service).
 #include <utility>
 
 #include "cli/serve.hpp"
 #include "web/app.hpp"
+#include "web/operations_service.hpp"
 #include "web/signin_service.hpp"
 
 namespace pb::cli {
@@ -12,11 +15,16 @@ class Front final : public WebFront {
   public:
     Front(ServeEnv& env, std::unique_ptr<web::SignInService> signin)
         : signin_(std::move(signin)),
-          app_(env.store, *signin_, env.ctx.clock, env.ctx.rng, web::AppOptions{env.log}) {}
+          // The web thread's own store connection: the connection test
+          // builds its Runtime on it, never on the outbox's.
+          ops_(web::make_operations(env.store, env.outbox, env.ctx.clock, env.ctx.rng)),
+          app_(env.store, *signin_, env.ctx.clock, env.ctx.rng,
+               web::AppOptions{env.log, ops_.get()}) {}
     web::Response handle(const web::Request& request) override { return app_.handle(request); }
 
   private:
     std::unique_ptr<web::SignInService> signin_;
+    std::unique_ptr<web::Operations> ops_;
     web::App app_;
 };
 

@@ -1,0 +1,138 @@
+// Operations over service::Outbox (operations_service.hpp).
+#include "web/operations_service.hpp"
+
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "mime/message.hpp"
+#include "service/connection_test.hpp"
+#include "spool/history.hpp"
+#include "web/status_source.hpp"
+
+namespace pb::web {
+namespace {
+
+class OutboxOperations final : public Operations {
+  public:
+    OutboxOperations(store::Store& store, service::Outbox& outbox, const Clock& clock, Random& rng)
+        : store_(store), outbox_(outbox), clock_(clock), rng_(rng) {}
+
+    Result<nlohmann::json> connection_test(std::string_view profile) override {
+        service::Runtime rt(store_, clock_, rng_);
+        if (auto r = rt.reload(); !r) return std::move(r).error();
+        auto t = service::run_connection_test(rt, profile);
+        if (!t) return std::move(t).error();
+        return service::connection_test_json(profile, *t);
+    }
+
+    Result<std::vector<nlohmann::json>> jobs(std::size_t limit) override {
+        auto all = outbox_.spool().jobs(limit);
+        if (!all) return std::move(all).error();
+        std::vector<nlohmann::json> out;
+        for (const auto& j : *all) out.push_back(spool::to_json(j));
+        return out;
+    }
+
+    Result<std::optional<nlohmann::json>> job(std::int64_t id) override {
+        auto j = outbox_.spool().job(id);
+        if (!j) return std::move(j).error();
+        if (!*j) return std::optional<nlohmann::json>{};
+        return std::optional<nlohmann::json>{spool::to_json(**j, true)};
+    }
+
+    Result<nlohmann::json> retry(std::int64_t id) override {
+        auto j = outbox_.spool().job(id);
+        if (!j) return std::move(j).error();
+        if (!*j) return fail(Errc::invalid_input, "there is no job " + std::to_string(id));
+        if (auto r = outbox_.spool().retry(id); !r) return std::move(r).error();
+        auto again = outbox_.spool().job(id);
+        if (!again) return std::move(again).error();
+        return spool::to_json(**again);
+    }
+
+    Result<nlohmann::json> send(const SendRequest& req) override {
+        if (!settings::valid_profile_name(req.profile))
+            return fail(Errc::invalid_input, "no profile " + req.profile);
+        const auto s = outbox_.settings();
+        const std::string sender = s.get(req.profile, "sender");
+        if (sender.empty())
+            return fail(Errc::invalid_input, "set " + req.profile + ".sender first");
+        mime::Draft draft;
+        draft.from = sender;
+        draft.to = req.to;
+        draft.cc = req.cc;
+        draft.bcc = req.bcc;
+        draft.subject = req.subject;
+        draft.text = req.body;
+        auto msg = mime::build_message(std::move(draft), clock_, rng_);
+        if (!msg) return std::move(msg).error();
+        spool::Submission sub{spool::Function::cli,          req.profile, (*msg)->envelope().sender,
+                              (*msg)->envelope().recipients, req.subject, std::nullopt};
+        auto accepted = outbox_.submit(sub, **msg);
+        if (!accepted) return std::move(accepted).error();
+        auto j = outbox_.spool().job(accepted->id);
+        if (!j) return std::move(j).error();
+        nlohmann::json out = *j ? spool::to_json(**j) : nlohmann::json{{"job", accepted->id}};
+        if (accepted->held) out["message"] = std::string(service::kSignInMessage);
+        return out;
+    }
+
+    Result<nlohmann::json> status(std::optional<std::string> profile) override {
+        const auto s = outbox_.settings();
+        std::vector<std::string> names;
+        if (profile) {
+            auto r = outbox_.with_runtime(
+                [&](service::Runtime& rt) { return rt.check_profile(*profile); });
+            if (!r) return std::move(r).error();
+            names.push_back(*profile);
+        } else {
+            auto all = outbox_.profiles();
+            if (!all) return std::move(all).error();
+            names = std::move(*all);
+        }
+        return status_json(s, names, [this](const std::string& p) { return outbox_.status(p); });
+    }
+
+    Result<StatusSheet> status_sheet() override {
+        return collect_status_sheet(
+            store_, outbox_.settings(), [this](const std::string& p) { return outbox_.status(p); },
+            clock_.now());
+    }
+
+    Result<std::string> reload_certificates() override {
+        if (auto r = outbox_.reload(); !r) return std::move(r).error();
+        return system_bundle();
+    }
+
+  private:
+    // What the operating system trusts: its bundle file and how many
+    // certificates it holds. OpenSSL and libcurl read it for every new
+    // connection, so an update of the system's package is in use at once.
+    static std::string system_bundle() {
+        for (const char* path :
+             {"/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt"}) {
+            std::ifstream f(path);
+            if (!f) continue;
+            std::size_t n = 0;
+            for (std::string line; std::getline(f, line);)
+                if (line.starts_with("-----BEGIN CERTIFICATE-----")) ++n;
+            return fmt::format("{} certificates in {}", n, path);
+        }
+        return "no system certificate bundle was found";
+    }
+
+    store::Store& store_;
+    service::Outbox& outbox_;
+    const Clock& clock_;
+    Random& rng_;
+};
+
+}  // namespace
+
+std::unique_ptr<Operations> make_operations(store::Store& store, service::Outbox& outbox,
+                                            const Clock& clock, Random& rng) {
+    return std::make_unique<OutboxOperations>(store, outbox, clock, rng);
+}
+
+}  // namespace pb::web
