@@ -152,7 +152,7 @@ std::string render_root_update_page(std::size_t imported, std::string_view csrf,
                                     std::string_view notice, std::string_view problem) {
     std::string out = render_messages(notice, problem);
     out += fmt::format(
-        R"(<p>Servers are checked against the system's root certificates, which the operating system's updates keep current, and against the {} CA certificate(s) imported on the <a href="/network-security/ca-certificate">CA Certificate</a> page. Update reads the system's certificates and the settings again now.</p>)",
+        R"(<p>Servers are checked against the system's root certificates, which the operating system's updates keep current, and against the {} CA certificate(s) imported on the <a href="/network-security/ca-certificate">CA Certificate</a> page. Update shows what the system trusts now; new connections use it, and imported certificates are used within seconds.</p>)",
         imported);
     out += fmt::format(
         R"(<form method="post" action="/network-security/root-certificate-update">{}<div class="buttons"><button type="submit" id="update">Update</button></div></form>)",

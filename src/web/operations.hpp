@@ -52,8 +52,8 @@ class Operations {
     virtual Result<nlohmann::json> status(std::optional<std::string> profile) = 0;
     virtual Result<StatusSheet> status_sheet() = 0;
 
-    // Root Certificate Update: the settings and certificates are read again
-    // now, and the system's bundle described for the page.
+    // Root Certificate Update: what the system trusts, described for the
+    // page (serve follows the store's CA certificates by itself).
     virtual Result<std::string> reload_certificates() = 0;
 };
 

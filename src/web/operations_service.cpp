@@ -78,32 +78,39 @@ class OutboxOperations final : public Operations {
         return out;
     }
 
+    // Status and the sheet read the sign-ins through a Runtime on this
+    // thread's own store connection, as the CLI does: the outbox's
+    // connection belongs to serve's threads.
     Result<nlohmann::json> status(std::optional<std::string> profile) override {
-        const auto s = outbox_.settings();
+        service::Runtime rt(store_, clock_, rng_);
+        if (auto r = rt.reload(); !r) return std::move(r).error();
         std::vector<std::string> names;
         if (profile) {
-            auto r = outbox_.with_runtime(
-                [&](service::Runtime& rt) { return rt.check_profile(*profile); });
-            if (!r) return std::move(r).error();
+            if (auto r = rt.check_profile(*profile); !r) return std::move(r).error();
             names.push_back(*profile);
         } else {
-            auto all = outbox_.profiles();
-            if (!all) return std::move(all).error();
-            names = std::move(*all);
+            auto users = store_.users();
+            if (!users) return std::move(users).error();
+            std::vector<std::string> user_names;
+            for (const auto& u : *users) user_names.push_back(u.name);
+            names = settings::profiles(user_names);
         }
-        return status_json(s, names, [this](const std::string& p) { return outbox_.status(p); });
+        return status_json(rt.settings(), names,
+                           [&rt](const std::string& p) { return rt.status(p); });
     }
 
     Result<StatusSheet> status_sheet() override {
+        service::Runtime rt(store_, clock_, rng_);
+        if (auto r = rt.reload(); !r) return std::move(r).error();
         return collect_status_sheet(
-            store_, outbox_.settings(), [this](const std::string& p) { return outbox_.status(p); },
+            store_, rt.settings(), [&rt](const std::string& p) { return rt.status(p); },
             clock_.now());
     }
 
-    Result<std::string> reload_certificates() override {
-        if (auto r = outbox_.reload(); !r) return std::move(r).error();
-        return system_bundle();
-    }
+    // serve reads the settings and CA certificates again every two seconds
+    // by itself, and OpenSSL reads the system's bundle for each new
+    // connection: nothing is reloaded here.
+    Result<std::string> reload_certificates() override { return system_bundle(); }
 
   private:
     // What the operating system trusts: its bundle file and how many

@@ -231,7 +231,6 @@ Response App::ca_import(Call& call) {
         for (const auto& c : *certs) names += (names.empty() ? "" : "; ") + c.subject;
         call.session->notice = fmt::format("Imported: {}", names);
         options_.log(fmt::format("web: {} CA certificate(s) imported", certs->size()));
-        if (options_.operations != nullptr) (void)options_.operations->reload_certificates();
     }
     return Response::redirect(std::string(kCaPath));
 }
@@ -244,7 +243,6 @@ Response App::ca_remove(Call& call) {
     } else {
         call.session->notice = "The CA certificate was removed.";
         options_.log(fmt::format("web: CA certificate {} removed", id));
-        if (options_.operations != nullptr) (void)options_.operations->reload_certificates();
     }
     return Response::redirect(std::string(kCaPath));
 }
@@ -258,7 +256,7 @@ Response App::root_update(Call& call) {
         if (options_.operations == nullptr) return unavailable(call, tab, title);
         auto r = options_.operations->reload_certificates();
         if (r)
-            notice = fmt::format("The root certificates were read again: {}.", *r);
+            notice = fmt::format("The system trusts {}.", *r);
         else
             problem = message_of(r.error());
     }
