@@ -125,7 +125,7 @@ test('OAuth2 with the custom service shows its fields and applies', async () => 
 });
 
 const HELD_SUBJECT = `held until sign-in ${process.pid}`;
-let heldJob;
+let heldJob, apiToken;
 
 // The Job Status row of a job: { state, code, status, remedy }.
 async function jobRow(id) {
@@ -453,6 +453,12 @@ test('the JSON API answers with a token only, with the CLI\'s words for bad inpu
     assert.ok(ok.ok(), `${method} ${target}: ${ok.status()} ${await ok.text()}`);
     assert.doesNotMatch(await ok.text(), new RegExp(token));
   }
+  // The calls that change something, without a token, change nothing.
+  assert.equal((await api.post('api/v1/signin', { data: { profile: 'email' } })).status(), 401);
+  assert.equal((await api.post(`api/v1/jobs/${heldJob}/retry`)).status(), 401);
+  assert.equal((await api.post('api/v1/config', { data: { key: 'email.smtp.port', value: '25' } })).status(), 401);
+  apiToken = token;
+
   const status = await (await api.get('api/v1/status', { headers: auth })).json();
   assert.equal(status.profiles.find((p) => p.name === 'email').status, 'signed-in');
   assert.equal((await (await api.get('api/v1/config/email.delivery.max_age', { headers: auth })).json()).value, '4d');
@@ -516,6 +522,7 @@ test('serve stops cleanly on SIGTERM and never logged the password', async () =>
   const { code } = await exited;
   assert.equal(code, 0);
   assert.ok(!log.includes(password), 'the administrator password is not in the log');
+  assert.ok(apiToken && !log.includes(apiToken), 'the API token is not in the log');
   // The lock went with the process: a new serve starts, and prints no new password.
   const again = spawn(BINARY, ['--state', state, 'serve', '--web', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
   const line = await new Promise((resolve) => again.stdout.once('data', (d) => resolve(String(d))));
