@@ -260,6 +260,36 @@ test('postbridge send, once signed in, delivers to the maildir', async () => {
   await waitForMessage(env.PB_MAILDIR, subject);
 });
 
+test('a refused recipient fails its job with 632; the detail shows the redacted transcript; Retry queues it again', async () => {
+  const failed = await pb('--json', 'send', '--wait', '--to', 'reject-me@example.test', '--subject', `refused ${process.pid}`, '--body', 'x')
+    .then(() => assert.fail('the job should fail'), (e) => e);
+  assert.equal(failed.code, 1);
+  const job = JSON.parse(failed.stdout.trim().split('\n').pop());
+  assert.equal(job.state, 'failed');
+  assert.equal(job.code, 632);
+  await page.goto(`${url}device-management/jobs`);
+  assert.equal((await jobRow(job.job)).code, '632');
+  await page.click(`#jobs tr[data-job="${job.job}"] a`);
+  await page.waitForSelector('#job');
+  assert.match(await page.textContent('#recipients'), /reject-me@example\.test\s*rejected\s*632/);
+  const transcript = await page.textContent('#transcript');
+  assert.match(transcript, /RCPT TO/);
+  assert.match(transcript, /C: AUTH XOAUTH2 <redacted>/);
+  assert.doesNotMatch(transcript, /dXNlcj0/, 'no XOAUTH2 blob (base64 of "user=") in the transcript');
+  await shot('18-job-failed-632');
+  await page.click('#retry');
+  await page.waitForSelector(`text=Job ${job.job} was queued again.`);
+  const deadline = Date.now() + 20000;
+  for (;;) {
+    await page.goto(`${url}device-management/jobs/${job.job}`);
+    const state = await page.textContent('td[data-field="State"]');
+    if (state === 'Failed') break;
+    assert.ok(Date.now() < deadline, `job ${job.job} is ${state} after Retry`);
+    await page.waitForTimeout(500);
+  }
+  assert.equal(await page.textContent('td[data-field="Attempts"]'), '2');
+});
+
 test('the connection test against the real SMTP server succeeds', async () => {
   await runConnectionTest();
   assert.match(await page.textContent('#test-result'), /The connection test succeeded\. No mail was sent\./);
