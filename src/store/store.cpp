@@ -162,6 +162,7 @@ Result<std::unique_ptr<Store>> Store::open(const fs::path& dir, Random& rng, con
 }
 
 int Store::schema_version() {
+    std::lock_guard lock(mu_);
     auto st = db_.prepare("PRAGMA user_version");
     if (!st || !st->step().ok()) return -1;
     return static_cast<int>(st->integer(0));
@@ -186,6 +187,7 @@ Result<void> Store::migrate() {
 }
 
 Result<settings::Settings> Store::load_settings() {
+    std::lock_guard lock(mu_);
     auto st = db_.prepare("SELECT key, value FROM settings");
     if (!st) return std::move(st).error();
     std::map<std::string, std::string> values;
@@ -200,6 +202,7 @@ Result<settings::Settings> Store::load_settings() {
 
 Result<void> Store::set_values(
     const std::vector<std::pair<std::string, std::optional<std::string>>>& changes, bool replace) {
+    std::lock_guard lock(mu_);
     std::vector<std::pair<settings::Key, std::optional<std::string>>> checked;
     for (const auto& [name, value] : changes) {
         auto key = settings::parse_key(name);
@@ -253,6 +256,7 @@ Result<void> Store::write_values(
 }
 
 bool Store::has_secret(const std::string& name) {
+    std::lock_guard lock(mu_);
     auto st = db_.prepare("SELECT 1 FROM sealed WHERE name = ?1");
     if (!st) return false;
     st->bind(1, "setting:" + name);
@@ -261,6 +265,7 @@ bool Store::has_secret(const std::string& name) {
 }
 
 Result<void> Store::put_sealed(const std::string& name, const Secret& value) {
+    std::lock_guard lock(mu_);
     auto st = db_.prepare(
         "INSERT INTO sealed(name, value) VALUES(?1, ?2) "
         "ON CONFLICT(name) DO UPDATE SET value = excluded.value");
@@ -269,6 +274,7 @@ Result<void> Store::put_sealed(const std::string& name, const Secret& value) {
 }
 
 Result<std::optional<Secret>> Store::get_sealed(const std::string& name) {
+    std::lock_guard lock(mu_);
     auto st = db_.prepare("SELECT value FROM sealed WHERE name = ?1");
     if (!st) return std::move(st).error();
     st->bind(1, name);
@@ -285,12 +291,14 @@ Result<std::optional<Secret>> Store::get_sealed(const std::string& name) {
 }
 
 Result<void> Store::erase_sealed(const std::string& name) {
+    std::lock_guard lock(mu_);
     auto st = db_.prepare("DELETE FROM sealed WHERE name = ?1");
     if (!st) return std::move(st).error();
     return st->bind(1, name).run();
 }
 
 Result<void> Store::add_user(const std::string& name, const std::string& email) {
+    std::lock_guard lock(mu_);
     if (!settings::valid_user_name(name))
         return fail(Errc::invalid_input,
                     fmt::format("'{}' is not a user name: use lowercase letters, digits, '.', '_' "
@@ -323,6 +331,7 @@ Result<void> Store::add_user(const std::string& name, const std::string& email) 
 }
 
 Result<void> Store::remove_user(const std::string& name) {
+    std::lock_guard lock(mu_);
     Transaction tx(db_);
     if (auto r = tx.begin(); !r) return r;
     auto st = db_.prepare("DELETE FROM users WHERE name = ?1");
@@ -347,6 +356,7 @@ Result<void> Store::remove_user(const std::string& name) {
 }
 
 Result<std::vector<User>> Store::users() {
+    std::lock_guard lock(mu_);
     auto st = db_.prepare("SELECT name, email, created_at FROM users ORDER BY name");
     if (!st) return std::move(st).error();
     std::vector<User> out;
@@ -361,6 +371,7 @@ Result<std::vector<User>> Store::users() {
 
 Result<void> Store::put_credential(const std::string& kind, const std::string& name,
                                    const std::string& hash) {
+    std::lock_guard lock(mu_);
     auto st = db_.prepare(
         "INSERT INTO credentials(kind, name, hash, created_at) VALUES(?1, ?2, ?3, ?4) "
         "ON CONFLICT(kind, name) DO UPDATE SET hash = excluded.hash");
@@ -375,6 +386,7 @@ Result<void> Store::put_credential(const std::string& kind, const std::string& n
 
 Result<std::optional<std::string>> Store::credential(const std::string& kind,
                                                      const std::string& name) {
+    std::lock_guard lock(mu_);
     auto st = db_.prepare("SELECT hash FROM credentials WHERE kind = ?1 AND name = ?2");
     if (!st) return std::move(st).error();
     st->bind(1, kind).bind(2, name);
@@ -386,6 +398,7 @@ Result<std::optional<std::string>> Store::credential(const std::string& kind,
 
 Result<std::vector<std::pair<std::string, std::int64_t>>> Store::credentials(
     const std::string& kind) {
+    std::lock_guard lock(mu_);
     auto st = db_.prepare("SELECT name, created_at FROM credentials WHERE kind = ?1 ORDER BY name");
     if (!st) return std::move(st).error();
     st->bind(1, kind);
@@ -400,6 +413,7 @@ Result<std::vector<std::pair<std::string, std::int64_t>>> Store::credentials(
 }
 
 Result<bool> Store::remove_credential(const std::string& kind, const std::string& name) {
+    std::lock_guard lock(mu_);
     auto st = db_.prepare("DELETE FROM credentials WHERE kind = ?1 AND name = ?2");
     if (!st) return std::move(st).error();
     if (auto r = st->bind(1, kind).bind(2, name).run(); !r) return std::move(r).error();
@@ -407,6 +421,7 @@ Result<bool> Store::remove_credential(const std::string& kind, const std::string
 }
 
 Result<std::vector<CaCert>> Store::import_ca(const fs::path& file) {
+    std::lock_guard lock(mu_);
     auto data = read_file(file);
     if (!data) return std::move(data).error();
     auto certs = parse_certs(*data);
@@ -442,6 +457,7 @@ Result<std::vector<CaCert>> Store::import_ca(const fs::path& file) {
 }
 
 Result<std::vector<CaCert>> Store::ca_certs() {
+    std::lock_guard lock(mu_);
     std::vector<CaCert> out;
     for (const auto& f : ca_files()) {
         auto data = read_file(f);
@@ -454,6 +470,7 @@ Result<std::vector<CaCert>> Store::ca_certs() {
 }
 
 Result<void> Store::remove_ca(const std::string& id) {
+    std::lock_guard lock(mu_);
     const bool plain = !id.empty() && std::ranges::all_of(id, [](char c) {
         return std::isxdigit(static_cast<unsigned char>(c)) != 0;
     });
@@ -466,6 +483,7 @@ Result<void> Store::remove_ca(const std::string& id) {
 }
 
 std::vector<fs::path> Store::ca_files() {
+    std::lock_guard lock(mu_);
     std::vector<fs::path> out;
     std::error_code ec;
     for (const auto& e : fs::directory_iterator(dir_ / "ca", ec))

@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -55,6 +56,9 @@ struct Migration {
     std::string_view sql;
 };
 
+// Thread-safe: serve's delivery workers, the relay's sessions and the web
+// thread may share one Store; each call runs alone on its connection (a
+// transaction of another thread never interleaves with it).
 class Store {
   public:
     static Result<std::unique_ptr<Store>> open(const std::filesystem::path& dir, Random& rng,
@@ -116,6 +120,7 @@ class Store {
     Result<void> write_values(
         const std::vector<std::pair<settings::Key, std::optional<std::string>>>& checked);
 
+    std::recursive_mutex mu_;  // one call at a time on db_ (set_values nests)
     std::filesystem::path dir_;
     Db db_;
     SealKey key_;
