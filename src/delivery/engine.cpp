@@ -50,9 +50,23 @@ std::size_t Engine::send_batch(const std::string& profile, const ProfileConfig& 
         sent_jobs.push_back(&j);
     }
     if (out.empty()) return 0;
-    BatchOutcome outcome = transport_.send(profile, out);
+    // A message the server answered without a session error is recorded at
+    // once: were this process to die later in the batch, it would not be sent
+    // again. The others wait for the batch's end and its transcript.
+    std::vector<bool> recorded(sent_jobs.size(), false);
+    auto record_now = [&](std::size_t i, const MessageOutcome& mo) {
+        if (i >= sent_jobs.size() || mo.error || mo.maybe_sent) return;
+        auto attempt = settle(*sent_jobs[i], mo, {}, clock_.now(), cfg.retry, rng_);
+        if (auto r = spool_.finish_attempt(sent_jobs[i]->id, attempt); !r) {
+            opt_.on_error(r.error());
+            return;
+        }
+        recorded[i] = true;
+    };
+    BatchOutcome outcome = transport_.send(profile, out, record_now);
     const auto now = clock_.now();
     for (std::size_t i = 0; i < sent_jobs.size(); ++i) {
+        if (recorded[i]) continue;
         const MessageOutcome none{
             {}, fail(Errc::mail_service_unavailable, "the transport gave no result"), false};
         const MessageOutcome& mo = i < outcome.messages.size() ? outcome.messages[i] : none;

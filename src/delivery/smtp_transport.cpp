@@ -3,7 +3,25 @@
 
 namespace pb::delivery {
 
-BatchOutcome SmtpTransport::send(const std::string& profile, std::span<OutgoingMessage> messages) {
+namespace {
+
+MessageOutcome outcome_of(const smtp::MessageResult& r) {
+    MessageOutcome mo;
+    for (const auto& rc : r.recipients) {
+        RecipientOutcome ro{rc.address, std::nullopt,
+                            rc.reply.code ? rc.reply.summary() : std::string{}};
+        if (rc.code) ro.error = fail(*rc.code, ro.reply.empty() ? "recipient refused" : ro.reply);
+        mo.recipients.push_back(std::move(ro));
+    }
+    mo.error = r.error;
+    mo.maybe_sent = r.maybe_sent;
+    return mo;
+}
+
+}  // namespace
+
+BatchOutcome SmtpTransport::send(const std::string& profile, std::span<OutgoingMessage> messages,
+                                 const Done& done) {
     BatchOutcome out;
     auto endpoint = resolve_(profile);
     if (!endpoint) {
@@ -25,27 +43,22 @@ BatchOutcome SmtpTransport::send(const std::string& profile, std::span<OutgoingM
         env.eight_bit = true;
         smtp_messages.push_back(smtp::OutgoingMessage{std::move(env), m.body});
     }
-    smtp::SendReport report = smtp::send(endpoint->server, endpoint->credentials, smtp_messages);
+    smtp::ResultHook hook;
+    if (done)
+        hook = [&done](std::size_t i, const smtp::MessageResult& r) { done(i, outcome_of(r)); };
+    smtp::SendReport report =
+        smtp::send(endpoint->server, endpoint->credentials, smtp_messages, hook);
     out.transcript = std::move(report.transcript);
     for (std::size_t i = 0; i < messages.size(); ++i) {
-        MessageOutcome mo;
         if (i < report.messages.size()) {
-            const auto& r = report.messages[i];
-            for (const auto& rc : r.recipients) {
-                RecipientOutcome ro{rc.address, std::nullopt,
-                                    rc.reply.code ? rc.reply.summary() : std::string{}};
-                if (rc.code)
-                    ro.error = fail(*rc.code, ro.reply.empty() ? "recipient refused" : ro.reply);
-                mo.recipients.push_back(std::move(ro));
-            }
-            mo.error = r.error;
-            mo.maybe_sent = r.maybe_sent;
+            out.messages.push_back(outcome_of(report.messages[i]));
         } else {
+            MessageOutcome mo;
             mo.error = report.error
                            ? *report.error
                            : fail(Errc::mail_service_unavailable, "the session ended early");
+            out.messages.push_back(std::move(mo));
         }
-        out.messages.push_back(std::move(mo));
     }
     return out;
 }

@@ -27,7 +27,8 @@ class SmtpTransport final : public Transport {
     using Resolve = std::function<Result<SmtpEndpoint>(const std::string& profile)>;
     explicit SmtpTransport(Resolve resolve) : resolve_(std::move(resolve)) {}
 
-    BatchOutcome send(const std::string& profile, std::span<OutgoingMessage> messages) override;
+    BatchOutcome send(const std::string& profile, std::span<OutgoingMessage> messages,
+                      const Done& done = {}) override;
 
   private:
     Resolve resolve_;

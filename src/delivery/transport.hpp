@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -52,7 +53,11 @@ struct BatchOutcome {
 class Transport {
   public:
     virtual ~Transport() = default;
-    virtual BatchOutcome send(const std::string& profile, std::span<OutgoingMessage> messages) = 0;
+    // `done(i, outcome)`, when given, is told of each message the server
+    // answered as soon as it did (the same outcome is in the batch's).
+    using Done = std::function<void(std::size_t index, const MessageOutcome& outcome)>;
+    virtual BatchOutcome send(const std::string& profile, std::span<OutgoingMessage> messages,
+                              const Done& done = {}) = 0;
 };
 
 }  // namespace pb::delivery

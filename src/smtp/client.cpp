@@ -161,7 +161,7 @@ bool SendReport::ok() const noexcept {
 }
 
 SendReport send(const ServerConfig& server, const Credentials& credentials,
-                std::span<OutgoingMessage> messages) {
+                std::span<OutgoingMessage> messages, const ResultHook& on_result) {
     SendReport report;
     Driver driver(server, credentials);
     std::size_t next = 0;
@@ -174,7 +174,10 @@ SendReport send(const ServerConfig& server, const Credentials& credentials,
             driver.set_body(m.body);
             s.submit(std::move(env));
         },
-        [&](MessageResult&& r) { report.messages.push_back(std::move(r)); });
+        [&](MessageResult&& r) {
+            if (on_result) on_result(report.messages.size(), r);
+            report.messages.push_back(std::move(r));
+        });
     if (out.error) {
         // The message in flight (if any) failed with the session; the ones
         // never started share the error so that each job gets a code.

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -66,8 +67,13 @@ struct SendReport {
 
 // Sends `messages` in order over one connection, authenticated once, with
 // RSET between a refused message and the next.
+// `on_result`, when given, sees each message's result as soon as the server
+// answered it (index into `messages`), before the next message is sent:
+// delivery records a delivered message at once, so a crash later in the
+// batch never sends it again.
+using ResultHook = std::function<void(std::size_t index, const MessageResult& result)>;
 SendReport send(const ServerConfig& server, const Credentials& credentials,
-                std::span<OutgoingMessage> messages);
+                std::span<OutgoingMessage> messages, const ResultHook& on_result = {});
 
 struct ConnectionStep {
     std::string name;  // "connect", "tls", "ehlo", "auth"

@@ -335,7 +335,8 @@ Result<void> Spool::finish_attempt(JobId id, const Attempt& a) {
             if (auto row = f->step(); row && *row) drop_file = f->text_or_null(0);
         }
         auto st = db_.prepare(
-            "UPDATE jobs SET state = ?2, code = ?3, detail = ?4, maybe_sent = ?5, transcript = "
+            "UPDATE jobs SET state = ?2, code = ?3, detail = ?4, maybe_sent = MAX(maybe_sent, ?5), "
+            "transcript = "
             "COALESCE(?6, transcript), "
             "next_attempt_at = ?7, finished_at = ?8, updated_at = ?9, file = CASE WHEN ?2 = 'sent' "
             "THEN NULL ELSE file END "

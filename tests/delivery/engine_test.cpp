@@ -112,6 +112,24 @@ TEST_F(EngineTest, FlushReusesOneConnectionForQueuedMessages) {
     EXPECT_EQ(transport_.batches, std::vector<std::size_t>{10});
 }
 
+TEST_F(EngineTest, ADeliveredMessageIsRecordedBeforeTheBatchEnds) {
+    // Were the process to die later in the batch, a message the server took
+    // must not be sent again: it is `sent` in the history the moment its
+    // reply came, not when the connection closes.
+    const auto first = submit();
+    const auto second = submit();
+    std::optional<spool::JobState> first_seen;
+    transport_.script = [&](const OutgoingMessage& m) {
+        if (m.job == second) first_seen = get(first).state;
+        return test::FakeTransport::accept_all(m);
+    };
+    auto e = engine(with_concurrency(1));
+    EXPECT_EQ(e.flush(), 2U);
+    EXPECT_EQ(transport_.batches, std::vector<std::size_t>{2});
+    EXPECT_EQ(first_seen, spool::JobState::sent);
+    EXPECT_EQ(get(second).state, spool::JobState::sent);
+}
+
 TEST_F(EngineTest, ConcurrencySplitsTheQueueAcrossConnections) {
     for (int i = 0; i < 120; ++i) submit();
     EngineOptions o;

@@ -32,7 +32,8 @@ class FakeTransport final : public delivery::Transport {
     Script script = accept_all;
 
     delivery::BatchOutcome send(const std::string& profile,
-                                std::span<delivery::OutgoingMessage> messages) override {
+                                std::span<delivery::OutgoingMessage> messages,
+                                const Done& done = {}) override {
         delivery::BatchOutcome out;
         std::lock_guard lock(mu_);
         ++connections;
@@ -49,6 +50,7 @@ class FakeTransport final : public delivery::Transport {
             profiles.push_back(profile);
             recipients.push_back(m.recipients);
             out.messages.push_back(script(m));
+            if (done) done(out.messages.size() - 1, out.messages.back());
         }
         out.transcript = "S: 220 fake\nC: AUTH XOAUTH2 <redacted>\n";
         return out;

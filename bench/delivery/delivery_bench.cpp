@@ -1,0 +1,170 @@
+// Delivery throughput: N messages accepted into a fresh spool, then
+// delivered by the delivery engine to the real smtp-server peer (STARTTLS,
+// AUTH PLAIN) with connection reuse; beside it, in the same run, the
+// reference client (Python's smtplib over one reused connection) and msmtp
+// (one process per message, its only mode).
+//
+//   tests/peers/start.sh RUN && tests/peers/with-peers.sh RUN \
+//       build/bench/delivery/delivery_bench [N] [SIZE]
+//
+// Prints messages/s for the engine with one connection (the fair comparison
+// with smtplib), with delivery.concurrency 3 (Exchange Online's limit), the
+// reference, msmtp, and the ratio engine(1) / reference.
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "core/clock.hpp"
+#include "mime/message.hpp"
+#include "service/outbox.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using Seconds = std::chrono::duration<double>;
+
+std::map<std::string, std::string> peers_env() {
+    std::map<std::string, std::string> env;
+    const char* file = std::getenv("PB_PEERS_ENV");
+    if (file == nullptr) return env;
+    std::ifstream in(file);
+    std::string line;
+    while (std::getline(in, line))
+        if (auto eq = line.find('='); eq != std::string::npos)
+            env[line.substr(0, eq)] = line.substr(eq + 1);
+    return env;
+}
+
+std::string run(const std::string& cmd) {
+    std::string out;
+    if (FILE* p = ::popen(cmd.c_str(), "r")) {
+        char buf[256];
+        while (std::fgets(buf, sizeof buf, p) != nullptr) out += buf;
+        ::pclose(p);
+    }
+    return out;
+}
+
+// Accepts `n` messages of about `size` bytes; returns the seconds it took.
+double fill(pb::service::Outbox& box, int n, std::size_t size, pb::Clock& clock, pb::Random& rng) {
+    const auto start = std::chrono::steady_clock::now();
+    std::string text;
+    while (text.size() < size) text += std::string(76, 'x') + "\n";
+    for (int i = 0; i < n; ++i) {
+        pb::mime::Draft d;
+        d.from = "device@example.test";
+        d.to = {"bob@example.test"};
+        d.subject = "delivery bench " + std::to_string(i);
+        d.text = text;
+        auto msg = pb::mime::build_message(std::move(d), clock, rng);
+        if (!msg) throw std::runtime_error(msg.error().describe());
+        pb::spool::Submission sub{
+            pb::spool::Function::notification, "email", (*msg)->envelope().sender,
+            (*msg)->envelope().recipients,     "bench", std::nullopt};
+        auto a = box.submit(sub, **msg);
+        if (!a) throw std::runtime_error(a.error().describe());
+    }
+    return Seconds(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const int n = argc > 1 ? std::atoi(argv[1]) : 1000;
+    const std::size_t size = argc > 2 ? static_cast<std::size_t>(std::atol(argv[2])) : 1024;
+    auto env = peers_env();
+    if (env.empty() || env["PB_SMTP_PORT"].empty()) {
+        std::cerr << "run under tests/peers/with-peers.sh RUNDIR (PB_PEERS_ENV is not set)\n";
+        return 2;
+    }
+    const fs::path state =
+        fs::temp_directory_path() / ("pb-delivery-bench-" + std::to_string(::getpid()));
+    fs::remove_all(state);
+    pb::SystemClock clock;
+    pb::SystemRandom rng;
+    auto box = pb::service::Outbox::open(state, clock, rng);
+    if (!box) {
+        std::cerr << box.error().describe() << "\n";
+        return 1;
+    }
+    auto configure = [&](const std::string& concurrency) {
+        auto r = (*box)->store().set_values({{"email.auth_method", "smtp-auth"},
+                                             {"email.smtp.host", "127.0.0.1"},
+                                             {"email.smtp.port", env["PB_SMTP_PORT"]},
+                                             {"email.smtp.security", "starttls"},
+                                             {"email.sender", "device@example.test"},
+                                             {"email.account", "device"},
+                                             {"email.password", "device-pass"},
+                                             {"email.delivery.rate_limit", "0"},
+                                             {"email.delivery.concurrency", concurrency}});
+        if (!r) throw std::runtime_error(r.error().describe());
+        if (auto c = (*box)->store().import_ca(env["PB_TEST_CA"]); !c)
+            throw std::runtime_error(c.error().describe());
+        if (auto l = (*box)->reload(); !l) throw std::runtime_error(l.error().describe());
+    };
+
+    std::map<std::string, double> rate;
+    for (const std::string concurrency : {"1", "3"}) {
+        configure(concurrency);
+        const double intake = fill(**box, n, size, clock, rng);
+        const auto start = std::chrono::steady_clock::now();
+        (*box)->engine().flush();
+        const double took = Seconds(std::chrono::steady_clock::now() - start).count();
+        auto jobs = (*box)->spool().jobs(static_cast<std::size_t>(n));
+        int sent = 0;
+        if (jobs)
+            for (const auto& j : *jobs) sent += j.state == pb::spool::JobState::sent ? 1 : 0;
+        if (sent != n) std::cerr << "only " << sent << " of " << n << " sent\n";
+        rate["engine" + concurrency] = n / took;
+        std::cout << fmt::format(
+            "engine, {} connection(s): {} messages in {:.2f} s = {:.0f} msg/s "
+            "(intake {:.0f} jobs/s)\n",
+            concurrency, n, took, n / took, n / intake);
+    }
+
+    const std::string src = POSTBRIDGE_SOURCE_DIR;
+    const double ref =
+        std::atof(run(fmt::format("python3 {}/bench/delivery/reference.py 127.0.0.1 {} {} device "
+                                  "device-pass {} {}",
+                                  src, env["PB_SMTP_PORT"], env["PB_TEST_CA"], n, size))
+                      .c_str());
+    if (ref > 0) {
+        rate["smtplib"] = n / ref;
+        std::cout << fmt::format("smtplib, 1 connection: {:.0f} msg/s\n", rate["smtplib"]);
+    }
+
+    const int m = std::min(n, 100);
+    const fs::path msg = state / "msmtp.eml";
+    {
+        std::ofstream f(msg);
+        f << "From: device@example.test\r\nTo: bob@example.test\r\nSubject: msmtp\r\n\r\n";
+        for (std::size_t i = 0; i < size; i += 78) f << std::string(76, 'x') << "\r\n";
+    }
+    const std::string msmtp = fmt::format(
+        "msmtp --host=127.0.0.1 --port={} --tls=on --tls-starttls=on --tls-trust-file={} "
+        "--auth=plain --user=device --passwordeval='echo device-pass' "
+        "--from=device@example.test bob@example.test < {}",
+        env["PB_SMTP_PORT"], env["PB_TEST_CA"], msg.string());
+    if (std::system("command -v msmtp >/dev/null") == 0) {
+        const auto start = std::chrono::steady_clock::now();
+        int ok = 0;
+        for (int i = 0; i < m; ++i) ok += std::system(msmtp.c_str()) == 0 ? 1 : 0;
+        const double took = Seconds(std::chrono::steady_clock::now() - start).count();
+        rate["msmtp"] = ok / took;
+        std::cout << fmt::format("msmtp, a process per message: {:.0f} msg/s ({} of {} sent)\n",
+                                 rate["msmtp"], ok, m);
+    }
+    if (rate.count("smtplib") != 0U)
+        std::cout << fmt::format("ratio engine(1 connection) / smtplib: {:.2f}\n",
+                                 rate["engine1"] / rate["smtplib"]);
+    box->reset();
+    fs::remove_all(state);
+    return 0;
+}
