@@ -216,10 +216,19 @@ int run_sendmail(Context& ctx, const SendmailOptions& o) {
     auto box = open_outbox(ctx);
     if (!box) return refuse(box.error());
     const std::string sender = (*box)->settings().get(o.profile, "sender");
-    auto from = mime::parse_mailbox(o.from.empty() ? sender : o.from, "-f");
+    // sender_policy rewrite (the default): services such as Exchange Online
+    // send only as the signed-in mailbox, so the envelope sender and From
+    // become the profile's sender, whatever -f or the message said, and the
+    // original From goes to Reply-To (mime::PreformedOptions).
+    const bool rewrite =
+        (*box)->settings().get(o.profile, "sender_policy") == "rewrite" && !sender.empty();
+    auto from = mime::parse_mailbox(o.from.empty() || rewrite ? sender : o.from, "-f");
     if (!from) return refuse(from.error());
     if (!o.full_name.empty()) from->display_name = o.full_name;
-    auto pre = mime::wrap_preformed(std::make_unique<StdinSource>(), *from, ctx.clock, ctx.rng);
+    mime::PreformedOptions popts;
+    popts.rewrite_from = rewrite;
+    auto pre =
+        mime::wrap_preformed(std::make_unique<StdinSource>(), *from, ctx.clock, ctx.rng, popts);
     if (!pre) return refuse(pre.error());
 
     auto rcpts = addresses(o.recipients, "recipient");
@@ -230,13 +239,9 @@ int run_sendmail(Context& ctx, const SendmailOptions& o) {
     if (rcpts->empty())
         return refuse(fail(Errc::invalid_input, "no recipient: give addresses or -t"));
 
-    // sender_policy rewrite: the envelope sender is the profile's mailbox,
-    // whatever -f said, so the service does not refuse it (631).
-    std::string env_from = from->addr_spec();
-    if ((*box)->settings().get(o.profile, "sender_policy") == "rewrite" && !sender.empty())
-        env_from = sender;
+    const std::string env_from = from->addr_spec();
 
-    spool::Submission sub{o.function, o.profile, env_from, *rcpts, "", std::nullopt};
+    spool::Submission sub{o.function, o.profile, env_from, *rcpts, pre->subject, std::nullopt};
     auto accepted = intake(**box, sub, *pre->message);
     if (!accepted) return refuse(accepted.error());
     if (!accepted->held) {

@@ -15,6 +15,7 @@
 #include "delivery/locks.hpp"
 #include "oauth/pkce.hpp"
 #include "oauth/sign_in.hpp"
+#include "service/connection_test.hpp"
 #include "service/outbox.hpp"
 #include "service/pending.hpp"
 #include "service/runtime.hpp"
@@ -48,26 +49,6 @@ std::string qr_text(const std::string& text) {
     }
     QRcode_free(q);
     return out;
-}
-
-std::string rfc3339(std::optional<TimePoint> t) {
-    return t && t->time_since_epoch().count() > 0 ? format_rfc3339(*t) : "";
-}
-
-std::string_view current_status_label(oauth::SignInState s) {
-    switch (s) {
-        case oauth::SignInState::signed_in:
-            return "Signed in";
-        case oauth::SignInState::signed_out:
-            return "Signed out";
-        case oauth::SignInState::pending:
-            return "Signed out (sign-in pending)";
-        case oauth::SignInState::expired:
-            return "Signed out (the sign-in expired)";
-        case oauth::SignInState::reauth_required:
-            return "Signed out (sign in again)";
-    }
-    return "";
 }
 
 std::string_view provider_error(oauth::DeviceFlow::State s) {
@@ -373,10 +354,12 @@ int status(Context& ctx, const std::string& only) {
                       {"status", oauth::to_string(state)}};
             if (!st->account.empty()) j["account"] = st->account;
             if (!st->reason.empty()) j["reason"] = st->reason;
-            if (auto v = rfc3339(st->access_expires_at); !v.empty())
+            if (auto v = service::rfc3339_or_empty(st->access_expires_at); !v.empty())
                 j["access_token_expires_at"] = v;
-            if (auto v = rfc3339(st->last_refresh); !v.empty()) j["last_refresh_at"] = v;
-            if (auto v = rfc3339(st->keepalive.next_due); !v.empty()) j["keepalive_due_at"] = v;
+            if (auto v = service::rfc3339_or_empty(st->last_refresh); !v.empty())
+                j["last_refresh_at"] = v;
+            if (auto v = service::rfc3339_or_empty(st->keepalive.next_due); !v.empty())
+                j["keepalive_due_at"] = v;
             if (!warnings.empty()) j["warnings"] = warnings;
             profiles.push_back(j);
             continue;
@@ -386,16 +369,16 @@ int status(Context& ctx, const std::string& only) {
         std::cout << fmt::format("  {:<30} {}\n", "Email service", cfg.get(p, "service"));
         if (method == "oauth2") {
             std::cout << fmt::format("  {:<30} {}\n", "Current Status",
-                                     current_status_label(state));
+                                     service::current_status_label(state));
             if (!st->account.empty())
                 std::cout << fmt::format("  {:<30} {}\n", "Account", st->account);
             if (!st->reason.empty())
                 std::cout << fmt::format("  {:<30} {}\n", "Reason", st->reason);
-            if (auto v = rfc3339(st->access_expires_at); !v.empty())
+            if (auto v = service::rfc3339_or_empty(st->access_expires_at); !v.empty())
                 std::cout << fmt::format("  {:<30} {}\n", "Access token expires", v);
-            if (auto v = rfc3339(st->last_refresh); !v.empty())
+            if (auto v = service::rfc3339_or_empty(st->last_refresh); !v.empty())
                 std::cout << fmt::format("  {:<30} {}\n", "Last refresh", v);
-            if (auto v = rfc3339(st->keepalive.next_due); !v.empty())
+            if (auto v = service::rfc3339_or_empty(st->keepalive.next_due); !v.empty())
                 std::cout << fmt::format("  {:<30} {}\n", "Next keep-alive", v);
         }
         std::cout << fmt::format("  {:<30} {}\n", "Sender's Email Address", cfg.get(p, "sender"));
@@ -411,46 +394,13 @@ int status(Context& ctx, const std::string& only) {
 int test_connection(Context& ctx, const std::string& profile) {
     auto o = open_runtime(ctx, profile);
     if (!o) return ctx.report(o.error());
-    Runtime& rt = *o->rt;
-    auto server = rt.smtp_server(profile);
-    if (!server) return ctx.report(server.error());
-    std::unique_ptr<service::ProfileTokenProvider> holder;
-    auto creds = rt.credentials(profile, holder);
-    if (!creds) return ctx.report(creds.error());
-    const smtp::ConnectionTest t = smtp::test_connection(*server, *creds);
-    json steps = json::array();
-    for (const auto& s : t.steps) {
-        if (ctx.json)
-            steps.push_back({{"step", s.name}, {"ok", s.ok}, {"detail", s.detail}});
-        else
-            std::cout << fmt::format("{:<8} {:<6} {}\n", s.name, s.ok ? "ok" : "FAILED", s.detail);
-    }
-    if (t.certificate && !ctx.json)
-        std::cout << fmt::format(
-            "certificate: {}\n  issuer: {}\n  valid: {} to {}{}\n", t.certificate->subject,
-            t.certificate->issuer, format_rfc3339(t.certificate->not_before),
-            format_rfc3339(t.certificate->not_after),
-            t.certificate->verified ? "" : "\n  NOT VERIFIED (Certificate Validation is disabled)");
-    if (ctx.json) {
-        json j = {{"profile", profile}, {"ok", t.ok()}, {"steps", steps}};
-        if (t.certificate)
-            j["certificate"] = {{"subject", t.certificate->subject},
-                                {"issuer", t.certificate->issuer},
-                                {"not_before", format_rfc3339(t.certificate->not_before)},
-                                {"not_after", format_rfc3339(t.certificate->not_after)},
-                                {"verified", t.certificate->verified}};
-        if (t.error)
-            j.update({{"code", t.error->number()},
-                      {"status", t.error->info().status},
-                      {"remedy", t.error->info().remedy},
-                      {"error", t.error->detail}});
-        Context::emit(j);
-    } else if (t.error) {
-        std::cout << t.error->describe() << "\nWhat to do: " << t.error->info().remedy << "\n";
-    } else {
-        std::cout << "The connection test succeeded. No mail was sent.\n";
-    }
-    return t.ok() ? Exit::ok : Exit::failed;
+    auto t = service::run_connection_test(*o->rt, profile);
+    if (!t) return ctx.report(t.error());
+    if (ctx.json)
+        Context::emit(service::connection_test_json(profile, *t));
+    else
+        std::cout << service::connection_test_text(*t);
+    return t->ok() ? Exit::ok : Exit::failed;
 }
 
 }  // namespace

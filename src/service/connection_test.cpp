@@ -2,6 +2,7 @@
 #include "service/connection_test.hpp"
 
 #include <memory>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -15,7 +16,23 @@ Result<smtp::ConnectionTest> run_connection_test(Runtime& rt, std::string_view p
     std::unique_ptr<ProfileTokenProvider> holder;
     auto creds = rt.credentials(profile, holder);
     if (!creds) return std::move(creds).error();
-    return smtp::test_connection(*server, *creds);
+    // POP before SMTP: the POP3 login is the first step, as in delivery.
+    std::optional<smtp::ConnectionStep> pop3;
+    if (rt.settings().get(profile, "auth_method") == "pop-before-smtp") {
+        const std::string where = fmt::format("{}:{}", rt.settings().get(profile, "pop3.host"),
+                                              rt.settings().get(profile, "pop3.port"));
+        auto login = rt.pop_before_smtp(profile);
+        if (!login) {
+            smtp::ConnectionTest t;
+            t.steps.push_back({"pop3", false, login.error().describe()});
+            t.error = login.error();
+            return t;
+        }
+        pop3 = smtp::ConnectionStep{"pop3", true, "logged in to the POP3 server " + where};
+    }
+    auto t = smtp::test_connection(*server, *creds);
+    if (pop3) t.steps.insert(t.steps.begin(), *pop3);
+    return t;
 }
 
 nlohmann::json connection_test_json(std::string_view profile, const smtp::ConnectionTest& t) {

@@ -13,6 +13,26 @@ Error config_error(std::string_view profile, std::string_view what) {
 
 }  // namespace
 
+std::string_view current_status_label(oauth::SignInState s) noexcept {
+    switch (s) {
+        case oauth::SignInState::signed_in:
+            return "Signed in";
+        case oauth::SignInState::signed_out:
+            return "Signed out";
+        case oauth::SignInState::pending:
+            return "Signed out (sign-in pending)";
+        case oauth::SignInState::expired:
+            return "Signed out (the sign-in expired)";
+        case oauth::SignInState::reauth_required:
+            return "Signed out (sign in again)";
+    }
+    return "";
+}
+
+std::string rfc3339_or_empty(std::optional<TimePoint> t) {
+    return t && t->time_since_epoch().count() > 0 ? format_rfc3339(*t) : "";
+}
+
 Result<Secret> ProfileTokenProvider::access_token(bool forced) {
     auto t = forced && !last_.empty() ? manager_.refresh_rejected(profile_, client_, last_)
                                       : manager_.access_token(profile_, client_, margin_);

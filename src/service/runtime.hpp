@@ -34,6 +34,12 @@ struct SignInStatus {
     oauth::KeepAlivePlan keepalive;
 };
 
+// Current Status as the manual's Email Server Status shows it ("Signed in",
+// "Signed out", with why in parentheses).
+std::string_view current_status_label(oauth::SignInState s) noexcept;
+// An RFC 3339 time, or "" for none (status lines and JSON leave it out).
+std::string rfc3339_or_empty(std::optional<TimePoint> t);
+
 // Hands the SMTP client tokens from the token manager; a forced request
 // after a 535 asks for a new token once.
 class ProfileTokenProvider final : public smtp::TokenProvider {

@@ -16,26 +16,6 @@
 namespace pb::web {
 namespace {
 
-std::string rfc3339(std::optional<TimePoint> t) {
-    return t && t->time_since_epoch().count() > 0 ? format_rfc3339(*t) : "";
-}
-
-std::string_view current_status(oauth::SignInState s) {
-    switch (s) {
-        case oauth::SignInState::signed_in:
-            return "Signed in";
-        case oauth::SignInState::signed_out:
-            return "Signed out";
-        case oauth::SignInState::pending:
-            return "Signed out (sign-in pending)";
-        case oauth::SignInState::expired:
-            return "Signed out (the sign-in expired)";
-        case oauth::SignInState::reauth_required:
-            return "Signed out (sign in again)";
-    }
-    return "";
-}
-
 std::string title_of(std::string_view profile) {
     if (profile == "email") return "Email Server (Network > Email Server > Basic)";
     if (profile == "fax") return "Fax Server (Fax > Fax Server > Email Server Settings)";
@@ -111,12 +91,14 @@ Result<StatusSheet> collect_status_sheet(store::Store& store, const settings::Se
             if (!st) {
                 rows.emplace_back("Current Status", st.error().detail);
             } else {
-                rows.emplace_back("Current Status", current_status(st->state));
+                rows.emplace_back("Current Status", service::current_status_label(st->state));
                 rows.emplace_back("Signed-in Account", st->account);
                 if (!st->reason.empty()) rows.emplace_back("Reason", st->reason);
-                rows.emplace_back("Access token expires", rfc3339(st->access_expires_at));
-                rows.emplace_back("Last refresh", rfc3339(st->last_refresh));
-                rows.emplace_back("Next keep-alive", rfc3339(st->keepalive.next_due));
+                rows.emplace_back("Access token expires",
+                                  service::rfc3339_or_empty(st->access_expires_at));
+                rows.emplace_back("Last refresh", service::rfc3339_or_empty(st->last_refresh));
+                rows.emplace_back("Next keep-alive",
+                                  service::rfc3339_or_empty(st->keepalive.next_due));
                 if (st->keepalive.warning) section.warnings.push_back(*st->keepalive.warning);
             }
         }
@@ -157,9 +139,12 @@ Result<nlohmann::json> status_json(const settings::Settings& cfg,
                             {"status", oauth::to_string(st->state)}};
         if (!st->account.empty()) j["account"] = st->account;
         if (!st->reason.empty()) j["reason"] = st->reason;
-        if (auto v = rfc3339(st->access_expires_at); !v.empty()) j["access_token_expires_at"] = v;
-        if (auto v = rfc3339(st->last_refresh); !v.empty()) j["last_refresh_at"] = v;
-        if (auto v = rfc3339(st->keepalive.next_due); !v.empty()) j["keepalive_due_at"] = v;
+        if (auto v = service::rfc3339_or_empty(st->access_expires_at); !v.empty())
+            j["access_token_expires_at"] = v;
+        if (auto v = service::rfc3339_or_empty(st->last_refresh); !v.empty())
+            j["last_refresh_at"] = v;
+        if (auto v = service::rfc3339_or_empty(st->keepalive.next_due); !v.empty())
+            j["keepalive_due_at"] = v;
         if (!warnings.empty()) j["warnings"] = warnings;
         profiles.push_back(j);
     }

@@ -140,6 +140,32 @@ TEST_F(SendPeersTest, SendmailAcceptsAndDelivers) {
     EXPECT_TRUE(in_maildir(subject));
 }
 
+TEST_F(SendPeersTest, SendmailRewritesAForeignFromAndKeepsItInReplyTo) {
+    // sender_policy rewrite (the default): the service sends only as the
+    // profile's mailbox, so From becomes it and the device's From is kept
+    // for replies; the job history shows the subject.
+    const auto subject = unique("rewrite");
+    auto r = run("printf 'From: Scanner 3F <scanner@printers.example>\nSubject: " + subject +
+                 "\n\nbody\n' | " + cmd("sendmail -oi rcpt@example.test"));
+    ASSERT_EQ(r.status, 0) << r.out;
+    std::string message;
+    for (const auto& e : fs::recursive_directory_iterator(maildir_)) {
+        if (!e.is_regular_file() || e.path().string().ends_with(".json")) continue;
+        std::ifstream f(e.path());
+        std::string text{std::istreambuf_iterator<char>(f), {}};
+        if (text.find(subject) != std::string::npos) message = text;
+    }
+    ASSERT_FALSE(message.empty());
+    EXPECT_NE(message.find("From: Scanner 3F <device@example.test>\r\n"), std::string::npos)
+        << message;
+    EXPECT_NE(message.find("Reply-To: Scanner 3F <scanner@printers.example>\r\n"),
+              std::string::npos)
+        << message;
+    auto jobs = last_json(pb("jobs --json --limit 1").out);
+    EXPECT_EQ(jobs.value("subject", ""), subject);
+    EXPECT_EQ(jobs.value("sender", ""), "device@example.test");
+}
+
 TEST_F(SendPeersTest, InvalidAddressIsRefusedWith652AndExit2) {
     auto r = pb("--json send --to 'not an address' --subject s --body x");
     EXPECT_EQ(r.status, 2) << r.out;
