@@ -4,8 +4,8 @@
 // reference client (Python's smtplib over one reused connection) and msmtp
 // (one process per message, its only mode).
 //
-//   tests/peers/start.sh RUN && tests/peers/with-peers.sh RUN \
-//       build/bench/delivery/delivery_bench [N] [SIZE]
+//   tests/peers/start.sh RUN
+//   tests/peers/with-peers.sh RUN build/bench/delivery/delivery_bench [N] [SIZE]
 //
 // Prints messages/s for the engine with one connection (the fair comparison
 // with smtplib), with delivery.concurrency 3 (Exchange Online's limit), the
