@@ -149,7 +149,7 @@ int main(int argc, char** argv) {
     }
     const std::string msmtp = fmt::format(
         "msmtp --host=127.0.0.1 --port={} --tls=on --tls-starttls=on --tls-trust-file={} "
-        "--auth=plain --user=device --passwordeval='echo device-pass' "
+        "--auth=plain --user=device --passwordeval='echo device-pass' --domain=localhost "
         "--from=device@example.test bob@example.test < {}",
         env["PB_SMTP_PORT"], env["PB_TEST_CA"], msg.string());
     if (std::system("command -v msmtp >/dev/null") == 0) {

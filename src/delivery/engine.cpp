@@ -5,6 +5,8 @@
 #include <atomic>
 #include <condition_variable>
 #include <list>
+#include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -33,6 +35,67 @@ void Engine::wait_until(TimePoint t, std::stop_token stop) {
     cv.wait_for(lock, stop, left, [] { return false; });
 }
 
+namespace {
+
+// Records delivered messages on a thread of its own (see send_batch): what
+// add() is given is committed in order. Destroying it waits until all of it
+// is committed.
+class Recorder {
+  public:
+    Recorder(spool::Spool& spool, const std::function<void(const Error&)>& on_error)
+        : spool_(spool), on_error_(on_error), thread_([this] { loop(); }) {}
+    Recorder(const Recorder&) = delete;
+    Recorder& operator=(const Recorder&) = delete;
+    ~Recorder() {
+        {
+            std::lock_guard lock(mu_);
+            done_ = true;
+        }
+        cv_.notify_one();
+        thread_.join();
+    }
+    // Waits until what was added before is committed: the commit of one
+    // message overlaps the sending of the next, never more, so a crash can
+    // leave at most two delivered messages of a connection unrecorded.
+    void add(spool::JobId id, spool::Attempt attempt) {
+        {
+            std::unique_lock lock(mu_);
+            idle_.wait(lock, [this] { return waiting_.empty() && !committing_; });
+            waiting_.emplace_back(id, std::move(attempt));
+        }
+        cv_.notify_one();
+    }
+
+  private:
+    void loop() {
+        std::unique_lock lock(mu_);
+        for (;;) {
+            cv_.wait(lock, [this] { return done_ || !waiting_.empty(); });
+            if (waiting_.empty()) return;  // done_
+            std::vector<std::pair<spool::JobId, spool::Attempt>> batch;
+            batch.swap(waiting_);
+            committing_ = true;
+            lock.unlock();
+            if (auto r = spool_.finish_attempts(batch); !r) on_error_(r.error());
+            lock.lock();
+            committing_ = false;
+            idle_.notify_all();
+        }
+    }
+
+    spool::Spool& spool_;
+    const std::function<void(const Error&)>& on_error_;
+    std::mutex mu_;
+    std::condition_variable cv_;    // something to commit, or done
+    std::condition_variable idle_;  // nothing waiting or being committed
+    bool done_ = false;
+    bool committing_ = false;
+    std::vector<std::pair<spool::JobId, spool::Attempt>> waiting_;
+    std::thread thread_;  // last: started once the members above exist
+};
+
+}  // namespace
+
 std::size_t Engine::send_batch(const std::string& profile, const ProfileConfig& cfg,
                                std::vector<spool::Job>& jobs) {
     std::vector<std::unique_ptr<spool::SpoolReader>> readers;
@@ -50,20 +113,23 @@ std::size_t Engine::send_batch(const std::string& profile, const ProfileConfig& 
         sent_jobs.push_back(&j);
     }
     if (out.empty()) return 0;
-    // A message the server answered without a session error is recorded at
-    // once: were this process to die later in the batch, it would not be sent
-    // again. The others wait for the batch's end and its transcript.
+    // A message the server answered without a session error is recorded as
+    // soon as its reply came: were this process to die later in the batch,
+    // it would not be sent again. The Recorder makes it durable on a thread
+    // of its own, several results a transaction, so the connection goes on
+    // with the next message meanwhile. The others wait for the batch's end
+    // and its transcript.
     std::vector<bool> recorded(sent_jobs.size(), false);
+    std::optional<Recorder> recorder;
+    recorder.emplace(spool_, opt_.on_error);
     auto record_now = [&](std::size_t i, const MessageOutcome& mo) {
         if (i >= sent_jobs.size() || mo.error || mo.maybe_sent) return;
-        auto attempt = settle(*sent_jobs[i], mo, {}, clock_.now(), cfg.retry, rng_);
-        if (auto r = spool_.finish_attempt(sent_jobs[i]->id, attempt); !r) {
-            opt_.on_error(r.error());
-            return;
-        }
+        recorder->add(sent_jobs[i]->id,
+                      settle(*sent_jobs[i], mo, {}, clock_.now(), cfg.retry, rng_));
         recorded[i] = true;
     };
     BatchOutcome outcome = transport_.send(profile, out, record_now);
+    recorder.reset();  // drains: every early result is durable from here on
     const auto now = clock_.now();
     for (std::size_t i = 0; i < sent_jobs.size(); ++i) {
         if (recorded[i]) continue;

@@ -322,66 +322,78 @@ Result<std::unique_ptr<SpoolReader>> Spool::open_message(const Job& job) {
 }
 
 Result<void> Spool::finish_attempt(JobId id, const Attempt& a) {
+    const std::pair<JobId, Attempt> one[] = {{id, a}};
+    return finish_attempts(one);
+}
+
+Result<void> Spool::finish_attempts(std::span<const std::pair<JobId, Attempt>> attempts) {
     std::lock_guard lock(mu_);
     const auto now = ms(clock_.now());
-    std::optional<std::string> drop_file;
+    std::vector<std::string> drop_files;
     {
         store::Transaction tx(db_);
         if (auto r = tx.begin(); !r) return r.error();
-        if (a.state == JobState::sent) {
-            auto f = db_.prepare("SELECT file FROM jobs WHERE id = ?");
-            if (!f) return f.error();
-            f->bind(1, id);
-            if (auto row = f->step(); row && *row) drop_file = f->text_or_null(0);
-        }
-        auto st = db_.prepare(
-            "UPDATE jobs SET state = ?2, code = ?3, detail = ?4, maybe_sent = MAX(maybe_sent, ?5), "
-            "transcript = "
-            "COALESCE(?6, transcript), "
-            "next_attempt_at = ?7, finished_at = ?8, updated_at = ?9, file = CASE WHEN ?2 = 'sent' "
-            "THEN NULL ELSE file END "
-            "WHERE id = ?1");
-        if (!st) return st.error();
-        st->bind(1, id)
-            .bind(2, to_string(a.state))
-            .bind(5, std::int64_t{a.maybe_sent ? 1 : 0})
-            .bind_optional(6, a.transcript)
-            .bind(9, now);
-        if (a.error) {
-            st->bind(3, static_cast<std::int64_t>(a.error->code)).bind(4, a.error->detail);
-        } else {
-            st->bind_null(3).bind_null(4);
-        }
-        if (a.next_attempt_at)
-            st->bind(7, ms(*a.next_attempt_at));
-        else
-            st->bind_null(7);
-        if (is_final(a.state))
-            st->bind(8, now);
-        else
-            st->bind_null(8);
-        if (auto r = st->run(); !r) return r.error();
-        auto rc = db_.prepare(
-            "UPDATE job_recipients SET result = ?3, code = ?4, reply = ?5 WHERE job = ?1 AND seq = "
-            "?2");
-        if (!rc) return rc.error();
-        for (const auto& r : a.recipients) {
-            rc->reset();
-            rc->bind(1, id)
-                .bind(2, std::int64_t{r.seq})
-                .bind(3, to_string(r.result))
-                .bind(5, r.reply);
-            if (r.code)
-                rc->bind(4, static_cast<std::int64_t>(*r.code));
+        for (const auto& [id, a] : attempts) {
+            std::optional<std::string> drop_file;
+            if (a.state == JobState::sent) {
+                auto f = db_.prepare("SELECT file FROM jobs WHERE id = ?");
+                if (!f) return f.error();
+                f->bind(1, id);
+                if (auto row = f->step(); row && *row) drop_file = f->text_or_null(0);
+            }
+            auto st = db_.prepare(
+                "UPDATE jobs SET state = ?2, code = ?3, detail = ?4, maybe_sent = MAX(maybe_sent, "
+                "?5), "
+                "transcript = "
+                "COALESCE(?6, transcript), "
+                "next_attempt_at = ?7, finished_at = ?8, updated_at = ?9, file = CASE WHEN ?2 = "
+                "'sent' "
+                "THEN NULL ELSE file END "
+                "WHERE id = ?1");
+            if (!st) return st.error();
+            st->bind(1, id)
+                .bind(2, to_string(a.state))
+                .bind(5, std::int64_t{a.maybe_sent ? 1 : 0})
+                .bind_optional(6, a.transcript)
+                .bind(9, now);
+            if (a.error) {
+                st->bind(3, static_cast<std::int64_t>(a.error->code)).bind(4, a.error->detail);
+            } else {
+                st->bind_null(3).bind_null(4);
+            }
+            if (a.next_attempt_at)
+                st->bind(7, ms(*a.next_attempt_at));
             else
-                rc->bind_null(4);
-            if (auto x = rc->run(); !x) return x.error();
+                st->bind_null(7);
+            if (is_final(a.state))
+                st->bind(8, now);
+            else
+                st->bind_null(8);
+            if (auto r = st->run(); !r) return r.error();
+            auto rc = db_.prepare(
+                "UPDATE job_recipients SET result = ?3, code = ?4, reply = ?5 WHERE job = ?1 AND "
+                "seq = "
+                "?2");
+            if (!rc) return rc.error();
+            for (const auto& r : a.recipients) {
+                rc->reset();
+                rc->bind(1, id)
+                    .bind(2, std::int64_t{r.seq})
+                    .bind(3, to_string(r.result))
+                    .bind(5, r.reply);
+                if (r.code)
+                    rc->bind(4, static_cast<std::int64_t>(*r.code));
+                else
+                    rc->bind_null(4);
+                if (auto x = rc->run(); !x) return x.error();
+            }
+            if (drop_file && !drop_file->empty()) drop_files.push_back(std::move(*drop_file));
         }
         if (auto r = tx.commit(); !r) return r.error();
     }
     // Only after the commit: a crash in between leaves a file that recover()
     // sweeps, never a job without its message.
-    if (drop_file && !drop_file->empty()) ops_.remove(dir_ / "msg" / *drop_file);
+    for (const auto& f : drop_files) ops_.remove(dir_ / "msg" / f);
     return {};
 }
 

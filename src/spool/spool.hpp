@@ -20,7 +20,9 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/clock.hpp"
@@ -93,6 +95,9 @@ class Spool {
     // the job failed with 651; the error is returned.
     Result<std::unique_ptr<SpoolReader>> open_message(const Job& job);
     Result<void> finish_attempt(JobId id, const Attempt& attempt);
+    // Several in one transaction (one sync of the log): delivery records the
+    // messages of a connection this way while the connection goes on.
+    Result<void> finish_attempts(std::span<const std::pair<JobId, Attempt>> attempts);
     // held -> queued, due now, for every job of the profile. Returns how many.
     Result<std::size_t> release_held(const std::string& profile);
     // A failed, partial or held job back to queued with its refused

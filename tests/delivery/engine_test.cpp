@@ -114,13 +114,19 @@ TEST_F(EngineTest, FlushReusesOneConnectionForQueuedMessages) {
 
 TEST_F(EngineTest, ADeliveredMessageIsRecordedBeforeTheBatchEnds) {
     // Were the process to die later in the batch, a message the server took
-    // must not be sent again: it is `sent` in the history the moment its
-    // reply came, not when the connection closes.
+    // must not be sent again: it is `sent` in the history soon after its
+    // reply came, while the batch goes on, not when the connection closes.
     const auto first = submit();
     const auto second = submit();
     std::optional<spool::JobState> first_seen;
     transport_.script = [&](const OutgoingMessage& m) {
-        if (m.job == second) first_seen = get(first).state;
+        // The batch cannot end while this waits, so `sent` here means it was
+        // recorded while the connection went on.
+        for (int i = 0; i < 200 && m.job == second; ++i) {
+            first_seen = get(first).state;
+            if (first_seen == spool::JobState::sent) break;
+            std::this_thread::sleep_for(5ms);
+        }
         return test::FakeTransport::accept_all(m);
     };
     auto e = engine(with_concurrency(1));
