@@ -46,7 +46,10 @@ code=$(sed -nE 's/.*"user_code":"([^"]+)".*/\1/p' "$work/signin.out" | head -1)
 node "$peers/user.mjs" approve --issuer "$PB_OIDC_ISSUER" --code "$code" --login alice >/dev/null
 wait "$signin_pid"
 
-pb serve --json --web 127.0.0.1:0 --relay 127.0.0.1:0 >"$work/serve.out" 2>"$work/serve.log" &
+# Not through pb(): a backgrounded function is a subshell, and its pid is not
+# the one whose memory relay_load is to measure.
+"$build/postbridge" --state "$state" serve --json --web 127.0.0.1:0 --relay 127.0.0.1:0 \
+  >"$work/serve.out" 2>"$work/serve.log" &
 serve_pid=$!
 for _ in $(seq 100); do grep -q relay_listening "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
 address=$(sed -nE 's/.*"event":"relay_listening","address":"([^"]+)".*/\1/p;s/.*"address":"([^"]+)","event":"relay_listening".*/\1/p' "$work/serve.out" | head -1)
