@@ -348,20 +348,7 @@ int status(Context& ctx, const std::string& only) {
         if (st->keepalive.warning) warnings.push_back(*st->keepalive.warning);
         const std::string method = cfg.get(p, "auth_method");
         if (ctx.json) {
-            json j = {{"name", p},
-                      {"auth_method", method},
-                      {"service", cfg.get(p, "service")},
-                      {"status", oauth::to_string(state)}};
-            if (!st->account.empty()) j["account"] = st->account;
-            if (!st->reason.empty()) j["reason"] = st->reason;
-            if (auto v = service::rfc3339_or_empty(st->access_expires_at); !v.empty())
-                j["access_token_expires_at"] = v;
-            if (auto v = service::rfc3339_or_empty(st->last_refresh); !v.empty())
-                j["last_refresh_at"] = v;
-            if (auto v = service::rfc3339_or_empty(st->keepalive.next_due); !v.empty())
-                j["keepalive_due_at"] = v;
-            if (!warnings.empty()) j["warnings"] = warnings;
-            profiles.push_back(j);
+            profiles.push_back(service::status_json(cfg, p, *st, state));
             continue;
         }
         std::cout << "Email Server Status (" << p << ")\n";

@@ -33,6 +33,24 @@ std::string rfc3339_or_empty(std::optional<TimePoint> t) {
     return t && t->time_since_epoch().count() > 0 ? format_rfc3339(*t) : "";
 }
 
+nlohmann::json status_json(const settings::Settings& s, const std::string& profile,
+                           const SignInStatus& st, oauth::SignInState shown) {
+    auto warnings = s.warnings(profile);
+    if (st.keepalive.warning) warnings.push_back(*st.keepalive.warning);
+    nlohmann::json j = {{"name", profile},
+                        {"auth_method", s.get(profile, "auth_method")},
+                        {"service", s.get(profile, "service")},
+                        {"status", oauth::to_string(shown)}};
+    if (!st.account.empty()) j["account"] = st.account;
+    if (!st.reason.empty()) j["reason"] = st.reason;
+    if (auto v = rfc3339_or_empty(st.access_expires_at); !v.empty())
+        j["access_token_expires_at"] = v;
+    if (auto v = rfc3339_or_empty(st.last_refresh); !v.empty()) j["last_refresh_at"] = v;
+    if (auto v = rfc3339_or_empty(st.keepalive.next_due); !v.empty()) j["keepalive_due_at"] = v;
+    if (!warnings.empty()) j["warnings"] = warnings;
+    return j;
+}
+
 Result<Secret> ProfileTokenProvider::access_token(bool forced) {
     auto t = forced && !last_.empty() ? manager_.refresh_rejected(profile_, client_, last_)
                                       : manager_.access_token(profile_, client_, margin_);

@@ -6,7 +6,9 @@
 #pragma once
 
 #include <map>
+
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 
@@ -39,6 +41,12 @@ struct SignInStatus {
 std::string_view current_status_label(oauth::SignInState s) noexcept;
 // An RFC 3339 time, or "" for none (status lines and JSON leave it out).
 std::string rfc3339_or_empty(std::optional<TimePoint> t);
+
+// One profile of `status --json` (design.md), shared by the command, the
+// status page's JSON and the API: name, auth_method, service, status,
+// account, reason, the times, and warnings (the settings' and keep-alive's).
+nlohmann::json status_json(const settings::Settings& s, const std::string& profile,
+                           const SignInStatus& st, oauth::SignInState shown);
 
 // Hands the SMTP client tokens from the token manager; a forced request
 // after a 535 asks for a new token once.

@@ -131,22 +131,7 @@ Result<nlohmann::json> status_json(const settings::Settings& cfg,
     for (const auto& p : names) {
         auto st = status(p);
         if (!st) return std::move(st).error();
-        auto warnings = cfg.warnings(p);
-        if (st->keepalive.warning) warnings.push_back(*st->keepalive.warning);
-        nlohmann::json j = {{"name", p},
-                            {"auth_method", cfg.get(p, "auth_method")},
-                            {"service", cfg.get(p, "service")},
-                            {"status", oauth::to_string(st->state)}};
-        if (!st->account.empty()) j["account"] = st->account;
-        if (!st->reason.empty()) j["reason"] = st->reason;
-        if (auto v = service::rfc3339_or_empty(st->access_expires_at); !v.empty())
-            j["access_token_expires_at"] = v;
-        if (auto v = service::rfc3339_or_empty(st->last_refresh); !v.empty())
-            j["last_refresh_at"] = v;
-        if (auto v = service::rfc3339_or_empty(st->keepalive.next_due); !v.empty())
-            j["keepalive_due_at"] = v;
-        if (!warnings.empty()) j["warnings"] = warnings;
-        profiles.push_back(j);
+        profiles.push_back(service::status_json(cfg, p, *st, st->state));
     }
     return nlohmann::json{{"profiles", profiles}};
 }
