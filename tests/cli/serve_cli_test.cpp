@@ -160,11 +160,14 @@ TEST_F(ServeCli, NoWaitWithoutServeSaysServeMustRun) {
 }
 
 TEST_F(ServeCli, RevokedGrantHoldsWith370AndSigningInAgainSendsTheSameJob) {
-    (void)signin_as_user("approve");
+    // An account of this test's own: revoking it must not touch the sign-ins
+    // of the tests running beside this one.
+    const std::string login = "revoked-" + std::to_string(::getpid());
+    (void)signin_as_user("approve", "email", login);
     start_serve();
-    // An administrator revokes alice's sessions at the provider.
+    // An administrator revokes the account's sessions at the provider.
     auto revoked = run_command("curl -sS -X POST '" + Peers::get().at("PB_OIDC_ISSUER") +
-                               "/_test/revoke?account=alice'");
+                               "/_test/revoke?account=" + login + "'");
     ASSERT_EQ(revoked.status, 0) << revoked.out;
     ASSERT_GE(json::parse(revoked.out, nullptr, false).value("revoked", 0), 1) << revoked.out;
 
@@ -175,7 +178,7 @@ TEST_F(ServeCli, RevokedGrantHoldsWith370AndSigningInAgainSendsTheSameJob) {
     EXPECT_EQ(status_json().value("status", ""), "reauth-required");
     EXPECT_FALSE(in_maildir(subject));
 
-    (void)signin_as_user("approve");
+    (void)signin_as_user("approve", "email", login);
     wait_for_state(id, "sent");
     EXPECT_TRUE(in_maildir(subject));
 }
