@@ -243,6 +243,7 @@ void Engine::run(std::stop_token stop) {
         } else {
             opt_.on_error(due.error());
         }
+        transport_.tidy();  // connections kept idle too long are closed
         TimePoint wake = clock_.now() + opt_.poll;
         if (auto next = spool_.next_due(); next && *next && **next < wake) wake = **next;
         wait_until(wake, stop);

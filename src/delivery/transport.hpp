@@ -58,6 +58,9 @@ class Transport {
     using Done = std::function<void(std::size_t index, const MessageOutcome& outcome)>;
     virtual BatchOutcome send(const std::string& profile, std::span<OutgoingMessage> messages,
                               const Done& done = {}) = 0;
+    // Called now and then by a long-running engine: close connections kept
+    // open between batches that have been idle too long.
+    virtual void tidy() {}
 };
 
 }  // namespace pb::delivery

@@ -18,6 +18,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include <poll.h>
+
 #include <ctime>
 
 namespace pb::net {
@@ -269,6 +271,18 @@ void Connection::close() {
     if (impl_->tls) (void)impl_->run(impl_->do_shutdown());
     error_code ec;
     impl_->socket.close(ec);
+}
+
+bool Connection::quiet() const {
+    if (!impl_ || !impl_->socket.is_open()) return false;
+    if (impl_->tls) {
+        SSL* ssl = impl_->tls->native_handle();
+        // Bytes already taken off the socket: decrypted, or waiting in the
+        // BIO between Asio and OpenSSL.
+        if (SSL_pending(ssl) > 0 || BIO_ctrl_pending(SSL_get_rbio(ssl)) > 0) return false;
+    }
+    pollfd p{impl_->socket.native_handle(), POLLIN, 0};
+    return ::poll(&p, 1, 0) == 0;
 }
 
 bool Connection::is_tls() const noexcept {

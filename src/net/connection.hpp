@@ -59,6 +59,10 @@ class Connection {
     Result<void> write(std::string_view bytes, Duration timeout);
     // TLS close_notify (bounded by a short deadline), then the socket.
     void close();
+    // Open, and nothing arrived or was closed by the peer since the last
+    // read: a connection kept idle between uses is worth trying again only
+    // then (a server that timed it out sends 421 or hangs up). Never blocks.
+    bool quiet() const;
 
     bool is_tls() const noexcept;
     const std::optional<CertificateInfo>& peer_certificate() const noexcept;

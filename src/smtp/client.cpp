@@ -34,8 +34,17 @@ struct Outcome {
     std::string phase;
     bool maybe_sent = false;
     bool connected = false;
+    bool paused = false;  // idle in `ready`, the connection left open
 };
 
+// What the driver asks of its caller each time the session is ready:
+// submit() or quit() on it and return true, or return false to leave the
+// connection open and idle, to be resumed later.
+using OnReady = std::function<bool(Session&)>;
+
+}  // namespace
+
+// Carries the Session's actions out on one connection.
 class Driver {
   public:
     Driver(const ServerConfig& server, const Credentials& credentials)
@@ -47,16 +56,39 @@ class Driver {
     net::Connection& connection() noexcept { return conn_; }
     void set_body(ByteSource* body) noexcept { body_ = body; }
 
-    // Runs until the session is closed or failed.
-    Outcome run(const std::function<void(Session&)>& on_ready,
+    // Connects, then runs until the session is closed, failed or paused.
+    Outcome run(const OnReady& on_ready,
                 const std::function<void(MessageResult&&)>& on_message) {
-        Outcome out;
+        bool connected = false;
         if (auto c = conn_.connect(server_.host, server_.port, session_.timeout()); !c) {
             session_.on_io_error(c.error());
         } else {
-            out.connected = true;
+            connected = true;
             session_.on_connected();
         }
+        Outcome out = loop(on_ready, on_message);
+        out.connected = connected;
+        return out;
+    }
+
+    // Goes on from a pause: the session is ready again at once.
+    Outcome resume(const OnReady& on_ready,
+                   const std::function<void(MessageResult&&)>& on_message) {
+        body_asked_ = false;
+        if (!on_ready(session_)) return Outcome{{}, {}, false, true, true};
+        Outcome out = loop(on_ready, on_message);
+        out.connected = true;
+        return out;
+    }
+
+    // Whether the body of a message was asked for since the last resume():
+    // until then nothing of the messages given has left for the server.
+    bool body_asked() const noexcept { return body_asked_; }
+
+  private:
+    Outcome loop(const OnReady& on_ready,
+                 const std::function<void(MessageResult&&)>& on_message) {
+        Outcome out;
         std::array<char, read_buffer_size> buffer;
         for (;;) {
             while (auto a = session_.next()) {
@@ -78,7 +110,7 @@ class Driver {
                         } else if constexpr (std::is_same_v<T, action::NeedBody>) {
                             body();
                         } else if constexpr (std::is_same_v<T, action::Ready>) {
-                            on_ready(session_);
+                            if (!on_ready(session_)) out.paused = finished = true;
                         } else if constexpr (std::is_same_v<T, action::MessageDone>) {
                             on_message(std::move(act.result));
                         } else if constexpr (std::is_same_v<T, action::Closed>) {
@@ -92,7 +124,7 @@ class Driver {
                     },
                     *a);
                 if (finished) {
-                    conn_.close();
+                    if (!out.paused) conn_.close();
                     return out;
                 }
             }
@@ -110,7 +142,6 @@ class Driver {
         }
     }
 
-  private:
     void write(std::string_view bytes) {
         if (auto w = conn_.write(bytes, session_.timeout()); !w) session_.on_io_error(w.error());
     }
@@ -129,6 +160,7 @@ class Driver {
     }
 
     void body() {
+        body_asked_ = true;
         if (!body_) {
             session_.on_body_error(fail(Errc::invalid_input, "the message has no body source"));
             return;
@@ -149,9 +181,8 @@ class Driver {
     net::Connection conn_;
     ByteSource* body_ = nullptr;
     std::vector<char> body_buffer_;
+    bool body_asked_ = false;
 };
-
-}  // namespace
 
 bool SendReport::ok() const noexcept {
     if (error) return false;
@@ -160,24 +191,58 @@ bool SendReport::ok() const noexcept {
     return true;
 }
 
-SendReport send(const ServerConfig& server, const Credentials& credentials,
-                std::span<OutgoingMessage> messages, const ResultHook& on_result) {
+Sender::Sender(ServerConfig server, Credentials credentials)
+    : server_(std::move(server)), credentials_(std::move(credentials)) {}
+
+Sender::~Sender() = default;
+
+bool Sender::reusable() const {
+    return driver_ && driver_->session().state() == Session::State::ready &&
+           driver_->connection().quiet();
+}
+
+SendReport Sender::send(std::span<OutgoingMessage> messages, const ResultHook& on_result) {
+    if (driver_ && reusable()) {
+        driver_->session().note("-- connection reused for " + std::to_string(messages.size()) +
+                                " more message(s)");
+        SendReport report = drive(messages, on_result, true);
+        // A server may drop an idle connection just as it is taken up again.
+        // When that broke it before any message went out, nothing was sent
+        // and nobody was told anything: the batch starts over on a new one.
+        if (!report.error || answered_ != 0 || body_asked_) return report;
+        driver_ = std::make_unique<Driver>(server_, credentials_);
+        driver_->session().note("-- the connection kept open broke on reuse; a new one");
+        return drive(messages, on_result, false);
+    }
+    driver_ = std::make_unique<Driver>(server_, credentials_);
+    return drive(messages, on_result, false);
+}
+
+SendReport Sender::drive(std::span<OutgoingMessage> messages, const ResultHook& on_result,
+                         bool resume) {
     SendReport report;
-    Driver driver(server, credentials);
     std::size_t next = 0;
-    const Outcome out = driver.run(
-        [&](Session& s) {
-            if (next == messages.size()) return s.quit();
-            OutgoingMessage& m = messages[next++];
-            Envelope env = m.envelope;
-            if (!env.size && m.body) env.size = m.body->size_hint();
-            driver.set_body(m.body);
-            s.submit(std::move(env));
-        },
-        [&](MessageResult&& r) {
-            if (on_result) on_result(report.messages.size(), r);
-            report.messages.push_back(std::move(r));
-        });
+    const OnReady on_ready = [&](Session& s) {
+        if (next == messages.size()) {
+            if (keep_open_) return false;
+            s.quit();
+            return true;
+        }
+        OutgoingMessage& m = messages[next++];
+        Envelope env = m.envelope;
+        if (!env.size && m.body) env.size = m.body->size_hint();
+        driver_->set_body(m.body);
+        s.submit(std::move(env));
+        return true;
+    };
+    auto on_message = [&](MessageResult&& r) {
+        if (on_result) on_result(report.messages.size(), r);
+        report.messages.push_back(std::move(r));
+    };
+    const Outcome out =
+        resume ? driver_->resume(on_ready, on_message) : driver_->run(on_ready, on_message);
+    answered_ = report.messages.size();
+    body_asked_ = driver_->body_asked();
     if (out.error) {
         // The message in flight (if any) failed with the session; the ones
         // never started share the error so that each job gets a code.
@@ -193,8 +258,30 @@ SendReport send(const ServerConfig& server, const Credentials& credentials,
         report.error = out.error;
         report.phase = out.phase;
     }
-    report.transcript = driver.session().transcript().str();
+    report.transcript = driver_->session().transcript().str();
+    if (!out.paused) driver_.reset();
     return report;
+}
+
+void Sender::quit() {
+    if (!driver_ || driver_->session().state() != Session::State::ready) {
+        driver_.reset();
+        return;
+    }
+    (void)driver_->resume(
+        [](Session& s) {
+            s.quit();
+            return true;
+        },
+        [](MessageResult&&) {});
+    driver_.reset();
+}
+
+SendReport send(const ServerConfig& server, const Credentials& credentials,
+                std::span<OutgoingMessage> messages, const ResultHook& on_result) {
+    Sender sender(server, credentials);
+    sender.keep_open(false);
+    return sender.send(messages, on_result);
 }
 
 ConnectionTest test_connection(const ServerConfig& server, const Credentials& credentials) {
@@ -206,6 +293,7 @@ ConnectionTest test_connection(const ServerConfig& server, const Credentials& cr
             reached_ready = true;
             t.capabilities = s.capabilities();
             s.quit();
+            return true;
         },
         [](MessageResult&&) {});
     Session& s = driver.session();

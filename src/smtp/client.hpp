@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -65,13 +66,50 @@ struct SendReport {
     bool ok() const noexcept;  // every message accepted by the server
 };
 
-// Sends `messages` in order over one connection, authenticated once, with
-// RSET between a refused message and the next.
 // `on_result`, when given, sees each message's result as soon as the server
 // answered it (index into `messages`), before the next message is sent:
 // delivery records a delivered message at once, so a crash later in the
 // batch never sends it again.
 using ResultHook = std::function<void(std::size_t index, const MessageResult& result)>;
+
+class Driver;
+
+// A connection to the server kept between batches: the first send()
+// connects and authenticates, the following ones go on over the same
+// connection while it is reusable(). This is delivery's connection reuse:
+// a queue of scans pays for TCP, TLS and AUTH once, not once a batch.
+// One thread at a time; the credentials' token source must outlive it.
+class Sender {
+  public:
+    Sender(ServerConfig server, Credentials credentials);
+    ~Sender();  // closes without QUIT; call quit() to end politely
+    Sender(const Sender&) = delete;
+    Sender& operator=(const Sender&) = delete;
+
+    // Sends `messages` in order, with RSET between a refused message and
+    // the next. The connection stays open afterwards unless it failed (or
+    // keep_open(false): QUIT after the last message).
+    SendReport send(std::span<OutgoingMessage> messages, const ResultHook& on_result = {});
+    // Open, idle, and the server has neither spoken nor hung up since.
+    bool reusable() const;
+    // QUIT and close, if open.
+    void quit();
+    void keep_open(bool keep) noexcept { keep_open_ = keep; }
+
+  private:
+    SendReport drive(std::span<OutgoingMessage> messages, const ResultHook& on_result,
+                     bool resume);
+
+    ServerConfig server_;
+    Credentials credentials_;
+    std::unique_ptr<Driver> driver_;
+    bool keep_open_ = true;
+    std::size_t answered_ = 0;  // messages the server answered in the last drive()
+    bool body_asked_ = false;   // and whether a body began to go out in it
+};
+
+// Sends `messages` in order over one connection, authenticated once, with
+// RSET between a refused message and the next, then QUIT.
 SendReport send(const ServerConfig& server, const Credentials& credentials,
                 std::span<OutgoingMessage> messages, const ResultHook& on_result = {});
 

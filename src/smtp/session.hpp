@@ -166,6 +166,7 @@ class Session {
     bool authenticated() const noexcept { return authenticated_; }
     std::string_view mechanism() const noexcept { return mechanism_; }
     const Transcript& transcript() const noexcept { return transcript_; }
+    void note(std::string_view text) { transcript_.note(text); }  // "-- ..." in the transcript
 
   private:
     void set_state(State next) noexcept;

@@ -122,6 +122,8 @@ async function deliver(stream, session) {
     transmissionType: session.transmissionType,
     clientHostname: session.hostNameAppearsAs,
     remoteAddress: session.remoteAddress,
+    // The connection it came over: tests see connection reuse by it.
+    sessionId: session.id,
     size: fs.statSync(tmp).size,
     receivedAt: new Date().toISOString(),
   };

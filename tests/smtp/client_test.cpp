@@ -10,6 +10,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <thread>
+
 #include "core/encoding.hpp"
 #include "fake_server.hpp"
 
@@ -137,6 +139,104 @@ TEST(Client, TestConnectionReportsEachStep) {
     EXPECT_EQ(server.received().find("MAIL"), std::string::npos);  // no mail sent
     EXPECT_EQ(t.transcript.find(base64_encode(std::string("\0device\0device-pass", 19))),
               std::string::npos);
+}
+
+// ---- a connection kept between batches (smtp::Sender) ----------------------
+
+std::map<std::string, std::string> plain_script() {
+    return {{"EHLO", "250-fake\r\n250 PIPELINING\r\n"},
+            {"MAIL", "250 2.1.0 ok\r\n"},
+            {"RCPT", "250 2.1.5 ok\r\n"},
+            {"DATA", "354 go\r\n"},
+            {".", "250 2.0.0 queued\r\n"},
+            {"QUIT", "221 bye\r\n"}};
+}
+
+constexpr std::string_view one_message =
+    "MAIL FROM:<dev@example.com>\r\nRCPT TO:<a@example.com>\r\nDATA\r\n"
+    "Subject: x\r\n\r\nhi\r\n.\r\n";
+
+SendReport send_one(Sender& sender) {
+    StringSource body("Subject: x\r\n\r\nhi\r\n");
+    std::vector<OutgoingMessage> msgs{{{"dev@example.com", {"a@example.com"}, {}, false}, &body}};
+    return sender.send(msgs);
+}
+
+TEST(Sender, SecondBatchGoesOverTheSameConnectionAndQuitEndsIt) {
+    test::FakeServer server("220 fake ESMTP\r\n", plain_script());
+    Sender sender(local(server.port(), Security::none), Credentials{});
+    auto first = send_one(sender);
+    ASSERT_TRUE(first.ok()) << first.transcript;
+    EXPECT_TRUE(sender.reusable());
+    auto second = send_one(sender);
+    ASSERT_TRUE(second.ok()) << second.transcript;
+    EXPECT_NE(second.transcript.find("-- connection reused for 1 more message(s)"),
+              std::string::npos)
+        << second.transcript;
+    sender.quit();
+    EXPECT_FALSE(sender.reusable());
+    EXPECT_EQ(server.received(), "EHLO localhost\r\n" + std::string(one_message) +
+                                     std::string(one_message) + "QUIT\r\n");
+}
+
+TEST(Sender, ConnectionTheServerClosedWhileIdleIsNotReused) {
+    // The server times the idle connection out: 421, then it hangs up.
+    auto script = plain_script();
+    script["."] = "250 2.0.0 queued\r\n421 4.4.2 idle too long\r\n";
+    test::FakeServer server("220 fake ESMTP\r\n", script, 2);
+    Sender sender(local(server.port(), Security::none), Credentials{});
+    ASSERT_TRUE(send_one(sender).ok());
+    // The 421 is waiting unread: the connection is not quiet any more.
+    for (int i = 0; i < 100 && sender.reusable(); ++i) std::this_thread::sleep_for(10ms);
+    EXPECT_FALSE(sender.reusable());
+    auto second = send_one(sender);
+    EXPECT_TRUE(second.ok()) << second.transcript;
+    // The new connection met the same 421 right after its message: it is
+    // not kept, and there is nothing to QUIT.
+    EXPECT_FALSE(sender.reusable());
+    sender.quit();
+    EXPECT_EQ(server.received(), "EHLO localhost\r\n" + std::string(one_message) +
+                                     "EHLO localhost\r\n" + std::string(one_message));
+}
+
+TEST(Sender, ConnectionDroppedAsItIsReusedStartsTheBatchOverOnANewOne) {
+    // Quiet while idle, but gone when the next MAIL arrives: nothing of the
+    // batch was sent, so it goes again over a new connection, once.
+    auto script = plain_script();
+    script["MAIL#2"] = test::FakeServer::hang_up;
+    test::FakeServer server("220 fake ESMTP\r\n", script, 2);
+    Sender sender(local(server.port(), Security::none), Credentials{});
+    ASSERT_TRUE(send_one(sender).ok());
+    ASSERT_TRUE(sender.reusable());
+    int results = 0;
+    StringSource body("Subject: x\r\n\r\nhi\r\n");
+    std::vector<OutgoingMessage> msgs{{{"dev@example.com", {"a@example.com"}, {}, false}, &body}};
+    auto second = sender.send(msgs, [&](std::size_t, const MessageResult&) { ++results; });
+    EXPECT_TRUE(second.ok()) << second.transcript;
+    EXPECT_EQ(results, 1);  // told once, of the delivery that happened
+    EXPECT_NE(second.transcript.find("broke on reuse"), std::string::npos) << second.transcript;
+    sender.quit();
+    EXPECT_EQ(server.received(), "EHLO localhost\r\n" + std::string(one_message) +
+                                     "MAIL FROM:<dev@example.com>\r\nRCPT TO:<a@example.com>\r\n"
+                                     "EHLO localhost\r\n" + std::string(one_message) +
+                                     "QUIT\r\n");
+}
+
+TEST(Sender, ABodyAlreadyUnderWayIsNeverSentTwice) {
+    // The server hangs up at the end of data on a reused connection: the
+    // message may have been taken, so it is reported, not sent again.
+    auto script = plain_script();
+    script[".#2"] = test::FakeServer::hang_up;
+    test::FakeServer server("220 fake ESMTP\r\n", script, 2);
+    Sender sender(local(server.port(), Security::none), Credentials{});
+    ASSERT_TRUE(send_one(sender).ok());
+    auto second = send_one(sender);
+    ASSERT_TRUE(second.error);
+    ASSERT_EQ(second.messages.size(), 1u);
+    EXPECT_TRUE(second.messages[0].maybe_sent);
+    EXPECT_FALSE(sender.reusable());
+    EXPECT_EQ(server.received(),
+              "EHLO localhost\r\n" + std::string(one_message) + std::string(one_message));
 }
 
 }  // namespace
