@@ -24,31 +24,6 @@ Result<std::vector<std::string>> all_profiles(store::Store& s) {
     return st::profiles(names);
 }
 
-// A user profile's keys can be set only for registered users.
-Result<void> check_profile_exists(store::Store& s, const st::Key& key) {
-    if (!key.profile.starts_with("user:")) return {};
-    auto users = s.users();
-    if (!users) return std::move(users).error();
-    const std::string name = key.profile.substr(5);
-    for (const auto& u : *users)
-        if (u.name == name) return {};
-    return fail(
-        Errc::invalid_input,
-        fmt::format("{}: no user '{}' is registered (postbridge users add {} --email ADDRESS)",
-                    key.full(), name, name));
-}
-
-// Setting `service` fills its preset (as the web page does), so the server
-// fields always match the service chosen.
-void add_preset(const st::Key& key, const std::string& value, Changes& changes) {
-    if (key.def->name != "service") return;
-    if (const st::Preset* p = st::find_preset(value)) {
-        for (const auto& [k, v] : p->values)
-            changes.emplace_back(key.profile + "." + std::string(k),
-                                 v.empty() ? std::nullopt : std::optional<std::string>(v));
-    }
-}
-
 std::string shown(const st::Key& key, store::Store& s, const st::Settings& cfg) {
     if (key.def->type == st::Type::secret) return s.has_secret(key.full()) ? "(set)" : "(not set)";
     return cfg.get(key.profile, key.def->name);
@@ -114,29 +89,10 @@ int apply(Context& ctx, store::Store& s, Changes changes, bool replace = false) 
     auto before = s.load_settings();
     if (!before) return ctx.report(before.error());
     // Expand presets and validate the whole batch before writing anything.
-    Changes expanded;
-    std::vector<std::string> problems;
-    for (auto& [name, value] : changes) {
-        auto key = st::parse_key(name);
-        if (!key) {
-            problems.push_back(key.error().detail);
-            continue;
-        }
-        if (auto r = check_profile_exists(s, *key); !r) {
-            problems.push_back(r.error().detail);
-            continue;
-        }
-        if (value) {
-            auto v = st::normalize(*key, *value);
-            if (!v) {
-                problems.push_back(v.error().detail);
-                continue;
-            }
-            value = *v;
-        }
-        expanded.emplace_back(key->full(), value);
-        if (value) add_preset(*key, *value, expanded);
-    }
+    auto checked = s.check_changes(changes);
+    if (!checked) return ctx.report(checked.error());
+    const Changes& expanded = checked->changes;
+    const std::vector<std::string>& problems = checked->problems;
     if (!problems.empty()) {
         for (std::size_t i = 0; i + 1 < problems.size(); ++i)
             (void)ctx.report(fail(Errc::invalid_input, problems[i]));

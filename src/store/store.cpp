@@ -200,6 +200,47 @@ Result<settings::Settings> Store::load_settings() {
     return settings::Settings(std::move(values));
 }
 
+Result<Store::CheckedChanges> Store::check_changes(const Changes& wanted) {
+    auto registered = users();
+    if (!registered) return std::move(registered).error();
+    CheckedChanges out;
+    for (const auto& [name, wanted_value] : wanted) {
+        auto key = settings::parse_key(name);
+        if (!key) {
+            out.problems.push_back(key.error().detail);
+            continue;
+        }
+        if (key->profile.starts_with("user:")) {
+            const std::string user = key->profile.substr(5);
+            if (std::none_of(registered->begin(), registered->end(),
+                             [&](const User& u) { return u.name == user; })) {
+                out.problems.push_back(fmt::format(
+                    "{}: no user '{}' is registered (postbridge users add {} --email ADDRESS)",
+                    key->full(), user, user));
+                continue;
+            }
+        }
+        std::optional<std::string> value = wanted_value;
+        if (value) {
+            auto v = settings::normalize(*key, *value);
+            if (!v) {
+                out.problems.push_back(v.error().detail);
+                continue;
+            }
+            value = std::move(*v);
+        }
+        out.changes.emplace_back(key->full(), value);
+        // Choosing a service fills the server fields, as the Basic page does.
+        if (value && key->def->name == "service")
+            if (const settings::Preset* preset = settings::find_preset(*value))
+                for (const auto& [k, v] : preset->values)
+                    out.changes.emplace_back(
+                        key->profile + "." + std::string(k),
+                        v.empty() ? std::nullopt : std::optional<std::string>(v));
+    }
+    return out;
+}
+
 Result<void> Store::set_values(
     const std::vector<std::pair<std::string, std::optional<std::string>>>& changes, bool replace) {
     std::lock_guard lock(mu_);

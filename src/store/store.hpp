@@ -79,6 +79,17 @@ class Store {
     Result<void> set_values(
         const std::vector<std::pair<std::string, std::optional<std::string>>>& changes,
         bool replace = false);
+    // What `config set`, `config import` and the API do before set_values:
+    // every key known, a user profile's keys only for a registered user,
+    // every value normalised, and `service` followed by its preset's
+    // values. Every problem is listed (each naming its key), so one answer
+    // tells the whole batch's faults; with any, nothing is to be written.
+    using Changes = std::vector<std::pair<std::string, std::optional<std::string>>>;
+    struct CheckedChanges {
+        Changes changes;  // normalised, presets expanded
+        std::vector<std::string> problems;
+    };
+    Result<CheckedChanges> check_changes(const Changes& wanted);
     // Whether the secret setting `key` (e.g. "email.password") is stored.
     bool has_secret(const std::string& key);
 

@@ -265,44 +265,10 @@ Response App::api_config_set(Call& call) {
     }
     auto before = store_.load_settings();
     if (!before) return error_answer(before.error());
-    auto users = store_.users();
-    if (!users) return error_answer(users.error());
-
-    std::vector<std::pair<std::string, std::optional<std::string>>> expanded;
-    std::vector<std::string> problems;
-    for (auto& [name, value] : wanted) {
-        auto key = st::parse_key(name);
-        if (!key) {
-            problems.push_back(key.error().detail);
-            continue;
-        }
-        if (key->profile.starts_with("user:")) {
-            const std::string user = key->profile.substr(5);
-            bool known = false;
-            for (const auto& u : *users) known = known || u.name == user;
-            if (!known) {
-                problems.push_back(fmt::format(
-                    "{}: no user '{}' is registered (postbridge users add {} --email ADDRESS)",
-                    key->full(), user, user));
-                continue;
-            }
-        }
-        if (value) {
-            auto v = st::normalize(*key, *value);
-            if (!v) {
-                problems.push_back(v.error().detail);
-                continue;
-            }
-            value = *v;
-        }
-        expanded.emplace_back(key->full(), value);
-        // Setting `service` fills its preset, as `config set` and the page do.
-        if (value && key->def->name == "service")
-            if (const st::Preset* preset = st::find_preset(*value))
-                for (const auto& [k, v] : preset->values)
-                    expanded.emplace_back(key->profile + "." + std::string(k),
-                                          v.empty() ? std::nullopt : std::optional<std::string>(v));
-    }
+    auto checked = store_.check_changes(wanted);
+    if (!checked) return error_answer(checked.error());
+    const auto& expanded = checked->changes;
+    const auto& problems = checked->problems;
     if (!problems.empty()) {
         json j{{"error", problems.front()},
                {"errors", problems},
