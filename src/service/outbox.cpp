@@ -177,18 +177,21 @@ Result<delivery::SmtpEndpoint> Outbox::endpoint(const std::string& profile) {
     };
     auto held = std::make_shared<Held>();
     delivery::SmtpEndpoint e;
-    std::lock_guard lock(mu_);
-    held->rt = rt_;
-    auto server = rt_->smtp_server(profile);
-    if (!server) return std::move(server).error();
-    e.server = std::move(*server);
-    auto creds = rt_->credentials(profile, held->tokens);
-    if (!creds) return std::move(creds).error();
-    e.credentials = std::move(*creds);
-    e.keep = std::move(held);
+    {
+        std::lock_guard lock(mu_);
+        held->rt = rt_;
+        auto server = rt_->smtp_server(profile);
+        if (!server) return std::move(server).error();
+        e.server = std::move(*server);
+        auto creds = rt_->credentials(profile, held->tokens);
+        if (!creds) return std::move(creds).error();
+        e.credentials = std::move(*creds);
+    }
     // POP before SMTP: a login per batch, right before its connection, as
-    // servers remember it only for minutes.
-    if (auto pop = rt_->pop_before_smtp(profile); !pop) return std::move(pop).error();
+    // servers remember it only for minutes. Outside the lock: it is network
+    // I/O, and only reads the runtime's fixed settings and the store.
+    if (auto pop = held->rt->pop_before_smtp(profile); !pop) return std::move(pop).error();
+    e.keep = std::move(held);
     return e;
 }
 

@@ -160,7 +160,8 @@ std::string render_root_update_page(std::size_t imported, std::string_view csrf,
     return out;
 }
 
-std::string render_jobs_page(const std::vector<nlohmann::json>& jobs) {
+std::string render_jobs_page(const std::vector<nlohmann::json>& jobs,
+                             std::optional<std::size_t> more) {
     if (jobs.empty()) return R"(<p id="no-jobs">No job yet.</p>)";
     bool busy = false;
     std::string rows;
@@ -174,9 +175,14 @@ std::string render_jobs_page(const std::vector<nlohmann::json>& jobs) {
             escape(str(j, "code")), escape(str(j, "status")), escape(str(j, "remedy")),
             escape(str(j, "profile")), escape(str(j, "subject")));
     }
-    return fmt::format(
+    std::string out = fmt::format(
         R"(<table id="jobs"{}><thead><tr><th>Job</th><th>Accepted</th><th>State</th><th>Code</th><th>Status</th><th>What to do</th><th>Settings</th><th>Subject</th></tr></thead><tbody>{}</tbody></table>)",
         busy ? R"( data-refresh="2")" : "", rows);
+    if (more)
+        out += fmt::format(
+            R"(<p class="no-print"><a id="older-jobs" href="/device-management/jobs?limit={}">Show older jobs</a></p>)",
+            *more);
+    return out;
 }
 
 std::string render_job_page(const nlohmann::json& j, std::string_view csrf, std::string_view notice,

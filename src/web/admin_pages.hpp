@@ -42,7 +42,9 @@ std::string render_ca_page(const std::vector<store::CaCert>& certs, std::string_
 std::string render_root_update_page(std::size_t imported, std::string_view csrf,
                                     std::string_view notice, std::string_view problem);
 
-std::string render_jobs_page(const std::vector<nlohmann::json>& jobs);
+// `more`: there are older jobs; the link shows this many.
+std::string render_jobs_page(const std::vector<nlohmann::json>& jobs,
+                             std::optional<std::size_t> more = std::nullopt);
 std::string render_job_page(const nlohmann::json& job, std::string_view csrf,
                             std::string_view notice, std::string_view problem);
 

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <filesystem>
@@ -308,9 +309,26 @@ Response App::jobs_page(Call& call) {
     constexpr std::string_view title = "Device Management > Job Status";
     const int tab = static_cast<int>(Tab::device_management);
     if (options_.operations == nullptr) return unavailable(call, tab, title);
-    auto jobs = options_.operations->jobs(100);
+    // The newest 100, and a link for 100 more at a time (?limit=N); one
+    // more than shown is read to know whether there are older ones.
+    constexpr std::size_t page = 100, most = 100000;
+    std::size_t limit = page;
+    if (auto q = parse_form(call.req.query))
+        for (const auto& [k, v] : *q)
+            if (k == "limit") {
+                std::size_t n = 0;
+                const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+                if (ec == std::errc{} && end == v.data() + v.size())
+                    limit = std::clamp(n, page, most);
+            }
+    auto jobs = options_.operations->jobs(limit + 1);
     if (!jobs) return framed(call, tab, title, render_messages("", message_of(jobs.error())), 500);
-    return framed(call, tab, title, render_jobs_page(*jobs));
+    std::optional<std::size_t> more;
+    if (jobs->size() > limit) {
+        jobs->resize(limit);
+        more = std::min(limit + page, most);
+    }
+    return framed(call, tab, title, render_jobs_page(*jobs, more));
 }
 
 Response App::job_page(Call& call, std::int64_t id) {

@@ -391,6 +391,30 @@ TEST_F(Part2Test, JobStatusShowsTheManualsTextForAHeldJob) {
               std::string::npos);
 }
 
+TEST_F(Part2Test, JobStatusShowsTheNewestHundredAndOlderOnesOnRequest) {
+    Browser b;
+    (void)login(b);
+    for (int id = 250; id >= 1; --id)
+        ops_.history.push_back({{"job", id}, {"state", "sent"}, {"subject", "scan"}});
+    auto rows = [](const std::string& body) {
+        std::size_t n = 0;
+        for (auto p = body.find("<tr data-job="); p != std::string::npos;
+             p = body.find("<tr data-job=", p + 1))
+            ++n;
+        return n;
+    };
+    const auto first = get(b, "/device-management/jobs");
+    EXPECT_EQ(rows(first.body), 100u);
+    EXPECT_NE(first.body.find(R"(href="/device-management/jobs?limit=200")"), std::string::npos);
+    const auto second = get(b, "/device-management/jobs?limit=200");
+    EXPECT_EQ(rows(second.body), 200u);
+    EXPECT_NE(second.body.find("?limit=300"), std::string::npos);
+    const auto all = get(b, "/device-management/jobs?limit=300");
+    EXPECT_EQ(rows(all.body), 250u);
+    EXPECT_EQ(all.body.find("older-jobs"), std::string::npos);  // nothing older
+    EXPECT_EQ(rows(get(b, "/device-management/jobs?limit=abc").body), 100u);
+}
+
 TEST_F(Part2Test, UsersAreRegisteredWithTheStoresWordsAndSignInOnTheirOwn) {
     Browser b;
     const auto csrf = login(b);
