@@ -96,8 +96,28 @@ class Driver {
                 std::visit(
                     [&](auto& act) {
                         using T = std::decay_t<decltype(act)>;
+                        // Writes wait in pending_ while the body is read, so
+                        // that a message's last chunk and its "." leave in
+                        // one write (and one TLS record); everything else
+                        // sends them first. A failure drops them unsent.
                         if constexpr (std::is_same_v<T, action::Write>) {
-                            write(act.bytes);
+                            pending_ += act.bytes;
+                            if (pending_.size() >= body_chunk_size) flush();
+                        } else if constexpr (std::is_same_v<T, action::NeedBody>) {
+                            body();
+                        } else if constexpr (std::is_same_v<T, action::MessageDone>) {
+                            on_message(std::move(act.result));  // the server answered it
+                        } else if constexpr (std::is_same_v<T, action::Closed>) {
+                            pending_.clear();
+                            finished = true;
+                        } else if constexpr (std::is_same_v<T, action::Failed>) {
+                            pending_.clear();
+                            out.error = std::move(act.error);
+                            out.phase = std::move(act.phase);
+                            out.maybe_sent = act.maybe_sent;
+                            finished = true;
+                        } else if (!flush()) {
+                            // failed: the session has the error, and says so next
                         } else if constexpr (std::is_same_v<T, action::WriteSecret>) {
                             write(act.bytes.reveal());  // the AUTH line leaves the process here
                         } else if constexpr (std::is_same_v<T, action::StartTls>) {
@@ -107,19 +127,8 @@ class Driver {
                                 session_.on_io_error(t.error());
                         } else if constexpr (std::is_same_v<T, action::NeedToken>) {
                             token(act.forced);
-                        } else if constexpr (std::is_same_v<T, action::NeedBody>) {
-                            body();
                         } else if constexpr (std::is_same_v<T, action::Ready>) {
                             if (!on_ready(session_)) out.paused = finished = true;
-                        } else if constexpr (std::is_same_v<T, action::MessageDone>) {
-                            on_message(std::move(act.result));
-                        } else if constexpr (std::is_same_v<T, action::Closed>) {
-                            finished = true;
-                        } else if constexpr (std::is_same_v<T, action::Failed>) {
-                            out.error = std::move(act.error);
-                            out.phase = std::move(act.phase);
-                            out.maybe_sent = act.maybe_sent;
-                            finished = true;
                         }
                     },
                     *a);
@@ -127,6 +136,10 @@ class Driver {
                     if (!out.paused) conn_.close();
                     return out;
                 }
+            }
+            if (!pending_.empty()) {
+                (void)flush();  // then back to the actions: a failure is one
+                continue;
             }
             auto n = conn_.read_some(buffer, session_.timeout());
             if (!n) {
@@ -144,6 +157,15 @@ class Driver {
 
     void write(std::string_view bytes) {
         if (auto w = conn_.write(bytes, session_.timeout()); !w) session_.on_io_error(w.error());
+    }
+
+    // Sends what waits in pending_; false when that failed (the session was told).
+    bool flush() {
+        if (pending_.empty()) return true;
+        auto w = conn_.write(pending_, session_.timeout());
+        pending_.clear();
+        if (!w) session_.on_io_error(w.error());
+        return w.ok();
     }
 
     void token(bool forced) {
@@ -182,6 +204,7 @@ class Driver {
     ByteSource* body_ = nullptr;
     std::vector<char> body_buffer_;
     bool body_asked_ = false;
+    std::string pending_;  // bytes written by the session, not yet sent
 };
 
 bool SendReport::ok() const noexcept {
