@@ -54,7 +54,7 @@ void SmtpTransport::close_where(const std::function<bool(const Kept&)>& drop) {
         std::lock_guard lock(mu_);
         for (auto& k : kept_)
             if (drop(*k)) closing.push_back(std::move(k));
-        std::erase(kept_, nullptr);
+        std::erase(kept_, nullptr);  // the ones moved out
     }
     for (auto& k : closing) k->sender->quit();  // each bounded by the session's quit timeout
 }
@@ -70,10 +70,13 @@ std::unique_ptr<SmtpTransport::Kept> SmtpTransport::take(const std::string& prof
                                                          const std::string& settings) {
     const auto now = Steady::now();
     std::lock_guard lock(mu_);
-    for (auto& k : kept_) {
-        if (!k || k->profile != profile || k->settings != settings) continue;
-        if (now - k->idle_since >= reuse_.idle || now - k->opened >= reuse_.max_age) continue;
-        return std::move(k);  // tidy() closes the ones passed over
+    for (auto it = kept_.begin(); it != kept_.end(); ++it) {
+        Kept& k = **it;
+        if (k.profile != profile || k.settings != settings) continue;
+        if (now - k.idle_since >= reuse_.idle || now - k.opened >= reuse_.max_age) continue;
+        auto found = std::move(*it);  // tidy() closes the ones passed over
+        kept_.erase(it);
+        return found;
     }
     return nullptr;
 }
@@ -81,7 +84,6 @@ std::unique_ptr<SmtpTransport::Kept> SmtpTransport::take(const std::string& prof
 void SmtpTransport::put_back(std::unique_ptr<Kept> k) {
     k->idle_since = Steady::now();
     std::lock_guard lock(mu_);
-    std::erase(kept_, nullptr);
     kept_.push_back(std::move(k));
 }
 

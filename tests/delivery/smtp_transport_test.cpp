@@ -17,15 +17,6 @@ namespace {
 using namespace std::chrono_literals;
 using smtp::test::FakeServer;
 
-std::map<std::string, std::string> script() {
-    return {{"EHLO", "250-fake\r\n250 PIPELINING\r\n"},
-            {"MAIL", "250 2.1.0 ok\r\n"},
-            {"RCPT", "250 2.1.5 ok\r\n"},
-            {"DATA", "354 go\r\n"},
-            {".", "250 2.0.0 queued\r\n"},
-            {"QUIT", "221 bye\r\n"}};
-}
-
 SmtpEndpoint endpoint_for(std::uint16_t port, const std::string& helo = "localhost") {
     SmtpEndpoint e;
     e.server.host = "127.0.0.1";
@@ -58,7 +49,7 @@ std::size_t count(const std::string& hay, const std::string& needle) {
 }
 
 TEST(SmtpTransport, BatchesOfAProfileShareOneConnection) {
-    FakeServer server("220 fake\r\n", script(), 2);
+    FakeServer server("220 fake\r\n", smtp::test::accepting_script(), 2);
     int resolved = 0;
     {
         SmtpTransport t([&](const std::string&) -> Result<SmtpEndpoint> {
@@ -78,8 +69,8 @@ TEST(SmtpTransport, BatchesOfAProfileShareOneConnection) {
 TEST(SmtpTransport, ChangedSettingsGetANewConnection) {
     // `config set email.smtp.port ...` while a connection is kept: the next
     // batch goes to the new server, the old connection is not used again.
-    FakeServer before("220 fake\r\n", script(), 1);
-    FakeServer after("220 fake\r\n", script(), 1);
+    FakeServer before("220 fake\r\n", smtp::test::accepting_script(), 1);
+    FakeServer after("220 fake\r\n", smtp::test::accepting_script(), 1);
     std::uint16_t port = before.port();
     {
         SmtpTransport t(
@@ -97,7 +88,7 @@ TEST(SmtpTransport, ChangedSettingsGetANewConnection) {
 }
 
 TEST(SmtpTransport, SignedOutProfileLosesItsKeptConnection) {
-    FakeServer server("220 fake\r\n", script(), 1);
+    FakeServer server("220 fake\r\n", smtp::test::accepting_script(), 1);
     bool signed_in = true;
     SmtpTransport t([&](const std::string&) -> Result<SmtpEndpoint> {
         if (!signed_in) return fail(Errc::not_signed_in, "profile email is not signed in");
@@ -114,8 +105,28 @@ TEST(SmtpTransport, SignedOutProfileLosesItsKeptConnection) {
     EXPECT_EQ(count(server.received(), "QUIT"), 1u);
 }
 
+TEST(SmtpTransport, TidyWhileABatchIsUnderWayLeavesItAlone) {
+    // serve's engine tidies from its own thread while workers send: a
+    // connection in use is not among the kept ones.
+    FakeServer server("220 fake\r\n", smtp::test::accepting_script(), 1);
+    SmtpTransport t(
+        [&](const std::string&) -> Result<SmtpEndpoint> { return endpoint_for(server.port()); });
+    ASSERT_TRUE(all_sent(send_batch(t, 1)));
+    ASSERT_EQ(t.kept(), 1u);
+    StringSource body("Subject: x\r\n\r\nhi\r\n");
+    std::vector<OutgoingMessage> msgs{{1, "dev@example.com", {"a@example.com"}, &body, 0}};
+    std::size_t kept_meanwhile = 99;
+    auto out = t.send("email", msgs, [&](std::size_t, const MessageOutcome&) {
+        t.tidy();
+        kept_meanwhile = t.kept();
+    });
+    ASSERT_TRUE(all_sent(out));
+    EXPECT_EQ(kept_meanwhile, 0u);
+    EXPECT_EQ(t.kept(), 1u);
+}
+
 TEST(SmtpTransport, IdleConnectionsAreClosedByTidy) {
-    FakeServer server("220 fake\r\n", script(), 2);
+    FakeServer server("220 fake\r\n", smtp::test::accepting_script(), 2);
     ConnectionReuse reuse;
     reuse.idle = 0s;  // every connection is idle too long at once
     SmtpTransport t(

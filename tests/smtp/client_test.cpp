@@ -143,15 +143,6 @@ TEST(Client, TestConnectionReportsEachStep) {
 
 // ---- a connection kept between batches (smtp::Sender) ----------------------
 
-std::map<std::string, std::string> plain_script() {
-    return {{"EHLO", "250-fake\r\n250 PIPELINING\r\n"},
-            {"MAIL", "250 2.1.0 ok\r\n"},
-            {"RCPT", "250 2.1.5 ok\r\n"},
-            {"DATA", "354 go\r\n"},
-            {".", "250 2.0.0 queued\r\n"},
-            {"QUIT", "221 bye\r\n"}};
-}
-
 constexpr std::string_view one_message =
     "MAIL FROM:<dev@example.com>\r\nRCPT TO:<a@example.com>\r\nDATA\r\n"
     "Subject: x\r\n\r\nhi\r\n.\r\n";
@@ -163,7 +154,7 @@ SendReport send_one(Sender& sender) {
 }
 
 TEST(Sender, SecondBatchGoesOverTheSameConnectionAndQuitEndsIt) {
-    test::FakeServer server("220 fake ESMTP\r\n", plain_script());
+    test::FakeServer server("220 fake ESMTP\r\n", test::accepting_script());
     Sender sender(local(server.port(), Security::none), Credentials{});
     auto first = send_one(sender);
     ASSERT_TRUE(first.ok()) << first.transcript;
@@ -181,7 +172,7 @@ TEST(Sender, SecondBatchGoesOverTheSameConnectionAndQuitEndsIt) {
 
 TEST(Sender, ConnectionTheServerClosedWhileIdleIsNotReused) {
     // The server times the idle connection out: 421, then it hangs up.
-    auto script = plain_script();
+    auto script = test::accepting_script();
     script["."] = "250 2.0.0 queued\r\n421 4.4.2 idle too long\r\n";
     test::FakeServer server("220 fake ESMTP\r\n", script, 2);
     Sender sender(local(server.port(), Security::none), Credentials{});
@@ -202,7 +193,7 @@ TEST(Sender, ConnectionTheServerClosedWhileIdleIsNotReused) {
 TEST(Sender, ConnectionDroppedAsItIsReusedStartsTheBatchOverOnANewOne) {
     // Quiet while idle, but gone when the next MAIL arrives: nothing of the
     // batch was sent, so it goes again over a new connection, once.
-    auto script = plain_script();
+    auto script = test::accepting_script();
     script["MAIL#2"] = test::FakeServer::hang_up;
     test::FakeServer server("220 fake ESMTP\r\n", script, 2);
     Sender sender(local(server.port(), Security::none), Credentials{});
@@ -225,7 +216,7 @@ TEST(Sender, ConnectionDroppedAsItIsReusedStartsTheBatchOverOnANewOne) {
 TEST(Sender, ABodyAlreadyUnderWayIsNeverSentTwice) {
     // The server hangs up at the end of data on a reused connection: the
     // message may have been taken, so it is reported, not sent again.
-    auto script = plain_script();
+    auto script = test::accepting_script();
     script[".#2"] = test::FakeServer::hang_up;
     test::FakeServer server("220 fake ESMTP\r\n", script, 2);
     Sender sender(local(server.port(), Security::none), Credentials{});

@@ -10,6 +10,15 @@
 
 namespace pb::smtp::test {
 
+std::map<std::string, std::string> accepting_script() {
+    return {{"EHLO", "250-fake\r\n250 PIPELINING\r\n"},
+            {"MAIL", "250 2.1.0 ok\r\n"},
+            {"RCPT", "250 2.1.5 ok\r\n"},
+            {"DATA", "354 go\r\n"},
+            {".", "250 2.0.0 queued\r\n"},
+            {"QUIT", "221 bye\r\n"}};
+}
+
 FakeServer::FakeServer(std::string greeting, std::map<std::string, std::string> replies,
                        int connections)
     : greeting_(std::move(greeting)), replies_(std::move(replies)), connections_(connections) {

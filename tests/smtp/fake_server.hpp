@@ -12,6 +12,10 @@
 
 namespace pb::smtp::test {
 
+// A plain server that takes every message: EHLO with PIPELINING, MAIL,
+// RCPT, DATA, end of data and QUIT all answered with success.
+std::map<std::string, std::string> accepting_script();
+
 class FakeServer {
   public:
     // replies: verb ("EHLO", "MAIL", ...) -> reply bytes. The body after a
