@@ -45,8 +45,7 @@ class Relay final : public Background, public relay::Backend {
           intake_(env.outbox, env.ctx.clock, rng_, env.log),
           dsn_(
               env.outbox, std::filesystem::path(env.ctx.state_dir) / "relay" / "dsn-reported",
-              hostname, env.ctx.clock, rng_,
-              [this](spool::JobId id) { return intake_.original_sender(id); }, env.log) {}
+              hostname, env.ctx.clock, rng_, env.log) {}
 
     ~Relay() override {
         dsn_thread_.request_stop();

@@ -103,14 +103,13 @@ std::string build_dsn(const DsnInput& in, Random& rng) {
 }
 
 DsnNotifier::DsnNotifier(service::Outbox& outbox, std::filesystem::path state_file,
-                         std::string hostname, const Clock& clock, Random& rng, Original original,
+                         std::string hostname, const Clock& clock, Random& rng,
                          std::function<void(std::string_view)> log)
     : outbox_(outbox),
       file_(std::move(state_file)),
       hostname_(std::move(hostname)),
       clock_(clock),
       rng_(rng),
-      original_(std::move(original)),
       log_(std::move(log)) {}
 
 bool DsnNotifier::load() {
@@ -166,7 +165,7 @@ std::size_t DsnNotifier::scan() {
         if (!needs_dsn(job) || reported_.contains(job.id)) continue;
         reported_.insert(job.id);
         save();
-        std::string to = original_(job.id).value_or(job.sender);
+        const std::string to = job.return_path.empty() ? job.sender : job.return_path;
         if (!enabled || to.empty()) continue;
         const std::string profile = job.profile;
         const std::string from = cfg.get(profile, "sender");

@@ -47,10 +47,10 @@ bool needs_dsn(const spool::Job& job);
 
 class DsnNotifier {
   public:
-    using Original = std::function<std::optional<std::string>(spool::JobId)>;
+    // Reports go to a job's return path (the device's own sender when the
+    // relay rewrote it), else to its sender.
     DsnNotifier(service::Outbox& outbox, std::filesystem::path state_file, std::string hostname,
-                const Clock& clock, Random& rng, Original original,
-                std::function<void(std::string_view)> log);
+                const Clock& clock, Random& rng, std::function<void(std::string_view)> log);
     // One look at the history; returns how many reports were submitted.
     std::size_t scan();
 
@@ -63,7 +63,6 @@ class DsnNotifier {
     std::string hostname_;
     const Clock& clock_;
     Random& rng_;
-    Original original_;
     std::function<void(std::string_view)> log_;
     bool loaded_ = false;
     std::set<spool::JobId> reported_;

@@ -8,7 +8,6 @@
 namespace pb::relay {
 namespace {
 
-constexpr std::size_t kMaxOriginals = 10000;
 
 bool same_address(std::string_view a, std::string_view b) {
     if (a.size() != b.size()) return false;
@@ -101,17 +100,13 @@ std::string Intake::submit(const Envelope& envelope, const std::string& client,
         body = std::make_unique<Borrowed>(message);
     }
     Owning source(std::move(body));
-    const std::string final_sender = sub.sender;
+    if (!envelope.sender.empty() && !same_address(envelope.sender, sub.sender))
+        sub.return_path = envelope.sender;  // its delivery report goes to the device's sender
     auto accepted = outbox_.submit(std::move(sub), source);
     if (!accepted) {
         log_(fmt::format("relay: could not accept a message from {}: {}", client,
                          accepted.error().describe()));
         return reply_for(accepted.error());
-    }
-    if (!envelope.sender.empty() && !same_address(envelope.sender, final_sender)) {
-        std::lock_guard lock(mu_);
-        originals_[accepted->id] = envelope.sender;
-        while (originals_.size() > kMaxOriginals) originals_.erase(originals_.begin());
     }
     log_(fmt::format("relay: job {} accepted from {}{}: {} recipient(s), {} bytes{}", accepted->id,
                      client, envelope.user ? " (" + *envelope.user + ")" : "",
@@ -120,13 +115,6 @@ std::string Intake::submit(const Envelope& envelope, const std::string& client,
     std::string reply = fmt::format("250 2.0.0 Ok: queued as {}", accepted->id);
     if (accepted->held) reply += " (held until the relay's account is signed in)";
     return reply;
-}
-
-std::optional<std::string> Intake::original_sender(std::int64_t job) const {
-    std::lock_guard lock(mu_);
-    auto it = originals_.find(job);
-    if (it == originals_.end()) return std::nullopt;
-    return it->second;
 }
 
 }  // namespace pb::relay

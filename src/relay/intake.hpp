@@ -44,19 +44,11 @@ class Intake {
     // message itself is unusable.
     std::string submit(const Envelope& envelope, const std::string& client, ByteSource& message);
 
-    // The envelope sender a relayed job had before sender_policy=rewrite
-    // replaced it (so a delivery status notification reaches the device's
-    // sender, not the relay's own mailbox). Kept in memory for the most
-    // recent jobs only.
-    std::optional<std::string> original_sender(std::int64_t job) const;
-
   private:
     service::Outbox& outbox_;
     const Clock& clock_;
     LockedRandom rng_;
     std::function<void(std::string_view)> log_;
-    mutable std::mutex mu_;
-    std::map<std::int64_t, std::string> originals_;
 };
 
 }  // namespace pb::relay

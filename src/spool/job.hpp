@@ -57,6 +57,7 @@ struct Job {
     Function function = Function::cli;
     std::string profile;
     std::string sender;
+    std::string return_path;  // Submission::return_path: empty means sender
     std::string subject;
     std::uint64_t size = 0;
     int attempts = 0;

@@ -20,7 +20,7 @@ TimePoint from_ms(std::int64_t v) {
 constexpr std::string_view kColumns =
     "id, created_at, updated_at, next_attempt_at, finished_at, function, profile, sender, subject, "
     "size, "
-    "attempts, state, code, detail, maybe_sent, transcript, file, queued_at";
+    "attempts, state, code, detail, maybe_sent, transcript, file, queued_at, return_path";
 
 Result<void> make_dir(const fs::path& p) {
     std::error_code ec;
@@ -97,8 +97,8 @@ Result<JobId> Spool::accept(const Submission& sub, ByteSource& body) {
         auto ins = db_.prepare(
             "INSERT INTO jobs (created_at, updated_at, queued_at, next_attempt_at, function, "
             "profile, sender, "
-            "subject, size, state, code, detail, file) VALUES (?1, ?1, ?1, ?1, ?2, ?3, ?4, ?5, ?6, "
-            "?7, ?8, ?9, ?10)");
+            "subject, size, state, code, detail, file, return_path) VALUES (?1, ?1, ?1, ?1, ?2, ?3, "
+            "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
         if (!ins) return ins.error();
         ins->bind(1, now)
             .bind(2, to_string(sub.function))
@@ -107,7 +107,8 @@ Result<JobId> Spool::accept(const Submission& sub, ByteSource& body) {
             .bind(5, sub.subject)
             .bind(6, static_cast<std::int64_t>(*size))
             .bind(7, to_string(sub.held ? JobState::held : JobState::queued))
-            .bind(10, name);
+            .bind(10, name)
+            .bind(11, sub.return_path);
         if (sub.held) {
             ins->bind(8, static_cast<std::int64_t>(*sub.held))
                 .bind(9, std::string(info(*sub.held).status));
@@ -163,6 +164,7 @@ Result<std::vector<Job>> Spool::load(std::string_view where, std::int64_t arg, s
         j.transcript = st->text_or_null(15).value_or("");
         j.file = st->text_or_null(16).value_or("");
         j.queued_at = from_ms(st->integer(17));
+        j.return_path = st->text(18);
         out.push_back(std::move(j));
     }
     auto rc = db_.prepare(

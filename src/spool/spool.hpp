@@ -44,6 +44,9 @@ struct Submission {
     // Accept the job straight into `held` with this code (the profile is not
     // signed in and hold_when_signed_out is on).
     std::optional<Errc> held;
+    // Where a report of its failure goes when not to `sender`: the relay's
+    // device sender when sender_policy=rewrite replaced it. Empty: sender.
+    std::string return_path = {};  // (a default: positional initialisers may stop before it)
 };
 
 // What one delivery attempt found, for finish_attempt().

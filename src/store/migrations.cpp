@@ -69,6 +69,11 @@ CREATE TABLE job_recipients (
     PRIMARY KEY (job, seq)
 );
 )sql"},
+    // A relayed job's original envelope sender, for its delivery report
+    // (it was kept in memory only, and lost when serve restarted).
+    Migration{3, R"sql(
+ALTER TABLE jobs ADD COLUMN return_path TEXT NOT NULL DEFAULT '';
+)sql"},
 };
 
 }  // namespace

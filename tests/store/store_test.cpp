@@ -58,6 +58,30 @@ TEST_F(StoreTest, MigratesFromEmpty) {
     EXPECT_EQ(again->schema_version(), migrations().back().version);
 }
 
+TEST(Migrations, VersionsStrictlyIncrease) {
+    // Two migrations with one number: a state at that version would never
+    // get the second.
+    int last = 0;
+    for (const auto& m : migrations()) {
+        EXPECT_GT(m.version, last) << "migration " << m.version << " after " << last;
+        last = m.version;
+    }
+}
+
+TEST_F(StoreTest, UpgradesAStateOfAnEarlierVersion) {
+    // A state written before migration 3: its jobs had no return_path.
+    {
+        auto s = open();
+        ASSERT_TRUE(s);
+        ASSERT_TRUE(s->db().exec("ALTER TABLE jobs DROP COLUMN return_path"));
+        ASSERT_TRUE(s->db().exec("PRAGMA user_version = 2"));
+    }
+    auto s = open();
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->schema_version(), migrations().back().version);
+    EXPECT_TRUE(s->db().exec("SELECT return_path FROM jobs LIMIT 0"));
+}
+
 TEST_F(StoreTest, RefusesAStateFromANewerVersion) {
     {
         auto s = open();
