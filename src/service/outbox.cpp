@@ -77,6 +77,12 @@ delivery::ProfileConfig Outbox::profile_config(const settings::Settings& s,
 }
 
 std::optional<Errc> Outbox::sign_in_problem(const std::string& profile) {
+    // Decide on the settings as they are now: serve releases held jobs and
+    // resolves each batch's server through here, and a page or a command
+    // may have changed them a moment ago (a stale "auth_method off" would
+    // release a job held for sign-in and send it to the old server). Cheap
+    // when nothing changed; on a read error the settings in hand serve.
+    (void)reload();
     std::lock_guard lock(mu_);
     if (rt_->settings().get(profile, "auth_method") != "oauth2") return std::nullopt;
     auto st = rt_->status(profile);

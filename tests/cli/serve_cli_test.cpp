@@ -153,6 +153,25 @@ TEST_F(ServeCli, NoWaitSignInIsCompletedByServeAndReleasesTheHeldJob) {
     EXPECT_TRUE(in_maildir(subject));
 }
 
+TEST_F(ServeCli, AJobHeldForSignInStaysHeldRightAfterTheSettingsChange) {
+    // serve starts with SMTP AUTH off; the administrator then switches to
+    // OAuth2 and a scan is held for the sign-in at once. serve must judge
+    // the held job on the settings as they are now, not as it last read
+    // them: released on the old ones, it would go out without a sign-in.
+    ASSERT_EQ(pb("config set email.auth_method off").status, 0);
+    start_serve();
+    ASSERT_EQ(pb("config set email.auth_method oauth2").status, 0);
+    const std::string subject = unique("held-after-change");
+    ASSERT_EQ(pb("send --to bob@example.test --subject " + subject + " --body hi").status, 0);
+    auto jobs = json::parse(pb("jobs --json --limit 1").out, nullptr, false);
+    const auto id = jobs.value("job", std::int64_t{0});
+    std::this_thread::sleep_for(2500ms);  // two passes of serve's engine
+    const json j = job(id);
+    EXPECT_EQ(j.value("state", ""), "held") << j;
+    EXPECT_EQ(j.value("code", 0), 360) << j;
+    EXPECT_FALSE(in_maildir(subject));
+}
+
 TEST_F(ServeCli, NoWaitWithoutServeSaysServeMustRun) {
     auto r = pb("signin --no-wait");
     EXPECT_EQ(r.status, 2) << r.out;
