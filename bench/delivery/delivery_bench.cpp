@@ -111,6 +111,20 @@ int main(int argc, char** argv) {
     };
 
     std::map<std::string, double> rate;
+    // The reference runs before and after the engine, and the mean is what
+    // the engine is compared with: the server slows as its maildir fills,
+    // and whoever ran last would pay for it.
+    const std::string src = POSTBRIDGE_SOURCE_DIR;
+    auto smtplib_rate = [&] {
+        const double secs = std::atof(
+            run(fmt::format("python3 {}/bench/delivery/reference.py 127.0.0.1 {} {} device "
+                            "device-pass {} {}",
+                            src, env["PB_SMTP_PORT"], env["PB_TEST_CA"], n, size))
+                .c_str());
+        return secs > 0 ? n / secs : 0.0;
+    };
+    const double ref_before = smtplib_rate();
+
     for (const std::string concurrency : {"1", "3"}) {
         configure(concurrency);
         const double intake = fill(**box, n, size, clock, rng);
@@ -129,15 +143,12 @@ int main(int argc, char** argv) {
             concurrency, n, took, n / took, n / intake);
     }
 
-    const std::string src = POSTBRIDGE_SOURCE_DIR;
-    const double ref =
-        std::atof(run(fmt::format("python3 {}/bench/delivery/reference.py 127.0.0.1 {} {} device "
-                                  "device-pass {} {}",
-                                  src, env["PB_SMTP_PORT"], env["PB_TEST_CA"], n, size))
-                      .c_str());
-    if (ref > 0) {
-        rate["smtplib"] = n / ref;
-        std::cout << fmt::format("smtplib, 1 connection: {:.0f} msg/s\n", rate["smtplib"]);
+    const double ref_after = smtplib_rate();
+    if (ref_before > 0 && ref_after > 0) {
+        rate["smtplib"] = (ref_before + ref_after) / 2;
+        std::cout << fmt::format(
+            "smtplib, 1 connection: {:.0f} msg/s before the engine, {:.0f} after, mean {:.0f}\n",
+            ref_before, ref_after, rate["smtplib"]);
     }
 
     const int m = std::min(n, 100);
