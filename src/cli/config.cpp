@@ -86,8 +86,6 @@ int get(Context& ctx, const std::string& name) {
 
 // Applies changes after validating every one; prints what changed.
 int apply(Context& ctx, store::Store& s, Changes changes, bool replace = false) {
-    auto before = s.load_settings();
-    if (!before) return ctx.report(before.error());
     // Expand presets and validate the whole batch before writing anything.
     auto checked = s.check_changes(changes);
     if (!checked) return ctx.report(checked.error());
@@ -100,22 +98,15 @@ int apply(Context& ctx, store::Store& s, Changes changes, bool replace = false) 
         if (!ctx.json) std::cerr << "postbridge: nothing was changed\n";
         return Exit::usage;
     }
-    if (auto r = s.set_values(expanded, replace); !r) return ctx.report(r.error());
-    auto after = s.load_settings();
-    if (!after) return ctx.report(after.error());
-    for (const auto& [name, value] : expanded) {
-        auto key = st::parse_key(name);
-        if (!key) continue;
-        const bool secret = key->def->type == st::Type::secret;
-        const std::string old_v = secret ? "" : before->get(key->profile, key->def->name);
-        const std::string new_v = secret ? "(set)" : after->get(key->profile, key->def->name);
-        if (!secret && old_v == new_v) continue;
+    auto changed = s.apply_changes(expanded, replace);
+    if (!changed) return ctx.report(changed.error());
+    for (const auto& c : *changed) {
         if (ctx.json)
-            Context::emit({{"changed", name}, {"value", new_v}});
+            Context::emit({{"changed", c.key}, {"value", c.new_value}});
         else
             std::cout << fmt::format(
-                "{}: {}{}\n", name, new_v.empty() ? "(unset)" : new_v,
-                secret || old_v.empty() ? "" : fmt::format(" (was {})", old_v));
+                "{}: {}{}\n", c.key, c.new_value.empty() ? "(unset)" : c.new_value,
+                c.old_value.empty() ? "" : fmt::format(" (was {})", c.old_value));
     }
     return Exit::ok;
 }

@@ -43,9 +43,8 @@ class Relay final : public Background, public relay::Backend {
               },
               rng_),
           intake_(env.outbox, env.ctx.clock, rng_, env.log),
-          dsn_(
-              env.outbox, std::filesystem::path(env.ctx.state_dir) / "relay" / "dsn-reported",
-              hostname, env.ctx.clock, rng_, env.log) {}
+          dsn_(env.outbox, std::filesystem::path(env.ctx.state_dir) / "relay" / "dsn-reported",
+               hostname, env.ctx.clock, rng_, env.log) {}
 
     ~Relay() override {
         dsn_thread_.request_stop();

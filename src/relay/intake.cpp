@@ -8,7 +8,6 @@
 namespace pb::relay {
 namespace {
 
-
 bool same_address(std::string_view a, std::string_view b) {
     if (a.size() != b.size()) return false;
     for (std::size_t i = 0; i < a.size(); ++i) {

@@ -57,8 +57,7 @@ class Driver {
     void set_body(ByteSource* body) noexcept { body_ = body; }
 
     // Connects, then runs until the session is closed, failed or paused.
-    Outcome run(const OnReady& on_ready,
-                const std::function<void(MessageResult&&)>& on_message) {
+    Outcome run(const OnReady& on_ready, const std::function<void(MessageResult&&)>& on_message) {
         bool connected = false;
         if (auto c = conn_.connect(server_.host, server_.port, session_.timeout()); !c) {
             session_.on_io_error(c.error());
@@ -86,8 +85,7 @@ class Driver {
     bool body_asked() const noexcept { return body_asked_; }
 
   private:
-    Outcome loop(const OnReady& on_ready,
-                 const std::function<void(MessageResult&&)>& on_message) {
+    Outcome loop(const OnReady& on_ready, const std::function<void(MessageResult&&)>& on_message) {
         Outcome out;
         std::array<char, read_buffer_size> buffer;
         for (;;) {
@@ -225,6 +223,7 @@ bool Sender::reusable() const {
 }
 
 SendReport Sender::send(std::span<OutgoingMessage> messages, const ResultHook& on_result) {
+    bool broke_on_reuse = false;
     if (driver_ && reusable()) {
         driver_->session().note("-- connection reused for " + std::to_string(messages.size()) +
                                 " more message(s)");
@@ -233,11 +232,11 @@ SendReport Sender::send(std::span<OutgoingMessage> messages, const ResultHook& o
         // When that broke it before any message went out, nothing was sent
         // and nobody was told anything: the batch starts over on a new one.
         if (!report.error || answered_ != 0 || body_asked_) return report;
-        driver_ = std::make_unique<Driver>(server_, credentials_);
-        driver_->session().note("-- the connection kept open broke on reuse; a new one");
-        return drive(messages, on_result, false);
+        broke_on_reuse = true;
     }
     driver_ = std::make_unique<Driver>(server_, credentials_);
+    if (broke_on_reuse)
+        driver_->session().note("-- the connection kept open broke on reuse; a new one");
     return drive(messages, on_result, false);
 }
 

@@ -97,8 +97,7 @@ class Sender {
     void keep_open(bool keep) noexcept { keep_open_ = keep; }
 
   private:
-    SendReport drive(std::span<OutgoingMessage> messages, const ResultHook& on_result,
-                     bool resume);
+    SendReport drive(std::span<OutgoingMessage> messages, const ResultHook& on_result, bool resume);
 
     ServerConfig server_;
     Credentials credentials_;

@@ -97,7 +97,8 @@ Result<JobId> Spool::accept(const Submission& sub, ByteSource& body) {
         auto ins = db_.prepare(
             "INSERT INTO jobs (created_at, updated_at, queued_at, next_attempt_at, function, "
             "profile, sender, "
-            "subject, size, state, code, detail, file, return_path) VALUES (?1, ?1, ?1, ?1, ?2, ?3, "
+            "subject, size, state, code, detail, file, return_path) VALUES (?1, ?1, ?1, ?1, ?2, "
+            "?3, "
             "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
         if (!ins) return ins.error();
         ins->bind(1, now)

@@ -241,6 +241,27 @@ Result<Store::CheckedChanges> Store::check_changes(const Changes& wanted) {
     return out;
 }
 
+Result<std::vector<Store::Changed>> Store::apply_changes(const Changes& checked, bool replace) {
+    auto before = load_settings();
+    if (!before) return std::move(before).error();
+    if (auto r = set_values(checked, replace); !r) return std::move(r).error();
+    auto after = load_settings();
+    if (!after) return std::move(after).error();
+    std::vector<Changed> out;
+    for (const auto& [name, value] : checked) {
+        auto key = settings::parse_key(name);
+        if (!key) continue;
+        Changed c{name, "", "(set)", key->def->type == settings::Type::secret};
+        if (!c.secret) {
+            c.old_value = before->get(key->profile, key->def->name);
+            c.new_value = after->get(key->profile, key->def->name);
+            if (c.old_value == c.new_value) continue;
+        }
+        out.push_back(std::move(c));
+    }
+    return out;
+}
+
 Result<void> Store::set_values(
     const std::vector<std::pair<std::string, std::optional<std::string>>>& changes, bool replace) {
     std::lock_guard lock(mu_);

@@ -90,6 +90,14 @@ class Store {
         std::vector<std::string> problems;
     };
     Result<CheckedChanges> check_changes(const Changes& wanted);
+    // set_values, then what it changed, for the caller to show: each key
+    // whose value differs afterwards (a secret always counts, shown as
+    // "(set)"; old is empty for secrets and for keys that had no value).
+    struct Changed {
+        std::string key, old_value, new_value;
+        bool secret = false;
+    };
+    Result<std::vector<Changed>> apply_changes(const Changes& checked, bool replace = false);
     // Whether the secret setting `key` (e.g. "email.password") is stored.
     bool has_secret(const std::string& key);
 

@@ -263,8 +263,6 @@ Response App::api_config_set(Call& call) {
     } else {
         return invalid(R"(give {"key": KEY, "value": VALUE} or {"changes": {KEY: VALUE, ...}})");
     }
-    auto before = store_.load_settings();
-    if (!before) return error_answer(before.error());
     auto checked = store_.check_changes(wanted);
     if (!checked) return error_answer(checked.error());
     const auto& expanded = checked->changes;
@@ -278,19 +276,10 @@ Response App::api_config_set(Call& call) {
                {"changed", json::array()}};
         return Response::json(j.dump(), 400);
     }
-    if (auto r = store_.set_values(expanded); !r) return error_answer(r.error());
-    auto after = store_.load_settings();
-    if (!after) return error_answer(after.error());
+    auto applied = store_.apply_changes(expanded);
+    if (!applied) return error_answer(applied.error());
     json changed = json::array();
-    for (const auto& [name, value] : expanded) {
-        auto key = st::parse_key(name);
-        if (!key) continue;
-        const bool secret = key->def->type == st::Type::secret;
-        const std::string old_v = secret ? "" : before->get(key->profile, key->def->name);
-        const std::string new_v = secret ? "(set)" : after->get(key->profile, key->def->name);
-        if (!secret && old_v == new_v) continue;
-        changed.push_back({{"key", name}, {"value", new_v}});
-    }
+    for (const auto& c : *applied) changed.push_back({{"key", c.key}, {"value", c.new_value}});
     options_.log(fmt::format("web: API: {} setting(s) changed", changed.size()));
     return ok(json{{"changed", changed}});
 }

@@ -23,6 +23,45 @@ namespace pb::test {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
+// The scripted user at the OAuth server: `approve` or `deny` a code.
+inline void act_as_user(const std::string& action, const std::string& code,
+                        const std::string& login = "alice") {
+    auto u = run_command("node " + Peers::get().at("PB_PEERS_DIR") + "/user.mjs " + action +
+                         " --issuer " + Peers::get().at("PB_OIDC_ISSUER") + " --code " + code +
+                         " --login " + login + " 2>&1");
+    EXPECT_EQ(u.status, 0) << u.out;
+}
+
+// Runs `signin_command` (a `postbridge ... signin --json`) in the
+// background, acts as the user on the code it shows, and returns every JSON
+// line it printed; `scratch` is a file for its output.
+inline std::vector<json> signin_as_user(const std::string& signin_command, const fs::path& scratch,
+                                        const std::string& action,
+                                        const std::string& login = "alice") {
+    const std::string cmd =
+        signin_command + " > " + scratch.string() + " 2>&1; echo $? >> " + scratch.string();
+    std::thread runner([cmd] { (void)run_command(cmd); });
+    std::string code;
+    for (int i = 0; i < 200 && code.empty(); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        std::ifstream in(scratch);
+        std::string line;
+        if (std::getline(in, line)) {
+            auto j = json::parse(line, nullptr, false);
+            if (j.is_object() && j.contains("user_code")) code = j["user_code"].get<std::string>();
+        }
+    }
+    EXPECT_FALSE(code.empty()) << "signin showed no code";
+    if (!code.empty()) act_as_user(action, code, login);
+    runner.join();
+    std::vector<json> lines;
+    std::ifstream in(scratch);
+    std::string line;
+    while (std::getline(in, line)) lines.push_back(json::parse(line, nullptr, false));
+    fs::remove(scratch);
+    return lines;
+}
+
 class CliWithPeers : public ::testing::Test {
   protected:
     void SetUp() override {
@@ -48,45 +87,18 @@ class CliWithPeers : public ::testing::Test {
         return run_command(binary_path() + " --state " + state_.string() + " " + args + " 2>&1");
     }
 
-    // The scripted user at the OAuth server: `approve` or `deny` a code.
     static void act_as_user(const std::string& action, const std::string& code,
                             const std::string& login = "alice") {
-        auto u = run_command("node " + Peers::get().at("PB_PEERS_DIR") + "/user.mjs " + action +
-                             " --issuer " + Peers::get().at("PB_OIDC_ISSUER") + " --code " + code +
-                             " --login " + login + " 2>&1");
-        EXPECT_EQ(u.status, 0) << u.out;
+        test::act_as_user(action, code, login);
     }
 
-    // Starts `signin --json` in the background, acts as the user on the code
-    // it shows, and returns every JSON line signin printed.
+    // signin --json for `profile` as the scripted user; every JSON line it printed.
     std::vector<json> signin_as_user(const std::string& action,
                                      const std::string& profile = "email",
                                      const std::string& login = "alice") {
-        const fs::path out = state_.string() + ".signin";
-        const std::string cmd = binary_path() + " --state " + state_.string() +
-                                " signin --json --profile " + profile + " > " + out.string() +
-                                " 2>&1; echo $? >> " + out.string();
-        std::thread runner([cmd] { (void)run_command(cmd); });
-        std::string code;
-        for (int i = 0; i < 200 && code.empty(); ++i) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(100));
-            std::ifstream in(out);
-            std::string line;
-            if (std::getline(in, line)) {
-                auto j = json::parse(line, nullptr, false);
-                if (j.is_object() && j.contains("user_code"))
-                    code = j["user_code"].get<std::string>();
-            }
-        }
-        EXPECT_FALSE(code.empty()) << "signin showed no code";
-        if (!code.empty()) act_as_user(action, code, login);
-        runner.join();
-        std::vector<json> lines;
-        std::ifstream in(out);
-        std::string line;
-        while (std::getline(in, line)) lines.push_back(json::parse(line, nullptr, false));
-        fs::remove(out);
-        return lines;
+        return test::signin_as_user(
+            binary_path() + " --state " + state_.string() + " signin --json --profile " + profile,
+            state_.string() + ".signin", action, login);
     }
 
     json status_json(const std::string& profile = "email") {

@@ -62,9 +62,8 @@ class ReusePeersTest : public ::testing::Test {
             d.text = "reuse\n";
             auto msg = mime::build_message(std::move(d), clock_, rng_);
             ASSERT_TRUE(msg) << msg.error().describe();
-            spool::Submission sub{spool::Function::notification, "email",
-                                  (*msg)->envelope().sender, (*msg)->envelope().recipients,
-                                  tag, std::nullopt};
+            spool::Submission sub{spool::Function::notification, "email", (*msg)->envelope().sender,
+                                  (*msg)->envelope().recipients, tag,     std::nullopt};
             ASSERT_TRUE(box_->submit(sub, **msg));
         }
     }

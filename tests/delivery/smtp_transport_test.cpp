@@ -31,8 +31,11 @@ BatchOutcome send_batch(SmtpTransport& t, std::size_t n) {
     std::vector<StringSource> bodies(n, StringSource("Subject: x\r\n\r\nhi\r\n"));
     std::vector<OutgoingMessage> msgs;
     for (std::size_t i = 0; i < n; ++i)
-        msgs.push_back({static_cast<std::int64_t>(i + 1), "dev@example.com", {"a@example.com"},
-                        &bodies[i], 0});
+        msgs.push_back({static_cast<std::int64_t>(i + 1),
+                        "dev@example.com",
+                        {"a@example.com"},
+                        &bodies[i],
+                        0});
     return t.send("email", msgs);
 }
 
@@ -58,7 +61,7 @@ TEST(SmtpTransport, BatchesOfAProfileShareOneConnection) {
         });
         for (int batch = 0; batch < 3; ++batch) ASSERT_TRUE(all_sent(send_batch(t, 2)));
         EXPECT_EQ(t.kept(), 1u);
-    }  // destroying the transport QUITs what it kept
+    }                        // destroying the transport QUITs what it kept
     EXPECT_EQ(resolved, 3);  // settings are still read for every batch
     const std::string wire = server.received();
     EXPECT_EQ(count(wire, "EHLO "), 1u) << wire;

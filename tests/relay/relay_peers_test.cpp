@@ -23,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include "cli/cli_with_peers.hpp"
 #include "support/peers.hpp"
 
 namespace pb::test {
@@ -148,29 +149,7 @@ class RelayPeers : public ::testing::Test {
     CommandResult pb(const std::string& args) { return run_command(command(args) + " 2>&1"); }
 
     void sign_in() {
-        const fs::path out = state_.string() + ".signin";
-        const std::string cmd = command("signin --json") + " > " + out.string() + " 2>&1";
-        std::thread runner([cmd] { (void)run_command(cmd); });
-        std::string code;
-        for (int i = 0; i < 200 && code.empty(); ++i) {
-            std::this_thread::sleep_for(100ms);
-            std::ifstream in(out);
-            std::string line;
-            if (std::getline(in, line)) {
-                auto j = json::parse(line, nullptr, false);
-                if (j.is_object() && j.contains("user_code"))
-                    code = j["user_code"].get<std::string>();
-            }
-        }
-        EXPECT_FALSE(code.empty()) << "signin showed no code";
-        if (!code.empty()) {
-            auto u = run_command("node " + Peers::get().at("PB_PEERS_DIR") +
-                                 "/user.mjs approve --issuer " + Peers::get().at("PB_OIDC_ISSUER") +
-                                 " --code " + code + " --login alice 2>&1");
-            EXPECT_EQ(u.status, 0) << u.out;
-        }
-        runner.join();
-        fs::remove(out);
+        (void)signin_as_user(command("signin --json"), state_.string() + ".signin", "approve");
     }
 
     void start_serve() {

@@ -209,8 +209,8 @@ TEST(Sender, ConnectionDroppedAsItIsReusedStartsTheBatchOverOnANewOne) {
     sender.quit();
     EXPECT_EQ(server.received(), "EHLO localhost\r\n" + std::string(one_message) +
                                      "MAIL FROM:<dev@example.com>\r\nRCPT TO:<a@example.com>\r\n"
-                                     "EHLO localhost\r\n" + std::string(one_message) +
-                                     "QUIT\r\n");
+                                     "EHLO localhost\r\n" +
+                                     std::string(one_message) + "QUIT\r\n");
 }
 
 TEST(Sender, ABodyAlreadyUnderWayIsNeverSentTwice) {
