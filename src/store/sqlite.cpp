@@ -18,6 +18,36 @@ Error sqlite_error(sqlite3* db, int rc, std::string_view what, const std::filesy
 
 }  // namespace
 
+Stmt::~Stmt() {
+    if (cache_ && s_)
+        cache_->give_back(s_);
+    else
+        sqlite3_finalize(s_);
+}
+
+StmtCache::~StmtCache() {
+    for (auto& [sql, s] : idle_) sqlite3_finalize(s);
+}
+
+sqlite3_stmt* StmtCache::take(std::string_view sql) {
+    std::lock_guard lock(mu_);
+    auto it = idle_.find(sql);
+    if (it == idle_.end()) return nullptr;
+    sqlite3_stmt* s = it->second;
+    idle_.erase(it);
+    return s;
+}
+
+void StmtCache::give_back(sqlite3_stmt* s) {
+    // Reset ends a read the statement may still hold open (a reader keeps
+    // the WAL from being checkpointed past it); the bindings go too, so the
+    // next user starts from NULLs as with a fresh statement.
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    std::lock_guard lock(mu_);
+    idle_.emplace(sqlite3_sql(s), s);
+}
+
 Stmt& Stmt::bind(int i, std::string_view v) {
     sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
     return *this;
@@ -89,6 +119,18 @@ Result<Stmt> Db::prepare(std::string_view sql) {
     const int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &s, nullptr);
     if (rc != SQLITE_OK) return sqlite_error(db_, rc, "cannot prepare a statement", path_);
     return Stmt(db_, s);
+}
+
+Result<Stmt> Db::cached(std::string_view sql) {
+    if (sqlite3_stmt* s = cache_->take(sql)) {
+        Stmt st(db_, s);
+        st.cache_ = cache_.get();
+        return st;
+    }
+    auto fresh = prepare(sql);
+    if (!fresh) return fresh.error();
+    fresh->cache_ = cache_.get();
+    return fresh;
 }
 
 Error Db::error(std::string_view what) const {

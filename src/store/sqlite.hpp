@@ -7,6 +7,9 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,14 +18,18 @@
 
 namespace pb::store {
 
+class StmtCache;
+
+// A prepared statement. One from Db::prepare is finalized when destroyed;
+// one from Db::cached goes back to its Db's cache, reset and unbound.
 class Stmt {
   public:
     Stmt(sqlite3* db, sqlite3_stmt* s) : db_(db), s_(s) {}
-    Stmt(Stmt&& o) noexcept : db_(o.db_), s_(o.s_) { o.s_ = nullptr; }
+    Stmt(Stmt&& o) noexcept : db_(o.db_), s_(o.s_), cache_(o.cache_) { o.s_ = nullptr; }
     Stmt(const Stmt&) = delete;
     Stmt& operator=(const Stmt&) = delete;
     Stmt& operator=(Stmt&&) = delete;
-    ~Stmt() { sqlite3_finalize(s_); }
+    ~Stmt();
 
     Stmt& bind(int i, std::string_view v);
     Stmt& bind(int i, std::int64_t v);
@@ -45,8 +52,27 @@ class Stmt {
     bool is_null(int col) const { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
 
   private:
+    friend class Db;
     sqlite3* db_;
     sqlite3_stmt* s_;
+    StmtCache* cache_ = nullptr;  // set: cached, given back rather than finalized
+};
+
+// The statements a Db prepared with cached(), by their SQL. A statement in
+// use is out of the cache; a second user of the same SQL meanwhile gets one
+// of its own.
+class StmtCache {
+  public:
+    StmtCache() = default;
+    StmtCache(const StmtCache&) = delete;
+    StmtCache& operator=(const StmtCache&) = delete;
+    ~StmtCache();
+    sqlite3_stmt* take(std::string_view sql);
+    void give_back(sqlite3_stmt* s);
+
+  private:
+    std::mutex mu_;
+    std::multimap<std::string, sqlite3_stmt*, std::less<>> idle_;
 };
 
 class Db {
@@ -54,14 +80,22 @@ class Db {
     // Opens (creating) the file with WAL and synchronous=FULL: a committed
     // transaction survives a power cut.
     static Result<Db> open(const std::filesystem::path& file);
-    Db(Db&& o) noexcept : db_(o.db_), path_(std::move(o.path_)) { o.db_ = nullptr; }
+    Db(Db&& o) noexcept : db_(o.db_), path_(std::move(o.path_)), cache_(std::move(o.cache_)) {
+        o.db_ = nullptr;
+    }
     Db(const Db&) = delete;
     Db& operator=(const Db&) = delete;
     Db& operator=(Db&&) = delete;
-    ~Db() { sqlite3_close_v2(db_); }
+    ~Db() {
+        cache_.reset();  // finalizes the cached statements first
+        sqlite3_close_v2(db_);
+    }
 
     Result<void> exec(std::string_view sql);
     Result<Stmt> prepare(std::string_view sql);
+    // The same, for a statement run again and again (the spool's per-job
+    // queries): it is compiled once and kept.
+    Result<Stmt> cached(std::string_view sql);
     std::int64_t last_insert_id() const { return sqlite3_last_insert_rowid(db_); }
     int changes() const { return sqlite3_changes(db_); }
     const std::filesystem::path& path() const { return path_; }
@@ -75,9 +109,11 @@ class Db {
     Error error(std::string_view what) const;
 
   private:
-    Db(sqlite3* db, std::filesystem::path p) : db_(db), path_(std::move(p)) {}
+    Db(sqlite3* db, std::filesystem::path p)
+        : db_(db), path_(std::move(p)), cache_(std::make_unique<StmtCache>()) {}
     sqlite3* db_;
     std::filesystem::path path_;
+    std::unique_ptr<StmtCache> cache_;
 };
 
 // Rolls back unless committed.

@@ -42,6 +42,37 @@ class StoreTest : public ::testing::Test {
     test::ManualClock clock_;
 };
 
+TEST_F(StoreTest, ACachedStatementComesBackResetAndUnbound) {
+    fs::create_directories(dir_);
+    auto db = Db::open(dir_ / "cache.db");
+    ASSERT_TRUE(db.ok());
+    const std::string_view sql = "SELECT ?1, ?2";
+    auto first = db->cached(sql);
+    ASSERT_TRUE(first.ok());
+    first->bind(1, std::int64_t{7}).bind(2, "seven");
+    ASSERT_TRUE(first->step().ok());
+    {
+        // In use meanwhile: a second user of the same SQL gets its own.
+        auto second = db->cached(sql);
+        ASSERT_TRUE(second.ok());
+        second->bind(1, std::int64_t{8});
+        ASSERT_TRUE(*second->step());
+        EXPECT_EQ(second->integer(0), 8);
+        EXPECT_EQ(first->integer(0), 7);  // untouched by the other
+    }
+    { auto drop = std::move(*first); }  // back to the cache, mid-step
+    // Both were given back reset and unbound: the next user steps from the
+    // first row again, and from NULLs.
+    auto a = db->cached(sql);
+    auto b = db->cached(sql);
+    for (auto* again : {&a, &b}) {
+        ASSERT_TRUE(again->ok());
+        ASSERT_TRUE(*(*again)->step());
+        EXPECT_TRUE((*again)->is_null(0));
+        EXPECT_TRUE((*again)->is_null(1));
+    }
+}
+
 TEST_F(StoreTest, MigratesFromEmpty) {
     auto s = open();
     ASSERT_TRUE(s);
