@@ -11,11 +11,20 @@
 //   STATE/spool/msg/         accepted messages (format.hpp)
 //   STATE/spool/quarantine/  damaged files, kept for a person to look at
 //
+// Delivery's own state changes (a claim, a result) may be committed with
+// their sync deferred (Durability::deferred): written to the log at once, so
+// they survive the death of the process, and made durable by the next sync()
+// or synced commit. A power cut in between undoes them: a claimed job is
+// queued again, a result is forgotten and its job sent again. Intake is
+// always synced. A sent job's message file is removed only once its result
+// is durable.
+//
 // The Spool has its own connection to the database, guarded by a mutex, so
 // that delivery threads and intake can share one instance; several
 // processes share the database through SQLite's locking.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <mutex>
@@ -59,6 +68,9 @@ struct Attempt {
     std::vector<Recipient> recipients;         // results by seq; others unchanged
 };
 
+// How a commit of delivery results reaches the disk (see the top).
+enum class Durability { synced, deferred };
+
 struct Retention {
     std::int64_t max_jobs = 1000;
     Duration max_age = std::chrono::days{30};
@@ -93,14 +105,27 @@ class Spool {
     // Takes up to `max` due queued jobs of `profile` (oldest first), or the
     // one job `only`, into `sending` and counts the attempt.
     Result<std::vector<Job>> claim(const std::string& profile, std::size_t max,
-                                   std::optional<JobId> only = std::nullopt);
+                                   std::optional<JobId> only = std::nullopt,
+                                   Durability durability = Durability::synced);
+    // Claimed jobs not attempted after all (delivery stopped) back to
+    // queued, their attempt uncounted. Jobs no longer `sending` are left.
+    Result<void> unclaim(std::span<const JobId> ids);
     // The message of a claimed job. A damaged file is quarantined here and
     // the job failed with 651; the error is returned.
     Result<std::unique_ptr<SpoolReader>> open_message(const Job& job);
     Result<void> finish_attempt(JobId id, const Attempt& attempt);
-    // Several in one transaction (one sync of the log): delivery records the
-    // messages of a connection this way while the connection goes on.
-    Result<void> finish_attempts(std::span<const std::pair<JobId, Attempt>> attempts);
+    // Several in one transaction: delivery records the messages of a
+    // connection this way, deferred, while the connection goes on. A synced
+    // commit makes every deferred one before it durable too.
+    Result<void> finish_attempts(std::span<const std::pair<JobId, Attempt>> attempts,
+                                 Durability durability = Durability::synced);
+    // Makes every deferred commit before it durable (one fsync of the log,
+    // without holding up other commits meanwhile). The message files of sent
+    // jobs this makes removable are then removed by remove_freed().
+    Result<void> sync();
+    // Removes the message files of sent jobs whose results are synced
+    // (delivery calls it beside the sending, off its path).
+    void remove_freed();
     // held -> queued, due now, for every job of the profile. Returns how many.
     Result<std::size_t> release_held(const std::string& profile);
     // A failed, partial or held job back to queued with its refused
@@ -122,6 +147,11 @@ class Spool {
     // The distinct profiles of jobs matching `condition` (with ?1 = arg).
     Result<std::vector<std::string>> profiles_where(std::string_view condition, std::int64_t arg);
     Result<void> quarantine_locked(const Job& job, const Error& why);
+    // Counts a commit; a synced one makes all before it durable.
+    void committed_locked(Durability durability);
+    // Commits up to `upto` are durable: the files waiting on them are freed,
+    // for remove_freed().
+    void synced_locked(std::uint64_t upto);
 
     std::mutex mu_;  // one statement or transaction at a time on db_
     store::Db db_;
@@ -129,6 +159,13 @@ class Spool {
     FileOps& ops_;
     const Clock& clock_;
     Random& rng_;
+    // Commits through this connection, counted; those up to synced_ are
+    // durable. A sent job's file waits in unsynced_drops_ (tagged with its
+    // commit) until then, and in freed_ until remove_freed().
+    std::uint64_t written_ = 0;
+    std::uint64_t synced_ = 0;
+    std::vector<std::pair<std::uint64_t, std::string>> unsynced_drops_;
+    std::vector<std::string> freed_;
 };
 
 }  // namespace pb::spool

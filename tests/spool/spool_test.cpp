@@ -241,6 +241,83 @@ TEST_F(SpoolTest, SentJobDropsItsFileAndKeepsItsHistory) {
     EXPECT_EQ(files("msg"), 0U);
 }
 
+Attempt sent_to_b() {
+    return Attempt{
+        JobState::sent,
+        std::nullopt,
+        false,
+        std::nullopt,
+        std::nullopt,
+        {Recipient{0, "b@example.test", RecipientResult::accepted, std::nullopt, "250"}}};
+}
+
+TEST_F(SpoolTest, ADeferredResultKeepsItsFileUntilItIsSynced) {
+    // Written, not synced: a power cut could undo it and the job would be
+    // sent again, so its message must still be there.
+    const JobId id = accept();
+    ASSERT_EQ(spool_->claim("email", 1, std::nullopt, Durability::deferred)->size(), 1U);
+    const std::pair<JobId, Attempt> one[] = {{id, sent_to_b()}};
+    ASSERT_TRUE(spool_->finish_attempts(one, Durability::deferred).ok());
+    EXPECT_EQ(get(id).state, JobState::sent);
+    spool_->remove_freed();
+    EXPECT_EQ(files("msg"), 1U);
+
+    const int fsyncs = ops_.fsyncs;
+    ASSERT_TRUE(spool_->sync().ok());
+    EXPECT_EQ(ops_.fsyncs, fsyncs + 1);  // the log, once
+    EXPECT_EQ(files("msg"), 1U);         // freed; removed off the lock, by remove_freed
+    spool_->remove_freed();
+    EXPECT_EQ(files("msg"), 0U);
+
+    ASSERT_TRUE(spool_->sync().ok());  // nothing deferred since: no fsync
+    EXPECT_EQ(ops_.fsyncs, fsyncs + 1);
+}
+
+TEST_F(SpoolTest, ASyncedCommitMakesTheDeferredOnesBeforeItDurable) {
+    const JobId id = accept();
+    ASSERT_EQ(spool_->claim("email", 1, std::nullopt, Durability::deferred)->size(), 1U);
+    const std::pair<JobId, Attempt> one[] = {{id, sent_to_b()}};
+    ASSERT_TRUE(spool_->finish_attempts(one, Durability::deferred).ok());
+    accept();  // intake commits synced, which syncs the whole log
+    spool_->remove_freed();
+    EXPECT_EQ(files("msg"), 1U);  // only the new job's
+    const int fsyncs = ops_.fsyncs;
+    ASSERT_TRUE(spool_->sync().ok());
+    EXPECT_EQ(ops_.fsyncs, fsyncs);
+}
+
+TEST_F(SpoolTest, ASyncThatFailsSaysSoAndKeepsTheFiles) {
+    const JobId id = accept();
+    ASSERT_EQ(spool_->claim("email", 1, std::nullopt, Durability::deferred)->size(), 1U);
+    const std::pair<JobId, Attempt> one[] = {{id, sent_to_b()}};
+    ASSERT_TRUE(spool_->finish_attempts(one, Durability::deferred).ok());
+    ops_.fail_fsync_at = ops_.fsyncs + 1;
+    auto r = spool_->sync();
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, Errc::spool_unwritable);
+    EXPECT_NE(r.error().detail.find("cannot sync delivery results"), std::string::npos)
+        << r.error().detail;
+    spool_->remove_freed();
+    EXPECT_EQ(files("msg"), 1U);
+    ASSERT_TRUE(spool_->sync().ok());  // the next one tries again
+    spool_->remove_freed();
+    EXPECT_EQ(files("msg"), 0U);
+}
+
+TEST_F(SpoolTest, UnclaimPutsJobsBackWithTheirAttemptUncounted) {
+    const JobId a = accept();
+    const JobId b = accept();
+    ASSERT_EQ(spool_->claim("email", 2)->size(), 2U);
+    ASSERT_TRUE(spool_->finish_attempt(a, sent_to_b()).ok());
+    const JobId both[] = {a, b};
+    ASSERT_TRUE(spool_->unclaim(both).ok());
+    EXPECT_EQ(get(a).state, JobState::sent);  // no longer sending: left alone
+    EXPECT_EQ(get(a).attempts, 1);
+    EXPECT_EQ(get(b).state, JobState::queued);
+    EXPECT_EQ(get(b).attempts, 0);
+    EXPECT_EQ(spool_->claim("email", 5)->size(), 1U);
+}
+
 TEST_F(SpoolTest, FailedAttemptKeepsTranscriptAndRetryRequeues) {
     StringSource src("x");
     auto id = spool_->accept(sub({"ok@example.test", "reject@example.test"}), src);
