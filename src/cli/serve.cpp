@@ -5,6 +5,7 @@
 // kernel drops when the process dies, so a crash never blocks a restart.
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -241,7 +242,19 @@ void housekeeping(std::stop_token stop, service::Outbox& outbox, PendingSignIns&
     }
 }
 
+// Each delivery worker holds a batch's message files open and the next
+// batch's too (up to 100 descriptors), and delivery.concurrency goes up to
+// 100, with relay and web clients besides: the soft limit of 1024 is too
+// low, the hard one is what the administrator allows.
+void raise_open_files_limit() {
+    rlimit lim{};
+    if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= lim.rlim_max) return;
+    lim.rlim_cur = lim.rlim_max;
+    (void)::setrlimit(RLIMIT_NOFILE, &lim);
+}
+
 int serve(Context& ctx, const ServeArgs& args) {
+    raise_open_files_limit();
     auto st = ctx.store();
     if (!st) return ctx.report(st.error());
     store::Store& store = **st;

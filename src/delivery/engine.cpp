@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <future>
 #include <list>
 #include <mutex>
 #include <optional>
@@ -38,8 +39,8 @@ void Engine::wait_until(TimePoint t, std::stop_token stop) {
 namespace {
 
 // Records delivered messages on a thread of its own (see send_batch): what
-// add() is given is committed in order. Destroying it waits until all of it
-// is committed.
+// add() is given is committed in order, its sync deferred (see work()).
+// Destroying it waits until all of it is committed.
 class Recorder {
   public:
     Recorder(spool::Spool& spool, const std::function<void(const Error&)>& on_error)
@@ -55,8 +56,9 @@ class Recorder {
         thread_.join();
     }
     // Waits until what was added before is committed: the commit of one
-    // message overlaps the sending of the next, never more, so a crash can
-    // leave at most two delivered messages of a connection unrecorded.
+    // message overlaps the sending of the next, never more, so the death of
+    // the process can leave at most two delivered messages of a connection
+    // unrecorded.
     void add(spool::JobId id, spool::Attempt attempt) {
         {
             std::unique_lock lock(mu_);
@@ -76,7 +78,8 @@ class Recorder {
             batch.swap(waiting_);
             committing_ = true;
             lock.unlock();
-            if (auto r = spool_.finish_attempts(batch); !r) on_error_(r.error());
+            if (auto r = spool_.finish_attempts(batch, spool::Durability::deferred); !r)
+                on_error_(r.error());
             lock.lock();
             committing_ = false;
             idle_.notify_all();
@@ -96,75 +99,128 @@ class Recorder {
 
 }  // namespace
 
-std::size_t Engine::send_batch(const std::string& profile, const ProfileConfig& cfg,
-                               std::vector<spool::Job>& jobs) {
+// A claimed batch with its messages opened, ready for the transport.
+struct Engine::Batch {
+    ProfileConfig cfg;
+    std::vector<spool::Job> jobs;  // claimed; `sent` points into it
     std::vector<std::unique_ptr<spool::SpoolReader>> readers;
     std::vector<OutgoingMessage> out;
-    std::vector<const spool::Job*> sent_jobs;
-    for (const auto& j : jobs) {
-        auto reader =
-            spool_.open_message(j);  // a damaged file is quarantined and the job failed there
-        if (!reader) continue;
-        OutgoingMessage m{j.id, j.sender, {}, reader->get(), j.size};
-        for (const auto& r : j.recipients)
-            if (r.result == spool::RecipientResult::pending) m.recipients.push_back(r.address);
-        readers.push_back(std::move(*reader));
-        out.push_back(std::move(m));
-        sent_jobs.push_back(&j);
+    std::vector<const spool::Job*> sent;
+};
+
+std::optional<Engine::Batch> Engine::take_batch(const std::string& profile,
+                                                std::optional<spool::JobId> only, bool may_wait,
+                                                std::stop_token stop) {
+    while (!stop.stop_requested()) {
+        Batch b;
+        b.cfg = opt_.config(profile);
+        RateLimiter& rl = limiter(profile, b.cfg.rate_limit);
+        const std::size_t want = only ? 1 : std::max<std::size_t>(opt_.batch_max, 1);
+        const std::size_t got = rl.acquire(clock_.now(), want);
+        if (got == 0) {
+            if (!may_wait) return std::nullopt;
+            if (auto t = rl.next_free(clock_.now())) wait_until(*t, stop);
+            continue;
+        }
+        auto jobs = spool_.claim(profile, got, only, spool::Durability::deferred);
+        if (!jobs) {
+            rl.release(got);
+            opt_.on_error(jobs.error());
+            return Batch{};
+        }
+        rl.release(got - jobs->size());
+        b.jobs = std::move(*jobs);
+        for (const auto& j : b.jobs) {
+            auto reader =
+                spool_.open_message(j);  // a damaged file is quarantined and the job failed there
+            if (!reader) continue;
+            OutgoingMessage m{j.id, j.sender, {}, reader->get(), j.size};
+            for (const auto& r : j.recipients)
+                if (r.result == spool::RecipientResult::pending) m.recipients.push_back(r.address);
+            b.readers.push_back(std::move(*reader));
+            b.out.push_back(std::move(m));
+            b.sent.push_back(&j);
+        }
+        return std::optional<Batch>(std::move(b));  // moved: `sent` points into b.jobs
     }
-    if (out.empty()) return 0;
+    return std::nullopt;
+}
+
+std::size_t Engine::send_batch(const std::string& profile, Batch& b) {
+    if (b.out.empty()) return 0;
     // A message the server answered without a session error is recorded as
     // soon as its reply came: were this process to die later in the batch,
-    // it would not be sent again. The Recorder makes it durable on a thread
-    // of its own, several results a transaction, so the connection goes on
-    // with the next message meanwhile. The others wait for the batch's end
-    // and its transcript.
-    std::vector<bool> recorded(sent_jobs.size(), false);
+    // it would not be sent again. The Recorder commits it on a thread of its
+    // own, several results a transaction, so the connection goes on with the
+    // next message meanwhile; work() syncs them. The others wait for the
+    // batch's end and its transcript.
+    std::vector<bool> recorded(b.sent.size(), false);
     std::optional<Recorder> recorder;
     recorder.emplace(spool_, opt_.on_error);
     auto record_now = [&](std::size_t i, const MessageOutcome& mo) {
-        if (i >= sent_jobs.size() || mo.error || mo.maybe_sent) return;
-        recorder->add(sent_jobs[i]->id,
-                      settle(*sent_jobs[i], mo, {}, clock_.now(), cfg.retry, rng_));
+        if (i >= b.sent.size() || mo.error || mo.maybe_sent) return;
+        recorder->add(b.sent[i]->id, settle(*b.sent[i], mo, {}, clock_.now(), b.cfg.retry, rng_));
         recorded[i] = true;
     };
-    BatchOutcome outcome = transport_.send(profile, out, record_now);
-    recorder.reset();  // drains: every early result is durable from here on
+    BatchOutcome outcome = transport_.send(profile, b.out, record_now);
+    recorder.reset();  // drains: every early result is committed from here on
     const auto now = clock_.now();
-    for (std::size_t i = 0; i < sent_jobs.size(); ++i) {
+    for (std::size_t i = 0; i < b.sent.size(); ++i) {
         if (recorded[i]) continue;
         const MessageOutcome none{
             {}, fail(Errc::mail_service_unavailable, "the transport gave no result"), false};
         const MessageOutcome& mo = i < outcome.messages.size() ? outcome.messages[i] : none;
-        auto attempt = settle(*sent_jobs[i], mo, outcome.transcript, now, cfg.retry, rng_);
-        if (auto r = spool_.finish_attempt(sent_jobs[i]->id, attempt); !r) opt_.on_error(r.error());
+        auto attempt = settle(*b.sent[i], mo, outcome.transcript, now, b.cfg.retry, rng_);
+        if (auto r = spool_.finish_attempt(b.sent[i]->id, attempt); !r) opt_.on_error(r.error());
     }
-    return sent_jobs.size();
+    return b.sent.size();
 }
 
 std::size_t Engine::work(const std::string& profile, std::optional<spool::JobId> only,
                          std::stop_token stop) {
+    // Claims and results are committed with their sync deferred; this
+    // thread syncs them every few milliseconds, off the sending path, and
+    // removes the files of sent jobs once their results are durable. A
+    // power cut can so undo the last few milliseconds of claims and results
+    // (their jobs are sent again); the death of the process undoes nothing.
+    std::jthread syncer([this](std::stop_token done) {
+        std::mutex m;
+        std::condition_variable_any cv;
+        std::unique_lock lock(m);
+        for (;;) {
+            cv.wait_for(lock, done, opt_.sync_interval, [] { return false; });
+            if (done.stop_requested()) return;  // work() syncs the rest
+            if (auto r = spool_.sync(); !r) opt_.on_error(r.error());
+            spool_.remove_freed();
+        }
+    });
+    // The next batch is claimed and its files opened while this one is
+    // sent: the connection never waits for the spool between batches.
+    std::future<std::optional<Batch>> ahead;
     std::size_t done = 0;
     while (!stop.stop_requested()) {
-        const ProfileConfig cfg = opt_.config(profile);
-        RateLimiter& rl = limiter(profile, cfg.rate_limit);
-        const std::size_t want = only ? 1 : std::max<std::size_t>(opt_.batch_max, 1);
-        const std::size_t got = rl.acquire(clock_.now(), want);
-        if (got == 0) {
-            if (auto t = rl.next_free(clock_.now())) wait_until(*t, stop);
-            continue;
-        }
-        auto jobs = spool_.claim(profile, got, only);
-        if (!jobs) {
-            rl.release(got);
-            opt_.on_error(jobs.error());
-            break;
-        }
-        rl.release(got - jobs->size());
-        if (jobs->empty()) break;
-        done += send_batch(profile, cfg, *jobs);
+        std::optional<Batch> b;
+        if (ahead.valid()) b = ahead.get();
+        if (!b) b = take_batch(profile, only, true, stop);  // none taken ahead (rate limit)
+        if (!b || b->jobs.empty()) break;
+        if (!only)
+            ahead = std::async(std::launch::async, [this, &profile, stop] {
+                return take_batch(profile, std::nullopt, false, stop);
+            });
+        done += send_batch(profile, *b);
         if (only) break;
     }
+    if (ahead.valid()) {  // stopped with a batch taken ahead: it goes back
+        if (auto b = ahead.get(); b && !b->jobs.empty()) {
+            std::vector<spool::JobId> ids;
+            for (const auto& j : b->jobs) ids.push_back(j.id);
+            if (auto r = spool_.unclaim(ids); !r) opt_.on_error(r.error());
+        }
+    }
+    syncer.request_stop();
+    syncer.join();
+    if (auto r = spool_.sync(); !r) opt_.on_error(r.error());
+    spool_.remove_freed();
     return done;
 }
 

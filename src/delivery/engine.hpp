@@ -44,7 +44,10 @@ struct EngineOptions {
     // for profiles with held jobs; absent: held jobs wait for release().
     std::function<std::optional<Errc>(const std::string& profile)> sign_in_problem;
     std::function<spool::Retention()> retention = [] { return spool::Retention{}; };
-    std::size_t batch_max = 50;               // messages per connection
+    std::size_t batch_max = 50;  // messages per connection
+    // How often a worker syncs its deferred claims and results: what a power
+    // cut can undo (see Engine::work).
+    Duration sync_interval = std::chrono::milliseconds{10};
     Duration poll = std::chrono::seconds{1};  // how often run() looks for other processes' jobs
     // Where failures of the engine itself go (a database error while
     // recording a result); the job stays `sending` and recover() requeues it.
@@ -79,8 +82,13 @@ class Engine {
 
     std::size_t work(const std::string& profile, std::optional<spool::JobId> only,
                      std::stop_token stop);
-    std::size_t send_batch(const std::string& profile, const ProfileConfig& cfg,
-                           std::vector<spool::Job>& jobs);
+    struct Batch;
+    // Claims the profile's next batch (or the one job `only`) and opens its
+    // messages. nullopt: stopped, or rate-limited and not `may_wait`. A batch
+    // without jobs: nothing is due.
+    std::optional<Batch> take_batch(const std::string& profile, std::optional<spool::JobId> only,
+                                    bool may_wait, std::stop_token stop);
+    std::size_t send_batch(const std::string& profile, Batch& batch);
     RateLimiter& limiter(const std::string& profile, int limit);
     void wait_until(TimePoint t, std::stop_token stop);
 

@@ -136,6 +136,49 @@ TEST_F(EngineTest, ADeliveredMessageIsRecordedBeforeTheBatchEnds) {
     EXPECT_EQ(get(second).state, spool::JobState::sent);
 }
 
+TEST_F(EngineTest, TheNextBatchIsTakenWhileOneIsSentAndPutBackOnStop) {
+    std::vector<spool::JobId> ids;
+    for (int i = 0; i < 4; ++i) ids.push_back(submit());
+    std::stop_source stop;
+    bool taken_ahead = false;
+    transport_.script = [&](const OutgoingMessage& m) {
+        if (m.job == ids[0]) {
+            // The second batch is claimed while the first is on the wire.
+            for (int i = 0; i < 400 && !taken_ahead; ++i) {
+                taken_ahead = get(ids[2]).state == spool::JobState::sending;
+                if (!taken_ahead) std::this_thread::sleep_for(5ms);
+            }
+            stop.request_stop();  // serve shutting down
+        }
+        return test::FakeTransport::accept_all(m);
+    };
+    EngineOptions o;
+    o.config = [](const std::string&) { return with_concurrency(1); };
+    o.batch_max = 2;
+    o.on_error = [](const Error& e) { ADD_FAILURE() << e.describe(); };
+    Engine e(*spool_, transport_, clock_, rng_, std::move(o));
+    EXPECT_EQ(e.flush("email", stop.get_token()), 2U);
+    EXPECT_TRUE(taken_ahead);
+    EXPECT_EQ(transport_.batches, std::vector<std::size_t>{2});
+    for (std::size_t i : {0U, 1U}) EXPECT_EQ(get(ids[i]).state, spool::JobState::sent);
+    for (std::size_t i : {2U, 3U}) {
+        // Back as they were: queued, no attempt counted, file still there.
+        EXPECT_EQ(get(ids[i]).state, spool::JobState::queued);
+        EXPECT_EQ(get(ids[i]).attempts, 0);
+    }
+    EXPECT_EQ(e.flush(), 2U);
+    for (auto id : ids) EXPECT_EQ(get(id).state, spool::JobState::sent);
+}
+
+TEST_F(EngineTest, SentMessagesFilesAreRemovedOnceTheirResultsAreSynced) {
+    for (int i = 0; i < 5; ++i) submit();
+    auto e = engine(with_concurrency(1));
+    EXPECT_EQ(e.flush(), 5U);
+    std::size_t left = 0;
+    for ([[maybe_unused]] const auto& f : fs::directory_iterator(dir_ / "spool" / "msg")) ++left;
+    EXPECT_EQ(left, 0U) << "flush returns with every result synced and its file gone";
+}
+
 TEST_F(EngineTest, ConcurrencySplitsTheQueueAcrossConnections) {
     for (int i = 0; i < 120; ++i) submit();
     EngineOptions o;
