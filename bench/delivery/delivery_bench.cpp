@@ -5,11 +5,13 @@
 // (one process per message, its only mode).
 //
 //   tests/peers/start.sh RUN
-//   tests/peers/with-peers.sh RUN build/bench/delivery/delivery_bench [N] [SIZE]
+//   tests/peers/with-peers.sh RUN build/bench/delivery/delivery_bench [N] [SIZE] [ROUNDS]
 //
 // Prints messages/s for the engine with one connection (the fair comparison
-// with smtplib), with delivery.concurrency 3 (Exchange Online's limit), the
-// reference, msmtp, and the ratio engine(1) / reference.
+// with smtplib) and the reference, taking turns for ROUNDS rounds (default
+// 5), their medians and ratio; then the engine with delivery.concurrency 3
+// (Exchange Online's limit) and msmtp.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -18,6 +20,8 @@
 #include <iostream>
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -40,6 +44,13 @@ std::map<std::string, std::string> peers_env() {
         if (auto eq = line.find('='); eq != std::string::npos)
             env[line.substr(0, eq)] = line.substr(eq + 1);
     return env;
+}
+
+double median(std::vector<double> v) {
+    if (v.empty()) return 0;
+    std::sort(v.begin(), v.end());
+    const std::size_t h = v.size() / 2;
+    return v.size() % 2 == 1 ? v[h] : (v[h - 1] + v[h]) / 2;
 }
 
 std::string run(const std::string& cmd) {
@@ -79,6 +90,7 @@ double fill(pb::service::Outbox& box, int n, std::size_t size, pb::Clock& clock,
 int main(int argc, char** argv) {
     const int n = argc > 1 ? std::atoi(argv[1]) : 1000;
     const std::size_t size = argc > 2 ? static_cast<std::size_t>(std::atol(argv[2])) : 1024;
+    const int rounds = argc > 3 ? std::max(1, std::atoi(argv[3])) : 5;
     auto env = peers_env();
     if (env.empty() || env["PB_SMTP_PORT"].empty()) {
         std::cerr << "run under tests/peers/with-peers.sh RUNDIR (PB_PEERS_ENV is not set)\n";
@@ -111,9 +123,6 @@ int main(int argc, char** argv) {
     };
 
     std::map<std::string, double> rate;
-    // The reference runs before and after the engine, and the mean is what
-    // the engine is compared with: the server slows as its maildir fills,
-    // and whoever ran last would pay for it.
     const std::string src = POSTBRIDGE_SOURCE_DIR;
     auto smtplib_rate = [&] {
         const double secs = std::atof(
@@ -123,9 +132,8 @@ int main(int argc, char** argv) {
                 .c_str());
         return secs > 0 ? n / secs : 0.0;
     };
-    const double ref_before = smtplib_rate();
-
-    for (const std::string concurrency : {"1", "3"}) {
+    // Fills the spool with n messages and times one flush of them.
+    auto engine_rate = [&](const std::string& concurrency) {
         configure(concurrency);
         const double intake = fill(**box, n, size, clock, rng);
         const auto start = std::chrono::steady_clock::now();
@@ -136,20 +144,34 @@ int main(int argc, char** argv) {
         if (jobs)
             for (const auto& j : *jobs) sent += j.state == pb::spool::JobState::sent ? 1 : 0;
         if (sent != n) std::cerr << "only " << sent << " of " << n << " sent\n";
-        rate["engine" + concurrency] = n / took;
-        std::cout << fmt::format(
-            "engine, {} connection(s): {} messages in {:.2f} s = {:.0f} msg/s "
-            "(intake {:.0f} jobs/s)\n",
-            concurrency, n, took, n / took, n / intake);
-    }
+        return std::pair{n / took, n / intake};
+    };
 
-    const double ref_after = smtplib_rate();
-    if (ref_before > 0 && ref_after > 0) {
-        rate["smtplib"] = (ref_before + ref_after) / 2;
+    // The reference and the engine take turns, round after round, and the
+    // medians are compared: the shared server slows as its maildir fills and
+    // this machine's speed wanders, and whoever ran last, or only once, would
+    // pay for it.
+    std::vector<double> engine1, reference, ratios;
+    for (int round = 1; round <= rounds; ++round) {
+        const double ref = smtplib_rate();
+        const auto [eng, intake] = engine_rate("1");
+        reference.push_back(ref);
+        engine1.push_back(eng);
+        if (ref > 0) ratios.push_back(eng / ref);
         std::cout << fmt::format(
-            "smtplib, 1 connection: {:.0f} msg/s before the engine, {:.0f} after, mean {:.0f}\n",
-            ref_before, ref_after, rate["smtplib"]);
+            "round {}: smtplib {:.0f} msg/s, engine (1 connection) {:.0f} msg/s, ratio {:.2f} "
+            "(intake {:.0f} jobs/s)\n",
+            round, ref, eng, ref > 0 ? eng / ref : 0.0, intake);
     }
+    rate["engine1"] = median(engine1);
+    rate["smtplib"] = median(reference);
+    const auto [eng3, intake3] = engine_rate("3");
+    rate["engine3"] = eng3;
+    std::cout << fmt::format(
+        "engine, 1 connection: median {:.0f} msg/s\n"
+        "engine, 3 connections: {:.0f} msg/s (intake {:.0f} jobs/s)\n"
+        "smtplib, 1 connection: median {:.0f} msg/s\n",
+        rate["engine1"], eng3, intake3, rate["smtplib"]);
 
     const int m = std::min(n, 100);
     const fs::path msg = state / "msmtp.eml";
@@ -172,9 +194,12 @@ int main(int argc, char** argv) {
         std::cout << fmt::format("msmtp, a process per message: {:.0f} msg/s ({} of {} sent)\n",
                                  rate["msmtp"], ok, m);
     }
-    if (rate.count("smtplib") != 0U)
-        std::cout << fmt::format("ratio engine(1 connection) / smtplib: {:.2f}\n",
-                                 rate["engine1"] / rate["smtplib"]);
+    if (rate["smtplib"] > 0 && !ratios.empty())
+        std::cout << fmt::format(
+            "ratio engine(1 connection) / smtplib: {:.2f} (medians; per round {:.2f} to "
+            "{:.2f})\n",
+            rate["engine1"] / rate["smtplib"], *std::min_element(ratios.begin(), ratios.end()),
+            *std::max_element(ratios.begin(), ratios.end()));
     box->reset();
     fs::remove_all(state);
     return 0;
