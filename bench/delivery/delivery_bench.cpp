@@ -122,7 +122,6 @@ int main(int argc, char** argv) {
         if (auto l = (*box)->reload(); !l) throw std::runtime_error(l.error().describe());
     };
 
-    std::map<std::string, double> rate;
     const std::string src = POSTBRIDGE_SOURCE_DIR;
     auto smtplib_rate = [&] {
         const double secs = std::atof(
@@ -133,8 +132,7 @@ int main(int argc, char** argv) {
         return secs > 0 ? n / secs : 0.0;
     };
     // Fills the spool with n messages and times one flush of them.
-    auto engine_rate = [&](const std::string& concurrency) {
-        configure(concurrency);
+    auto engine_rate = [&] {
         const double intake = fill(**box, n, size, clock, rng);
         const auto start = std::chrono::steady_clock::now();
         (*box)->engine().flush();
@@ -152,9 +150,10 @@ int main(int argc, char** argv) {
     // this machine's speed wanders, and whoever ran last, or only once, would
     // pay for it.
     std::vector<double> engine1, reference, ratios;
+    configure("1");
     for (int round = 1; round <= rounds; ++round) {
         const double ref = smtplib_rate();
-        const auto [eng, intake] = engine_rate("1");
+        const auto [eng, intake] = engine_rate();
         reference.push_back(ref);
         engine1.push_back(eng);
         if (ref > 0) ratios.push_back(eng / ref);
@@ -163,15 +162,15 @@ int main(int argc, char** argv) {
             "(intake {:.0f} jobs/s)\n",
             round, ref, eng, ref > 0 ? eng / ref : 0.0, intake);
     }
-    rate["engine1"] = median(engine1);
-    rate["smtplib"] = median(reference);
-    const auto [eng3, intake3] = engine_rate("3");
-    rate["engine3"] = eng3;
+    const double engine_median = median(engine1);
+    const double reference_median = median(reference);
+    configure("3");
+    const auto [eng3, intake3] = engine_rate();
     std::cout << fmt::format(
         "engine, 1 connection: median {:.0f} msg/s\n"
         "engine, 3 connections: {:.0f} msg/s (intake {:.0f} jobs/s)\n"
         "smtplib, 1 connection: median {:.0f} msg/s\n",
-        rate["engine1"], eng3, intake3, rate["smtplib"]);
+        engine_median, eng3, intake3, reference_median);
 
     const int m = std::min(n, 100);
     const fs::path msg = state / "msmtp.eml";
@@ -190,15 +189,14 @@ int main(int argc, char** argv) {
         int ok = 0;
         for (int i = 0; i < m; ++i) ok += std::system(msmtp.c_str()) == 0 ? 1 : 0;
         const double took = Seconds(std::chrono::steady_clock::now() - start).count();
-        rate["msmtp"] = ok / took;
         std::cout << fmt::format("msmtp, a process per message: {:.0f} msg/s ({} of {} sent)\n",
-                                 rate["msmtp"], ok, m);
+                                 ok / took, ok, m);
     }
-    if (rate["smtplib"] > 0 && !ratios.empty())
+    if (reference_median > 0 && !ratios.empty())
         std::cout << fmt::format(
             "ratio engine(1 connection) / smtplib: {:.2f} (medians; per round {:.2f} to "
             "{:.2f})\n",
-            rate["engine1"] / rate["smtplib"], *std::min_element(ratios.begin(), ratios.end()),
+            engine_median / reference_median, *std::min_element(ratios.begin(), ratios.end()),
             *std::max_element(ratios.begin(), ratios.end()));
     box->reset();
     fs::remove_all(state);

@@ -184,11 +184,8 @@ std::size_t Engine::work(const std::string& profile, std::optional<spool::JobId>
     // power cut can so undo the last few milliseconds of claims and results
     // (their jobs are sent again); the death of the process undoes nothing.
     std::jthread syncer([this](std::stop_token done) {
-        std::mutex m;
-        std::condition_variable_any cv;
-        std::unique_lock lock(m);
         for (;;) {
-            cv.wait_for(lock, done, opt_.sync_interval, [] { return false; });
+            wait_until(clock_.now() + opt_.sync_interval, done);
             if (done.stop_requested()) return;  // work() syncs the rest
             if (auto r = spool_.sync(); !r) opt_.on_error(r.error());
             spool_.remove_freed();
@@ -201,7 +198,9 @@ std::size_t Engine::work(const std::string& profile, std::optional<spool::JobId>
     while (!stop.stop_requested()) {
         std::optional<Batch> b;
         if (ahead.valid()) b = ahead.get();
-        if (!b) b = take_batch(profile, only, true, stop);  // none taken ahead (rate limit)
+        // Nothing taken ahead (rate-limited, or nothing was due then): look
+        // now, for jobs that came while the last batch was sent.
+        if (!b || b->jobs.empty()) b = take_batch(profile, only, true, stop);
         if (!b || b->jobs.empty()) break;
         if (!only)
             ahead = std::async(std::launch::async, [this, &profile, stop] {

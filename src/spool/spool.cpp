@@ -5,7 +5,6 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <iterator>
 #include <system_error>
 
 namespace pb::spool {

@@ -170,6 +170,24 @@ TEST_F(EngineTest, TheNextBatchIsTakenWhileOneIsSentAndPutBackOnStop) {
     for (auto id : ids) EXPECT_EQ(get(id).state, spool::JobState::sent);
 }
 
+TEST_F(EngineTest, AJobThatCameWhileABatchWasSentGoesOutInTheSameFlush) {
+    // The batch taken ahead found nothing due; the job submitted meanwhile
+    // must not wait for the next pass of serve.
+    const auto first = submit();
+    std::optional<spool::JobId> late;
+    transport_.script = [&](const OutgoingMessage& m) {
+        if (m.job == first) {
+            std::this_thread::sleep_for(50ms);  // the look ahead is over by now
+            late = submit();
+        }
+        return test::FakeTransport::accept_all(m);
+    };
+    auto e = engine(with_concurrency(1));
+    EXPECT_EQ(e.flush(), 2U);
+    ASSERT_TRUE(late);
+    EXPECT_EQ(get(*late).state, spool::JobState::sent);
+}
+
 TEST_F(EngineTest, SentMessagesFilesAreRemovedOnceTheirResultsAreSynced) {
     for (int i = 0; i < 5; ++i) submit();
     auto e = engine(with_concurrency(1));
