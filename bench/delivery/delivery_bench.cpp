@@ -2,7 +2,8 @@
 // delivered by the delivery engine to the real smtp-server peer (STARTTLS,
 // AUTH PLAIN) with connection reuse; beside it, in the same run, the
 // reference client (Python's smtplib over one reused connection) and msmtp
-// (one process per message, its only mode).
+// (one process per message, its only mode). Both send a message the engine
+// built, byte for byte, so the server has the same work for each client.
 //
 //   tests/peers/start.sh RUN
 //   tests/peers/with-peers.sh RUN build/bench/delivery/delivery_bench [N] [SIZE] [ROUNDS]
@@ -12,6 +13,7 @@
 // 5), their medians and ratio; then the engine with delivery.concurrency 3
 // (Exchange Online's limit) and msmtp.
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -63,26 +65,50 @@ std::string run(const std::string& cmd) {
     return out;
 }
 
+// The bench's message number `i`: about `size` bytes of text, with the
+// headers build_message() adds (Date, Message-ID, MIME).
+std::unique_ptr<pb::mime::Message> bench_message(int i, std::size_t size, pb::Clock& clock,
+                                                 pb::Random& rng) {
+    std::string text;
+    while (text.size() < size) text += std::string(76, 'x') + "\n";
+    pb::mime::Draft d;
+    d.from = "device@example.test";
+    d.to = {"bob@example.test"};
+    d.subject = "delivery bench " + std::to_string(i);
+    d.text = std::move(text);
+    auto msg = pb::mime::build_message(std::move(d), clock, rng);
+    if (!msg) throw std::runtime_error(msg.error().describe());
+    return std::move(*msg);
+}
+
 // Accepts `n` messages of about `size` bytes; returns the seconds it took.
 double fill(pb::service::Outbox& box, int n, std::size_t size, pb::Clock& clock, pb::Random& rng) {
     const auto start = std::chrono::steady_clock::now();
-    std::string text;
-    while (text.size() < size) text += std::string(76, 'x') + "\n";
     for (int i = 0; i < n; ++i) {
-        pb::mime::Draft d;
-        d.from = "device@example.test";
-        d.to = {"bob@example.test"};
-        d.subject = "delivery bench " + std::to_string(i);
-        d.text = text;
-        auto msg = pb::mime::build_message(std::move(d), clock, rng);
-        if (!msg) throw std::runtime_error(msg.error().describe());
+        auto msg = bench_message(i, size, clock, rng);
         pb::spool::Submission sub{
-            pb::spool::Function::notification, "email", (*msg)->envelope().sender,
-            (*msg)->envelope().recipients,     "bench", std::nullopt};
-        auto a = box.submit(sub, **msg);
+            pb::spool::Function::notification, "email", msg->envelope().sender,
+            msg->envelope().recipients,        "bench", std::nullopt};
+        auto a = box.submit(sub, *msg);
         if (!a) throw std::runtime_error(a.error().describe());
     }
     return Seconds(std::chrono::steady_clock::now() - start).count();
+}
+
+// Writes one of the bench's messages to `path`, byte for byte as the
+// engine sends them, for the reference client to send the same.
+void write_reference_message(const fs::path& path, std::size_t size, pb::Clock& clock,
+                             pb::Random& rng) {
+    auto msg = bench_message(0, size, clock, rng);
+    std::ofstream out(path, std::ios::binary);
+    std::array<char, 16 * 1024> buf;
+    for (;;) {
+        auto n = msg->read(buf);
+        if (!n) throw std::runtime_error(n.error().describe());
+        if (*n == 0) break;
+        out.write(buf.data(), static_cast<std::streamsize>(*n));
+    }
+    if (!out.flush()) throw std::runtime_error("cannot write " + path.string());
 }
 
 }  // namespace
@@ -123,11 +149,14 @@ int main(int argc, char** argv) {
     };
 
     const std::string src = POSTBRIDGE_SOURCE_DIR;
+    const fs::path reference_message = state / "reference.eml";
+    write_reference_message(reference_message, size, clock, rng);
     auto smtplib_rate = [&] {
         const double secs = std::atof(
             run(fmt::format("python3 {}/bench/delivery/reference.py 127.0.0.1 {} {} device "
                             "device-pass {} {}",
-                            src, env["PB_SMTP_PORT"], env["PB_TEST_CA"], n, size))
+                            src, env["PB_SMTP_PORT"], env["PB_TEST_CA"], n,
+                            reference_message.string()))
                 .c_str());
         return secs > 0 ? n / secs : 0.0;
     };
@@ -173,17 +202,11 @@ int main(int argc, char** argv) {
         engine_median, eng3, intake3, reference_median);
 
     const int m = std::min(n, 100);
-    const fs::path msg = state / "msmtp.eml";
-    {
-        std::ofstream f(msg);
-        f << "From: device@example.test\r\nTo: bob@example.test\r\nSubject: msmtp\r\n\r\n";
-        for (std::size_t i = 0; i < size; i += 78) f << std::string(76, 'x') << "\r\n";
-    }
     const std::string msmtp = fmt::format(
         "msmtp --host=127.0.0.1 --port={} --tls=on --tls-starttls=on --tls-trust-file={} "
         "--auth=plain --user=device --passwordeval='echo device-pass' --domain=localhost "
         "--from=device@example.test bob@example.test < {}",
-        env["PB_SMTP_PORT"], env["PB_TEST_CA"], msg.string());
+        env["PB_SMTP_PORT"], env["PB_TEST_CA"], reference_message.string());
     if (std::system("command -v msmtp >/dev/null") == 0) {
         const auto start = std::chrono::steady_clock::now();
         int ok = 0;

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""The reference client for delivery_bench: Python's smtplib sending N
-messages of the same size over one STARTTLS + AUTH PLAIN connection.
+"""The reference client for delivery_bench: Python's smtplib sending one
+message N times over one STARTTLS + AUTH PLAIN connection. The message is
+the file delivery_bench wrote: the bytes the engine sends, so both clients
+give the server the same work.
 
-  reference.py HOST PORT CA USER PASSWORD N SIZE   -> prints seconds elapsed
+  reference.py HOST PORT CA USER PASSWORD N MESSAGE-FILE  -> prints seconds elapsed
 """
 import smtplib
 import ssl
@@ -10,10 +12,10 @@ import sys
 import time
 
 host, port, ca, user, password = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
-n, size = int(sys.argv[6]), int(sys.argv[7])
+n = int(sys.argv[6])
+with open(sys.argv[7], "rb") as f:
+    body = f.read()  # CRLF lines already; smtplib adds the dot-stuffing and the final "."
 ctx = ssl.create_default_context(cafile=ca)
-body = ("From: device@example.test\r\nTo: bob@example.test\r\nSubject: reference\r\n\r\n"
-        + ("x" * 76 + "\r\n") * max(1, size // 78))
 start = time.perf_counter()
 s = smtplib.SMTP(host, port, local_hostname="localhost")
 s.starttls(context=ctx)
