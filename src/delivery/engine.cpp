@@ -11,6 +11,8 @@
 #include <thread>
 #include <vector>
 
+#include "core/thread.hpp"
+
 namespace pb::delivery {
 
 Engine::Engine(spool::Spool& spool, Transport& transport, const Clock& clock, Random& rng,
@@ -38,13 +40,24 @@ void Engine::wait_until(TimePoint t, std::stop_token stop) {
 
 namespace {
 
+// How much lower than a sending thread the threads that keep its books run
+// (nice levels): the recorder, the syncer and the one taking the next batch.
+// The connection's round trips are the throughput; their work fits in the
+// gaps, and when it does not, the sender waits for them (Recorder::add, the
+// next batch), so none of it can fall behind for long.
+constexpr int kBookkeeping = 10;
+
 // Records delivered messages on a thread of its own (see send_batch): what
 // add() is given is committed in order, its sync deferred (see work()).
 // Destroying it waits until all of it is committed.
 class Recorder {
   public:
     Recorder(spool::Spool& spool, const std::function<void(const Error&)>& on_error)
-        : spool_(spool), on_error_(on_error), thread_([this] { loop(); }) {}
+        : spool_(spool), on_error_(on_error), thread_([this] {
+              name_this_thread("pb-record");
+              lower_this_thread_priority(kBookkeeping);
+              loop();
+          }) {}
     Recorder(const Recorder&) = delete;
     Recorder& operator=(const Recorder&) = delete;
     ~Recorder() {
@@ -184,6 +197,8 @@ std::size_t Engine::work(const std::string& profile, std::optional<spool::JobId>
     // power cut can so undo the last few milliseconds of claims and results
     // (their jobs are sent again); the death of the process undoes nothing.
     std::jthread syncer([this](std::stop_token done) {
+        name_this_thread("pb-sync");
+        lower_this_thread_priority(kBookkeeping);
         for (;;) {
             wait_until(clock_.now() + opt_.sync_interval, done);
             if (done.stop_requested()) return;  // work() syncs the rest
@@ -192,27 +207,36 @@ std::size_t Engine::work(const std::string& profile, std::optional<spool::JobId>
         }
     });
     // The next batch is claimed and its files opened while this one is
-    // sent: the connection never waits for the spool between batches.
+    // sent: the connection never waits for the spool between batches. The
+    // same thread lets go of the batch sent before: closing the files of
+    // sent jobs, already unlinked, is when the file system frees them, a
+    // tenth of a millisecond each, and that is no work for the connection.
     std::future<std::optional<Batch>> ahead;
+    std::optional<Batch> b;
     std::size_t done = 0;
     while (!stop.stop_requested()) {
-        std::optional<Batch> b;
-        if (ahead.valid()) b = ahead.get();
+        std::optional<Batch> next;
+        if (ahead.valid()) next = ahead.get();
         // Nothing taken ahead (rate-limited, or nothing was due then): look
         // now, for jobs that came while the last batch was sent.
-        if (!b || b->jobs.empty()) b = take_batch(profile, only, true, stop);
-        if (!b || b->jobs.empty()) break;
+        if (!next || next->jobs.empty()) next = take_batch(profile, only, true, stop);
+        if (!next || next->jobs.empty()) break;
         if (!only)
-            ahead = std::async(std::launch::async, [this, &profile, stop] {
-                return take_batch(profile, std::nullopt, false, stop);
-            });
+            ahead = std::async(std::launch::async,
+                               [this, &profile, stop, sent = std::move(b)]() mutable {
+                                   name_this_thread("pb-take");
+                                   lower_this_thread_priority(kBookkeeping);
+                                   sent.reset();
+                                   return take_batch(profile, std::nullopt, false, stop);
+                               });
+        b = std::move(next);
         done += send_batch(profile, *b);
         if (only) break;
     }
     if (ahead.valid()) {  // stopped with a batch taken ahead: it goes back
-        if (auto b = ahead.get(); b && !b->jobs.empty()) {
+        if (auto left = ahead.get(); left && !left->jobs.empty()) {
             std::vector<spool::JobId> ids;
-            for (const auto& j : b->jobs) ids.push_back(j.id);
+            for (const auto& j : left->jobs) ids.push_back(j.id);
             if (auto r = spool_.unclaim(ids); !r) opt_.on_error(r.error());
         }
     }
@@ -249,8 +273,10 @@ std::size_t Engine::flush(std::optional<std::string> profile, std::stop_token st
         for (const auto& p : profiles) {
             const int n = std::max(1, opt_.config(p).concurrency);
             for (int i = 0; i < n; ++i)
-                workers.emplace_back(
-                    [this, p, stop, &total] { total += work(p, std::nullopt, stop); });
+                workers.emplace_back([this, p, stop, &total] {
+                    name_this_thread("pb-send");
+                    total += work(p, std::nullopt, stop);
+                });
         }
     }
     return total;
@@ -291,6 +317,7 @@ void Engine::run(std::stop_token stop) {
                 Runner& r = runners.emplace_back();
                 r.profile = p;
                 r.thread = std::jthread([this, p, stop, done = r.done] {
+                    name_this_thread("pb-flush");
                     flush(p, stop);
                     *done = true;
                 });

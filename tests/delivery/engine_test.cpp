@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <mutex>
 #include <thread>
 
 #include "delivery/locks.hpp"
@@ -40,6 +42,51 @@ class SplitMixRandom final : public Random {
   private:
     std::uint64_t state_ = 1, word_ = 0;
     int left_ = 0;
+};
+
+// The real file operations, noting which thread closed each file opened for
+// reading, last.
+class CloseWatch final : public spool::FileOps {
+  public:
+    Result<int> create(const fs::path& p) override { return real_.create(p); }
+    Result<int> open_read(const fs::path& p) override {
+        auto fd = real_.open_read(p);
+        if (fd) {
+            std::lock_guard lock(mu_);
+            open_[*fd] = p.filename().string();
+        }
+        return fd;
+    }
+    Result<void> write(int fd, std::span<const char> d) override { return real_.write(fd, d); }
+    Result<std::size_t> read(int fd, std::span<char> out) override { return real_.read(fd, out); }
+    Result<void> fsync(int fd) override { return real_.fsync(fd); }
+    void close(int fd) noexcept override {
+        {
+            std::lock_guard lock(mu_);  // before the number can be reused
+            if (auto it = open_.find(fd); it != open_.end()) {
+                last_closer_[it->second] = std::this_thread::get_id();
+                open_.erase(it);
+            }
+        }
+        real_.close(fd);
+    }
+    Result<void> rename(const fs::path& from, const fs::path& to) override {
+        return real_.rename(from, to);
+    }
+    Result<void> fsync_dir(const fs::path& d) override { return real_.fsync_dir(d); }
+    void remove(const fs::path& p) noexcept override { real_.remove(p); }
+
+    std::optional<std::thread::id> last_closer(const std::string& file) {
+        std::lock_guard lock(mu_);
+        auto it = last_closer_.find(file);
+        return it == last_closer_.end() ? std::nullopt : std::optional(it->second);
+    }
+
+  private:
+    spool::PosixFileOps real_;
+    std::mutex mu_;
+    std::map<int, std::string> open_;
+    std::map<std::string, std::thread::id> last_closer_;
 };
 
 ProfileConfig with_concurrency(int n) {
@@ -168,6 +215,41 @@ TEST_F(EngineTest, TheNextBatchIsTakenWhileOneIsSentAndPutBackOnStop) {
     }
     EXPECT_EQ(e.flush(), 2U);
     for (auto id : ids) EXPECT_EQ(get(id).state, spool::JobState::sent);
+}
+
+TEST_F(EngineTest, TheFilesOfASentBatchAreClosedOffTheSendingThread) {
+    // A sent job's file is unlinked once its result is synced; closing it
+    // is then when the file system frees it. That is work for the thread
+    // taking the next batch, not for the one the connection waits on.
+    CloseWatch ops;
+    spool_.reset();
+    auto sp = spool::Spool::open(dir_, ops, clock_, rng_);
+    ASSERT_TRUE(sp.ok());
+    spool_ = std::move(*sp);
+    std::vector<std::string> first_batch;
+    for (int i = 0; i < 4; ++i) {
+        const auto id = submit();
+        if (i < 2) first_batch.push_back(get(id).file);
+    }
+    std::optional<std::thread::id> sender;
+    transport_.script = [&](const OutgoingMessage& m) {
+        sender = std::this_thread::get_id();
+        return test::FakeTransport::accept_all(m);
+    };
+    EngineOptions o;
+    o.config = [](const std::string&) { return with_concurrency(1); };
+    o.batch_max = 2;
+    o.on_error = [](const Error& e) { ADD_FAILURE() << e.describe(); };
+    Engine e(*spool_, transport_, clock_, rng_, std::move(o));
+    EXPECT_EQ(e.flush(), 4U);
+    EXPECT_EQ(transport_.batches, (std::vector<std::size_t>{2, 2}));
+    ASSERT_TRUE(sender);
+    for (const auto& f : first_batch) {
+        const auto closer = ops.last_closer(f);
+        ASSERT_TRUE(closer) << f << " was never opened for sending";
+        EXPECT_NE(*closer, *sender) << f << " was closed on the sending thread";
+    }
+    spool_.reset();  // before `ops`, which it uses
 }
 
 TEST_F(EngineTest, AJobThatCameWhileABatchWasSentGoesOutInTheSameFlush) {
