@@ -120,10 +120,29 @@ Error SpoolReader::damaged(std::string_view why) const {
                 "spool file " + path_.filename().string() + " is damaged: " + std::string(why));
 }
 
+Result<std::size_t> SpoolReader::take(std::span<char> out) {
+    if (pos_ == len_) {
+        // A request as large as the buffer goes straight to the caller; a
+        // small one refills it, so a small message is one read, not a read
+        // for each record's header, payload and checksum.
+        if (out.size() >= kReadBuffer) return ops_.read(fd_.get(), out);
+        if (!buffer_) buffer_ = std::make_unique<char[]>(kReadBuffer);
+        auto n = ops_.read(fd_.get(), {buffer_.get(), kReadBuffer});
+        if (!n) return n.error();
+        pos_ = 0;
+        len_ = *n;
+        if (len_ == 0) return std::size_t{0};
+    }
+    const std::size_t n = std::min(out.size(), len_ - pos_);
+    std::memcpy(out.data(), buffer_.get() + pos_, n);
+    pos_ += n;
+    return n;
+}
+
 Result<void> SpoolReader::fill(std::span<char> out) {
     std::size_t got = 0;
     while (got < out.size()) {
-        auto n = ops_.read(fd_.get(), out.subspan(got));
+        auto n = take(out.subspan(got));
         if (!n) return n.error();
         if (*n == 0)
             return damaged(in_body_ ? "it ends before its END record"
@@ -189,7 +208,7 @@ Result<void> SpoolReader::end_record() {
         get_be(chunk_.data() + 8, 4) != envelope_.recipients.size())
         return damaged("its END record disagrees with its contents");
     std::array<char, 1> extra{};
-    auto n = ops_.read(fd_.get(), extra);
+    auto n = take(extra);
     if (!n) return n.error();
     if (*n != 0) return damaged("bytes follow its END record");
     chunk_.clear();

@@ -69,6 +69,8 @@ class SpoolReader final : public ByteSource {
     };
     // Reads the next whole record into chunk_, checking its checksum.
     Result<Record> next_record();
+    // Up to out.size() bytes, through the read buffer; 0 at the file's end.
+    Result<std::size_t> take(std::span<char> out);
     Result<void> fill(std::span<char> out);  // exactly out.size() bytes or damage
     Error damaged(std::string_view why) const;
     Result<void> end_record();  // checks the E record in chunk_ and that nothing follows
@@ -78,7 +80,11 @@ class SpoolReader final : public ByteSource {
     std::filesystem::path path_;
     FileEnvelope envelope_;
     std::optional<std::uint64_t> size_;
-    std::vector<char> chunk_;  // the current record's payload
+    static constexpr std::size_t kReadBuffer = 8 * 1024;
+    std::unique_ptr<char[]> buffer_;  // read ahead of the records; made at the first read
+    std::size_t pos_ = 0;             // next unread byte in buffer_
+    std::size_t len_ = 0;             // bytes in buffer_
+    std::vector<char> chunk_;         // the current record's payload
     std::size_t chunk_pos_ = 0;
     std::uint64_t body_bytes_ = 0;
     bool in_body_ = false;  // the envelope records are behind us

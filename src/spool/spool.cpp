@@ -50,11 +50,17 @@ class DeferredSync {
     DeferredSync(const DeferredSync&) = delete;
     DeferredSync& operator=(const DeferredSync&) = delete;
     ~DeferredSync() {
-        if (on_) (void)db_.exec("PRAGMA synchronous=FULL");
+        if (on_) (void)set("PRAGMA synchronous=FULL");
     }
-    Result<void> begin() { return on_ ? db_.exec("PRAGMA synchronous=NORMAL") : Result<void>{}; }
+    Result<void> begin() { return on_ ? set("PRAGMA synchronous=NORMAL") : Result<void>{}; }
 
   private:
+    Result<void> set(std::string_view pragma) {
+        auto st = db_.cached(pragma);  // compiled once: this runs twice a commit
+        if (!st) return st.error();
+        return st->run();
+    }
+
     store::Db& db_;
     bool on_;
 };

@@ -19,6 +19,7 @@ class FailingFileOps final : public spool::FileOps {
     std::optional<int> fail_fsync_at;  // counts file and directory fsyncs
     int writes = 0;
     int fsyncs = 0;
+    int reads = 0;
 
     Result<int> create(const std::filesystem::path& p) override { return real_.create(p); }
     Result<int> open_read(const std::filesystem::path& p) override { return real_.open_read(p); }
@@ -28,7 +29,10 @@ class FailingFileOps final : public spool::FileOps {
                         "cannot write a spool file: No space left on device");
         return real_.write(fd, data);
     }
-    Result<std::size_t> read(int fd, std::span<char> out) override { return real_.read(fd, out); }
+    Result<std::size_t> read(int fd, std::span<char> out) override {
+        ++reads;
+        return real_.read(fd, out);
+    }
     Result<void> fsync(int fd) override {
         if (++fsyncs == fail_fsync_at)
             return fail(Errc::spool_unwritable, "cannot sync a spool file: Input/output error");

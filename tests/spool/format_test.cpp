@@ -95,6 +95,16 @@ TEST_F(FormatTest, LargeBodyStreamsInChunksAcrossRecordBoundaries) {
     EXPECT_EQ(last_error_, "");
 }
 
+TEST_F(FormatTest, ASmallMessageIsCheckedInOneReadAndOneForTheEnd) {
+    // Not a read for each record's header, payload and checksum: delivery
+    // scans every file before it is sent.
+    auto p = write("Subject: hi\r\n\r\nbody\r\n");
+    test::FailingFileOps counting;
+    auto scan = scan_spool_file(counting, p);
+    ASSERT_TRUE(scan.ok()) << scan.error().detail;
+    EXPECT_EQ(counting.reads, 2) << "the file, then the 0 that says nothing follows END";
+}
+
 TEST_F(FormatTest, BodyExactlyOneChunkRoundTrips) {
     std::string body(kMaxChunk, 'x');
     auto scan = scan_spool_file(ops_, write(body));
