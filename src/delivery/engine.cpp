@@ -47,11 +47,14 @@ namespace {
 // next batch), so none of it can fall behind for long.
 constexpr int kBookkeeping = 10;
 
-// Records delivered messages on a thread of its own (see send_batch): what
-// add() is given is committed in order, its sync deferred (see work()).
-// Destroying it waits until all of it is committed.
+// Records delivered messages, and marks jobs as going out, on a thread of
+// its own (see send_batch): what add() is given is committed in order, a
+// transaction at a time, its sync deferred (see work()). Destroying it waits
+// until all of it is committed.
 class Recorder {
   public:
+    using Delivered = std::pair<spool::JobId, spool::Attempt>;
+
     Recorder(spool::Spool& spool, const std::function<void(const Error&)>& on_error)
         : spool_(spool), on_error_(on_error), thread_([this] {
               name_this_thread("pb-record");
@@ -72,26 +75,37 @@ class Recorder {
     // message overlaps the sending of the next, never more, so the death of
     // the process can leave at most two delivered messages of a connection
     // unrecorded.
-    void add(spool::JobId id, spool::Attempt attempt) {
+    void add(std::optional<Delivered> result, std::vector<spool::JobId> going_out) {
         {
             std::unique_lock lock(mu_);
-            idle_.wait(lock, [this] { return waiting_.empty() && !committing_; });
-            waiting_.emplace_back(id, std::move(attempt));
+            idle_.wait(lock, [this] { return idle(); });
+            if (result) results_.push_back(std::move(*result));
+            going_out_ = std::move(going_out);
         }
         cv_.notify_one();
     }
+    // Waits until everything added is committed.
+    void wait() {
+        std::unique_lock lock(mu_);
+        idle_.wait(lock, [this] { return idle(); });
+    }
 
   private:
+    bool idle() const { return results_.empty() && going_out_.empty() && !committing_; }
+
     void loop() {
         std::unique_lock lock(mu_);
         for (;;) {
-            cv_.wait(lock, [this] { return done_ || !waiting_.empty(); });
-            if (waiting_.empty()) return;  // done_
-            std::vector<std::pair<spool::JobId, spool::Attempt>> batch;
-            batch.swap(waiting_);
+            cv_.wait(lock, [this] { return done_ || !results_.empty() || !going_out_.empty(); });
+            if (results_.empty() && going_out_.empty()) return;  // done_
+            std::vector<Delivered> results;
+            std::vector<spool::JobId> going_out;
+            results.swap(results_);
+            going_out.swap(going_out_);
             committing_ = true;
             lock.unlock();
-            if (auto r = spool_.finish_attempts(batch, spool::Durability::deferred); !r)
+            if (auto r = spool_.finish_attempts(results, spool::Durability::deferred, going_out);
+                !r)
                 on_error_(r.error());
             lock.lock();
             committing_ = false;
@@ -106,7 +120,8 @@ class Recorder {
     std::condition_variable idle_;  // nothing waiting or being committed
     bool done_ = false;
     bool committing_ = false;
-    std::vector<std::pair<spool::JobId, spool::Attempt>> waiting_;
+    std::vector<Delivered> results_;
+    std::vector<spool::JobId> going_out_;
     std::thread thread_;  // last: started once the members above exist
 };
 
@@ -161,19 +176,51 @@ std::optional<Engine::Batch> Engine::take_batch(const std::string& profile,
 
 std::size_t Engine::send_batch(const std::string& profile, Batch& b) {
     if (b.out.empty()) return 0;
+    const std::size_t n = b.sent.size();
     // A message the server answered without a session error is recorded as
     // soon as its reply came: were this process to die later in the batch,
     // it would not be sent again. The Recorder commits it on a thread of its
-    // own, several results a transaction, so the connection goes on with the
-    // next message meanwhile; work() syncs them. The others wait for the
-    // batch's end and its transcript.
-    std::vector<bool> recorded(b.sent.size(), false);
+    // own, so the connection goes on with the next message meanwhile; work()
+    // syncs them. The others wait for the batch's end and its transcript.
+    std::vector<bool> recorded(n, false);
     std::optional<Recorder> recorder;
     recorder.emplace(spool_, opt_.on_error);
+    // Jobs are marked as going out a few at a time, in the same commits, a
+    // few messages before the first of them goes: after a crash only those
+    // come back flagged maybe_sent. [0, marked) are handed to the recorder,
+    // [0, durable) known committed; a message goes out only once durable.
+    const std::size_t ahead = std::max<std::size_t>(opt_.mark_ahead, 2);
+    std::size_t marked = 0;
+    std::size_t durable = 0;
+    auto next_marks = [&] {
+        std::vector<spool::JobId> ids;
+        for (const std::size_t end = std::min(n, marked + ahead); marked < end; ++marked)
+            ids.push_back(b.sent[marked]->id);
+        return ids;
+    };
+    recorder->add(std::nullopt, next_marks());
+    recorder->wait();
+    durable = marked;
     auto record_now = [&](std::size_t i, const MessageOutcome& mo) {
-        if (i >= b.sent.size() || mo.error || mo.maybe_sent) return;
-        recorder->add(b.sent[i]->id, settle(*b.sent[i], mo, {}, clock_.now(), b.cfg.retry, rng_));
-        recorded[i] = true;
+        if (i >= n) return;
+        const std::size_t before = marked;
+        std::vector<spool::JobId> marks;
+        if (marked < n && i + 1 + ahead / 2 >= marked) marks = next_marks();
+        std::optional<Recorder::Delivered> result;
+        if (!mo.error && !mo.maybe_sent) {
+            result.emplace(b.sent[i]->id,
+                           settle(*b.sent[i], mo, {}, clock_.now(), b.cfg.retry, rng_));
+            recorded[i] = true;
+        }
+        if (result || !marks.empty()) {
+            recorder->add(std::move(result), std::move(marks));
+            durable = before;  // add() waited for everything handed over before
+        }
+        // The next message goes out when this returns.
+        if (i + 1 < n && i + 1 >= durable) {
+            recorder->wait();
+            durable = marked;
+        }
     };
     BatchOutcome outcome = transport_.send(profile, b.out, record_now);
     recorder.reset();  // drains: every early result is committed from here on

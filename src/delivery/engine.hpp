@@ -45,6 +45,11 @@ struct EngineOptions {
     std::function<std::optional<Errc>(const std::string& profile)> sign_in_problem;
     std::function<spool::Retention()> retention = [] { return spool::Retention{}; };
     std::size_t batch_max = 50;  // messages per connection
+    // Jobs of a batch are marked as going out this many at a time, a few
+    // messages before they do: after a crash only those marked come back
+    // flagged maybe_sent; the rest of the batch, and the batch taken ahead,
+    // go back as never tried. Small: one more row in a few commits.
+    std::size_t mark_ahead = 8;
     // How often a worker syncs its deferred claims and results: what a power
     // cut can undo (see Engine::work).
     Duration sync_interval = std::chrono::milliseconds{10};

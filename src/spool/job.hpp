@@ -65,6 +65,7 @@ struct Job {
     std::optional<Errc> code;
     std::string detail;       // what exactly went wrong (never a secret)
     bool maybe_sent = false;  // the last attempt broke off at end of data: a resend may duplicate
+    bool on_wire = false;     // `sending`, and its message may have reached the server
     std::string transcript;   // redacted SMTP session of the last failed attempt
     std::string file;         // the spool file's name; empty once it is no longer needed
     std::vector<Recipient> recipients;

@@ -21,7 +21,7 @@ TimePoint from_ms(std::int64_t v) {
 constexpr std::string_view kColumns =
     "id, created_at, updated_at, next_attempt_at, finished_at, function, profile, sender, subject, "
     "size, "
-    "attempts, state, code, detail, maybe_sent, transcript, file, queued_at, return_path";
+    "attempts, state, code, detail, maybe_sent, transcript, file, queued_at, return_path, on_wire";
 
 Result<void> make_dir(const fs::path& p) {
     std::error_code ec;
@@ -191,6 +191,7 @@ Result<std::vector<Job>> Spool::load(std::string_view where, std::int64_t arg, s
         j.file = st->text_or_null(16).value_or("");
         j.queued_at = from_ms(st->integer(17));
         j.return_path = st->text(18);
+        j.on_wire = st->integer(19) != 0;
         out.push_back(std::move(j));
     }
     auto rc = db_.cached(
@@ -291,8 +292,8 @@ Result<std::vector<Job>> Spool::claim(const std::string& profile, std::size_t ma
             ids.push_back(pick->integer(0));
         }
         auto up = db_.cached(
-            "UPDATE jobs SET state = 'sending', attempts = attempts + 1, updated_at = ?2 WHERE id "
-            "= ?1");
+            "UPDATE jobs SET state = 'sending', attempts = attempts + 1, on_wire = 0, updated_at = "
+            "?2 WHERE id = ?1");
         if (!up) return up.error();
         for (const JobId id : ids) {
             up->reset();
@@ -376,7 +377,7 @@ Result<void> Spool::finish_attempt(JobId id, const Attempt& a) {
 }
 
 Result<void> Spool::finish_attempts(std::span<const std::pair<JobId, Attempt>> attempts,
-                                    Durability durability) {
+                                    Durability durability, std::span<const JobId> going_out) {
     std::unique_lock lock(mu_);
     const auto now = ms(clock_.now());
     std::vector<std::string> drop_files;
@@ -440,6 +441,16 @@ Result<void> Spool::finish_attempts(std::span<const std::pair<JobId, Attempt>> a
                 if (auto x = rc->run(); !x) return x.error();
             }
             if (drop_file && !drop_file->empty()) drop_files.push_back(std::move(*drop_file));
+        }
+        if (!going_out.empty()) {
+            auto mark =
+                db_.cached("UPDATE jobs SET on_wire = 1 WHERE id = ?1 AND state = 'sending'");
+            if (!mark) return mark.error();
+            for (const JobId id : going_out) {
+                mark->reset();
+                mark->bind(1, id);
+                if (auto r = mark->run(); !r) return r.error();
+            }
         }
         if (auto r = tx.commit(); !r) return r.error();
     }
@@ -555,6 +566,16 @@ Result<void> Spool::retry(JobId id) {
 Result<std::size_t> Spool::recover(Duration orphan_age) {
     std::lock_guard lock(mu_);
     const auto now = clock_.now();
+    store::Transaction tx(db_);
+    if (auto r = tx.begin(); !r) return r.error();
+    // Reserved, never sent: back as they were, as unclaim() does.
+    auto reserved = db_.cached(
+        "UPDATE jobs SET state = 'queued', attempts = MAX(attempts - 1, 0), updated_at = ?1 "
+        "WHERE state = 'sending' AND on_wire = 0");
+    if (!reserved) return reserved.error();
+    reserved->bind(1, ms(now));
+    if (auto r = reserved->run(); !r) return r.error();
+    auto requeued = static_cast<std::size_t>(db_.changes());
     auto st = db_.cached(
         "UPDATE jobs SET state = 'queued', maybe_sent = 1, next_attempt_at = ?1, updated_at = ?1, "
         "detail = 'the process delivering it stopped; if it stopped at end of data, this resend "
@@ -563,7 +584,8 @@ Result<std::size_t> Spool::recover(Duration orphan_age) {
     if (!st) return st.error();
     st->bind(1, ms(now));
     if (auto r = st->run(); !r) return r.error();
-    const auto requeued = static_cast<std::size_t>(db_.changes());
+    requeued += static_cast<std::size_t>(db_.changes());
+    if (auto r = tx.commit(); !r) return r.error();
 
     // Files that never became a job (a crash between rename and commit).
     auto known = db_.cached("SELECT 1 FROM jobs WHERE file = ?");

@@ -116,9 +116,13 @@ class Spool {
     Result<void> finish_attempt(JobId id, const Attempt& attempt);
     // Several in one transaction: delivery records the messages of a
     // connection this way, deferred, while the connection goes on. A synced
-    // commit makes every deferred one before it durable too.
+    // commit makes every deferred one before it durable too. `going_out`:
+    // claimed jobs whose messages may reach the server from now on, marked
+    // in the same transaction (Job::on_wire). Until then a claimed job is
+    // only reserved, and recover() puts it back as if never claimed.
     Result<void> finish_attempts(std::span<const std::pair<JobId, Attempt>> attempts,
-                                 Durability durability = Durability::synced);
+                                 Durability durability = Durability::synced,
+                                 std::span<const JobId> going_out = {});
     // Makes every deferred commit before it durable (one fsync of the log,
     // without holding up other commits meanwhile). The message files of sent
     // jobs this makes removable are then removed by remove_freed().
@@ -133,9 +137,10 @@ class Spool {
     // ID`). 652 when it cannot be (being sent, or nothing left to send).
     Result<void> retry(JobId id);
     // After a crash, by whoever takes the delivery lock: jobs left in
-    // `sending` go back to queued (marked maybe_sent: their process may have
-    // died after the server took the message), and files with no job, older
-    // than `orphan_age`, are removed.
+    // `sending` go back to queued. Those on the wire are marked maybe_sent
+    // (their process may have died after the server took the message); the
+    // others were only reserved, and their attempt is not counted. Files
+    // with no job, older than `orphan_age`, are removed.
     Result<std::size_t> recover(Duration orphan_age = std::chrono::minutes{10});
 
     const std::filesystem::path& dir() const noexcept { return dir_; }

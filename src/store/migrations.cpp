@@ -74,6 +74,13 @@ CREATE TABLE job_recipients (
     Migration{3, R"sql(
 ALTER TABLE jobs ADD COLUMN return_path TEXT NOT NULL DEFAULT '';
 )sql"},
+    // Whether a job being sent may have reached the server: a claim clears
+    // it, delivery sets it just before the message goes out. After a crash
+    // only such jobs come back flagged maybe_sent. 1 for rows from before:
+    // a job left `sending` by an older version may have gone out.
+    Migration{4, R"sql(
+ALTER TABLE jobs ADD COLUMN on_wire INTEGER NOT NULL DEFAULT 1;
+)sql"},
 };
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -250,6 +251,34 @@ TEST_F(EngineTest, TheFilesOfASentBatchAreClosedOffTheSendingThread) {
         EXPECT_NE(*closer, *sender) << f << " was closed on the sending thread";
     }
     spool_.reset();  // before `ops`, which it uses
+}
+
+TEST_F(EngineTest, AJobIsMarkedGoingOutBeforeItsMessageGoesAndOnlyAFewAhead) {
+    // After a crash only marked jobs come back flagged maybe_sent: every
+    // message that went out must have been marked first, and few that did
+    // not go out may be.
+    std::vector<spool::JobId> ids;
+    for (int i = 0; i < 30; ++i) ids.push_back(submit());
+    bool each_marked = true;
+    std::size_t most_ahead = 0;
+    transport_.script = [&](const OutgoingMessage& m) {
+        if (!get(m.job).on_wire) each_marked = false;
+        const auto at = std::find(ids.begin(), ids.end(), m.job);
+        std::size_t ahead = 0;
+        for (auto it = at + 1; it != ids.end(); ++it) ahead += get(*it).on_wire ? 1U : 0U;
+        most_ahead = std::max(most_ahead, ahead);
+        return test::FakeTransport::accept_all(m);
+    };
+    EngineOptions o;
+    o.config = [](const std::string&) { return with_concurrency(1); };
+    o.mark_ahead = 8;
+    o.on_error = [](const Error& e) { ADD_FAILURE() << e.describe(); };
+    Engine e(*spool_, transport_, clock_, rng_, std::move(o));
+    EXPECT_EQ(e.flush(), 30U);
+    EXPECT_EQ(transport_.batches, std::vector<std::size_t>{30});
+    EXPECT_TRUE(each_marked);
+    EXPECT_GT(most_ahead, 0U) << "marked a few at a time, not one commit before each message";
+    EXPECT_LE(most_ahead, 8U + 8U / 2U);
 }
 
 TEST_F(EngineTest, AJobThatCameWhileABatchWasSentGoesOutInTheSameFlush) {

@@ -383,14 +383,42 @@ TEST_F(SpoolTest, ReleaseHeldQueuesOnlyThatProfile) {
     EXPECT_EQ(get(*jb).state, JobState::held);
 }
 
-TEST_F(SpoolTest, RecoverRequeuesInterruptedJobsAsMaybeSent) {
-    const JobId id = accept();
-    (void)spool_->claim("email", 1);
-    EXPECT_EQ(*spool_->recover(), 1U);
-    const Job j = get(id);
+TEST_F(SpoolTest, RecoverRequeuesJobsThatWentOutAsMaybeSentAndReservedOnesAsUntried) {
+    const JobId out = accept();
+    const JobId reserved = accept();
+    ASSERT_EQ(spool_->claim("email", 2)->size(), 2U);
+    const JobId going[] = {out};
+    ASSERT_TRUE(spool_->finish_attempts({}, Durability::deferred, going).ok());
+    EXPECT_TRUE(get(out).on_wire);
+    EXPECT_FALSE(get(reserved).on_wire);
+
+    EXPECT_EQ(*spool_->recover(), 2U);
+    const Job j = get(out);
     EXPECT_EQ(j.state, JobState::queued);
-    EXPECT_TRUE(j.maybe_sent);
+    EXPECT_TRUE(j.maybe_sent) << "the server may have taken it before the process died";
+    EXPECT_EQ(j.attempts, 1);
     EXPECT_EQ(read_body(j), "Subject: x\r\n\r\nhi\r\n");
+    const Job r = get(reserved);
+    EXPECT_EQ(r.state, JobState::queued);
+    EXPECT_FALSE(r.maybe_sent) << "its message never left";
+    EXPECT_EQ(r.attempts, 0);
+    EXPECT_EQ(spool_->claim("email", 5)->size(), 2U);
+}
+
+TEST_F(SpoolTest, AClaimStartsAJobOffTheWireAgain) {
+    const JobId id = accept();
+    ASSERT_EQ(spool_->claim("email", 1)->size(), 1U);
+    const JobId going[] = {id};
+    ASSERT_TRUE(spool_->finish_attempts({}, Durability::deferred, going).ok());
+    Attempt later{JobState::queued,
+                  fail(Errc::cannot_connect, "refused"),
+                  false,
+                  std::nullopt,
+                  clock_.now(),
+                  {}};
+    ASSERT_TRUE(spool_->finish_attempt(id, later).ok());
+    ASSERT_EQ(spool_->claim("email", 1)->size(), 1U);
+    EXPECT_FALSE(get(id).on_wire);
 }
 
 TEST_F(SpoolTest, RecoverSweepsOldOrphanFilesOnly) {

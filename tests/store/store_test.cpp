@@ -100,17 +100,28 @@ TEST(Migrations, VersionsStrictlyIncrease) {
 }
 
 TEST_F(StoreTest, UpgradesAStateOfAnEarlierVersion) {
-    // A state written before migration 3: its jobs had no return_path.
+    // A state written before migration 3: its jobs had no return_path, nor
+    // on_wire (4), and one was being sent when that version stopped.
     {
         auto s = open();
         ASSERT_TRUE(s);
+        ASSERT_TRUE(s->db().exec("ALTER TABLE jobs DROP COLUMN on_wire"));
         ASSERT_TRUE(s->db().exec("ALTER TABLE jobs DROP COLUMN return_path"));
+        ASSERT_TRUE(s->db().exec(
+            "INSERT INTO jobs (created_at, updated_at, queued_at, function, profile, sender, "
+            "size, state) VALUES (0, 0, 0, 'cli', 'email', 'a@example.test', 1, 'sending')"));
         ASSERT_TRUE(s->db().exec("PRAGMA user_version = 2"));
     }
     auto s = open();
     ASSERT_TRUE(s);
     EXPECT_EQ(s->schema_version(), migrations().back().version);
     EXPECT_TRUE(s->db().exec("SELECT return_path FROM jobs LIMIT 0"));
+    // Its message may have gone out: recovery must flag it maybe_sent.
+    auto st = s->db().cached("SELECT on_wire FROM jobs WHERE state = 'sending'");
+    ASSERT_TRUE(st);
+    auto row = st->step();
+    ASSERT_TRUE(row && *row);
+    EXPECT_EQ(st->integer(0), 1);
 }
 
 TEST_F(StoreTest, RefusesAStateFromANewerVersion) {
