@@ -121,6 +121,14 @@ class EngineTest : public ::testing::Test {
         o.config = [cfg](const std::string&) { return cfg; };
         return Engine(*spool_, transport_, clock_, rng_, std::move(o));
     }
+    // One connection, and any error of the engine itself fails the test.
+    Engine strict_engine(const std::function<void(EngineOptions&)>& set = {}) {
+        EngineOptions o;
+        o.config = [](const std::string&) { return with_concurrency(1); };
+        o.on_error = [](const Error& e) { ADD_FAILURE() << e.describe(); };
+        if (set) set(o);
+        return Engine(*spool_, transport_, clock_, rng_, std::move(o));
+    }
     spool::JobId submit(std::vector<std::string> rcpts = {"b@example.test"},
                         std::string profile = "email") {
         StringSource body("Subject: t\r\n\r\nbody\r\n");
@@ -200,11 +208,7 @@ TEST_F(EngineTest, TheNextBatchIsTakenWhileOneIsSentAndPutBackOnStop) {
         }
         return test::FakeTransport::accept_all(m);
     };
-    EngineOptions o;
-    o.config = [](const std::string&) { return with_concurrency(1); };
-    o.batch_max = 2;
-    o.on_error = [](const Error& e) { ADD_FAILURE() << e.describe(); };
-    Engine e(*spool_, transport_, clock_, rng_, std::move(o));
+    auto e = strict_engine([](EngineOptions& o) { o.batch_max = 2; });
     EXPECT_EQ(e.flush("email", stop.get_token()), 2U);
     EXPECT_TRUE(taken_ahead);
     EXPECT_EQ(transport_.batches, std::vector<std::size_t>{2});
@@ -237,11 +241,7 @@ TEST_F(EngineTest, TheFilesOfASentBatchAreClosedOffTheSendingThread) {
         sender = std::this_thread::get_id();
         return test::FakeTransport::accept_all(m);
     };
-    EngineOptions o;
-    o.config = [](const std::string&) { return with_concurrency(1); };
-    o.batch_max = 2;
-    o.on_error = [](const Error& e) { ADD_FAILURE() << e.describe(); };
-    Engine e(*spool_, transport_, clock_, rng_, std::move(o));
+    auto e = strict_engine([](EngineOptions& o) { o.batch_max = 2; });
     EXPECT_EQ(e.flush(), 4U);
     EXPECT_EQ(transport_.batches, (std::vector<std::size_t>{2, 2}));
     ASSERT_TRUE(sender);
@@ -269,11 +269,7 @@ TEST_F(EngineTest, AJobIsMarkedGoingOutBeforeItsMessageGoesAndOnlyAFewAhead) {
         most_ahead = std::max(most_ahead, ahead);
         return test::FakeTransport::accept_all(m);
     };
-    EngineOptions o;
-    o.config = [](const std::string&) { return with_concurrency(1); };
-    o.mark_ahead = 8;
-    o.on_error = [](const Error& e) { ADD_FAILURE() << e.describe(); };
-    Engine e(*spool_, transport_, clock_, rng_, std::move(o));
+    auto e = strict_engine([](EngineOptions& o) { o.mark_ahead = 8; });
     EXPECT_EQ(e.flush(), 30U);
     EXPECT_EQ(transport_.batches, std::vector<std::size_t>{30});
     EXPECT_TRUE(each_marked);
@@ -310,11 +306,10 @@ TEST_F(EngineTest, SentMessagesFilesAreRemovedOnceTheirResultsAreSynced) {
 
 TEST_F(EngineTest, ConcurrencySplitsTheQueueAcrossConnections) {
     for (int i = 0; i < 120; ++i) submit();
-    EngineOptions o;
-    o.config = [](const std::string&) { return with_concurrency(3); };
-    o.batch_max = 10;
-    o.on_error = [](const Error& e) { ADD_FAILURE() << e.describe(); };
-    Engine e(*spool_, transport_, clock_, rng_, std::move(o));
+    auto e = strict_engine([](EngineOptions& o) {
+        o.config = [](const std::string&) { return with_concurrency(3); };
+        o.batch_max = 10;
+    });
     EXPECT_EQ(e.flush(), 120U);
     EXPECT_EQ(transport_.bodies.size(), 120U) << "each job sent exactly once";
     EXPECT_GE(transport_.connections, 12);
