@@ -93,6 +93,10 @@ std::string render_connection_test_page(const ConnectionTestPage& page) {
         R"(<form method="post" action="/network/email/connection-test">{}<div class="field"><label for="profile">Email server settings</label><div class="control"><select id="profile" name="profile">{}</select></div></div><div class="buttons"><button type="submit" id="run-test">Start</button></div></form>)",
         csrf_input(page.csrf), options);
     out += render_messages("", page.problem);
+    if (page.running)
+        out += fmt::format(
+            R"(<p class="note" id="test-running" data-refresh="1">Testing the connection with the settings of {}. The result shows here when the server has answered.</p>)",
+            escape(page.profile));
     if (!page.result) return out;
     const auto& r = *page.result;
     const bool ok = r.value("ok", false);

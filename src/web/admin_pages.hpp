@@ -34,6 +34,7 @@ struct ConnectionTestPage {
     std::vector<std::string> profiles;     // to choose from
     std::optional<nlohmann::json> result;  // service::connection_test_json
     std::string problem;                   // the test could not start
+    bool running = false;                  // started, no result yet: the page reloads
 };
 std::string render_connection_test_page(const ConnectionTestPage& page);
 

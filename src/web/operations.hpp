@@ -33,9 +33,17 @@ class Operations {
   public:
     virtual ~Operations() = default;
 
-    // `test-connection --json`; an error when the test could not start
-    // (unknown profile, settings that do not fit together).
-    virtual Result<nlohmann::json> connection_test(std::string_view profile) = 0;
+    // The connection test runs on a thread of its own: against a server
+    // that does not answer it lasts as long as the timeout, and the pages
+    // go on meanwhile. One at a time for a profile: starting it again while
+    // it runs does nothing.
+    virtual void start_connection_test(std::string_view profile) = 0;
+    virtual bool connection_test_running(std::string_view profile) = 0;
+    // Once it ended, its result, given once: `test-connection --json`, or an
+    // error when the test could not start (unknown profile, settings that do
+    // not fit together). nullopt while it runs or when none was started.
+    virtual std::optional<Result<nlohmann::json>> take_connection_test(
+        std::string_view profile) = 0;
 
     // The history, newest first: `jobs --json` objects.
     virtual Result<std::vector<nlohmann::json>> jobs(std::size_t limit) = 0;

@@ -2,9 +2,15 @@
 #include "web/operations_service.hpp"
 
 #include <fstream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
 
 #include <fmt/format.h>
 
+#include "core/thread.hpp"
 #include "mime/message.hpp"
 #include "service/connection_test.hpp"
 #include "spool/history.hpp"
@@ -18,12 +24,34 @@ class OutboxOperations final : public Operations {
     OutboxOperations(store::Store& store, service::Outbox& outbox, const Clock& clock, Random& rng)
         : store_(store), outbox_(outbox), clock_(clock), rng_(rng) {}
 
-    Result<nlohmann::json> connection_test(std::string_view profile) override {
-        service::Runtime rt(store_, clock_, rng_);
-        if (auto r = rt.reload(); !r) return std::move(r).error();
-        auto t = service::run_connection_test(rt, profile);
-        if (!t) return std::move(t).error();
-        return service::connection_test_json(profile, *t);
+    void start_connection_test(std::string_view profile) override {
+        std::lock_guard lock(tests_mu_);
+        auto& slot = tests_[std::string(profile)];
+        if (slot && !slot->done) return;  // running
+        slot = std::make_unique<Test>();  // the one before ended: joins at once
+        Test* t = slot.get();
+        t->thread = std::jthread([this, t, p = std::string(profile)] {
+            name_this_thread("pb-web-test");
+            auto r = connection_test(p);
+            std::lock_guard done(tests_mu_);
+            t->result = std::move(r);
+            t->done = true;
+        });
+    }
+
+    bool connection_test_running(std::string_view profile) override {
+        std::lock_guard lock(tests_mu_);
+        const auto it = tests_.find(std::string(profile));
+        return it != tests_.end() && !it->second->done;
+    }
+
+    std::optional<Result<nlohmann::json>> take_connection_test(std::string_view profile) override {
+        std::lock_guard lock(tests_mu_);
+        const auto it = tests_.find(std::string(profile));
+        if (it == tests_.end() || !it->second->done) return std::nullopt;
+        auto r = std::move(it->second->result);
+        it->second->result.reset();
+        return r;
     }
 
     Result<std::vector<nlohmann::json>> jobs(std::size_t limit) override {
@@ -113,6 +141,22 @@ class OutboxOperations final : public Operations {
     Result<std::string> reload_certificates() override { return system_bundle(); }
 
   private:
+    // On the test's own thread. The Store is thread-safe, and the Random
+    // serve passes is OpenSSL's generator, which is too.
+    Result<nlohmann::json> connection_test(std::string_view profile) {
+        service::Runtime rt(store_, clock_, rng_);
+        if (auto r = rt.reload(); !r) return std::move(r).error();
+        auto t = service::run_connection_test(rt, profile);
+        if (!t) return std::move(t).error();
+        return service::connection_test_json(profile, *t);
+    }
+
+    struct Test {
+        std::optional<Result<nlohmann::json>> result;  // set when done, until taken
+        bool done = false;
+        std::jthread thread;  // last: joined before the rest goes
+    };
+
     // What the operating system trusts: its bundle file and how many
     // certificates it holds. OpenSSL and libcurl read it for every new
     // connection, so an update of the system's package is in use at once.
@@ -133,6 +177,10 @@ class OutboxOperations final : public Operations {
     service::Outbox& outbox_;
     const Clock& clock_;
     Random& rng_;
+    std::mutex tests_mu_;
+    // Last: destroying it waits for a test still running, while the
+    // members it uses are alive.
+    std::map<std::string, std::unique_ptr<Test>> tests_;
 };
 
 }  // namespace

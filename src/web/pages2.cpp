@@ -145,18 +145,38 @@ Response App::connection_test(Call& call) {
     if (fax_configured()) page.profiles.emplace_back("fax");
     if (auto users = store_.users())
         for (const auto& u : *users) page.profiles.push_back("user:" + u.name);
-    if (call.req.method != "POST")
+    // POST starts the test and sends the browser to the page that waits for
+    // it (303): the test runs beside the pages, never in their way.
+    const bool post = call.req.method == "POST";
+    if (post && !call.csrf_ok()) return forbidden(kExpiredForm);
+    if (post && options_.operations == nullptr) return unavailable(call, tab, title);
+    page.profile = (post ? call.req.form("profile") : call.req.param("profile")).value_or("email");
+    if (std::find(page.profiles.begin(), page.profiles.end(), page.profile) ==
+        page.profiles.end()) {
+        const Error e = fail(Errc::invalid_input, "no profile " + page.profile);
+        page.problem = fmt::format("Code {}: {}", e.number(), message_of(e));
+        page.profile = "email";
         return framed(call, tab, title, render_connection_test_page(page));
-    if (!call.csrf_ok()) return forbidden(kExpiredForm);
-    if (options_.operations == nullptr) return unavailable(call, tab, title);
-    page.profile = call.req.form("profile").value_or("email");
-    auto r = options_.operations->connection_test(page.profile);
-    if (r) {
-        page.result = std::move(*r);
-        options_.log(fmt::format("web: connection test of {}: {}", page.profile,
-                                 page.result->value("ok", false) ? "ok" : "failed"));
-    } else {
-        page.problem = fmt::format("Code {}: {}", r.error().number(), message_of(r.error()));
+    }
+    if (post) {
+        options_.operations->start_connection_test(page.profile);
+        options_.log(fmt::format("web: connection test of {} started", page.profile));
+        return Response::redirect(
+            fmt::format("{}?profile={}", kTestPath, url_encode(page.profile)));
+    }
+    if (options_.operations != nullptr) {
+        if (auto r = options_.operations->take_connection_test(page.profile)) {
+            if (*r) {
+                page.result = std::move(**r);
+                options_.log(fmt::format("web: connection test of {}: {}", page.profile,
+                                         page.result->value("ok", false) ? "ok" : "failed"));
+            } else {
+                page.problem =
+                    fmt::format("Code {}: {}", r->error().number(), message_of(r->error()));
+            }
+        } else {
+            page.running = options_.operations->connection_test_running(page.profile);
+        }
     }
     return framed(call, tab, title, render_connection_test_page(page));
 }

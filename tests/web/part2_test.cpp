@@ -57,13 +57,23 @@ class ScriptedSignIn final : public SignInService {
 class ScriptedOperations final : public Operations {
   public:
     json test_result;
+    bool test_done = true;  // false: the test is still "running"
+    std::vector<std::string> tests_started;
     std::vector<json> history;
     std::vector<SendRequest> sent;
     int reloads = 0;
 
-    Result<json> connection_test(std::string_view profile) override {
-        if (profile == "nosuch") return fail(Errc::invalid_input, "no profile nosuch");
-        return test_result;
+    void start_connection_test(std::string_view profile) override {
+        tests_started.emplace_back(profile);
+        testing_ = std::string(profile);
+    }
+    bool connection_test_running(std::string_view profile) override {
+        return testing_ == profile && !test_done;
+    }
+    std::optional<Result<json>> take_connection_test(std::string_view profile) override {
+        if (testing_ != profile || !test_done) return std::nullopt;
+        testing_.reset();
+        return Result<json>(test_result);
     }
     Result<std::vector<json>> jobs(std::size_t limit) override {
         return std::vector<json>(
@@ -103,6 +113,9 @@ class ScriptedOperations final : public Operations {
         ++reloads;
         return std::string("140 certificates in /etc/ssl/certs/ca-certificates.crt");
     }
+
+  private:
+    std::optional<std::string> testing_;
 };
 
 struct Browser {
@@ -352,7 +365,13 @@ TEST_F(Part2Test, ConnectionTestShowsEachStepAndTheCode) {
                  {"step":"tls","ok":false,"detail":"certificate verify failed"}],
         "code":612,"status":"The server certificate is not trusted.",
         "remedy":"Import the CA <certificate>.","error":"verify failed"})");
-    const auto r = post(b, "/network/email/connection-test", "csrf=" + csrf + "&profile=email");
+    const auto started =
+        post(b, "/network/email/connection-test", "csrf=" + csrf + "&profile=email");
+    ASSERT_EQ(started.status, 303);
+    ASSERT_NE(started.header("Location"), nullptr);
+    EXPECT_EQ(*started.header("Location"), "/network/email/connection-test?profile=email");
+    EXPECT_EQ(ops_.tests_started, std::vector<std::string>{"email"});
+    const auto r = get(b, *started.header("Location"));
     ASSERT_EQ(r.status, 200);
     EXPECT_NE(
         r.body.find(
@@ -363,6 +382,35 @@ TEST_F(Part2Test, ConnectionTestShowsEachStepAndTheCode) {
     EXPECT_EQ(r.body.find("<certificate>"), std::string::npos);
     const auto bad = post(b, "/network/email/connection-test", "csrf=" + csrf + "&profile=nosuch");
     EXPECT_NE(bad.body.find("Code 652: no profile nosuch"), std::string::npos);
+    EXPECT_EQ(ops_.tests_started.size(), 1U)
+        << "nothing is started for a profile that is not there";
+}
+
+TEST_F(Part2Test, TheConnectionTestRunsBesideThePagesAndItsResultShowsOnce) {
+    // Against a server that does not answer, the test lasts as long as the
+    // timeout: the page says so and reloads, and the other pages answer.
+    Browser b;
+    const auto csrf = login(b);
+    ops_.test_done = false;
+    ops_.test_result = json::parse(R"({"profile":"email","ok":true,
+        "steps":[{"step":"connect","ok":true,"detail":"127.0.0.1:2587"}]})");
+    const auto started =
+        post(b, "/network/email/connection-test", "csrf=" + csrf + "&profile=email");
+    ASSERT_EQ(started.status, 303);
+    const auto waiting = get(b, "/network/email/connection-test?profile=email");
+    EXPECT_NE(waiting.body.find(R"(id="test-running" data-refresh="1")"), std::string::npos);
+    EXPECT_EQ(waiting.body.find("test-result"), std::string::npos);
+    EXPECT_EQ(get(b, "/device-management/jobs").status, 200);
+    // A second Start while it runs is harmless (the service runs one).
+    post(b, "/network/email/connection-test", "csrf=" + csrf + "&profile=email");
+    ops_.test_done = true;
+    const auto done = get(b, "/network/email/connection-test?profile=email");
+    EXPECT_NE(done.body.find("The connection test succeeded. No mail was sent."),
+              std::string::npos);
+    EXPECT_EQ(done.body.find("test-running"), std::string::npos);
+    const auto again = get(b, "/network/email/connection-test?profile=email");
+    EXPECT_EQ(again.body.find("test-result"), std::string::npos) << "a result is shown once";
+    EXPECT_EQ(again.body.find("test-running"), std::string::npos);
 }
 
 TEST_F(Part2Test, JobStatusShowsTheManualsTextForAHeldJob) {
