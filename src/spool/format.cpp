@@ -126,7 +126,7 @@ Result<std::size_t> SpoolReader::take(std::span<char> out) {
         // small one refills it, so a small message is one read, not a read
         // for each record's header, payload and checksum.
         if (out.size() >= kReadBuffer) return ops_.read(fd_.get(), out);
-        if (!buffer_) buffer_ = std::make_unique<char[]>(kReadBuffer);
+        if (!buffer_) buffer_ = std::make_unique_for_overwrite<char[]>(kReadBuffer);  // not zeroed
         auto n = ops_.read(fd_.get(), {buffer_.get(), kReadBuffer});
         if (!n) return n.error();
         pos_ = 0;
