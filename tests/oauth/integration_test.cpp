@@ -52,7 +52,8 @@ class Integration : public ::testing::Test {
     }
 
     std::string user(const std::string& args) {
-        const auto r = pb::test::run_command("node '" + peers_dir + "/user.mjs' " + args + " 2>&1");
+        const auto r = pb::test::run_command("'" + Peers::get().at("PB_NODE") + "' '" + peers_dir +
+                                             "/user.mjs' " + args + " 2>&1");
         EXPECT_EQ(r.status, 0) << r.out;
         return r.out;
     }

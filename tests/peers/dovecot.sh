@@ -48,7 +48,7 @@ if [[ $1 == stop ]]; then
 fi
 
 [[ -f $run/peers.env ]] || { echo "dovecot.sh: no $run/peers.env; run start.sh $run first" >&2; exit 1; }
-command -v dovecot >/dev/null || { echo "dovecot.sh: dovecot missing; run install-interop.sh" >&2; exit 1; }
+command -v dovecot >/dev/null || { echo "dovecot.sh: dovecot missing; run scripts/install-deps --test" >&2; exit 1; }
 stop
 issuer=$(sed -n 's/^PB_OIDC_ISSUER=//p' "$run/peers.env")
 

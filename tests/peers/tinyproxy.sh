@@ -21,7 +21,7 @@ strip_env
 [[ $1 == stop ]] && exit 0
 
 [[ -f $run/peers.env ]] || { echo "tinyproxy.sh: no $run/peers.env; run start.sh $run first" >&2; exit 1; }
-command -v tinyproxy >/dev/null || { echo "tinyproxy.sh: tinyproxy missing; run install-interop.sh" >&2; exit 1; }
+command -v tinyproxy >/dev/null || { echo "tinyproxy.sh: tinyproxy missing; run scripts/install-deps --test" >&2; exit 1; }
 port=$(pb_free_port 127.0.0.1 20000 32767) || { echo "tinyproxy.sh: no free port" >&2; exit 1; }
 log=$run/tinyproxy.log
 : >"$log"

@@ -3,6 +3,7 @@
 # exported (for ctest: tests that need the peers' addresses and CA files),
 # and PB_PEERS_ENV naming that file (what tests/support/peers.cpp reads).
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"   # the pinned node first on PATH
 [[ $# -ge 2 ]] || { echo "usage: with-peers.sh RUNDIR COMMAND [ARGS...]" >&2; exit 2; }
 env_file=$1/peers.env
 shift

@@ -30,7 +30,7 @@ std::string env(const std::string& key) {
 
 // A real access token for `login`, through the device flow.
 std::string device_flow_token(const std::string& login = "alice") {
-    const auto r = pb::test::run_command("node " + std::string(PB_SMTP_SOURCE_DIR) +
+    const auto r = pb::test::run_command(env("PB_NODE") + " " + std::string(PB_SMTP_SOURCE_DIR) +
                                          "/tests/peers/token.mjs --issuer '" +
                                          env("PB_OIDC_ISSUER") + "' --login " + login);
     EXPECT_EQ(r.status, 0) << r.out;
