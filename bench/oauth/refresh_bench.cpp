@@ -131,6 +131,7 @@ BENCHMARK(SingleFlightFake)
 void SingleFlightReal(benchmark::State& state) {
     const std::string issuer = std::getenv("PB_OIDC_ISSUER");
     const std::string peers = std::getenv("PB_PEERS_DIR");
+    const std::string node = std::getenv("PB_NODE") ? std::getenv("PB_NODE") : "node";
     SystemClock clock;
     auto curl = CurlHttpClient::create({}).value();
     Counting http(*curl);
@@ -145,8 +146,9 @@ void SingleFlightReal(benchmark::State& state) {
     bool approved = false;
     auto tokens = run_device_flow(flow, *curl, clock, waiter, [&](const DeviceFlow& f) {
         if (f.state() != DeviceFlow::State::waiting || std::exchange(approved, true)) return;
-        const std::string cmd = "node '" + peers + "/user.mjs' approve --issuer '" + issuer +
-                                "' --code '" + f.authorization()->user_code + "' >/dev/null";
+        const std::string cmd = "'" + node + "' '" + peers + "/user.mjs' approve --issuer '" +
+                                issuer + "' --code '" + f.authorization()->user_code +
+                                "' >/dev/null";
         if (std::system(cmd.c_str()) != 0) std::fprintf(stderr, "user.mjs failed\n");
     });
     if (!tokens) {

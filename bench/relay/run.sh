@@ -43,7 +43,7 @@ pb signin --json >"$work/signin.out" 2>&1 &
 signin_pid=$!
 for _ in $(seq 100); do grep -q user_code "$work/signin.out" 2>/dev/null && break; sleep 0.1; done
 code=$(sed -nE 's/.*"user_code":"([^"]+)".*/\1/p' "$work/signin.out" | head -1)
-node "$peers/user.mjs" approve --issuer "$PB_OIDC_ISSUER" --code "$code" --login alice >/dev/null
+"$PB_NODE" "$peers/user.mjs" approve --issuer "$PB_OIDC_ISSUER" --code "$code" --login alice >/dev/null
 wait "$signin_pid"
 
 # Not through pb(): a backgrounded function is a subshell, and its pid is not

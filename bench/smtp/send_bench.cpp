@@ -51,7 +51,7 @@ int main(int argc, char** argv) {
     using Clock = std::chrono::steady_clock;
     const int n = argc > 1 ? std::atoi(argv[1]) : 1000;
     const std::string src = POSTBRIDGE_SOURCE_DIR;
-    const std::string token = run("node " + src + "/tests/peers/token.mjs --issuer '" +
+    const std::string token = run(env("PB_NODE") + " " + src + "/tests/peers/token.mjs --issuer '" +
                                   env("PB_OIDC_ISSUER") + "' --login alice");
 
     pb::smtp::ServerConfig server;

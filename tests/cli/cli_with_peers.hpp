@@ -26,9 +26,9 @@ using nlohmann::json;
 // The scripted user at the OAuth server: `approve` or `deny` a code.
 inline void act_as_user(const std::string& action, const std::string& code,
                         const std::string& login = "alice") {
-    auto u = run_command("node " + Peers::get().at("PB_PEERS_DIR") + "/user.mjs " + action +
-                         " --issuer " + Peers::get().at("PB_OIDC_ISSUER") + " --code " + code +
-                         " --login " + login + " 2>&1");
+    auto u = run_command(Peers::get().at("PB_NODE") + " " + Peers::get().at("PB_PEERS_DIR") +
+                         "/user.mjs " + action + " --issuer " + Peers::get().at("PB_OIDC_ISSUER") +
+                         " --code " + code + " --login " + login + " 2>&1");
     EXPECT_EQ(u.status, 0) << u.out;
 }
 
