@@ -52,14 +52,16 @@ struct Server::Impl {
     ServerOptions options;
     Backend* backend = nullptr;
     bool tls_ready = false;
+    // Before the io_context: connections still open at shutdown end when it
+    // is destroyed, and each one's ending updates these counts.
+    std::size_t connections = 0;  // io thread only
+    std::map<std::string, std::size_t> per_client;
     asio::io_context io{1};
     // The workers; joined in ~Server before the io_context goes.
     std::unique_ptr<asio::thread_pool> pool;
     tcp::acceptor plain{io};
     tcp::acceptor implicit{io};
     std::thread thread;
-    std::size_t connections = 0;  // io thread only
-    std::map<std::string, std::size_t> per_client;
 
     // The current operation's deadline: when it passes, the watchdog
     // cancels the socket's operations and the pending read or write ends.

@@ -1,0 +1,248 @@
+// The relay's listeners (relay/server.cpp) with real sockets on loopback:
+// several devices at once, logins and submissions handed to the worker
+// threads, the per-client limit, and a shutdown with connections still open.
+// The protocol itself is tested on transcripts (session_test.cpp); this is
+// the threaded part, built under ThreadSanitizer too (scripts/test).
+#include "relay/server.hpp"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/encoding.hpp"
+
+namespace pb::relay {
+namespace {
+
+struct Submitted {
+    Envelope envelope;
+    std::string client;
+    std::string message;
+};
+
+// A backend that keeps what it is given; called on the server's workers.
+class RecordingBackend final : public Backend {
+  public:
+    Result<bool> check_login(const std::string& user, const Secret& password) override {
+        std::lock_guard lock(mutex_);
+        ++logins_;
+        return user == "scanner" && password.reveal() == "device-pass";
+    }
+    std::string submit(const Envelope& envelope, const std::string& client,
+                       ByteSource& message) override {
+        std::string body;
+        char buf[512];
+        for (;;) {
+            auto n = message.read(buf);
+            if (!n.ok()) return "451 4.3.0 cannot read the message\r\n";
+            if (*n == 0) break;
+            body.append(buf, *n);
+        }
+        std::lock_guard lock(mutex_);
+        submitted_.push_back({envelope, client, std::move(body)});
+        return "250 2.0.0 queued as " + std::to_string(submitted_.size()) + "\r\n";
+    }
+    std::vector<Submitted> submitted() const {
+        std::lock_guard lock(mutex_);
+        return submitted_;
+    }
+    int logins() const {
+        std::lock_guard lock(mutex_);
+        return logins_;
+    }
+
+  private:
+    mutable std::mutex mutex_;
+    std::vector<Submitted> submitted_;
+    int logins_ = 0;
+};
+
+// A device: a blocking socket that reads whole replies (a multi-line reply
+// ends with the line whose code is followed by a space).
+class Client {
+  public:
+    explicit Client(std::uint16_t port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+        timeval tv{10, 0};
+        ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_port = htons(port);
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    }
+    ~Client() { ::close(fd_); }
+    Client(const Client&) = delete;
+    Client& operator=(const Client&) = delete;
+
+    bool connected() const { return connected_; }
+
+    // The next whole reply, "" when the server closed or was silent for 10 s.
+    std::string reply() {
+        std::string out;
+        for (;;) {
+            const auto eol = pending_.find("\r\n");
+            if (eol != std::string::npos) {
+                const std::string line = pending_.substr(0, eol + 2);
+                pending_.erase(0, eol + 2);
+                out += line;
+                if (line.size() < 4 || line[3] != '-') return out;
+                continue;
+            }
+            char buf[1024];
+            const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+            if (n <= 0) return out;
+            pending_.append(buf, static_cast<std::size_t>(n));
+        }
+    }
+    std::string command(const std::string& line) {
+        send(line + "\r\n");
+        return reply();
+    }
+    void send(const std::string& bytes) {
+        ASSERT_EQ(::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL),
+                  static_cast<ssize_t>(bytes.size()));
+    }
+
+  private:
+    int fd_;
+    bool connected_ = false;
+    std::string pending_;
+};
+
+std::uint16_t port_of(const std::string& address) {
+    return static_cast<std::uint16_t>(std::stoi(address.substr(address.rfind(':') + 1)));
+}
+
+ServerOptions options(std::string_view allowed) {
+    ServerOptions o;
+    o.listen = "127.0.0.1:0";
+    o.allowed = *Networks::parse(allowed);
+    o.session.require_tls = false;  // no certificate here: AUTH in plain text
+    o.spill_dir = ::testing::TempDir();
+    o.workers = 3;
+    return o;
+}
+
+// One whole message from a device; returns the reply to the final dot.
+std::string send_message(Client& c, const std::string& from, const std::string& body) {
+    if (c.reply().rfind("220 ", 0) != 0) return "no greeting";
+    if (c.command("EHLO device").rfind("250", 0) != 0) return "EHLO refused";
+    if (c.command("MAIL FROM:<" + from + ">").rfind("250", 0) != 0) return "MAIL refused";
+    if (c.command("RCPT TO:<office@example.test>").rfind("250", 0) != 0) return "RCPT refused";
+    if (c.command("DATA").rfind("354", 0) != 0) return "DATA refused";
+    return c.command(body + "\r\n.");
+}
+
+TEST(RelayServerTest, DevicesSendingAtOnceAreEachSubmittedWithTheirOwnEnvelope) {
+    RecordingBackend backend;
+    auto server = Server::start(options("127.0.0.0/8"), backend);
+    ASSERT_TRUE(server.ok()) << server.error().describe();
+    const auto port = port_of(*(*server)->address());
+
+    constexpr int kDevices = 8;
+    std::vector<std::string> replies(kDevices);
+    std::vector<std::thread> devices;
+    for (int i = 0; i < kDevices; ++i) {
+        devices.emplace_back([&, i] {
+            Client c(port);
+            if (!c.connected()) return;
+            const std::string n = std::to_string(i);
+            replies[static_cast<std::size_t>(i)] =
+                send_message(c, "device" + n + "@lan.example",
+                             "Subject: scan " + n + "\r\n\r\npage " + n);
+            c.command("QUIT");
+        });
+    }
+    for (auto& t : devices) t.join();
+
+    for (const auto& r : replies) EXPECT_EQ(r.rfind("250 2.0.0 queued as ", 0), 0u) << r;
+    const auto got = backend.submitted();
+    ASSERT_EQ(got.size(), static_cast<std::size_t>(kDevices));
+    std::set<std::string> senders;
+    for (const auto& s : got) {
+        const std::string n = s.envelope.sender.substr(6, s.envelope.sender.find('@') - 6);
+        EXPECT_EQ(s.message, "Subject: scan " + n + "\r\n\r\npage " + n + "\r\n");
+        EXPECT_EQ(s.envelope.recipients, std::vector<std::string>{"office@example.test"});
+        EXPECT_FALSE(s.envelope.user);
+        EXPECT_EQ(s.client.rfind("127.0.0.1", 0), 0u) << s.client;
+        senders.insert(s.envelope.sender);
+    }
+    EXPECT_EQ(senders.size(), static_cast<std::size_t>(kDevices));
+}
+
+TEST(RelayServerTest, LoginsAreCheckedByTheBackendAndOnlyALoggedInDeviceMaySend) {
+    RecordingBackend backend;
+    auto server = Server::start(options(""), backend);  // no network may send without AUTH
+    ASSERT_TRUE(server.ok()) << server.error().describe();
+    const auto port = port_of(*(*server)->address());
+
+    std::string wrong, right, refused;
+    std::thread bad([&] {
+        Client c(port);
+        c.reply();
+        c.command("EHLO device");
+        wrong = c.command("AUTH PLAIN " + base64_encode(std::string("\0scanner\0guess", 14)));
+        refused = c.command("MAIL FROM:<device@lan.example>");
+    });
+    std::thread good([&] {
+        Client c(port);
+        c.reply();
+        c.command("EHLO device");
+        right = c.command("AUTH PLAIN " + base64_encode(std::string("\0scanner\0device-pass", 20)));
+        if (right.rfind("235", 0) == 0) {
+            c.command("MAIL FROM:<device@lan.example>");
+            c.command("RCPT TO:<office@example.test>");
+            c.command("DATA");
+            c.command("Subject: hi\r\n\r\nbody\r\n.");
+        }
+    });
+    bad.join();
+    good.join();
+
+    EXPECT_EQ(wrong.rfind("535 ", 0), 0u) << wrong;
+    EXPECT_EQ(right.rfind("235 ", 0), 0u) << right;
+    EXPECT_EQ(refused.rfind("530 ", 0), 0u) << refused;
+    EXPECT_EQ(backend.logins(), 2);
+    const auto got = backend.submitted();
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0].envelope.user, std::optional<std::string>("scanner"));
+}
+
+TEST(RelayServerTest, AClientOverItsConnectionLimitIsToldBusyAndShutdownEndsTheRest) {
+    RecordingBackend backend;
+    auto o = options("127.0.0.0/8");
+    o.max_connections_per_client = 2;
+    auto server = Server::start(o, backend);
+    ASSERT_TRUE(server.ok()) << server.error().describe();
+    const auto port = port_of(*(*server)->address());
+
+    Client first(port), second(port);
+    EXPECT_EQ(first.reply().rfind("220 ", 0), 0u);
+    EXPECT_EQ(second.reply().rfind("220 ", 0), 0u);
+    Client third(port);
+    EXPECT_EQ(third.reply().rfind("421 ", 0), 0u);
+    EXPECT_EQ(third.reply(), "");  // and closed
+
+    // Stopping the server with two devices connected ends both connections
+    // (each sees the connection close) and joins every thread.
+    std::thread stop([&] { server->reset(); });
+    stop.join();
+    const std::string after_first = first.reply();
+    const std::string after_second = second.reply();
+    EXPECT_TRUE(after_first.empty() || after_first.rfind("421 ", 0) == 0) << after_first;
+    EXPECT_TRUE(after_second.empty() || after_second.rfind("421 ", 0) == 0) << after_second;
+    EXPECT_TRUE(backend.submitted().empty());
+}
+
+}  // namespace
+}  // namespace pb::relay
