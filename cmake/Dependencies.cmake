@@ -11,6 +11,8 @@ find_package(spdlog REQUIRED)
 find_package(Threads REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(QRENCODE REQUIRED IMPORTED_TARGET libqrencode)
+# IDNA2008 with UTS #46 mapping and NFC for internationalized domains.
+pkg_check_modules(IDN2 REQUIRED IMPORTED_TARGET libidn2)
 if(PB_BUILD_TESTS)
   find_package(GTest REQUIRED)
   include(GoogleTest)

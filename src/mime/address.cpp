@@ -2,7 +2,7 @@
 
 #include <optional>
 
-#include "mime/punycode.hpp"
+#include "mime/idn.hpp"
 #include "mime/utf8.hpp"
 
 namespace pb::mime {
@@ -242,7 +242,7 @@ class Parser {
         }
         auto ascii = domain_to_ascii(m.domain);
         if (!ascii) {
-            why_ = "has a domain that cannot be converted to ASCII (IDNA)";
+            why_ = "has a domain that is " + ascii.error().detail;
             return false;
         }
         m.ascii_domain = std::move(*ascii);

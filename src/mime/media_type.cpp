@@ -1,38 +1,71 @@
 #include "mime/media_type.hpp"
 
-#include <array>
-#include <utility>
+#include <fstream>
+#include <sstream>
 
 namespace pb::mime {
+namespace {
 
-std::string_view media_type_for(std::string_view filename) noexcept {
-    static constexpr std::array<std::pair<std::string_view, std::string_view>, 13> kTypes{{
-        {"pdf", "application/pdf"},
-        {"jpg", "image/jpeg"},
-        {"jpeg", "image/jpeg"},
-        {"png", "image/png"},
-        {"tif", "image/tiff"},
-        {"tiff", "image/tiff"},
-        {"txt", "text/plain"},
-        {"csv", "text/csv"},
-        {"xml", "application/xml"},
-        {"zip", "application/zip"},
-        {"docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"},
-        {"xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
-        {"pptx", "application/vnd.openxmlformats-officedocument.presentationml.presentation"},
-    }};
-    const auto dot = filename.rfind('.');
-    if (dot == std::string_view::npos || filename.size() - dot - 1 > 4)
-        return "application/octet-stream";
-    char ext[4];
-    const std::size_t n = filename.size() - dot - 1;
-    for (std::size_t i = 0; i < n; ++i) {
-        const char c = filename[dot + 1 + i];
-        ext[i] = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+constexpr std::string_view kUnknown = "application/octet-stream";
+
+constexpr std::string_view kBuiltIn = R"(
+application/pdf pdf
+image/jpeg jpg jpeg
+image/png png
+image/tiff tif tiff
+text/plain txt
+text/csv csv
+application/xml xml
+application/zip zip
+application/vnd.openxmlformats-officedocument.wordprocessingml.document docx
+application/vnd.openxmlformats-officedocument.spreadsheetml.sheet xlsx
+application/vnd.openxmlformats-officedocument.presentationml.presentation pptx
+)";
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    for (char& c : out)
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    return out;
+}
+
+}  // namespace
+
+MediaTypes MediaTypes::parse(std::string_view text) {
+    MediaTypes t;
+    std::istringstream lines{std::string(text)};
+    std::string line;
+    while (std::getline(lines, line)) {
+        if (const auto hash = line.find('#'); hash != std::string::npos) line.resize(hash);
+        std::istringstream words(line);
+        std::string type, ext;
+        if (!(words >> type) || type.find('/') == std::string::npos) continue;
+        if (type.starts_with("message/") || type.starts_with("multipart/")) continue;
+        while (words >> ext) t.types_.try_emplace(lower(ext), type);
     }
-    for (const auto& [e, type] : kTypes)
-        if (e == std::string_view(ext, n)) return type;
-    return "application/octet-stream";
+    return t;
+}
+
+MediaTypes MediaTypes::fallback() {
+    return parse(kBuiltIn);
+}
+
+std::string_view MediaTypes::lookup(std::string_view filename) const {
+    const auto dot = filename.rfind('.');
+    if (dot == std::string_view::npos) return kUnknown;
+    const auto it = types_.find(lower(filename.substr(dot + 1)));
+    return it == types_.end() ? kUnknown : std::string_view(it->second);
+}
+
+std::string_view media_type_for(std::string_view filename) {
+    static const MediaTypes table = [] {
+        std::ifstream in("/etc/mime.types");
+        std::stringstream text;
+        text << in.rdbuf();
+        auto system = MediaTypes::parse(text.str());
+        return system.size() > 0 ? system : MediaTypes::fallback();
+    }();
+    return table.lookup(filename);
 }
 
 }  // namespace pb::mime

@@ -5,7 +5,7 @@
 
 #include <gtest/gtest.h>
 
-#include "mime/punycode.hpp"
+#include "mime/idn.hpp"
 
 namespace pb::mime {
 namespace {
@@ -222,31 +222,45 @@ TEST(Address, ErrorNamesTheBadItemOfAList) {
     EXPECT_EQ(d, "Cc: \"bad@\" has no domain after @");
 }
 
-TEST(Punycode, Rfc3492SampleArabic) {
-    // RFC 3492 section 7.1 (A): Arabic (Egyptian).
-    const std::u32string in =
-        U"\u0644\u064A\u0647\u0645\u0627\u0628\u062A\u0643\u0644\u0645\u0648\u0634\u0639"
-        U"\u0631\u0628\u064A\u061F";
-    auto r = punycode_encode(in);
-    ASSERT_TRUE(r.ok());
-    EXPECT_EQ(*r, "egbpdaj6bu4bxfgehfvwxn");
+// The A-labels below are those libidn2's idn2 --tr46nt prints, and for the
+// sample, RFC 3492 section 7.1 (L) (lowercased: UTS #46 maps case first).
+TEST(Idn, Rfc3492SampleJapaneseLabel) {
+    auto r = domain_to_ascii("3\u5E74B\u7D44\u91D1\u516B\u5148\u751F.example");
+    ASSERT_TRUE(r.ok()) << r.error().describe();
+    EXPECT_EQ(*r, "xn--3b-ww4c5e180e575a65lsy2b.example");
 }
 
-TEST(Punycode, Rfc3492SampleJapanese) {
-    // RFC 3492 section 7.1 (L): 3<nen>B<gumi><kinpachi><sensei>.
-    const std::u32string in = U"3\u5E74B\u7D44\u91D1\u516B\u5148\u751F";
-    auto r = punycode_encode(in);
-    ASSERT_TRUE(r.ok());
-    EXPECT_EQ(*r, "3B-ww4c5e180e575a65lsy2b");
-    auto back = punycode_decode(*r);
-    ASSERT_TRUE(back.ok());
-    EXPECT_EQ(*back, in);
-}
-
-TEST(Punycode, DomainToAscii) {
+TEST(Idn, DomainToAscii) {
     auto r = domain_to_ascii("München.Example");
     ASSERT_TRUE(r.ok());
     EXPECT_EQ(*r, "xn--mnchen-3ya.example");
+}
+
+TEST(Idn, UpperCaseIsMappedBeforeEncoding) {
+    auto r = domain_to_ascii("BÜCHER.example");
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(*r, "xn--bcher-kva.example");
+}
+
+TEST(Idn, ADecomposedUmlautIsNormalisedFirst) {
+    auto r = domain_to_ascii("bu\u0308cher.example");  // u + COMBINING DIAERESIS
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(*r, "xn--bcher-kva.example");
+}
+
+TEST(Idn, ASymbolThatIdna2008ForbidsIsRefusedWith652) {
+    auto r = domain_to_ascii("\u2603.example");  // a snowman
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, Errc::invalid_input);
+    EXPECT_NE(r.error().detail.find("IDNA2008"), std::string::npos) << r.error().detail;
+    // The RFC 3492 Arabic sample ends in U+061F, a question mark: refused too.
+    EXPECT_FALSE(domain_to_ascii("\u0644\u064A\u0647\u0645\u0627\u061F.example").ok());
+}
+
+TEST(Idn, AnAddressWithAForbiddenDomainIsRefusedSayingWhy) {
+    const auto d = refusal("scan@\u2603.example", "To");
+    EXPECT_NE(d.find("is not a valid internationalized domain name (IDNA2008: "), std::string::npos)
+        << d;
 }
 
 }  // namespace
