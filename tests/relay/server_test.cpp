@@ -157,9 +157,8 @@ TEST(RelayServerTest, DevicesSendingAtOnceAreEachSubmittedWithTheirOwnEnvelope) 
             Client c(port);
             if (!c.connected()) return;
             const std::string n = std::to_string(i);
-            replies[static_cast<std::size_t>(i)] =
-                send_message(c, "device" + n + "@lan.example",
-                             "Subject: scan " + n + "\r\n\r\npage " + n);
+            replies[static_cast<std::size_t>(i)] = send_message(
+                c, "device" + n + "@lan.example", "Subject: scan " + n + "\r\n\r\npage " + n);
             c.command("QUIT");
         });
     }
