@@ -3,16 +3,12 @@
 // sign-ins started with `signin --no-wait`, and the relay (serve.hpp). One
 // `serve` per state directory, held by a flock on STATE/serve.lock, which the
 // kernel drops when the process dies, so a crash never blocks a restart.
-#include <fcntl.h>
-#include <sys/file.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <atomic>
-#include <cerrno>
 #include <condition_variable>
 #include <cstdlib>
-#include <cstring>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -25,6 +21,7 @@
 
 #include "cli/serve.hpp"
 #include "core/crypto.hpp"
+#include "core/host_port.hpp"
 #include "core/settings.hpp"
 #include "delivery/locks.hpp"
 #include "oauth/sign_in.hpp"
@@ -41,60 +38,16 @@ struct ServeArgs {
     std::string relay;  // ADDR:PORT, overrides relay.listen
 };
 
-// Holds STATE/serve.lock for the life of the process.
-class ServeLock {
-  public:
-    static Result<ServeLock> acquire(const std::string& state_dir) {
-        const std::string path = state_dir + "/serve.lock";
-        const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-        if (fd < 0)
-            return fail(Errc::spool_unwritable,
-                        fmt::format("cannot open {}: {}", path, std::strerror(errno)));
-        if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-            const int err = errno;
-            ::close(fd);
-            if (err == EWOULDBLOCK)
-                return fail(Errc::invalid_input,
-                            fmt::format("postbridge serve is already running on {} ({} is locked)",
-                                        state_dir, path));
-            return fail(Errc::spool_unwritable,
-                        fmt::format("cannot lock {}: {}", path, std::strerror(err)));
-        }
-        return ServeLock(fd);
-    }
-    ServeLock(ServeLock&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-    ServeLock(const ServeLock&) = delete;
-    ServeLock& operator=(const ServeLock&) = delete;
-    ServeLock& operator=(ServeLock&&) = delete;
-    ~ServeLock() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-
-  private:
-    explicit ServeLock(int fd) : fd_(fd) {}
-    int fd_;
-};
-
 // "127.0.0.1:8443" / "[::1]:8443" -> host, port. The value was validated by
 // the schema (or is checked here when it came from --web).
 Result<std::pair<std::string, std::uint16_t>> split_listen(const std::string& v) {
-    const auto colon = v.rfind(':');
-    if (colon == std::string::npos || colon == 0)
+    auto hp = parse_host_port(v);
+    if (!hp)
         return fail(Errc::invalid_input,
-                    fmt::format("'{}' is not ADDR:PORT (e.g. 127.0.0.1:8443)", v));
-    std::string host = v.substr(0, colon);
-    if (host.size() > 2 && host.front() == '[' && host.back() == ']')
-        host = host.substr(1, host.size() - 2);
-    unsigned long port = 0;
-    try {
-        std::size_t used = 0;
-        port = std::stoul(v.substr(colon + 1), &used);
-        if (used != v.size() - colon - 1 || port > 65535) throw std::out_of_range("port");
-    } catch (const std::exception&) {
-        return fail(Errc::invalid_input,
-                    fmt::format("'{}' is not ADDR:PORT: the port must be 0..65535", v));
-    }
-    return std::pair{host, static_cast<std::uint16_t>(port)};
+                    fmt::format("'{}' is not ADDR:PORT with a port of 0..65535 (e.g. "
+                                "127.0.0.1:8443 or [::1]:8443)",
+                                v));
+    return std::pair{std::move(hp->host), hp->port};
 }
 
 void log_line(std::string_view line) {
@@ -259,8 +212,16 @@ int serve(Context& ctx, const ServeArgs& args) {
     if (!st) return ctx.report(st.error());
     store::Store& store = **st;
 
-    auto lock = ServeLock::acquire(ctx.state_dir);
+    // Held for serve's whole life: tells the other commands that serve's
+    // workers deliver (delivery/locks.hpp).
+    const auto serve_lock = delivery::serve_lock_path(ctx.state_dir);
+    auto lock = delivery::LockFile::acquire(serve_lock, delivery::LockFile::Mode::try_once);
     if (!lock) return ctx.report(lock.error());
+    if (!*lock)
+        return ctx.report(
+            fail(Errc::invalid_input,
+                 fmt::format("postbridge serve is already running on {} ({} is locked)",
+                             ctx.state_dir, serve_lock.string())));
 
     auto loaded = store.load_settings();
     if (!loaded) return ctx.report(loaded.error());

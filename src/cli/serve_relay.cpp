@@ -81,7 +81,7 @@ class Relay final : public Background, public relay::Backend {
 
   private:
     ServeEnv& env_;
-    relay::LockedRandom rng_;
+    LockedRandom rng_;
     std::mutex store_mu_;  // the relay's own connection, shared by its workers
     std::unique_ptr<store::Store> store_;
     relay::Logins logins_;

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <mutex>
 #include <span>
 #include <string>
 
@@ -29,6 +30,20 @@ class Random {
   public:
     virtual ~Random() = default;
     virtual void fill(std::span<std::byte> out) = 0;
+};
+
+// A Random that several threads may share: each fill() is taken in turn.
+class LockedRandom final : public Random {
+  public:
+    explicit LockedRandom(Random& inner) : inner_(inner) {}
+    void fill(std::span<std::byte> out) override {
+        std::lock_guard lock(mu_);
+        inner_.fill(out);
+    }
+
+  private:
+    std::mutex mu_;
+    Random& inner_;
 };
 
 // OpenSSL's CSPRNG. fill() aborts if the generator fails: continuing with

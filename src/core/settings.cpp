@@ -7,6 +7,9 @@
 
 #include <fmt/format.h>
 
+#include "core/host_port.hpp"
+#include "core/text.hpp"
+
 namespace pb::settings {
 namespace {
 
@@ -241,20 +244,6 @@ constexpr std::array kPresets = {Preset{"exchange-online", kExchange},
 // Keys a user profile keeps for itself; every other key comes from `email`.
 constexpr std::array kUserOwn = {"sender"sv, "account"sv, "password"sv};
 
-std::string lower(std::string_view s) {
-    std::string r(s);
-    std::ranges::transform(r, r.begin(),
-                           [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return r;
-}
-
-std::string trim(std::string_view s) {
-    const auto b = s.find_first_not_of(" \t");
-    if (b == std::string_view::npos) return {};
-    const auto e = s.find_last_not_of(" \t");
-    return std::string(s.substr(b, e - b + 1));
-}
-
 std::optional<std::int64_t> parse_int(std::string_view s) {
     std::int64_t v = 0;
     auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
@@ -291,16 +280,6 @@ bool valid_address(std::string_view a) {
         }))
         return false;
     return valid_hostname(a.substr(at + 1));
-}
-
-// "host:port" or "[v6]:port" -> host.
-std::optional<std::string_view> split_host_port(std::string_view v, std::int64_t& port) {
-    const auto colon = v.rfind(':');
-    if (colon == std::string_view::npos || colon == 0) return std::nullopt;
-    auto p = parse_int(v.substr(colon + 1));
-    if (!p || *p < 0 || *p > 65535) return std::nullopt;  // 0: any free port (tests)
-    port = *p;
-    return v.substr(0, colon);
 }
 
 std::optional<std::string_view> url_host(std::string_view u) {
@@ -536,7 +515,7 @@ Result<std::string> normalize(const Key& key, std::string_view raw) {
         raw.find('\0') != std::string_view::npos)
         return fail(Errc::invalid_input, fmt::format("{}: line breaks are not allowed", name));
     if (d.type == Type::secret) return std::string(raw);
-    const std::string v = trim(raw);
+    const std::string v(trim(raw));
     auto bad = [&](std::string_view why) -> Error {
         return fail(Errc::invalid_input, fmt::format("{}: '{}' {}", name, v, why));
     };
@@ -621,9 +600,9 @@ Result<std::string> normalize(const Key& key, std::string_view raw) {
             return v;
         }
         case Type::host_port: {
-            std::int64_t port = 0;
-            auto host = split_host_port(v, port);
-            if (!host || !valid_hostname(lower(*host)))
+            const auto hp = parse_host_port(v);
+            const bool v6 = hp && v.front() == '[';
+            if (!hp || !valid_hostname(v6 ? "[" + hp->host + "]" : lower(hp->host)))
                 return bad("is not ADDRESS:PORT (e.g. 127.0.0.1:8443 or [::1]:2525)");
             return v;
         }
@@ -632,7 +611,7 @@ Result<std::string> normalize(const Key& key, std::string_view raw) {
             std::size_t start = 0;
             for (std::size_t i = 0; i <= v.size(); ++i) {
                 if (i != v.size() && v[i] != ',') continue;
-                const std::string item = trim(std::string_view(v).substr(start, i - start));
+                const std::string item(trim(std::string_view(v).substr(start, i - start)));
                 start = i + 1;
                 if (item.empty()) continue;
                 if (!valid_cidr(item))

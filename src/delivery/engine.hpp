@@ -72,19 +72,6 @@ class Engine {
     Result<std::size_t> release(const std::string& profile);
 
   private:
-    class LockedRandom final : public Random {
-      public:
-        explicit LockedRandom(Random& r) : r_(r) {}
-        void fill(std::span<std::byte> out) override {
-            std::lock_guard lock(mu_);
-            r_.fill(out);
-        }
-
-      private:
-        Random& r_;
-        std::mutex mu_;
-    };
-
     std::size_t work(const std::string& profile, std::optional<spool::JobId> only,
                      std::stop_token stop);
     struct Batch;

@@ -2,6 +2,7 @@
 
 #include <optional>
 
+#include "core/text.hpp"
 #include "mime/idn.hpp"
 #include "mime/utf8.hpp"
 
@@ -54,12 +55,6 @@ std::string printable(std::string_view s) {
             out.push_back(c);
     }
     return out;
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
 }
 
 // A recursive-descent parser over the whole field. On failure `why` says what

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "core/encoding.hpp"
+#include "core/text.hpp"
 #include "mime/utf8.hpp"
 
 namespace pb::mime {
@@ -72,17 +73,6 @@ int hex_value(char c) noexcept {
     if (c >= 'A' && c <= 'F') return c - 'A' + 10;
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
     return -1;
-}
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        const auto lower = [](char c) {
-            return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c;
-        };
-        if (lower(a[i]) != lower(b[i])) return false;
-    }
-    return true;
 }
 
 // One encoded word at `p` ("=?charset?enc?text?="): its decoded bytes and

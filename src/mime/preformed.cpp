@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "core/text.hpp"
 #include "mime/body.hpp"
 #include "mime/header.hpp"
 
@@ -10,17 +11,6 @@ namespace {
 
 constexpr std::size_t kMaxHeader = 1 << 20;
 constexpr std::size_t kChunk = 32 * 1024;
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        const auto lower = [](char c) {
-            return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c;
-        };
-        if (lower(a[i]) != lower(b[i])) return false;
-    }
-    return true;
-}
 
 // A field name (RFC 5322 3.6.8): printable ASCII except ':', then ':'.
 std::optional<std::string_view> field_name(std::string_view line) {

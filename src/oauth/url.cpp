@@ -5,19 +5,10 @@
 #include <charconv>
 
 #include "core/form.hpp"
+#include "core/text.hpp"
 
 namespace pb::oauth {
 namespace {
-
-char lower(char c) {
-    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-std::string lowercase(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(), lower);
-    return out;
-}
 
 // Four decimal octets, no leading '+', no empty parts: inet_aton's looser
 // forms ("127.1", "0x7f.1") are refused so that what we test is what we show.
@@ -42,7 +33,7 @@ std::optional<Url> parse_url(std::string_view text) {
     const auto colon = text.find("://");
     if (colon == std::string_view::npos) return {};
     Url url;
-    url.scheme = lowercase(text.substr(0, colon));
+    url.scheme = lower(text.substr(0, colon));
     if (url.scheme != "https" && url.scheme != "http") return {};
     std::string_view rest = text.substr(colon + 3);
     if (const auto hash = rest.find('#'); hash != std::string_view::npos)
@@ -76,7 +67,7 @@ std::optional<Url> parse_url(std::string_view text) {
         auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), v);
         if (ec != std::errc{} || end != port.data() + port.size() || v == 0 || v > 65535) return {};
     }
-    url.host = lowercase(host);
+    url.host = lower(host);
     url.port = std::string(port);
     const auto q = rest.find('?');
     url.path = std::string(rest.substr(0, q));
@@ -85,7 +76,7 @@ std::optional<Url> parse_url(std::string_view text) {
 }
 
 bool is_loopback_host(std::string_view host) {
-    const std::string h = lowercase(host);
+    const std::string h = lower(host);
     if (h == "localhost" || h == "::1" || h == "0:0:0:0:0:0:0:1") return true;
     const auto quad = dotted_quad(h);
     return quad && (*quad)[0] == 127;

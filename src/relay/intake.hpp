@@ -19,20 +19,6 @@
 
 namespace pb::relay {
 
-// Random shared by worker threads.
-class LockedRandom final : public Random {
-  public:
-    explicit LockedRandom(Random& inner) : inner_(inner) {}
-    void fill(std::span<std::byte> out) override {
-        std::lock_guard lock(mu_);
-        inner_.fill(out);
-    }
-
-  private:
-    std::mutex mu_;
-    Random& inner_;
-};
-
 class Intake {
   public:
     Intake(service::Outbox& outbox, const Clock& clock, Random& rng,

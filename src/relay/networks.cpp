@@ -7,6 +7,9 @@
 #include <optional>
 #include <string>
 
+#include "core/host_port.hpp"
+#include "core/text.hpp"
+
 namespace pb::relay {
 namespace {
 
@@ -36,12 +39,6 @@ std::optional<Parsed> parse_address(std::string_view text) {
         return p;
     }
     return std::nullopt;
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
 }
 
 }  // namespace
@@ -108,16 +105,9 @@ Result<std::pair<std::string, std::uint16_t>> split_host_port(std::string_view t
                                              "' is not ADDR:PORT (write e.g. 0.0.0.0:25 or "
                                              "127.0.0.1:2525; port 0 picks a free port)");
     };
-    const auto colon = text.rfind(':');
-    if (colon == std::string_view::npos || colon == 0) return bad();
-    std::string host(text.substr(0, colon));
-    if (host.size() > 2 && host.front() == '[' && host.back() == ']')
-        host = host.substr(1, host.size() - 2);
-    const std::string_view p = text.substr(colon + 1);
-    unsigned port = 0;
-    auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), port);
-    if (p.empty() || ec != std::errc{} || end != p.data() + p.size() || port > 65535) return bad();
-    return std::pair{host, static_cast<std::uint16_t>(port)};
+    auto hp = parse_host_port(text);
+    if (!hp) return bad();
+    return std::pair{std::move(hp->host), hp->port};
 }
 
 }  // namespace pb::relay

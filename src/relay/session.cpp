@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "core/encoding.hpp"
+#include "core/text.hpp"
 
 namespace pb::relay {
 namespace {
@@ -13,25 +14,6 @@ namespace {
 constexpr std::size_t kMaxLine = 4096;
 constexpr std::size_t kMaxAddress = 320;
 constexpr std::size_t kMaxTranscript = 16 * 1024;
-
-char lower(char c) noexcept {
-    return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
-                                              [](char x, char y) { return lower(x) == lower(y); });
-}
-
-bool istarts_with(std::string_view s, std::string_view prefix) noexcept {
-    return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
-}
-
-std::string_view trim(std::string_view s) noexcept {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
 
 // "FROM:<a@b> SIZE=10" -> path "a@b", params "SIZE=10". Also accepts the
 // path without angle brackets, as many old devices send it.

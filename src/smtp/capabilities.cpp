@@ -4,18 +4,11 @@
 #include <algorithm>
 #include <charconv>
 
+#include "core/text.hpp"
+
 namespace pb::smtp {
 
 namespace {
-
-char upper(char c) noexcept {
-    return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 32) : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
-                                              [](char x, char y) { return upper(x) == upper(y); });
-}
 
 // Splits on spaces and tabs, skipping empty fields.
 template <class F>
@@ -64,7 +57,7 @@ void parse_line(std::string_view line, Capabilities& caps) {
         // "AUTH=LOGIN PLAIN" is the pre-RFC 4954 form some servers still add.
         for_each_word(params, [&](std::string_view mech) {
             std::string m(mech);
-            std::transform(m.begin(), m.end(), m.begin(), upper);
+            std::transform(m.begin(), m.end(), m.begin(), ascii_upper);
             if (std::find(caps.auth.begin(), caps.auth.end(), m) == caps.auth.end())
                 caps.auth.push_back(std::move(m));
         });

@@ -5,14 +5,10 @@
 #include <cctype>
 
 #include "core/form.hpp"
+#include "core/text.hpp"
 
 namespace pb::web {
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-    return std::ranges::equal(
-        a, b, [](unsigned char x, unsigned char y) { return std::tolower(x) == std::tolower(y); });
-}
 
 std::optional<std::string> first(const std::optional<Params>& params, std::string_view name) {
     if (!params) return std::nullopt;

@@ -4,15 +4,10 @@
 #include <algorithm>
 #include <cctype>
 
+#include "core/text.hpp"
+
 namespace pb::web {
 namespace {
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    std::ranges::transform(out, out.begin(),
-                           [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
 
 // The value of `name=` in a header's parameters, quoted or not.
 std::optional<std::string> header_param(std::string_view header, std::string_view name) {
