@@ -89,7 +89,7 @@ double fill(pb::service::Outbox& box, int n, std::size_t size, pb::Clock& clock,
         pb::spool::Submission sub{
             pb::spool::Function::notification, "email", msg->envelope().sender,
             msg->envelope().recipients,        "bench", std::nullopt};
-        auto a = box.submit(sub, *msg);
+        auto a = box.intake().submit(sub, *msg);
         if (!a) throw std::runtime_error(a.error().describe());
     }
     return Seconds(std::chrono::steady_clock::now() - start).count();

@@ -51,11 +51,11 @@ int show(Context& ctx) {
         }
     };
     for (const auto& d : st::schema())
-        if (d.scope == st::Scope::global) line(st::Key{"", &d});
+        if (d.scope() == st::Scope::global) line(st::Key{"", &d});
     for (const auto& p : *profiles) {
         if (!ctx.json) std::cout << "\n[" << p << "]\n";
         for (const auto& d : st::schema())
-            if (d.scope == st::Scope::profile) line(st::Key{p, &d});
+            if (d.scope() == st::Scope::profile) line(st::Key{p, &d});
         for (auto& w : cfg->warnings(p)) warnings.push_back(w);
     }
     if (ctx.json) {
@@ -144,10 +144,10 @@ nlohmann::json export_json(store::Store& s, const st::Settings& cfg,
         if (*sec) j[k.full()] = std::string((*sec)->reveal());
     };
     for (const auto& d : st::schema())
-        if (d.scope == st::Scope::global) put(st::Key{"", &d});
+        if (d.scope() == st::Scope::global) put(st::Key{"", &d});
     for (const auto& p : profiles)
         for (const auto& d : st::schema())
-            if (d.scope == st::Scope::profile) put(st::Key{p, &d});
+            if (d.scope() == st::Scope::profile) put(st::Key{p, &d});
     return j;
 }
 
@@ -230,8 +230,8 @@ int do_import(Context& ctx, const std::string& file, bool replace) {
 // keys, so the README never restates the schema by hand.
 int keys(Context& ctx, bool markdown) {
     auto row = [&](const st::KeyDef& d) {
-        const std::string name =
-            d.scope == st::Scope::profile ? "PROFILE." + std::string(d.name) : std::string(d.name);
+        const std::string name = d.scope() == st::Scope::profile ? "PROFILE." + std::string(d.name)
+                                                                 : std::string(d.name);
         std::string allowed = d.type == st::Type::choice ? "" : std::string(st::type_name(d.type));
         for (std::size_t i = 0; i < d.choices.size(); ++i)
             allowed += (i ? ", " : "") + std::string(d.choices[i]);

@@ -24,9 +24,8 @@
 #include "delivery/engine.hpp"
 #include "delivery/locks.hpp"
 #include "delivery/smtp_transport.hpp"
-#include "mime/address.hpp"
+#include "intake/intake.hpp"
 #include "mime/message.hpp"
-#include "mime/preformed.hpp"
 #include "service/outbox.hpp"
 #include "spool/history.hpp"
 #include "spool/spool.hpp"
@@ -37,7 +36,7 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-using service::kSignInMessage;
+using intake::kSignInMessage;
 
 // Every command here works on the outbox: settings, spool and delivery.
 Result<std::unique_ptr<service::Outbox>> open_outbox(Context& ctx) {
@@ -102,18 +101,6 @@ Result<spool::Job> wait_for(Context& ctx, service::Outbox& box, spool::JobId id,
     }
 }
 
-// "a@x, b@y" and repeated options alike, each checked (652 naming the option).
-Result<std::vector<std::string>> addresses(const std::vector<std::string>& raw,
-                                           std::string_view option) {
-    std::vector<std::string> out;
-    for (const auto& r : raw) {
-        auto list = mime::parse_address_list(r, option);
-        if (!list) return list.error();
-        for (const auto& m : *list) out.push_back(m.addr_spec());
-    }
-    return out;
-}
-
 struct SendOptions {
     std::vector<std::string> to, cc, bcc, attach;
     std::string subject, body, body_file, profile = "email";
@@ -122,12 +109,9 @@ struct SendOptions {
     int timeout = 60;
 };
 
-// Accepts a job, held when its profile is not signed in (and
-// hold_when_signed_out is on), telling the caller the manual's message.
-Result<service::Accepted> intake(service::Outbox& box, const spool::Submission& sub,
-                                 ByteSource& body) {
-    auto a = box.submit(sub, body);
-    // When refused (hold_when_signed_out off), the error carries the message.
+// A job held because its profile is not signed in (hold_when_signed_out on)
+// tells the caller the manual's message; a refused one's error carries it.
+Result<intake::Accepted> told(Result<intake::Accepted> a) {
     if (a && a->held) std::cerr << kSignInMessage << "\n";
     return a;
 }
@@ -135,14 +119,8 @@ Result<service::Accepted> intake(service::Outbox& box, const spool::Submission& 
 int run_send(Context& ctx, const SendOptions& o) {
     auto box = open_outbox(ctx);
     if (!box) return ctx.report(box.error());
-    if (!settings::valid_profile_name(o.profile))
-        return ctx.report(fail(Errc::invalid_input, "no profile " + o.profile));
-    const std::string sender = (*box)->settings().get(o.profile, "sender");
-    if (sender.empty())
-        return ctx.report(fail(Errc::invalid_input, "set " + o.profile + ".sender first"));
 
     mime::Draft draft;
-    draft.from = sender;
     draft.to = o.to;
     draft.cc = o.cc;
     draft.bcc = o.bcc;
@@ -162,13 +140,7 @@ int run_send(Context& ctx, const SendOptions& o) {
         if (!att) return ctx.report(att.error());
         draft.attachments.push_back(std::move(*att));
     }
-    auto msg = mime::build_message(std::move(draft), ctx.clock, ctx.rng);
-    if (!msg) return ctx.report(msg.error());
-
-    spool::Submission sub{
-        o.function, o.profile,   (*msg)->envelope().sender, (*msg)->envelope().recipients,
-        o.subject,  std::nullopt};
-    auto accepted = intake(**box, sub, **msg);
+    auto accepted = told((*box)->intake().compose(o.function, o.profile, std::move(draft)));
     if (!accepted) return ctx.report(accepted.error());
     const spool::JobId id = accepted->id;
 
@@ -215,34 +187,14 @@ int run_sendmail(Context& ctx, const SendmailOptions& o) {
     };
     auto box = open_outbox(ctx);
     if (!box) return refuse(box.error());
-    const std::string sender = (*box)->settings().get(o.profile, "sender");
-    // sender_policy rewrite (the default): services such as Exchange Online
-    // send only as the signed-in mailbox, so the envelope sender and From
-    // become the profile's sender, whatever -f or the message said, and the
-    // original From goes to Reply-To (mime::PreformedOptions).
-    const bool rewrite =
-        (*box)->settings().get(o.profile, "sender_policy") == "rewrite" && !sender.empty();
-    auto from = mime::parse_mailbox(o.from.empty() || rewrite ? sender : o.from, "-f");
-    if (!from) return refuse(from.error());
-    if (!o.full_name.empty()) from->display_name = o.full_name;
-    mime::PreformedOptions popts;
-    popts.rewrite_from = rewrite;
-    auto pre =
-        mime::wrap_preformed(std::make_unique<StdinSource>(), *from, ctx.clock, ctx.rng, popts);
-    if (!pre) return refuse(pre.error());
-
-    auto rcpts = addresses(o.recipients, "recipient");
-    if (!rcpts) return refuse(rcpts.error());
-    if (o.from_headers)
-        for (const auto* list : {&pre->to, &pre->cc, &pre->bcc})
-            for (const auto& m : *list) rcpts->push_back(m.addr_spec());
-    if (rcpts->empty())
-        return refuse(fail(Errc::invalid_input, "no recipient: give addresses or -t"));
-
-    const std::string env_from = from->addr_spec();
-
-    spool::Submission sub{o.function, o.profile, env_from, *rcpts, pre->subject, std::nullopt};
-    auto accepted = intake(**box, sub, *pre->message);
+    intake::SendmailRequest r;
+    r.function = o.function;
+    r.profile = o.profile;
+    r.from = o.from;
+    r.full_name = o.full_name;
+    r.recipients = o.recipients;
+    r.recipients_from_headers = o.from_headers;
+    auto accepted = told((*box)->intake().sendmail(r, std::make_unique<StdinSource>()));
     if (!accepted) return refuse(accepted.error());
     if (!accepted->held) {
         auto done = wait_for(ctx, **box, accepted->id, 0s);

@@ -108,12 +108,13 @@ class PendingSignIns {
     void run(std::stop_token stop, const std::string& profile,
              const service::PendingSignIn& record) {
         store::Store& store = outbox_.store();
-        const auto cfg = outbox_.settings();
+        const auto config = outbox_.config();
+        const auto& cfg = config->profile(profile);
         auto failed = [&](const Error& e) {
             service::erase_pending(store, profile, record.nonce);
             log_(fmt::format("sign-in of {} failed: {}", profile, e.describe()));
         };
-        auto http = oauth::CurlHttpClient::create(service::curl_options(cfg, store, profile));
+        auto http = oauth::CurlHttpClient::create(service::curl_options(cfg, store));
         if (!http) return failed(http.error());
         auto provider = service::provider_for(cfg, profile, **http);
         if (!provider) return failed(provider.error());
@@ -225,13 +226,13 @@ int serve(Context& ctx, const ServeArgs& args) {
 
     auto loaded = store.load_settings();
     if (!loaded) return ctx.report(loaded.error());
-    const settings::Settings& cfg = *loaded;
+    const settings::GlobalConfig cfg = loaded->global_config();
 
-    const std::string listen = args.web.empty() ? cfg.get_global("web.listen") : args.web;
+    const std::string listen = args.web.empty() ? cfg.web_listen : args.web;
     auto where = split_listen(listen);
     if (!where) return ctx.report(where.error());
     const auto& [host, port] = *where;
-    const bool tls = cfg.get_bool("", "web.tls");
+    const bool tls = cfg.web_tls;
     if (!tls && !settings::is_loopback_host(host))
         return ctx.report(fail(
             Errc::invalid_input,
@@ -245,8 +246,8 @@ int serve(Context& ctx, const ServeArgs& args) {
         options.key_base64 = k;
 
     // postbridge's certificate: Web Config's HTTPS and the relay's STARTTLS.
-    std::filesystem::path cert_file = cfg.get_global("web.cert");
-    std::filesystem::path key_file = cfg.get_global("web.key");
+    std::filesystem::path cert_file = cfg.web_cert;
+    std::filesystem::path key_file = cfg.web_key;
     if (cert_file.empty() != key_file.empty())
         return ctx.report(fail(Errc::invalid_input, "web.cert and web.key must be set together"));
     if (cert_file.empty()) {

@@ -25,7 +25,7 @@ struct ServeEnv {
     store::Store& store;           // the main thread's connection (Web Config's pages)
     store::Options store_options;  // for parts that open a connection of their own
     service::Outbox& outbox;       // intake and delivery; thread-safe
-    settings::Settings cfg;        // as at start
+    settings::GlobalConfig cfg;    // as at start
     std::function<void(std::string_view)> log;
     // postbridge's own certificate (made at first start, or web.cert/web.key):
     // Web Config's HTTPS and the relay's STARTTLS.

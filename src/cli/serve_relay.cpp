@@ -42,9 +42,10 @@ class Relay final : public Background, public relay::Backend {
                   return verify_password(password, stored);
               },
               rng_),
-          intake_(env.outbox, env.ctx.clock, rng_, env.log),
-          dsn_(env.outbox, std::filesystem::path(env.ctx.state_dir) / "relay" / "dsn-reported",
-               hostname, env.ctx.clock, rng_, env.log) {}
+          intake_(env.outbox.intake(), env.log),
+          dsn_(env.outbox.intake(), env.outbox.spool(),
+               std::filesystem::path(env.ctx.state_dir) / "relay" / "dsn-reported", hostname,
+               env.ctx.clock, rng_, env.log) {}
 
     ~Relay() override {
         dsn_thread_.request_stop();
@@ -94,31 +95,29 @@ class Relay final : public Background, public relay::Backend {
 }  // namespace
 
 Result<std::unique_ptr<Background>> start_relay(ServeEnv& env, const std::string& listen) {
-    const settings::Settings& cfg = env.cfg;
+    const settings::GlobalConfig& cfg = env.cfg;
     relay::ServerOptions o;
-    o.listen = listen.empty() ? cfg.get_global("relay.listen") : listen;
-    o.listen_tls = cfg.get_global("relay.listen_tls");
+    o.listen = listen.empty() ? cfg.relay_listen : listen;
+    o.listen_tls = cfg.relay_listen_tls;
     if (o.listen.empty() && o.listen_tls.empty()) return std::unique_ptr<Background>{};
 
-    auto networks = relay::Networks::parse(cfg.get_global("relay.allowed_networks"));
+    auto networks = relay::Networks::parse(cfg.relay_allowed_networks);
     if (!networks) return std::move(networks).error();
     o.allowed = std::move(*networks);
     o.cert = env.cert;
     o.key = env.key;
-    o.tls_min_version = cfg.get_global("relay.tls_min_version");
-    o.max_connections = static_cast<std::size_t>(cfg.get_int("", "relay.max_connections"));
-    o.max_connections_per_client =
-        static_cast<std::size_t>(cfg.get_int("", "relay.max_connections_per_client"));
+    o.tls_min_version = cfg.relay_tls_min_version;
+    o.max_connections = cfg.relay_max_connections;
+    o.max_connections_per_client = cfg.relay_max_connections_per_client;
     o.spill_dir = std::filesystem::path(env.ctx.state_dir) / "relay";
     o.log = env.log;
     const std::string hostname = host_name();
     o.session.hostname = hostname;
-    o.session.max_message_size =
-        settings::parse_size(cfg.get_global("relay.max_message_size")).value_or(35U << 20);
-    o.session.max_recipients = static_cast<std::size_t>(cfg.get_int("", "relay.max_recipients"));
-    o.session.require_tls = cfg.get_bool("", "relay.require_tls");
-    o.session.bare_lf = cfg.get_global("relay.bare_lf") == "reject" ? relay::BareLf::reject
-                                                                    : relay::BareLf::normalize;
+    o.session.max_message_size = cfg.relay_max_message_size;
+    o.session.max_recipients = cfg.relay_max_recipients;
+    o.session.require_tls = cfg.relay_require_tls;
+    o.session.bare_lf = cfg.relay_bare_lf == settings::BareLf::reject ? relay::BareLf::reject
+                                                                      : relay::BareLf::normalize;
     if (o.allowed.empty() && !o.session.require_tls)
         env.log(
             "relay: relay.require_tls is false: device passwords may cross the network in "

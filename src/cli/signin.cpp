@@ -242,12 +242,12 @@ int signin(Context& ctx, const std::string& profile, bool no_wait,
     auto o = open_runtime(ctx, profile);
     if (!o) return ctx.report(o.error());
     Runtime& rt = *o->rt;
-    const std::string method = rt.settings().get(profile, "auth_method");
-    if (method != "oauth2")
+    const auto method = rt.profile(profile).auth_method;
+    if (method != settings::AuthMethod::oauth2)
         return ctx.report(fail(Errc::invalid_input,
                                fmt::format("{}: the Authentication Method is {}, and signin is for "
                                            "OAuth2: postbridge config set {}.auth_method oauth2",
-                                           profile, method, profile)));
+                                           profile, settings::to_string(method), profile)));
     if (no_wait) {
         auto running = delivery::serve_running(ctx.state_dir);
         if (!running) return ctx.report(running.error());
@@ -340,21 +340,23 @@ int status(Context& ctx, const std::string& only) {
     for (const auto& p : names) {
         auto st = rt.status(p);
         if (!st) return ctx.report(st.error());
-        const auto& cfg = rt.settings();
+        const auto& cfg = rt.profile(p);
         oauth::SignInState state = st->state;
         if (state == oauth::SignInState::signed_out && pending_now(rt, p))
             state = oauth::SignInState::pending;
-        auto warnings = cfg.warnings(p);
+        auto warnings = rt.settings().warnings(p);
         if (st->keepalive.warning) warnings.push_back(*st->keepalive.warning);
-        const std::string method = cfg.get(p, "auth_method");
+        const auto method = cfg.auth_method;
         if (ctx.json) {
-            profiles.push_back(service::status_json(cfg, p, *st, state));
+            profiles.push_back(service::status_json(rt.config(), p, *st, state));
             continue;
         }
         std::cout << "Email Server Status (" << p << ")\n";
-        std::cout << fmt::format("  {:<30} {}\n", "Authentication Method", method);
-        std::cout << fmt::format("  {:<30} {}\n", "Email service", cfg.get(p, "service"));
-        if (method == "oauth2") {
+        std::cout << fmt::format("  {:<30} {}\n", "Authentication Method",
+                                 settings::to_string(method));
+        std::cout << fmt::format("  {:<30} {}\n", "Email service",
+                                 settings::to_string(cfg.service));
+        if (method == settings::AuthMethod::oauth2) {
             std::cout << fmt::format("  {:<30} {}\n", "Current Status",
                                      service::current_status_label(state));
             if (!st->account.empty())
@@ -368,9 +370,9 @@ int status(Context& ctx, const std::string& only) {
             if (auto v = service::rfc3339_or_empty(st->keepalive.next_due); !v.empty())
                 std::cout << fmt::format("  {:<30} {}\n", "Next keep-alive", v);
         }
-        std::cout << fmt::format("  {:<30} {}\n", "Sender's Email Address", cfg.get(p, "sender"));
-        std::cout << fmt::format("  {:<30} {}:{} ({})\n", "SMTP Server", cfg.get(p, "smtp.host"),
-                                 cfg.get(p, "smtp.port"), cfg.get(p, "smtp.security"));
+        std::cout << fmt::format("  {:<30} {}\n", "Sender's Email Address", cfg.sender);
+        std::cout << fmt::format("  {:<30} {}:{} ({})\n", "SMTP Server", cfg.smtp_host,
+                                 cfg.smtp_port, settings::to_string(cfg.smtp_security));
         for (const auto& w : warnings) std::cout << "  Warning: " << w << "\n";
         std::cout << "\n";
     }

@@ -24,7 +24,7 @@ int status_sheet(Context& ctx, const std::string& format, const std::string& out
     service::Runtime rt(**s, ctx.clock, ctx.rng);
     if (auto r = rt.reload(); !r) return ctx.report(r.error());
     auto sheet = web::collect_status_sheet(
-        **s, rt.settings(), [&rt](const std::string& p) { return rt.status(p); }, ctx.clock.now());
+        **s, rt.config(), [&rt](const std::string& p) { return rt.status(p); }, ctx.clock.now());
     if (!sheet) return ctx.report(sheet.error());
     const std::string text = format == "html" ? web::render_status_sheet_document(*sheet)
                                               : web::render_status_sheet_text(*sheet);

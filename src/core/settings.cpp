@@ -4,6 +4,7 @@
 #include <array>
 #include <cctype>
 #include <charconv>
+#include <type_traits>
 
 #include <fmt/format.h>
 
@@ -15,65 +16,109 @@ namespace {
 
 using namespace std::string_view_literals;
 
-constexpr std::array kAuthMethods = {"off"sv, "smtp-auth"sv, "pop-before-smtp"sv, "oauth2"sv};
-constexpr std::array kServices = {"exchange-online"sv, "outlook-com"sv, "gmail"sv, "custom"sv};
-constexpr std::array kSecurity = {"none"sv, "ssl-tls"sv, "starttls"sv};
-constexpr std::array kTransports = {"smtp"sv};
-constexpr std::array kGrants = {"device"sv, "authorization-code"sv, "client-credentials"sv};
-constexpr std::array kSenderPolicies = {"keep"sv, "rewrite"sv};
-constexpr std::array kTlsVersions = {"1.0"sv, "1.1"sv, "1.2"sv, "1.3"sv};
-constexpr std::array kBareLf = {"normalize"sv, "reject"sv};
+std::optional<std::int64_t> parse_int(std::string_view s);
 
-constexpr auto G = Scope::global;
-constexpr auto P = Scope::profile;
+// The member a key fills; its struct gives the key's scope.
+template <class M>
+struct MemberOf;
+template <class C, class T>
+struct MemberOf<T C::*> {
+    using Class = C;
+    using Value = T;
+};
+
+template <class T>
+std::optional<T> parse_as(const KeyDef& d, std::string_view v) {
+    if constexpr (std::is_same_v<T, std::string>) {
+        return std::string(v);
+    } else if constexpr (std::is_same_v<T, bool>) {
+        return parse_bool(v);
+    } else if constexpr (std::is_same_v<T, std::chrono::seconds>) {
+        return parse_duration(v);
+    } else if constexpr (std::is_enum_v<T>) {
+        for (std::size_t i = 0; i < d.choices.size(); ++i)
+            if (d.choices[i] == v) return static_cast<T>(i);
+        return std::nullopt;
+    } else {
+        static_assert(std::is_integral_v<T>);
+        std::optional<T> out;
+        if (d.type == Type::size) {
+            if (auto n = parse_size(v)) out = static_cast<T>(*n);
+        } else if (auto n = parse_int(v); n && *n >= 0) {
+            out = static_cast<T>(*n);
+        }
+        return out;
+    }
+}
+
+template <auto M>
+constexpr Target to() {
+    using C = typename MemberOf<decltype(M)>::Class;
+    using T = typename MemberOf<decltype(M)>::Value;
+    static_assert(std::is_same_v<C, ProfileConfig> || std::is_same_v<C, GlobalConfig>);
+    return {std::is_same_v<C, ProfileConfig> ? Scope::profile : Scope::global,
+            [](void* config, const KeyDef& d, std::string_view v) {
+                // A stored value was checked when it was set; should one not
+                // parse after all, the default serves.
+                auto parsed = parse_as<T>(d, v);
+                if (!parsed) parsed = parse_as<T>(d, d.default_value);
+                static_cast<C*>(config)->*M = parsed.value_or(T{});
+            }};
+}
+constexpr Target kSealed{Scope::profile};  // a secret: the store keeps it sealed
 
 // The schema. Profile keys first, in the order of the manual's Basic page.
 constexpr std::array kSchema = {
-    KeyDef{"auth_method", Type::choice, P, "off",
+    KeyDef{"auth_method", Type::choice, to<&ProfileConfig::auth_method>(), "off",
            "How postbridge authenticates to the email server.", "Authentication Method",
            kAuthMethods},
-    KeyDef{"service", Type::choice, P, "exchange-online",
+    KeyDef{"service", Type::choice, to<&ProfileConfig::service>(), "exchange-online",
            "The email service; setting it fills the server, port, security, tenant, scopes and "
            "rate limit from its preset.",
            "Email service", kServices},
-    KeyDef{"sender", Type::address, P, "", "The address mail is sent from.",
-           "Sender's Email Address"},
-    KeyDef{"account", Type::string, P, "",
+    KeyDef{"sender", Type::address, to<&ProfileConfig::sender>(), "",
+           "The address mail is sent from.", "Sender's Email Address"},
+    KeyDef{"account", Type::string, to<&ProfileConfig::account>(), "",
            "The account that authenticates (SMTP AUTH user; for OAuth2 a shared mailbox to send "
            "as, else the signed-in account).",
            "Authenticated Account"},
-    KeyDef{"password", Type::secret, P, "", "The account's password (smtp-auth, pop-before-smtp).",
-           "Authenticated Password"},
-    KeyDef{"smtp.host", Type::host, P, "", "The SMTP server.", "SMTP Server Address"},
-    KeyDef{"smtp.port", Type::port, P, "587", "The SMTP server's port.", "SMTP Server Port Number"},
-    KeyDef{"smtp.security", Type::choice, P, "starttls",
+    KeyDef{"password", Type::secret, kSealed, "",
+           "The account's password (smtp-auth, pop-before-smtp).", "Authenticated Password"},
+    KeyDef{"smtp.host", Type::host, to<&ProfileConfig::smtp_host>(), "", "The SMTP server.",
+           "SMTP Server Address"},
+    KeyDef{"smtp.port", Type::port, to<&ProfileConfig::smtp_port>(), "587",
+           "The SMTP server's port.", "SMTP Server Port Number"},
+    KeyDef{"smtp.security", Type::choice, to<&ProfileConfig::smtp_security>(), "starttls",
            "none, ssl-tls (implicit TLS, port 465) or starttls (port 587).", "Secure Connection",
            kSecurity},
-    KeyDef{"smtp.verify_cert", Type::boolean, P, "true", "Check the server's certificate and name.",
-           "Certificate Validation"},
-    KeyDef{"pop3.host", Type::host, P, "", "The POP3 server (pop-before-smtp).",
-           "POP3 Server Address"},
-    KeyDef{"pop3.port", Type::port, P, "110", "The POP3 server's port.", "POP3 Server Port Number"},
-    KeyDef{"pop3.security", Type::choice, P, "starttls",
+    KeyDef{"smtp.verify_cert", Type::boolean, to<&ProfileConfig::smtp_verify_cert>(), "true",
+           "Check the server's certificate and name.", "Certificate Validation"},
+    KeyDef{"pop3.host", Type::host, to<&ProfileConfig::pop3_host>(), "",
+           "The POP3 server (pop-before-smtp).", "POP3 Server Address"},
+    KeyDef{"pop3.port", Type::port, to<&ProfileConfig::pop3_port>(), "110",
+           "The POP3 server's port.", "POP3 Server Port Number"},
+    KeyDef{"pop3.security", Type::choice, to<&ProfileConfig::pop3_security>(), "starttls",
            "none, ssl-tls (POP3S, port 995) or starttls (STLS).", "", kSecurity},
-    KeyDef{"oauth.client_id", Type::string, P, "",
+    KeyDef{"oauth.client_id", Type::string, to<&ProfileConfig::oauth_client_id>(), "",
            "The app registration's client id (set once by the administrator)."},
-    KeyDef{"oauth.tenant", Type::string, P, "",
+    KeyDef{"oauth.tenant", Type::string, to<&ProfileConfig::oauth_tenant>(), "",
            "Microsoft tenant: organizations, consumers, common or a tenant id."},
-    KeyDef{"oauth.issuer", Type::url, P, "",
+    KeyDef{"oauth.issuer", Type::url, to<&ProfileConfig::oauth_issuer>(), "",
            "The OAuth 2.0 / OIDC issuer of a custom service (found by discovery)."},
-    KeyDef{"oauth.scopes", Type::string, P, "", "Space-separated scopes to request."},
-    KeyDef{"oauth.grant", Type::choice, P, "device",
+    KeyDef{"oauth.scopes", Type::string, to<&ProfileConfig::oauth_scopes>(), "",
+           "Space-separated scopes to request."},
+    KeyDef{"oauth.grant", Type::choice, to<&ProfileConfig::oauth_grant>(), "device",
            "device (code shown on the page), authorization-code (PKCE, Gmail) or "
            "client-credentials (app-only).",
            "", kGrants},
-    KeyDef{"oauth.client_secret", Type::secret, P, "",
+    KeyDef{"oauth.client_secret", Type::secret, kSealed, "",
            "The client secret (client-credentials; Google clients)."},
-    KeyDef{"oauth.redirect_uri", Type::url, P, "http://127.0.0.1/callback",
+    KeyDef{"oauth.redirect_uri", Type::url, to<&ProfileConfig::oauth_redirect_uri>(),
+           "http://127.0.0.1/callback",
            "Where the browser returns after an authorization-code sign-in."},
     KeyDef{"oauth.refresh_margin",
            Type::duration,
-           P,
+           to<&ProfileConfig::oauth_refresh_margin>(),
            "5m",
            "Refresh the access token this long before it expires.",
            "",
@@ -82,20 +127,21 @@ constexpr std::array kSchema = {
            3600},
     KeyDef{"oauth.keepalive_interval",
            Type::duration,
-           P,
+           to<&ProfileConfig::oauth_keepalive_interval>(),
            "7d",
            "Refresh an unused sign-in this often so it never lapses (0 = off).",
            "",
            {},
            0,
            180 * 86400},
-    KeyDef{"proxy.url", Type::url, P, "",
+    KeyDef{"proxy.url", Type::url, to<&ProfileConfig::proxy_url>(), "",
            "Proxy for identity provider and Graph calls (default: the global proxy.url).",
            "Proxy Server"},
-    KeyDef{"transport", Type::choice, P, "smtp", "How mail leaves: smtp.", "", kTransports},
+    KeyDef{"transport", Type::choice, to<&ProfileConfig::transport>(), "smtp",
+           "How mail leaves: smtp.", "", kTransports},
     KeyDef{"delivery.concurrency",
            Type::integer,
-           P,
+           to<&ProfileConfig::delivery_concurrency>(),
            "3",
            "Connections at once for this profile (Exchange Online allows 3 per mailbox).",
            "",
@@ -104,7 +150,7 @@ constexpr std::array kSchema = {
            100},
     KeyDef{"delivery.rate_limit",
            Type::integer,
-           P,
+           to<&ProfileConfig::delivery_rate_limit>(),
            "0",
            "Messages per minute (0 = unlimited; Exchange Online allows 30).",
            "",
@@ -113,29 +159,31 @@ constexpr std::array kSchema = {
            100000},
     KeyDef{"delivery.max_age",
            Type::duration,
-           P,
+           to<&ProfileConfig::delivery_max_age>(),
            "5d",
            "Give up on a message (code 653) after this long.",
            "",
            {},
            60,
            30 * 86400},
-    KeyDef{"hold_when_signed_out", Type::boolean, P, "true",
-           "Hold jobs while the profile is signed out, and send them after sign-in."},
-    KeyDef{"sender_policy", Type::choice, P, "rewrite",
+    KeyDef{"hold_when_signed_out", Type::boolean, to<&ProfileConfig::hold_when_signed_out>(),
+           "true", "Hold jobs while the profile is signed out, and send them after sign-in."},
+    KeyDef{"sender_policy", Type::choice, to<&ProfileConfig::sender_policy>(), "rewrite",
            "rewrite: envelope sender and From become `sender` (the original From goes to "
            "Reply-To); keep: leave them.",
            "", kSenderPolicies},
 
-    KeyDef{"web.listen", Type::host_port, G, "127.0.0.1:8443", "Where the web admin page listens."},
-    KeyDef{"web.tls", Type::boolean, G, "true",
+    KeyDef{"web.listen", Type::host_port, to<&GlobalConfig::web_listen>(), "127.0.0.1:8443",
+           "Where the web admin page listens."},
+    KeyDef{"web.tls", Type::boolean, to<&GlobalConfig::web_tls>(), "true",
            "Serve the web admin page over HTTPS (false is allowed on loopback only)."},
-    KeyDef{"web.cert", Type::string, G, "",
+    KeyDef{"web.cert", Type::string, to<&GlobalConfig::web_cert>(), "",
            "PEM certificate file for the web page (default: self-signed, made at first start)."},
-    KeyDef{"web.key", Type::string, G, "", "PEM private key file for web.cert."},
+    KeyDef{"web.key", Type::string, to<&GlobalConfig::web_key>(), "",
+           "PEM private key file for web.cert."},
     KeyDef{"web.session_timeout",
            Type::duration,
-           G,
+           to<&GlobalConfig::web_session_timeout>(),
            "15m",
            "Log the administrator out after this long without activity.",
            "",
@@ -144,7 +192,7 @@ constexpr std::array kSchema = {
            86400},
     KeyDef{"history.max_jobs",
            Type::integer,
-           G,
+           to<&GlobalConfig::history_max_jobs>(),
            "1000",
            "Jobs kept in the history.",
            "",
@@ -153,25 +201,30 @@ constexpr std::array kSchema = {
            10'000'000},
     KeyDef{"history.max_age",
            Type::duration,
-           G,
+           to<&GlobalConfig::history_max_age>(),
            "30d",
            "How long finished jobs are kept.",
            "",
            {},
            3600,
            3650 * 86400},
-    KeyDef{"proxy.url", Type::url, G, "", "The default proxy for every profile.", "Proxy Server"},
-    KeyDef{"relay.listen", Type::host_port, G, "", "SMTP relay for legacy devices (ADDR:PORT)."},
-    KeyDef{"relay.listen_tls", Type::host_port, G, "", "SMTP relay with implicit TLS (ADDR:PORT)."},
-    KeyDef{"relay.profile", Type::string, G, "email", "The profile that delivers relayed mail."},
-    KeyDef{"relay.allowed_networks", Type::cidr_list, G, "",
-           "Networks whose clients may send without AUTH (default none: AUTH required)."},
-    KeyDef{"relay.require_tls", Type::boolean, G, "true", "No AUTH before STARTTLS."},
-    KeyDef{"relay.tls_min_version", Type::choice, G, "1.2",
+    KeyDef{"proxy.url", Type::url, to<&GlobalConfig::proxy_url>(), "",
+           "The default proxy for every profile.", "Proxy Server"},
+    KeyDef{"relay.listen", Type::host_port, to<&GlobalConfig::relay_listen>(), "",
+           "SMTP relay for legacy devices (ADDR:PORT)."},
+    KeyDef{"relay.listen_tls", Type::host_port, to<&GlobalConfig::relay_listen_tls>(), "",
+           "SMTP relay with implicit TLS (ADDR:PORT)."},
+    KeyDef{"relay.profile", Type::string, to<&GlobalConfig::relay_profile>(), "email",
+           "The profile that delivers relayed mail."},
+    KeyDef{"relay.allowed_networks", Type::cidr_list, to<&GlobalConfig::relay_allowed_networks>(),
+           "", "Networks whose clients may send without AUTH (default none: AUTH required)."},
+    KeyDef{"relay.require_tls", Type::boolean, to<&GlobalConfig::relay_require_tls>(), "true",
+           "No AUTH before STARTTLS."},
+    KeyDef{"relay.tls_min_version", Type::choice, to<&GlobalConfig::relay_tls_min_version>(), "1.2",
            "Oldest TLS version the relay accepts (1.0 for old devices).", "", kTlsVersions},
     KeyDef{"relay.max_message_size",
            Type::size,
-           G,
+           to<&GlobalConfig::relay_max_message_size>(),
            "35M",
            "Largest message the relay accepts.",
            "",
@@ -180,7 +233,7 @@ constexpr std::array kSchema = {
            std::int64_t{1} << 32},
     KeyDef{"relay.max_recipients",
            Type::integer,
-           G,
+           to<&GlobalConfig::relay_max_recipients>(),
            "100",
            "Recipients per message.",
            "",
@@ -189,7 +242,7 @@ constexpr std::array kSchema = {
            10000},
     KeyDef{"relay.max_connections",
            Type::integer,
-           G,
+           to<&GlobalConfig::relay_max_connections>(),
            "100",
            "Relay connections at once.",
            "",
@@ -198,18 +251,18 @@ constexpr std::array kSchema = {
            100000},
     KeyDef{"relay.max_connections_per_client",
            Type::integer,
-           G,
+           to<&GlobalConfig::relay_max_connections_per_client>(),
            "10",
            "Relay connections at once from one address.",
            "",
            {},
            1,
            100000},
-    KeyDef{"relay.sender_policy", Type::choice, G, "rewrite",
+    KeyDef{"relay.sender_policy", Type::choice, to<&GlobalConfig::relay_sender_policy>(), "rewrite",
            "rewrite or keep the sender of relayed mail.", "", kSenderPolicies},
-    KeyDef{"relay.bare_lf", Type::choice, G, "normalize",
+    KeyDef{"relay.bare_lf", Type::choice, to<&GlobalConfig::relay_bare_lf>(), "normalize",
            "What to do with a bare LF or CR in relayed data.", "", kBareLf},
-    KeyDef{"relay.dsn", Type::boolean, G, "true",
+    KeyDef{"relay.dsn", Type::boolean, to<&GlobalConfig::relay_dsn>(), "true",
            "Send a delivery status notification when relayed mail fails for good."},
 };
 
@@ -347,7 +400,7 @@ std::span<const KeyDef> schema() {
 
 const KeyDef* find_def(std::string_view name, Scope scope) {
     for (const auto& d : kSchema)
-        if (d.name == name && d.scope == scope) return &d;
+        if (d.name == name && d.scope() == scope) return &d;
     return nullptr;
 }
 
@@ -665,56 +718,116 @@ std::string_view Settings::origin(std::string_view profile, std::string_view nam
     return "default";
 }
 
-std::int64_t Settings::get_int(std::string_view profile, std::string_view name) const {
-    return parse_int(get(profile, name)).value_or(0);
-}
-bool Settings::get_bool(std::string_view profile, std::string_view name) const {
-    return parse_bool(get(profile, name)).value_or(false);
-}
-std::chrono::seconds Settings::get_duration(std::string_view profile, std::string_view name) const {
-    return parse_duration(get(profile, name)).value_or(std::chrono::seconds{0});
-}
-
 std::vector<std::string> Settings::warnings(std::string_view profile) const {
     std::vector<std::string> w;
     const std::string p(profile);
-    auto g = [&](std::string_view k) { return get(profile, k); };
-    const std::string method = g("auth_method");
-    const std::string service = g("service");
-    if (g("sender").empty())
+    const ProfileConfig c = profile_config(profile);
+    const AuthMethod method = c.auth_method;
+    if (c.sender.empty())
         w.push_back(fmt::format("{}: no Sender's Email Address: set {}.sender", p, p));
-    if (g("smtp.host").empty())
+    if (c.smtp_host.empty())
         w.push_back(fmt::format("{}: no SMTP Server Address: set {}.smtp.host", p, p));
-    if (method == "oauth2") {
-        if (g("oauth.client_id").empty())
+    if (method == AuthMethod::oauth2) {
+        if (c.oauth_client_id.empty())
             w.push_back(fmt::format(
                 "{}: OAuth2 needs the app registration's client id: set {}.oauth.client_id", p, p));
-        if (service == "custom" && g("oauth.issuer").empty())
+        if (c.service == Service::custom && c.oauth_issuer.empty())
             w.push_back(fmt::format(
                 "{}: the custom service needs the OAuth server's issuer URL: set {}.oauth.issuer",
                 p, p));
-        if (service == "gmail" && g("oauth.grant") == "device")
+        if (c.service == Service::gmail && c.oauth_grant == Grant::device)
             w.push_back(
                 fmt::format("{}: Google's device flow refuses Gmail scopes: set "
                             "{}.oauth.grant authorization-code",
                             p, p));
     }
-    if (method == "pop-before-smtp" && g("pop3.host").empty())
+    if (method == AuthMethod::pop_before_smtp && c.pop3_host.empty())
         w.push_back(fmt::format(
             "{}: POP before SMTP needs the POP3 Server Address: set {}.pop3.host", p, p));
-    if ((method == "smtp-auth" || method == "pop-before-smtp") && g("account").empty())
-        w.push_back(
-            fmt::format("{}: {} needs the Authenticated Account: set {}.account", p, method, p));
-    if (method != "off" && g("smtp.security") == "none")
+    if ((method == AuthMethod::smtp_auth || method == AuthMethod::pop_before_smtp) &&
+        c.account.empty())
+        w.push_back(fmt::format("{}: {} needs the Authenticated Account: set {}.account", p,
+                                to_string(method), p));
+    if (method != AuthMethod::off && c.smtp_security == Security::none)
         w.push_back(
             fmt::format("{}: Secure Connection is None: credentials travel unencrypted", p));
-    if (!get_bool(profile, "smtp.verify_cert"))
+    if (!c.smtp_verify_cert)
         w.push_back(fmt::format(
             "{}: Certificate Validation is disabled. It is recommended to enable the Certificate "
             "Validation. It will be connected without confirming the safety of the email server "
             "when the Certificate Validation is disabled.",
             p));
     return w;
+}
+
+namespace {
+template <class E, std::size_t N>
+std::string_view name_of(const std::array<std::string_view, N>& names, E v) {
+    const auto i = static_cast<std::size_t>(v);
+    return i < N ? names[i] : std::string_view();
+}
+}  // namespace
+
+std::string_view to_string(AuthMethod v) noexcept {
+    return name_of(kAuthMethods, v);
+}
+std::string_view to_string(Service v) noexcept {
+    return name_of(kServices, v);
+}
+std::string_view to_string(Security v) noexcept {
+    return name_of(kSecurity, v);
+}
+std::string_view to_string(Grant v) noexcept {
+    return name_of(kGrants, v);
+}
+std::string_view to_string(Transport v) noexcept {
+    return name_of(kTransports, v);
+}
+std::string_view to_string(SenderPolicy v) noexcept {
+    return name_of(kSenderPolicies, v);
+}
+std::string_view to_string(BareLf v) noexcept {
+    return name_of(kBareLf, v);
+}
+
+ProfileConfig Settings::profile_config(std::string_view profile) const {
+    ProfileConfig c;
+    for (const auto& d : kSchema)
+        if (d.scope() == Scope::profile && d.target.fill != nullptr)
+            d.target.fill(&c, d, get(profile, d.name));
+    // POP3S: with ssl-tls and the port left at POP3's default, the port is
+    // 995.
+    if (c.pop3_security == Security::ssl_tls && origin(profile, "pop3.port") == "default")
+        c.pop3_port = 995;
+    return c;
+}
+
+GlobalConfig Settings::global_config() const {
+    GlobalConfig c;
+    for (const auto& d : kSchema)
+        if (d.scope() == Scope::global && d.target.fill != nullptr)
+            d.target.fill(&c, d, get_global(d.name));
+    return c;
+}
+
+Config::Config(Settings s) : settings_(std::move(s)), global_(settings_.global_config()) {
+    // email and fax, and every user profile with a value of its own.
+    std::vector<std::string> names = {"email", "fax"};
+    for (const auto& [full, value] : settings_.values()) {
+        if (!full.starts_with("user:")) continue;
+        if (auto key = parse_key(full);
+            key && std::ranges::find(names, key->profile) == names.end())
+            names.push_back(key->profile);
+    }
+    for (const auto& n : names) profiles_.emplace(n, settings_.profile_config(n));
+    // Every other user profile reads the same: email's, with the user's own
+    // keys unset.
+    plain_user_ = settings_.profile_config("user:");
+}
+
+const ProfileConfig& Config::profile(std::string_view name) const {
+    if (auto it = profiles_.find(name); it != profiles_.end()) return it->second;
+    return plain_user_;
 }
 
 std::vector<std::string> profiles(std::span<const std::string> user_names) {

@@ -353,7 +353,7 @@ void Engine::run(std::stop_token stop) {
         if (opt_.sign_in_problem) {
             if (auto held = spool_.held_profiles()) {
                 for (const auto& p : *held)
-                    if (!opt_.sign_in_problem(p)) (void)release(p);
+                    if (release_held(opt_.sign_in_problem(p))) (void)release(p);
             }
         }
         if (auto due = spool_.due_profiles()) {

@@ -40,6 +40,15 @@ Decision later(const Error& e, int attempts, TimePoint queued_at, TimePoint now,
 
 }  // namespace
 
+Admission admit(std::optional<Errc> problem, bool hold_when_signed_out) noexcept {
+    if (!problem) return Admission::queue;
+    return hold_when_signed_out ? Admission::hold : Admission::refuse;
+}
+
+bool release_held(std::optional<Errc> problem) noexcept {
+    return !problem;
+}
+
 Duration backoff(int attempts, const RetryPolicy& p, Random& rng) {
     const int doublings = std::clamp(attempts - 1, 0, 30);
     Duration d = p.first;

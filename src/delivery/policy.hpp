@@ -1,5 +1,7 @@
-// The one place that decides what happens after a delivery attempt: retry
-// later, fail, or hold for sign-in (Postfix's smtp_trouble.c). Protocol code
+// The one place that decides what happens to a job: at intake, whether a
+// job of a profile that cannot send now is held or refused; after a
+// delivery attempt, retry later, fail, or hold for sign-in (Postfix's
+// smtp_trouble.c); and when held jobs go back to the queue. Protocol code
 // and workers only report pb::Errors; this turns them into job states.
 //
 //   transient (601-604, 611?, 634, 641, 642, ...)  retry with exponential
@@ -42,6 +44,16 @@ struct Decision {
 // with "equal jitter" (half fixed, half random) so that jobs that failed
 // together do not all come back together.
 Duration backoff(int attempts, const RetryPolicy& p, Random& rng);
+
+// At intake. `problem` is why the job's profile cannot send now (360, 361,
+// 370), nullopt when it can: then the job is queued; else held until a
+// sign-in releases it, or, with hold_when_signed_out off, refused with that
+// code (the device shows the manual's sign-in message).
+enum class Admission { queue, hold, refuse };
+Admission admit(std::optional<Errc> problem, bool hold_when_signed_out) noexcept;
+
+// Whether a profile's held jobs go back to the queue: once it can send.
+bool release_held(std::optional<Errc> problem) noexcept;
 
 Decision decide(const Error& e, int attempts, TimePoint queued_at, TimePoint now,
                 const RetryPolicy& p, Random& rng);

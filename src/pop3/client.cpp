@@ -92,28 +92,33 @@ Result<void> login(const Config& config) {
     return {};
 }
 
-Result<Config> pop3_config(const settings::Settings& settings, std::string_view profile,
+Result<Config> pop3_config(const settings::ProfileConfig& settings, std::string_view profile,
                            Secret password, std::span<const std::string> ca_files) {
     const std::string p(profile);
     Config c;
-    c.host = settings.get(profile, "pop3.host");
+    c.host = settings.pop3_host;
     if (c.host.empty())
         return fail(Errc::invalid_input,
                     p + ": POP before SMTP needs the POP3 Server Address: set " + p + ".pop3.host");
-    c.user = settings.get(profile, "account");
+    c.user = settings.account;
     if (c.user.empty())
         return fail(Errc::invalid_input, p +
                                              ": POP before SMTP needs the Authenticated Account: "
                                              "set " +
                                              p + ".account");
-    const std::string sec = settings.get(profile, "pop3.security");
-    c.security = sec == "none"      ? Security::none
-                 : sec == "ssl-tls" ? Security::ssl_tls
-                                    : Security::starttls;
-    c.port = static_cast<std::uint16_t>(settings.get_int(profile, "pop3.port"));
-    if (c.security == Security::ssl_tls && settings.origin(profile, "pop3.port") == "default")
-        c.port = 995;
-    c.tls.verify = settings.get_bool(profile, "smtp.verify_cert");
+    switch (settings.pop3_security) {
+        case settings::Security::none:
+            c.security = Security::none;
+            break;
+        case settings::Security::ssl_tls:
+            c.security = Security::ssl_tls;
+            break;
+        case settings::Security::starttls:
+            c.security = Security::starttls;
+            break;
+    }
+    c.port = settings.pop3_port;
+    c.tls.verify = settings.smtp_verify_cert;
     c.tls.ca_files.assign(ca_files.begin(), ca_files.end());
     c.password = std::move(password);
     return c;

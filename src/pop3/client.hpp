@@ -55,10 +55,9 @@ LoginReport login_report(const Config& config);
 // pop3.security (none, starttls, ssl-tls), smtp.verify_cert (the page has
 // one Certificate Validation), `account`; the password comes from the
 // store (setting:PROFILE.password, or email's for a user profile) and the
-// imported CA files from store.ca_files(). With ssl-tls and pop3.port left
-// at its default (110), the port is 995, POP3S's. 652 naming the setting
-// when pop3.host or account is missing.
-Result<Config> pop3_config(const settings::Settings& settings, std::string_view profile,
+// imported CA files from store.ca_files(). 652 naming the setting when
+// pop3.host or account is missing.
+Result<Config> pop3_config(const settings::ProfileConfig& settings, std::string_view profile,
                            Secret password, std::span<const std::string> ca_files);
 
 }  // namespace pb::pop3

@@ -4,8 +4,9 @@
 
 #include <fstream>
 
+#include "intake/intake.hpp"
 #include "mime/header.hpp"
-#include "service/outbox.hpp"
+#include "spool/spool.hpp"
 
 namespace pb::relay {
 namespace {
@@ -102,10 +103,11 @@ std::string build_dsn(const DsnInput& in, Random& rng) {
     return m;
 }
 
-DsnNotifier::DsnNotifier(service::Outbox& outbox, std::filesystem::path state_file,
-                         std::string hostname, const Clock& clock, Random& rng,
-                         std::function<void(std::string_view)> log)
-    : outbox_(outbox),
+DsnNotifier::DsnNotifier(intake::Intake& intake, spool::Spool& spool,
+                         std::filesystem::path state_file, std::string hostname, const Clock& clock,
+                         Random& rng, std::function<void(std::string_view)> log)
+    : intake_(intake),
+      spool_(spool),
       file_(std::move(state_file)),
       hostname_(std::move(hostname)),
       clock_(clock),
@@ -139,7 +141,7 @@ void DsnNotifier::save() {
 }
 
 std::size_t DsnNotifier::scan() {
-    auto jobs = outbox_.spool().jobs(kWindow);
+    auto jobs = spool_.jobs(kWindow);
     if (!jobs) {
         log_("relay: delivery reports: " + jobs.error().describe());
         return 0;
@@ -158,8 +160,8 @@ std::size_t DsnNotifier::scan() {
         const spool::JobId oldest = jobs->back().id;
         std::erase_if(reported_, [oldest](spool::JobId id) { return id < oldest; });
     }
-    const settings::Settings cfg = outbox_.settings();
-    const bool enabled = cfg.get_bool("", "relay.dsn");
+    const auto cfg = intake_.config();
+    const bool enabled = cfg->global().relay_dsn;
     std::size_t sent = 0;
     for (const auto& job : *jobs) {
         if (!needs_dsn(job) || reported_.contains(job.id)) continue;
@@ -168,7 +170,7 @@ std::size_t DsnNotifier::scan() {
         const std::string to = job.return_path.empty() ? job.sender : job.return_path;
         if (!enabled || to.empty()) continue;
         const std::string profile = job.profile;
-        const std::string from = cfg.get(profile, "sender");
+        const std::string from = cfg->profile(profile).sender;
         if (from.empty()) {
             log_(fmt::format("relay: no delivery report for job {}: {}.sender is not set", job.id,
                              profile));
@@ -182,7 +184,7 @@ std::size_t DsnNotifier::scan() {
         sub.recipients = {to};
         sub.subject = "Undelivered Mail Returned to Sender: " + one_line(job.subject);
         StringSource body(text);
-        auto r = outbox_.submit(std::move(sub), body);
+        auto r = intake_.submit(std::move(sub), body);
         if (!r) {
             log_(
                 fmt::format("relay: delivery report for job {}: {}", job.id, r.error().describe()));

@@ -23,8 +23,11 @@
 #include "core/clock.hpp"
 #include "spool/job.hpp"
 
-namespace pb::service {
-class Outbox;
+namespace pb::intake {
+class Intake;
+}
+namespace pb::spool {
+class Spool;
 }
 
 namespace pb::relay {
@@ -49,8 +52,10 @@ class DsnNotifier {
   public:
     // Reports go to a job's return path (the device's own sender when the
     // relay rewrote it), else to its sender.
-    DsnNotifier(service::Outbox& outbox, std::filesystem::path state_file, std::string hostname,
-                const Clock& clock, Random& rng, std::function<void(std::string_view)> log);
+    // The history is read from `spool`; reports go in through `intake`.
+    DsnNotifier(intake::Intake& intake, spool::Spool& spool, std::filesystem::path state_file,
+                std::string hostname, const Clock& clock, Random& rng,
+                std::function<void(std::string_view)> log);
     // One look at the history; returns how many reports were submitted.
     std::size_t scan();
 
@@ -58,7 +63,8 @@ class DsnNotifier {
     bool load();
     void save();
 
-    service::Outbox& outbox_;
+    intake::Intake& intake_;
+    spool::Spool& spool_;
     std::filesystem::path file_;
     std::string hostname_;
     const Clock& clock_;

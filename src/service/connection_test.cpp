@@ -18,9 +18,9 @@ Result<smtp::ConnectionTest> run_connection_test(Runtime& rt, std::string_view p
     if (!creds) return std::move(creds).error();
     // POP before SMTP: the POP3 login is the first step, as in delivery.
     std::optional<smtp::ConnectionStep> pop3;
-    if (rt.settings().get(profile, "auth_method") == "pop-before-smtp") {
-        const std::string where = fmt::format("{}:{}", rt.settings().get(profile, "pop3.host"),
-                                              rt.settings().get(profile, "pop3.port"));
+    const auto& config = rt.profile(profile);
+    if (config.auth_method == settings::AuthMethod::pop_before_smtp) {
+        const std::string where = fmt::format("{}:{}", config.pop3_host, config.pop3_port);
         auto login = rt.pop_before_smtp(profile);
         if (!login) {
             smtp::ConnectionTest t;

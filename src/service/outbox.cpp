@@ -7,6 +7,54 @@
 #include "oauth/token.hpp"
 
 namespace pb::service {
+namespace {
+
+// Each profile's batches go to the transport of its kind (`transport`).
+class ByProfile final : public delivery::Transport {
+  public:
+    using Kinds = std::map<settings::Transport, std::unique_ptr<delivery::Transport>>;
+    ByProfile(Outbox& outbox, Kinds kinds) : outbox_(outbox), kinds_(std::move(kinds)) {}
+
+    delivery::BatchOutcome send(const std::string& profile,
+                                std::span<delivery::OutgoingMessage> messages,
+                                const Done& done) override {
+        const auto kind = outbox_.config()->profile(profile).transport;
+        if (auto it = kinds_.find(kind); it != kinds_.end())
+            return it->second->send(profile, messages, done);
+        delivery::BatchOutcome out;
+        const Error e = fail(Errc::invalid_input,
+                             fmt::format("{}: this build has no {} transport: set {}.transport",
+                                         profile, settings::to_string(kind), profile));
+        for (std::size_t i = 0; i < messages.size(); ++i) {
+            delivery::MessageOutcome m;
+            m.error = e;
+            out.messages.push_back(m);
+        }
+        return out;
+    }
+    void tidy() override {
+        for (auto& [kind, t] : kinds_) t->tidy();
+    }
+
+  private:
+    Outbox& outbox_;
+    Kinds kinds_;
+};
+
+}  // namespace
+
+Result<Backends> open_backends(const std::filesystem::path& state_dir, const Clock& clock,
+                               Random& rng, const store::Options& options) {
+    Backends b;
+    auto st = store::Store::open(state_dir, rng, clock, options);
+    if (!st) return std::move(st).error();
+    b.store = std::move(*st);
+    b.file_ops = std::make_unique<spool::PosixFileOps>();
+    auto sp = spool::Spool::open(state_dir, *b.file_ops, clock, rng);
+    if (!sp) return std::move(sp).error();
+    b.spool = std::move(*sp);
+    return b;
+}
 
 Outbox::Outbox(std::filesystem::path state_dir, const Clock& clock, Random& rng)
     : state_dir_(std::move(state_dir)), clock_(clock), rng_(rng) {}
@@ -17,62 +65,60 @@ Result<std::unique_ptr<Outbox>> Outbox::open(const std::filesystem::path& state_
                                              const Clock& clock, Random& rng,
                                              OutboxOptions options) {
     std::unique_ptr<Outbox> o(new Outbox(state_dir, clock, rng));
-    auto st = store::Store::open(state_dir, rng, clock, options.store);
-    if (!st) return std::move(st).error();
-    o->store_ = std::move(*st);
-    auto rt = std::make_shared<Runtime>(*o->store_, clock, rng);
+    auto backends = open_backends(state_dir, clock, rng, options.store);
+    if (!backends) return std::move(backends).error();
+    o->backends_ = std::move(*backends);
+    auto rt = std::make_shared<Runtime>(o->store(), clock, rng);
     if (auto r = rt->reload(); !r) return std::move(r).error();
     o->rt_ = std::move(rt);
-    auto sp = spool::Spool::open(state_dir, o->ops_, clock, rng);
-    if (!sp) return std::move(sp).error();
-    o->spool_ = std::move(*sp);
 
     Outbox* self = o.get();
-    o->transport_ = std::make_unique<delivery::SmtpTransport>(
+    ByProfile::Kinds kinds;
+    kinds[settings::Transport::smtp] = std::make_unique<delivery::SmtpTransport>(
         [self](const std::string& p) { return self->endpoint(p); });
+    o->transport_ = std::make_unique<ByProfile>(*o, std::move(kinds));
+    o->intake_ = std::make_unique<intake::Intake>(o->spool(), *o, clock, rng);
     delivery::EngineOptions eo;
-    eo.config = [self](const std::string& p) { return profile_config(self->settings(), p); };
+    eo.config = [self](const std::string& p) { return profile_config(self->config()->profile(p)); };
     eo.sign_in_problem = [self](const std::string& p) { return self->sign_in_problem(p); };
     eo.retention = [self] {
-        const auto s = self->settings();
-        return spool::Retention{
-            s.get_int("", "history.max_jobs"),
-            std::chrono::duration_cast<Duration>(s.get_duration("", "history.max_age"))};
+        const auto& g = self->config()->global();
+        return spool::Retention{g.history_max_jobs,
+                                std::chrono::duration_cast<Duration>(g.history_max_age)};
     };
     eo.on_error = options.on_error ? std::move(options.on_error) : [](const Error& e) {
         std::cerr << "postbridge: " << e.describe() << "\n";
     };
     o->engine_ =
-        std::make_unique<delivery::Engine>(*o->spool_, *o->transport_, clock, rng, std::move(eo));
+        std::make_unique<delivery::Engine>(o->spool(), *o->transport_, clock, rng, std::move(eo));
     return o;
 }
 
 Result<void> Outbox::reload() {
-    auto fresh = store_->load_settings();
+    auto fresh = store().load_settings();
     if (!fresh) return std::move(fresh).error();
-    auto cas = store_->ca_files();
+    auto cas = store().ca_files();
     std::lock_guard lock(mu_);
     if (fresh->values() == rt_->settings().values() && cas == ca_files_) return {};
     // A new runtime; batches under way keep the old one alive through their
     // endpoints (SmtpEndpoint::keep) until they end.
-    auto rt = std::make_shared<Runtime>(*store_, clock_, rng_);
+    auto rt = std::make_shared<Runtime>(store(), clock_, rng_);
     if (auto r = rt->reload(); !r) return std::move(r).error();
     rt_ = std::move(rt);
     ca_files_ = std::move(cas);
     return {};
 }
 
-settings::Settings Outbox::settings() {
+std::shared_ptr<const settings::Config> Outbox::config() {
     std::lock_guard lock(mu_);
-    return rt_->settings();
+    return {rt_, &rt_->config()};
 }
 
-delivery::ProfileConfig Outbox::profile_config(const settings::Settings& s,
-                                               const std::string& profile) {
+delivery::ProfileConfig Outbox::profile_config(const settings::ProfileConfig& config) {
     delivery::ProfileConfig c;
-    c.concurrency = static_cast<int>(s.get_int(profile, "delivery.concurrency"));
-    c.rate_limit = static_cast<int>(s.get_int(profile, "delivery.rate_limit"));
-    c.retry.max_age = s.get_duration(profile, "delivery.max_age");
+    c.concurrency = config.delivery_concurrency;
+    c.rate_limit = config.delivery_rate_limit;
+    c.retry.max_age = config.delivery_max_age;
     return c;
 }
 
@@ -84,7 +130,7 @@ std::optional<Errc> Outbox::sign_in_problem(const std::string& profile) {
     // when nothing changed; on a read error the settings in hand serve.
     (void)reload();
     std::lock_guard lock(mu_);
-    if (rt_->settings().get(profile, "auth_method") != "oauth2") return std::nullopt;
+    if (rt_->profile(profile).auth_method != settings::AuthMethod::oauth2) return std::nullopt;
     auto st = rt_->status(profile);
     if (!st) return Errc::not_signed_in;
     return oauth::job_code(st->state);
@@ -96,7 +142,7 @@ Result<SignInStatus> Outbox::status(const std::string& profile) {
 }
 
 Result<std::vector<std::string>> Outbox::profiles() {
-    auto users = store_->users();
+    auto users = store().users();
     if (!users) return std::move(users).error();
     std::vector<std::string> names;
     for (const auto& u : *users) names.push_back(u.name);
@@ -116,7 +162,7 @@ void Outbox::keep_alive(const std::function<void(std::string_view)>& warn) {
             std::lock_guard lock(mu_);
             rt = rt_;
         }
-        if (rt->settings().get(profile, "auth_method") != "oauth2") continue;
+        if (rt->profile(profile).auth_method != settings::AuthMethod::oauth2) continue;
         Result<SignInStatus> st = [&] {
             std::lock_guard lock(mu_);
             return rt->status(profile);
@@ -133,8 +179,8 @@ void Outbox::keep_alive(const std::function<void(std::string_view)>& warn) {
                 manager = *m;
                 return rt->oauth_client(profile);
             }();
-            const auto interval = std::chrono::duration_cast<Duration>(
-                rt->settings().get_duration(profile, "oauth.keepalive_interval"));
+            const auto interval =
+                std::chrono::duration_cast<Duration>(rt->profile(profile).oauth_keepalive_interval);
             if (client && manager) {
                 if (auto r = manager->keep_alive(profile, *client, interval); r) {
                     std::lock_guard lock(mu_);
@@ -156,22 +202,9 @@ void Outbox::keep_alive(const std::function<void(std::string_view)>& warn) {
     }
 }
 
-Result<Accepted> Outbox::submit(spool::Submission sub, ByteSource& body) {
-    {
-        std::lock_guard lock(mu_);
-        if (auto r = rt_->check_profile(sub.profile); !r) return std::move(r).error();
-    }
-    Accepted a;
-    if (auto problem = sign_in_problem(sub.profile)) {
-        if (!settings().get_bool(sub.profile, "hold_when_signed_out"))
-            return fail(*problem, std::string(kSignInMessage));
-        sub.held = *problem;
-        a.held = *problem;
-    }
-    auto id = spool_->accept(sub, body);
-    if (!id) return std::move(id).error();
-    a.id = *id;
-    return a;
+Result<void> Outbox::check_profile(std::string_view profile) {
+    std::lock_guard lock(mu_);
+    return rt_->check_profile(profile);
 }
 
 Result<delivery::SmtpEndpoint> Outbox::endpoint(const std::string& profile) {

@@ -1,15 +1,15 @@
-// The outbox: one object that every submitter and every deliverer shares.
+// The outbox: the composition root that every submitter and every deliverer
+// shares. It picks the parts and wires them; the work is theirs:
 //
-// It owns, on its own connection to the state directory, the settings
-// runtime (service/runtime.hpp), the spool and the delivery engine, so that
-// the command line, serve's workers, the relay and the web page's "send a
-// test email" all accept and deliver a message the same way:
-//
-//   submit()   intake: the profile's sign-in is checked (a job of a profile
-//              that is not signed in is held with 360/361/370 and the caller
-//              told the manual's message), then the job is made durable.
-//   engine()   delivery through the SMTP transport, endpoints resolved from
-//              the current settings for every batch.
+//   backends   the settings store and the spool, in the state directory
+//              (open_backends(): the seam a database backend plugs into)
+//   intake     intake/intake.hpp, the one way a message enters; the outbox
+//              answers its questions about profiles (intake::Profiles)
+//   transports one per kind, each profile's picked by its `transport`
+//              setting (the seam a Graph transport plugs into)
+//   engine     delivery/engine.hpp, endpoints resolved from the current
+//              settings for every batch
+//   runtime    service/runtime.hpp: settings, sign-ins, tokens
 //
 // Thread-safe: serve's workers, the relay's sessions and the web thread call
 // it at once. The runtime is guarded by one mutex; the spool has its own.
@@ -31,6 +31,7 @@
 #include "core/source.hpp"
 #include "delivery/engine.hpp"
 #include "delivery/smtp_transport.hpp"
+#include "intake/intake.hpp"
 #include "service/runtime.hpp"
 #include "spool/file_ops.hpp"
 #include "spool/spool.hpp"
@@ -38,16 +39,7 @@
 
 namespace pb::service {
 
-// The manual's words for a function used while its profile is not signed in.
-inline constexpr std::string_view kSignInMessage =
-    "To use this function, you must sign in to the email service. Contact the administrator.";
-
-struct Accepted {
-    spool::JobId id = 0;
-    // Set when the job was accepted straight into `held` (the profile is not
-    // signed in): the caller shows kSignInMessage.
-    std::optional<Errc> held;
-};
+using intake::kSignInMessage;
 
 struct OutboxOptions {
     store::Options store;  // the key (POSTBRIDGE_KEY) when not the key file
@@ -56,30 +48,40 @@ struct OutboxOptions {
     std::function<void(const Error&)> on_error;
 };
 
-class Outbox {
+// Where the outbox keeps its state: settings, secrets and tokens in the
+// store, jobs in the spool.
+struct Backends {
+    std::unique_ptr<store::Store> store;
+    std::unique_ptr<spool::FileOps> file_ops;  // the spool's; outlives it
+    std::unique_ptr<spool::Spool> spool;
+};
+// The local backends: SQLite and spool files in the state directory.
+Result<Backends> open_backends(const std::filesystem::path& state_dir, const Clock& clock,
+                               Random& rng, const store::Options& options);
+
+class Outbox final : public intake::Profiles {
   public:
     static Result<std::unique_ptr<Outbox>> open(const std::filesystem::path& state_dir,
                                                 const Clock& clock, Random& rng,
                                                 OutboxOptions options = {});
-    ~Outbox();
+    ~Outbox() override;
     Outbox(const Outbox&) = delete;
     Outbox& operator=(const Outbox&) = delete;
 
     // Reads the settings again; a running serve follows `config set` from
     // its next batch on.
     Result<void> reload();
-    // A copy: the settings may be reloaded by another thread meanwhile.
-    settings::Settings settings();
-
+    // The settings now, parsed. Shared: another thread's reload() replaces
+    // the outbox's, not this one.
+    std::shared_ptr<const settings::Config> config() override;
+    Result<void> check_profile(std::string_view profile) override;
     // nullopt when the profile can send now; else 360 (never signed in or
     // signed out), 361 (expired) or 370 (sign in again). Profiles that do
     // not use OAuth 2.0 always can.
-    std::optional<Errc> sign_in_problem(const std::string& profile);
+    std::optional<Errc> sign_in_problem(const std::string& profile) override;
 
-    // Intake. 652 for a profile that does not exist; when the profile is not
-    // signed in the job is held (or, with hold_when_signed_out off, refused
-    // with the sign-in code and kSignInMessage).
-    Result<Accepted> submit(spool::Submission sub, ByteSource& body);
+    // The one way in for messages.
+    intake::Intake& intake() { return *intake_; }
 
     // The profile's sign-in as status shows it.
     Result<SignInStatus> status(const std::string& profile);
@@ -100,14 +102,13 @@ class Outbox {
         return f(*rt_);
     }
 
-    spool::Spool& spool() { return *spool_; }
+    spool::Spool& spool() { return *backends_.spool; }
     delivery::Engine& engine() { return *engine_; }
-    store::Store& store() { return *store_; }
+    store::Store& store() { return *backends_.store; }
     const std::filesystem::path& state_dir() const { return state_dir_; }
 
     // The delivery settings of a profile, as the engine reads them.
-    static delivery::ProfileConfig profile_config(const settings::Settings& s,
-                                                  const std::string& profile);
+    static delivery::ProfileConfig profile_config(const settings::ProfileConfig& config);
 
   private:
     Outbox(std::filesystem::path state_dir, const Clock& clock, Random& rng);
@@ -116,9 +117,7 @@ class Outbox {
     std::filesystem::path state_dir_;
     const Clock& clock_;
     Random& rng_;
-    std::unique_ptr<store::Store> store_;
-    spool::PosixFileOps ops_;
-    std::unique_ptr<spool::Spool> spool_;
+    Backends backends_;
 
     std::mutex mu_;  // guards rt_ and ca_files_
     // Replaced by reload() when the settings changed; a batch under way keeps
@@ -127,7 +126,8 @@ class Outbox {
     std::vector<std::filesystem::path> ca_files_;
     std::map<std::string, TimePoint> warned_;  // keep_alive(): last warning logged
 
-    std::unique_ptr<delivery::SmtpTransport> transport_;
+    std::unique_ptr<delivery::Transport> transport_;  // routes each profile to its kind's
+    std::unique_ptr<intake::Intake> intake_;
     std::unique_ptr<delivery::Engine> engine_;
 };
 

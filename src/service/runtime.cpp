@@ -33,13 +33,14 @@ std::string rfc3339_or_empty(std::optional<TimePoint> t) {
     return t && t->time_since_epoch().count() > 0 ? format_rfc3339(*t) : "";
 }
 
-nlohmann::json status_json(const settings::Settings& s, const std::string& profile,
+nlohmann::json status_json(const settings::Config& config, const std::string& profile,
                            const SignInStatus& st, oauth::SignInState shown) {
-    auto warnings = s.warnings(profile);
+    auto warnings = config.settings().warnings(profile);
     if (st.keepalive.warning) warnings.push_back(*st.keepalive.warning);
+    const auto& p = config.profile(profile);
     nlohmann::json j = {{"name", profile},
-                        {"auth_method", s.get(profile, "auth_method")},
-                        {"service", s.get(profile, "service")},
+                        {"auth_method", settings::to_string(p.auth_method)},
+                        {"service", settings::to_string(p.service)},
                         {"status", oauth::to_string(shown)}};
     if (!st.account.empty()) j["account"] = st.account;
     if (!st.reason.empty()) j["reason"] = st.reason;
@@ -66,7 +67,7 @@ Runtime::Runtime(store::Store& store, const Clock& clock, Random& rng)
 Result<void> Runtime::reload() {
     auto s = store_.load_settings();
     if (!s) return std::move(s).error();
-    settings_ = std::move(*s);
+    config_ = settings::Config(std::move(*s));
     profiles_.clear();
     return {};
 }
@@ -89,7 +90,7 @@ Result<void> Runtime::check_profile(std::string_view profile) {
 
 Result<Runtime::PerProfile*> Runtime::slot(std::string_view profile) {
     if (auto it = profiles_.find(profile); it != profiles_.end()) return &it->second;
-    auto http = oauth::CurlHttpClient::create(curl_options(settings_, store_, profile));
+    auto http = oauth::CurlHttpClient::create(curl_options(config_.profile(profile), store_));
     if (!http) return std::move(http).error();
     PerProfile p;
     p.http = std::move(*http);
@@ -110,26 +111,24 @@ Result<oauth::TokenManager*> Runtime::tokens(std::string_view profile) {
 }
 
 Duration Runtime::refresh_margin(std::string_view profile) const {
-    return std::chrono::duration_cast<Duration>(
-        settings_.get_duration(profile, "oauth.refresh_margin"));
+    return std::chrono::duration_cast<Duration>(config_.profile(profile).oauth_refresh_margin);
 }
 
-oauth::CurlOptions curl_options(const settings::Settings& s, store::Store& store,
-                                std::string_view profile) {
+oauth::CurlOptions curl_options(const settings::ProfileConfig& config, store::Store& store) {
     oauth::CurlOptions opts;
-    opts.proxy_url = s.get(profile, "proxy.url");
+    opts.proxy_url = config.proxy_url;
     opts.extra_ca_files = store.ca_files();
     return opts;
 }
 
-Result<oauth::Provider> provider_for(const settings::Settings& s, std::string_view profile,
-                                     oauth::HttpClient& http) {
-    const std::string service_name = s.get(profile, "service");
+Result<oauth::Provider> provider_for(const settings::ProfileConfig& config,
+                                     std::string_view profile, oauth::HttpClient& http) {
+    const std::string_view service_name = settings::to_string(config.service);
     auto service = oauth::parse_service(service_name);
-    if (!service) return config_error(profile, "unknown service " + service_name);
+    if (!service) return config_error(profile, fmt::format("unknown service {}", service_name));
     if (*service != oauth::Service::custom)
-        return oauth::builtin_provider(*service, s.get(profile, "oauth.tenant"));
-    const std::string issuer = s.get(profile, "oauth.issuer");
+        return oauth::builtin_provider(*service, config.oauth_tenant);
+    const std::string& issuer = config.oauth_issuer;
     if (issuer.empty())
         return config_error(profile,
                             fmt::format("the custom service needs the OAuth server's issuer "
@@ -138,18 +137,19 @@ Result<oauth::Provider> provider_for(const settings::Settings& s, std::string_vi
     return oauth::discover(http, issuer);
 }
 
-Result<oauth::Client> client_for(const settings::Settings& s, store::Store& store,
+Result<oauth::Client> client_for(const settings::ProfileConfig& config, store::Store& store,
                                  std::string_view profile, oauth::Provider provider) {
     oauth::Client c;
     c.provider = std::move(provider);
-    c.client_id = s.get(profile, "oauth.client_id");
+    c.client_id = config.oauth_client_id;
     if (c.client_id.empty())
         return config_error(profile, fmt::format("no client id: set {}.oauth.client_id to the app "
                                                  "registration's id",
                                                  profile));
-    c.grant = oauth::parse_grant(s.get(profile, "oauth.grant")).value_or(oauth::Grant::device);
-    c.scope = s.get(profile, "oauth.scopes");
-    c.redirect_uri = s.get(profile, "oauth.redirect_uri");
+    c.grant =
+        oauth::parse_grant(settings::to_string(config.oauth_grant)).value_or(oauth::Grant::device);
+    c.scope = config.oauth_scopes;
+    c.redirect_uri = config.oauth_redirect_uri;
     // A user profile signs in with the email profile's app registration,
     // secret included, unless it has its own.
     std::string owner(profile);
@@ -170,25 +170,33 @@ Result<oauth::Client> Runtime::oauth_client(std::string_view profile) {
     auto s = slot(profile);
     if (!s) return std::move(s).error();
     if (!(*s)->provider) {
-        auto p = provider_for(settings_, profile, *(*s)->http);
+        auto p = provider_for(config_.profile(profile), profile, *(*s)->http);
         if (!p) return std::move(p).error();
         (*s)->provider = std::move(*p);
     }
-    return client_for(settings_, store_, profile, *(*s)->provider);
+    return client_for(config_.profile(profile), store_, profile, *(*s)->provider);
 }
 
 Result<smtp::ServerConfig> Runtime::smtp_server(std::string_view profile) {
+    const auto& config = config_.profile(profile);
     smtp::ServerConfig s;
-    s.host = settings_.get(profile, "smtp.host");
+    s.host = config.smtp_host;
     if (s.host.empty())
         return fail(Errc::invalid_input,
                     fmt::format("{}: no SMTP Server Address: set {}.smtp.host", profile, profile));
-    s.port = static_cast<std::uint16_t>(settings_.get_int(profile, "smtp.port"));
-    const std::string sec = settings_.get(profile, "smtp.security");
-    s.security = sec == "none"      ? smtp::Security::none
-                 : sec == "ssl-tls" ? smtp::Security::ssl_tls
-                                    : smtp::Security::starttls;
-    s.tls.verify = settings_.get_bool(profile, "smtp.verify_cert");
+    s.port = config.smtp_port;
+    switch (config.smtp_security) {
+        case settings::Security::none:
+            s.security = smtp::Security::none;
+            break;
+        case settings::Security::ssl_tls:
+            s.security = smtp::Security::ssl_tls;
+            break;
+        case settings::Security::starttls:
+            s.security = smtp::Security::starttls;
+            break;
+    }
+    s.tls.verify = config.smtp_verify_cert;
     for (const auto& f : store_.ca_files()) s.tls.ca_files.push_back(f.string());
     return s;
 }
@@ -196,24 +204,24 @@ Result<smtp::ServerConfig> Runtime::smtp_server(std::string_view profile) {
 Result<smtp::Credentials> Runtime::credentials(std::string_view profile,
                                                std::unique_ptr<ProfileTokenProvider>& holder) {
     smtp::Credentials c;
-    const std::string method = settings_.get(profile, "auth_method");
-    c.user = settings_.get(profile, "account");
-    if (method == "off") {
-        c.method = smtp::AuthMethod::off;
-        return c;
-    }
-    if (method == "pop-before-smtp") {
-        // The POP3 login (pop_before_smtp()) is what authorises the client;
-        // the SMTP side then sends without AUTH.
-        c.method = smtp::AuthMethod::off;
-        return c;
-    }
-    if (method == "smtp-auth") {
-        c.method = smtp::AuthMethod::smtp_auth;
-        auto pw = password(profile, "SMTP AUTH");
-        if (!pw) return std::move(pw).error();
-        c.password = std::move(*pw);
-        return c;
+    const auto& config = config_.profile(profile);
+    c.user = config.account;
+    switch (config.auth_method) {
+        case settings::AuthMethod::off:
+        // POP before SMTP: the POP3 login (pop_before_smtp()) is what
+        // authorises the client; the SMTP side then sends without AUTH.
+        case settings::AuthMethod::pop_before_smtp:
+            c.method = smtp::AuthMethod::off;
+            return c;
+        case settings::AuthMethod::smtp_auth: {
+            c.method = smtp::AuthMethod::smtp_auth;
+            auto pw = password(profile, "SMTP AUTH");
+            if (!pw) return std::move(pw).error();
+            c.password = std::move(*pw);
+            return c;
+        }
+        case settings::AuthMethod::oauth2:
+            break;
     }
     auto client = oauth_client(profile);
     if (!client) return std::move(client).error();
@@ -246,12 +254,13 @@ Result<Secret> Runtime::password(std::string_view profile, std::string_view what
 }
 
 Result<void> Runtime::pop_before_smtp(std::string_view profile) {
-    if (settings_.get(profile, "auth_method") != "pop-before-smtp") return {};
+    const auto& config = config_.profile(profile);
+    if (config.auth_method != settings::AuthMethod::pop_before_smtp) return {};
     auto pw = password(profile, "POP before SMTP");
     if (!pw) return std::move(pw).error();
     std::vector<std::string> cas;
     for (const auto& f : store_.ca_files()) cas.push_back(f.string());
-    auto cfg = pop3::pop3_config(settings_, profile, std::move(*pw), cas);
+    auto cfg = pop3::pop3_config(config, profile, std::move(*pw), cas);
     if (!cfg) return std::move(cfg).error();
     return pop3::login(*cfg);
 }
@@ -275,10 +284,10 @@ Result<SignInStatus> Runtime::status(std::string_view profile) {
         limit = oauth::microsoft_inactivity_limit;
     else if (service == oauth::Service::gmail)
         limit = oauth::google_inactivity_limit;
-    s.keepalive = oauth::keepalive_plan(set,
-                                        std::chrono::duration_cast<Duration>(settings_.get_duration(
-                                            profile, "oauth.keepalive_interval")),
-                                        limit, clock_.now());
+    s.keepalive = oauth::keepalive_plan(
+        set,
+        std::chrono::duration_cast<Duration>(config_.profile(profile).oauth_keepalive_interval),
+        limit, clock_.now());
     return s;
 }
 

@@ -45,7 +45,7 @@ std::string rfc3339_or_empty(std::optional<TimePoint> t);
 // One profile of `status --json` (design.md), shared by the command, the
 // status page's JSON and the API: name, auth_method, service, status,
 // account, reason, the times, and warnings (the settings' and keep-alive's).
-nlohmann::json status_json(const settings::Settings& s, const std::string& profile,
+nlohmann::json status_json(const settings::Config& config, const std::string& profile,
                            const SignInStatus& st, oauth::SignInState shown);
 
 // Hands the SMTP client tokens from the token manager; a forced request
@@ -70,11 +70,10 @@ class ProfileTokenProvider final : public smtp::TokenProvider {
 // The pieces of a profile's OAuth client, for callers that keep their own
 // HTTP client (the web page's sign-in threads). Errors are 643 naming the
 // setting to change.
-oauth::CurlOptions curl_options(const settings::Settings& s, store::Store& store,
-                                std::string_view profile);
-Result<oauth::Provider> provider_for(const settings::Settings& s, std::string_view profile,
-                                     oauth::HttpClient& http);
-Result<oauth::Client> client_for(const settings::Settings& s, store::Store& store,
+oauth::CurlOptions curl_options(const settings::ProfileConfig& config, store::Store& store);
+Result<oauth::Provider> provider_for(const settings::ProfileConfig& config,
+                                     std::string_view profile, oauth::HttpClient& http);
+Result<oauth::Client> client_for(const settings::ProfileConfig& config, store::Store& store,
                                  std::string_view profile, oauth::Provider provider);
 
 class Runtime {
@@ -84,7 +83,11 @@ class Runtime {
     // Reads the settings again (a running serve uses changes from its next
     // job on).
     Result<void> reload();
-    const settings::Settings& settings() const { return settings_; }
+    const settings::Config& config() const { return config_; }
+    const settings::Settings& settings() const { return config_.settings(); }
+    const settings::ProfileConfig& profile(std::string_view name) const {
+        return config_.profile(name);
+    }
     store::Store& store() { return store_; }
     const Clock& clock() const { return clock_; }
     Random& random() { return rng_; }
@@ -128,7 +131,7 @@ class Runtime {
     store::Store& store_;
     const Clock& clock_;
     Random& rng_;
-    settings::Settings settings_;
+    settings::Config config_;
     SealedTokenStore token_store_;
     std::map<std::string, PerProfile, std::less<>> profiles_;
 };

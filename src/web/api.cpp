@@ -226,11 +226,11 @@ Response App::api_config_get(Call&, std::string_view key) {
     for (const auto& u : *users) names.push_back(u.name);
     json j = json::object();
     for (const auto& d : st::schema())
-        if (d.scope == st::Scope::global && d.type != st::Type::secret)
+        if (d.scope() == st::Scope::global && d.type != st::Type::secret)
             j[std::string(d.name)] = cfg->get("", d.name);
     for (const auto& profile : st::profiles(names))
         for (const auto& d : st::schema())
-            if (d.scope == st::Scope::profile && d.type != st::Type::secret)
+            if (d.scope() == st::Scope::profile && d.type != st::Type::secret)
                 j[st::Key{profile, &d}.full()] = cfg->get(profile, d.name);
     return ok(j);
 }

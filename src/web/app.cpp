@@ -27,7 +27,7 @@ constexpr std::string_view kCsp =
 Duration session_timeout(store::Store& store) {
     auto s = store.load_settings();
     if (!s) return std::chrono::minutes{15};
-    return s->get_duration("", "web.session_timeout");
+    return s->global_config().web_session_timeout;
 }
 
 }  // namespace

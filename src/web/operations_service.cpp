@@ -80,29 +80,19 @@ class OutboxOperations final : public Operations {
     }
 
     Result<nlohmann::json> send(const SendRequest& req) override {
-        if (!settings::valid_profile_name(req.profile))
-            return fail(Errc::invalid_input, "no profile " + req.profile);
-        const auto s = outbox_.settings();
-        const std::string sender = s.get(req.profile, "sender");
-        if (sender.empty())
-            return fail(Errc::invalid_input, "set " + req.profile + ".sender first");
         mime::Draft draft;
-        draft.from = sender;
         draft.to = req.to;
         draft.cc = req.cc;
         draft.bcc = req.bcc;
         draft.subject = req.subject;
         draft.text = req.body;
-        auto msg = mime::build_message(std::move(draft), clock_, rng_);
-        if (!msg) return std::move(msg).error();
-        spool::Submission sub{spool::Function::cli,          req.profile, (*msg)->envelope().sender,
-                              (*msg)->envelope().recipients, req.subject, std::nullopt};
-        auto accepted = outbox_.submit(sub, **msg);
+        auto accepted =
+            outbox_.intake().compose(spool::Function::cli, req.profile, std::move(draft));
         if (!accepted) return std::move(accepted).error();
         auto j = outbox_.spool().job(accepted->id);
         if (!j) return std::move(j).error();
         nlohmann::json out = *j ? spool::to_json(**j) : nlohmann::json{{"job", accepted->id}};
-        if (accepted->held) out["message"] = std::string(service::kSignInMessage);
+        if (accepted->held) out["message"] = std::string(intake::kSignInMessage);
         return out;
     }
 
@@ -123,7 +113,7 @@ class OutboxOperations final : public Operations {
             for (const auto& u : *users) user_names.push_back(u.name);
             names = settings::profiles(user_names);
         }
-        return status_json(rt.settings(), names,
+        return status_json(rt.config(), names,
                            [&rt](const std::string& p) { return rt.status(p); });
     }
 
@@ -131,7 +121,7 @@ class OutboxOperations final : public Operations {
         service::Runtime rt(store_, clock_, rng_);
         if (auto r = rt.reload(); !r) return std::move(r).error();
         return collect_status_sheet(
-            store_, rt.settings(), [&rt](const std::string& p) { return rt.status(p); },
+            store_, rt.config(), [&rt](const std::string& p) { return rt.status(p); },
             clock_.now());
     }
 

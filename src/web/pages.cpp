@@ -359,7 +359,7 @@ Submission read_email_form(const settings::Settings& current, std::string_view p
 
     // A new service brings its preset: the keys off the page always, the
     // server fields unless they were edited along with the service.
-    const std::string old_service = current.get(profile, "service");
+    const std::string old_service(settings::to_string(current.profile_config(profile).service));
     if (const auto it = wanted.find("service"); it != wanted.end() && it->second != old_service) {
         if (const auto* preset = settings::find_preset(it->second)) {
             for (const auto& [k, v] : preset->values) {

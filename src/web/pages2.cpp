@@ -404,7 +404,8 @@ Response App::users_page(Call& call) {
             panel.now = clock_.now();
             panel.signin = r.signin;
             std::string service = "custom";
-            if (auto s = store_.load_settings()) service = s->get(panel.profile, "service");
+            if (auto s = store_.load_settings())
+                service = settings::to_string(s->profile_config(panel.profile).service);
             page.panel = render_signin_panel(panel, service, kUserSignedIn);
         }
     }

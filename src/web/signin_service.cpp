@@ -219,11 +219,11 @@ class OAuthSignIn final : public SignInService {
         std::unique_lock lock(store_mu_);
         auto loaded = store_->load_settings();
         if (!loaded) return std::move(loaded).error();
-        const auto& s = *loaded;
-        if (s.get(profile, "auth_method") != "oauth2")
+        const auto s = loaded->profile_config(profile);
+        if (s.auth_method != settings::AuthMethod::oauth2)
             return fail(Errc::invalid_input,
                         "Select OAuth2 as Authentication Method and click OK first.");
-        auto http = oauth::CurlHttpClient::create(service::curl_options(s, *store_, profile));
+        auto http = oauth::CurlHttpClient::create(service::curl_options(s, *store_));
         lock.unlock();
         if (!http) return std::move(http).error();
         Prepared p{std::move(*http), {}};

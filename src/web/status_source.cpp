@@ -65,28 +65,30 @@ Result<std::vector<std::string>> shown_profiles(store::Store& store,
     return names;
 }
 
-Result<StatusSheet> collect_status_sheet(store::Store& store, const settings::Settings& s,
+Result<StatusSheet> collect_status_sheet(store::Store& store, const settings::Config& config,
                                          const StatusLookup& status, TimePoint now) {
+    using settings::AuthMethod;
+    using settings::to_string;
     StatusSheet sheet;
     sheet.generated_at = format_rfc3339(now);
-    const std::string listen = s.get_global("web.listen");
-    const bool tls = s.get_bool("", "web.tls");
+    const auto& g = config.global();
     sheet.network = {
         {"Device Name", host_name()},
         {"IP Address", addresses()},
-        {"Web Config", fmt::format("{}://{}/", tls ? "https" : "http", listen)},
-        {"Relay", s.get_global("relay.listen").empty() ? "Off" : s.get_global("relay.listen")},
-        {"Proxy Server", s.get_global("proxy.url")},
+        {"Web Config", fmt::format("{}://{}/", g.web_tls ? "https" : "http", g.web_listen)},
+        {"Relay", g.relay_listen.empty() ? "Off" : g.relay_listen},
+        {"Proxy Server", g.proxy_url},
     };
-    auto names = shown_profiles(store, s);
+    auto names = shown_profiles(store, config.settings());
     if (!names) return std::move(names).error();
     for (const auto& p : *names) {
-        StatusSheet::Profile section{p, title_of(p), {}, s.warnings(p)};
+        StatusSheet::Profile section{p, title_of(p), {}, config.settings().warnings(p)};
         auto& rows = section.rows;
-        const std::string method = s.get(p, "auth_method");
-        rows.emplace_back("Authentication Method", choice_label("auth_method", method));
-        if (method == "oauth2") {
-            rows.emplace_back("Email service", choice_label("service", s.get(p, "service")));
+        const auto& c = config.profile(p);
+        const AuthMethod method = c.auth_method;
+        rows.emplace_back("Authentication Method", choice_label("auth_method", to_string(method)));
+        if (method == AuthMethod::oauth2) {
+            rows.emplace_back("Email service", choice_label("service", to_string(c.service)));
             auto st = status(p);
             if (!st) {
                 rows.emplace_back("Current Status", st.error().detail);
@@ -102,18 +104,16 @@ Result<StatusSheet> collect_status_sheet(store::Store& store, const settings::Se
                 if (st->keepalive.warning) section.warnings.push_back(*st->keepalive.warning);
             }
         }
-        if (method == "smtp-auth" || method == "pop-before-smtp" || method == "oauth2")
-            rows.emplace_back("Authenticated Account", s.get(p, "account"));
-        rows.emplace_back("Sender's Email Address", s.get(p, "sender"));
-        rows.emplace_back("SMTP Server Address", s.get(p, "smtp.host"));
-        rows.emplace_back("SMTP Server Port Number", s.get(p, "smtp.port"));
+        if (method != AuthMethod::off) rows.emplace_back("Authenticated Account", c.account);
+        rows.emplace_back("Sender's Email Address", c.sender);
+        rows.emplace_back("SMTP Server Address", c.smtp_host);
+        rows.emplace_back("SMTP Server Port Number", std::to_string(c.smtp_port));
         rows.emplace_back("Secure Connection",
-                          choice_label("smtp.security", s.get(p, "smtp.security")));
-        rows.emplace_back("Certificate Validation",
-                          s.get_bool(p, "smtp.verify_cert") ? "Enable" : "Disable");
-        if (method == "pop-before-smtp") {
-            rows.emplace_back("POP3 Server Address", s.get(p, "pop3.host"));
-            rows.emplace_back("POP3 Server Port Number", s.get(p, "pop3.port"));
+                          choice_label("smtp.security", to_string(c.smtp_security)));
+        rows.emplace_back("Certificate Validation", c.smtp_verify_cert ? "Enable" : "Disable");
+        if (method == AuthMethod::pop_before_smtp) {
+            rows.emplace_back("POP3 Server Address", c.pop3_host);
+            rows.emplace_back("POP3 Server Port Number", std::to_string(c.pop3_port));
         }
         sheet.profiles.push_back(std::move(section));
     }
@@ -124,7 +124,7 @@ Result<StatusSheet> collect_status_sheet(store::Store& store, const settings::Se
     return sheet;
 }
 
-Result<nlohmann::json> status_json(const settings::Settings& cfg,
+Result<nlohmann::json> status_json(const settings::Config& cfg,
                                    const std::vector<std::string>& names,
                                    const StatusLookup& status) {
     nlohmann::json profiles = nlohmann::json::array();

@@ -25,11 +25,11 @@ Result<std::vector<std::string>> shown_profiles(store::Store& store,
                                                 const settings::Settings& settings);
 
 // The sheet for these settings; `status` gives each profile's sign-in.
-Result<StatusSheet> collect_status_sheet(store::Store& store, const settings::Settings& settings,
+Result<StatusSheet> collect_status_sheet(store::Store& store, const settings::Config& config,
                                          const StatusLookup& status, TimePoint now);
 
 // `status --json`'s {"profiles":[..]} for these profiles.
-Result<nlohmann::json> status_json(const settings::Settings& settings,
+Result<nlohmann::json> status_json(const settings::Config& config,
                                    const std::vector<std::string>& profiles,
                                    const StatusLookup& status);
 

@@ -179,10 +179,99 @@ TEST(SettingsSchema, EveryKeyIsDocumentedAndDefaultsValidate) {
     for (const auto& d : schema()) {
         EXPECT_FALSE(d.doc.empty()) << d.name;
         if (d.default_value.empty()) continue;
-        const Key k{d.scope == Scope::profile ? "email" : "", &d};
+        const Key k{d.scope() == Scope::profile ? "email" : "", &d};
         auto n = normalize(k, d.default_value);
         EXPECT_TRUE(n) << d.name << ": " << (n ? "" : n.error().detail);
     }
+}
+
+// Every key but a secret fills a member, and a choice fills its enum in the
+// order of its names: each name read back through to_string().
+TEST(SettingsConfig, EveryChoiceRoundTripsThroughItsMember) {
+    for (const auto& d : schema()) {
+        EXPECT_EQ(d.target.fill == nullptr, d.type == Type::secret) << d.name;
+        if (d.type != Type::choice) continue;
+        for (const auto c : d.choices) {
+            Settings s;
+            s.values()[d.scope() == Scope::profile ? "email." + std::string(d.name)
+                                                   : std::string(d.name)] = std::string(c);
+            const ProfileConfig p = s.profile_config("email");
+            const GlobalConfig g = s.global_config();
+            std::string_view back;
+            if (d.name == "auth_method") back = to_string(p.auth_method);
+            if (d.name == "service") back = to_string(p.service);
+            if (d.name == "smtp.security") back = to_string(p.smtp_security);
+            if (d.name == "pop3.security") back = to_string(p.pop3_security);
+            if (d.name == "oauth.grant") back = to_string(p.oauth_grant);
+            if (d.name == "transport") back = to_string(p.transport);
+            if (d.name == "sender_policy") back = to_string(p.sender_policy);
+            if (d.name == "relay.sender_policy") back = to_string(g.relay_sender_policy);
+            if (d.name == "relay.bare_lf") back = to_string(g.relay_bare_lf);
+            if (d.name == "relay.tls_min_version") back = g.relay_tls_min_version;
+            EXPECT_EQ(back, c) << d.name << " has a choice its member does not hold";
+        }
+    }
+}
+
+TEST(SettingsConfig, DefaultsPresetsAndInheritanceAreTyped) {
+    Settings s;
+    s.values()["email.smtp.host"] = "smtp.example.com";
+    s.values()["email.sender"] = "scanner@example.com";
+    s.values()["email.smtp.verify_cert"] = "false";
+    s.values()["user:alice.sender"] = "alice@example.com";
+    s.values()["relay.max_message_size"] = "10M";
+    s.values()["history.max_age"] = "2d";
+    const Config c(s);
+    const auto& email = c.profile("email");
+    EXPECT_EQ(email.auth_method, AuthMethod::off);
+    EXPECT_EQ(email.service, Service::exchange_online);
+    EXPECT_EQ(email.smtp_host, "smtp.example.com");
+    EXPECT_EQ(email.smtp_port, 587);
+    EXPECT_EQ(email.smtp_security, Security::starttls);
+    EXPECT_FALSE(email.smtp_verify_cert);
+    EXPECT_EQ(email.delivery_rate_limit, 30);  // the Exchange Online preset
+    EXPECT_EQ(email.delivery_concurrency, 3);
+    EXPECT_EQ(email.delivery_max_age, std::chrono::days{5});
+    EXPECT_EQ(email.oauth_refresh_margin, std::chrono::minutes{5});
+    EXPECT_TRUE(email.hold_when_signed_out);
+    EXPECT_EQ(email.sender_policy, SenderPolicy::rewrite);
+
+    const auto& alice = c.profile("user:alice");
+    EXPECT_EQ(alice.sender, "alice@example.com");
+    EXPECT_EQ(alice.smtp_host, "smtp.example.com");  // inherited
+    EXPECT_FALSE(alice.smtp_verify_cert);
+    const auto& bob = c.profile("user:bob");  // nothing of his own set
+    EXPECT_EQ(bob.sender, "");                // never the device's sender
+    EXPECT_EQ(bob.smtp_host, "smtp.example.com");
+    EXPECT_EQ(c.profile("fax").smtp_host, "smtp.office365.com");
+
+    EXPECT_EQ(c.global().relay_max_message_size, 10U << 20);
+    EXPECT_EQ(c.global().history_max_age, std::chrono::days{2});
+    EXPECT_EQ(c.global().history_max_jobs, 1000);
+    EXPECT_EQ(c.global().web_listen, "127.0.0.1:8443");
+    EXPECT_EQ(c.global().relay_profile, "email");
+    EXPECT_TRUE(c.global().relay_dsn);
+}
+
+// A stored value that no longer parses (written by hand into the database)
+// reads as the key's default, not as zero or false.
+TEST(SettingsConfig, AnUnparsableStoredValueReadsAsTheDefault) {
+    Settings s;
+    s.values()["email.smtp.port"] = "five";
+    s.values()["email.hold_when_signed_out"] = "maybe";
+    s.values()["email.auth_method"] = "kerberos";
+    const auto p = s.profile_config("email");
+    EXPECT_EQ(p.smtp_port, 587);
+    EXPECT_TRUE(p.hold_when_signed_out);
+    EXPECT_EQ(p.auth_method, AuthMethod::off);
+}
+
+TEST(SettingsConfig, Pop3sPortFollowsTheSecurityUnlessSet) {
+    Settings s;
+    s.values()["email.pop3.security"] = "ssl-tls";
+    EXPECT_EQ(s.profile_config("email").pop3_port, 995);
+    s.values()["email.pop3.port"] = "110";
+    EXPECT_EQ(s.profile_config("email").pop3_port, 110);
 }
 
 }  // namespace

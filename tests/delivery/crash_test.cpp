@@ -131,7 +131,7 @@ class CrashTest : public ::testing::Test {
             spool::Submission sub{spool::Function::scan_to_email, "email",
                                   (*msg)->envelope().sender,      (*msg)->envelope().recipients,
                                   tag + "-" + std::to_string(n),  std::nullopt};
-            auto accepted = (*box)->submit(sub, **msg);
+            auto accepted = (*box)->intake().submit(sub, **msg);
             if (!accepted) _exit(5);
             ids << n << ' ' << accepted->id << '\n' << std::flush;
         }

@@ -179,5 +179,18 @@ TEST_F(PolicyTest, PermanentFailureAfterEarlierAcceptanceIsPartial) {
     EXPECT_EQ(a.recipients[1].result, spool::RecipientResult::rejected);
 }
 
+// At intake: a profile that can send queues; one that cannot holds, or
+// refuses when hold_when_signed_out is off. Held jobs go back once it can.
+TEST(Admission, QueueHoldOrRefuseAndReleaseFollowTheSignIn) {
+    EXPECT_EQ(admit(std::nullopt, true), Admission::queue);
+    EXPECT_EQ(admit(std::nullopt, false), Admission::queue);
+    for (const Errc code : {Errc::not_signed_in, Errc::sign_in_expired, Errc::sign_in_again}) {
+        EXPECT_EQ(admit(code, true), Admission::hold);
+        EXPECT_EQ(admit(code, false), Admission::refuse);
+        EXPECT_FALSE(release_held(code));
+    }
+    EXPECT_TRUE(release_held(std::nullopt));
+}
+
 }  // namespace
 }  // namespace pb::delivery

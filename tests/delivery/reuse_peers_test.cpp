@@ -64,7 +64,7 @@ class ReusePeersTest : public ::testing::Test {
             ASSERT_TRUE(msg) << msg.error().describe();
             spool::Submission sub{spool::Function::notification, "email", (*msg)->envelope().sender,
                                   (*msg)->envelope().recipients, tag,     std::nullopt};
-            ASSERT_TRUE(box_->submit(sub, **msg));
+            ASSERT_TRUE(box_->intake().submit(sub, **msg));
         }
     }
 

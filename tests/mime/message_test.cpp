@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "core/source.hpp"
+#include "support/drain.hpp"
 #include "support/fakes.hpp"
 #include "support/peers.hpp"
 
@@ -18,18 +19,6 @@ namespace {
 
 using test::CountingRandom;
 using test::ManualClock;
-
-std::string drain(ByteSource& src, std::size_t chunk = 4096) {
-    std::string out;
-    std::string buf(chunk, '\0');
-    for (;;) {
-        auto n = src.read(std::span<char>(buf.data(), buf.size()));
-        EXPECT_TRUE(n.ok()) << (n.ok() ? "" : n.error().detail);
-        if (!n.ok() || *n == 0) break;
-        out.append(buf.data(), *n);
-    }
-    return out;
-}
 
 Draft simple() {
     Draft d;
@@ -94,7 +83,7 @@ TEST(Message, SimpleTextExactBytes) {
         "Line 1\r\n"
         "Line 2\r\n";
     EXPECT_EQ(m->size_hint(), expected.size());
-    EXPECT_EQ(drain(*m), expected);
+    EXPECT_EQ(test::drain(*m), expected);
     EXPECT_EQ(m->message_id(), "<0102030405060708090a0b0c0d0e0f10@example.com>");
 }
 
@@ -134,7 +123,7 @@ TEST(Message, AttachmentExactBytes) {
         "\r\n--" +
         b + "--\r\n";
     EXPECT_EQ(m->size_hint(), expected.size());
-    EXPECT_EQ(drain(*m, 7), expected);
+    EXPECT_EQ(test::drain(*m, 7), expected);
 }
 
 TEST(Message, SizeHintIsExactForEveryAttachmentLength) {
@@ -144,7 +133,7 @@ TEST(Message, SizeHintIsExactForEveryAttachmentLength) {
         d.attachments.push_back(bytes("b.bin", std::string(n / 2, 'y')));
         auto m = build(std::move(d));
         ASSERT_TRUE(m);
-        const std::string out = drain(*m, 1000);
+        const std::string out = test::drain(*m, 1000);
         EXPECT_EQ(m->size_hint(), out.size()) << "attachment of " << n;
         expect_clean_lines(out);
     }
@@ -157,7 +146,7 @@ TEST(Message, ReadSizeDoesNotChangeTheBytes) {
     d2.attachments.push_back(bytes("a.bin", std::string(100000, 'q')));
     auto a = build(std::move(d1));
     auto b = build(std::move(d2));
-    EXPECT_EQ(drain(*a, 1), drain(*b, 1 << 20));
+    EXPECT_EQ(test::drain(*a, 1), test::drain(*b, 1 << 20));
 }
 
 TEST(Message, BccOnlyInTheEnvelope) {
@@ -166,7 +155,7 @@ TEST(Message, BccOnlyInTheEnvelope) {
     d.bcc = {"hidden@example.com, a@example.com"};
     auto m = build(std::move(d));
     ASSERT_TRUE(m);
-    const std::string out = drain(*m);
+    const std::string out = test::drain(*m);
     EXPECT_EQ(out.find("hidden"), std::string::npos);
     EXPECT_EQ(out.find("Bcc"), std::string::npos);
     EXPECT_EQ(m->envelope().sender, "scan@example.com");
@@ -180,7 +169,7 @@ TEST(Message, OnlyBccGetsUndisclosedRecipients) {
     d.bcc = {"hidden@example.com"};
     auto m = build(std::move(d));
     ASSERT_TRUE(m);
-    EXPECT_NE(drain(*m).find("To: undisclosed-recipients:;\r\n"), std::string::npos);
+    EXPECT_NE(test::drain(*m).find("To: undisclosed-recipients:;\r\n"), std::string::npos);
 }
 
 TEST(Message, IdnAndUtf8Addresses) {
@@ -202,7 +191,7 @@ TEST(Message, BareLineEndsBecomeCrlf) {
     d.text = "a\rb\nc\r\nd\n\ne";
     auto m = build(std::move(d));
     ASSERT_TRUE(m);
-    const std::string out = drain(*m);
+    const std::string out = test::drain(*m);
     EXPECT_TRUE(out.ends_with("\r\n\r\na\r\nb\r\nc\r\nd\r\n\r\ne\r\n")) << out;
     expect_clean_lines(out);
 }
@@ -210,7 +199,7 @@ TEST(Message, BareLineEndsBecomeCrlf) {
 TEST(Message, NonAsciiBodyIsQuotedPrintable) {
     Draft d = simple();
     d.text = "Grüße aus dem Büro";
-    const std::string out = drain(*build(std::move(d)));
+    const std::string out = test::drain(*build(std::move(d)));
     EXPECT_NE(out.find("Content-Transfer-Encoding: quoted-printable\r\n\r\nGr=C3=BC=C3=9Fe aus dem "
                        "B=C3=BCro\r\n"),
               std::string::npos)
@@ -220,14 +209,14 @@ TEST(Message, NonAsciiBodyIsQuotedPrintable) {
 TEST(Message, CjkBodyIsBase64) {
     Draft d = simple();
     d.text = "日本語のテキスト";
-    const std::string out = drain(*build(std::move(d)));
+    const std::string out = test::drain(*build(std::move(d)));
     EXPECT_NE(out.find("Content-Transfer-Encoding: base64\r\n"), std::string::npos) << out;
 }
 
 TEST(Message, LongAsciiLineIsQuotedPrintable) {
     Draft d = simple();
     d.text = std::string(1200, 'x');
-    const std::string out = drain(*build(std::move(d)));
+    const std::string out = test::drain(*build(std::move(d)));
     EXPECT_NE(out.find("quoted-printable"), std::string::npos);
     expect_clean_lines(out);
 }
@@ -235,7 +224,7 @@ TEST(Message, LongAsciiLineIsQuotedPrintable) {
 TEST(Message, HtmlAlternative) {
     Draft d = simple();
     d.html = "<p>Line 1</p>";
-    const std::string out = drain(*build(std::move(d)));
+    const std::string out = test::drain(*build(std::move(d)));
     EXPECT_NE(out.find("Content-Type: multipart/alternative; boundary=\""), std::string::npos);
     EXPECT_LT(out.find("text/plain"), out.find("text/html"));
 }
@@ -245,7 +234,7 @@ TEST(Message, ContentTypeFromFileName) {
     d.attachments.push_back(bytes("dir/Scan.JPEG", "x"));
     d.attachments.push_back(bytes("data.xlsx", "x"));
     d.attachments.push_back(bytes("noext", "x"));
-    const std::string out = drain(*build(std::move(d)));
+    const std::string out = test::drain(*build(std::move(d)));
     EXPECT_NE(out.find("Content-Type: image/jpeg; name=\"Scan.JPEG\""), std::string::npos) << out;
     EXPECT_NE(out.find("spreadsheetml.sheet"), std::string::npos);
     EXPECT_NE(out.find("application/octet-stream; name=\"noext\""), std::string::npos);

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "support/drain.hpp"
 #include "support/fakes.hpp"
 #include "support/transcript.hpp"
 
@@ -46,21 +47,10 @@ PreformedOptions rewrite() {
     return o;
 }
 
-std::string drain(ByteSource& s) {
-    std::string out;
-    char buf[100];
-    for (;;) {
-        auto n = s.read(std::span<char>(buf, sizeof buf));
-        EXPECT_TRUE(n.ok());
-        if (!n.ok() || *n == 0) return out;
-        out.append(buf, *n);
-    }
-}
-
 TEST(Preformed, AddsFromDateMessageIdAndMakesCrlf) {
     auto p = wrap("To: a@example.com\nSubject: hi\n\nbody\nline\n");
     ASSERT_TRUE(p.ok()) << p.error().detail;
-    EXPECT_EQ(drain(*p->message),
+    EXPECT_EQ(test::drain(*p->message, 100),
               "To: a@example.com\r\n"
               "Subject: hi\r\n"
               "From: Scanner <scanner@example.com>\r\n"
@@ -79,7 +69,7 @@ TEST(Preformed, KeepsWhatIsThere) {
         "<x@y>\r\n\r\nb\r\n";
     auto p = wrap(in);
     ASSERT_TRUE(p.ok());
-    EXPECT_EQ(drain(*p->message), in);
+    EXPECT_EQ(test::drain(*p->message, 100), in);
     EXPECT_EQ(p->from.addr_spec(), "me@example.com");
     EXPECT_EQ(p->message_id, "<x@y>");
     EXPECT_FALSE(p->added_from);
@@ -90,7 +80,7 @@ TEST(Preformed, StripsFoldedBcc) {
         "From: me@example.com\r\nBcc: a@example.com,\r\n  b@example.com\r\nTo: c@example.com\r\n"
         "Date: x\r\nMessage-ID: <1@example.com>\r\n\r\nbody\r\n");
     ASSERT_TRUE(p.ok());
-    const std::string out = drain(*p->message);
+    const std::string out = test::drain(*p->message, 100);
     EXPECT_EQ(out.find("Bcc"), std::string::npos);
     EXPECT_EQ(out.find("b@example.com"), std::string::npos);
     ASSERT_EQ(p->bcc.size(), 2u);
@@ -113,20 +103,20 @@ TEST(Preformed, BadFromNamesTheField) {
 TEST(Preformed, NonHeaderLineStartsTheBody) {
     auto p = wrap("Subject: x\nthis is body\n");
     ASSERT_TRUE(p.ok());
-    const std::string out = drain(*p->message);
+    const std::string out = test::drain(*p->message, 100);
     EXPECT_TRUE(out.ends_with("\r\n\r\nthis is body\r\n")) << out;
 }
 
 TEST(Preformed, MboxFromLineDropped) {
     auto p = wrap("From someone Mon Jan  1 00:00:00 2024\nSubject: x\n\nb\n");
     ASSERT_TRUE(p.ok());
-    EXPECT_TRUE(drain(*p->message).starts_with("Subject: x\r\n"));
+    EXPECT_TRUE(test::drain(*p->message, 100).starts_with("Subject: x\r\n"));
 }
 
 TEST(Preformed, NoBodyAtAll) {
     auto p = wrap("Subject: x");
     ASSERT_TRUE(p.ok());
-    const std::string out = drain(*p->message);
+    const std::string out = test::drain(*p->message, 100);
     EXPECT_TRUE(out.ends_with("Message-ID: <0102030405060708090a0b0c0d0e0f10@example.com>\r\n\r\n"))
         << out;
 }
@@ -140,7 +130,7 @@ TEST(Preformed, SameOutputAtEverySplit) {
         test::CountingRandom random;
         auto p = wrap_preformed(std::make_unique<ChunkSource>(chunks), sender(), clock, random);
         ASSERT_TRUE(p.ok());
-        const std::string out = drain(*p->message);
+        const std::string out = test::drain(*p->message, 100);
         if (first.empty()) first = out;
         EXPECT_EQ(out, first);
     }
@@ -163,7 +153,7 @@ TEST(PreformedRewrite, ReplacesFromAndKeepsTheOriginalInReplyTo) {
         "Date: Mon, 1 Jan 2024 00:00:00 +0000\r\nMessage-ID: <x@y>\r\n\r\nbody\r\n";
     auto p = wrap(in, rewrite());
     ASSERT_TRUE(p.ok()) << p.error().detail;
-    EXPECT_EQ(drain(*p->message),
+    EXPECT_EQ(test::drain(*p->message, 100),
               "From: Copier 3F <scanner@example.com>\r\n"
               "Reply-To: \"Copier 3F\" <copier@lan.example>\r\n"
               "To: a@example.com\r\nSubject: s\r\n"
@@ -176,7 +166,7 @@ TEST(PreformedRewrite, ReplacesFromAndKeepsTheOriginalInReplyTo) {
 TEST(PreformedRewrite, KeepsAnExistingReplyTo) {
     auto p = wrap("Reply-To: desk@lan.example\nFrom: copier@lan.example\n\nb\n", rewrite());
     ASSERT_TRUE(p.ok());
-    const std::string out = drain(*p->message);
+    const std::string out = test::drain(*p->message, 100);
     EXPECT_NE(out.find("Reply-To: desk@lan.example\r\nFrom: Scanner <scanner@example.com>\r\n"),
               std::string::npos)
         << out;
@@ -189,14 +179,14 @@ TEST(PreformedRewrite, LeavesTheSenderItselfAlone) {
         "Message-ID: <x@y>\r\n\r\nb\r\n";
     auto p = wrap(in, rewrite());
     ASSERT_TRUE(p.ok());
-    EXPECT_EQ(drain(*p->message), in);
+    EXPECT_EQ(test::drain(*p->message, 100), in);
     EXPECT_FALSE(p->original_from.has_value());
 }
 
 TEST(PreformedRewrite, ReplacesAFromThatDoesNotParse) {
     auto p = wrap("From: <<broken\r\n\r\nb\r\n", rewrite());
     ASSERT_TRUE(p.ok()) << p.error().detail;
-    const std::string out = drain(*p->message);
+    const std::string out = test::drain(*p->message, 100);
     EXPECT_TRUE(out.starts_with("From: Scanner <scanner@example.com>\r\nDate: ")) << out;
     EXPECT_EQ(out.find("Reply-To"), std::string::npos) << out;
     EXPECT_EQ(out.find("broken"), std::string::npos) << out;
@@ -206,14 +196,14 @@ TEST(PreformedRewrite, AddsFromWhenMissing) {
     auto p = wrap("Subject: s\r\n\r\nb\r\n", rewrite());
     ASSERT_TRUE(p.ok());
     EXPECT_TRUE(p->added_from);
-    EXPECT_NE(drain(*p->message).find("From: Scanner <scanner@example.com>\r\n"),
+    EXPECT_NE(test::drain(*p->message, 100).find("From: Scanner <scanner@example.com>\r\n"),
               std::string::npos);
 }
 
 TEST(PreformedRewrite, KeepsOnlyOneFrom) {
     auto p = wrap("From: a@lan.example\r\nFrom: b@lan.example\r\n\r\nb\r\n", rewrite());
     ASSERT_TRUE(p.ok());
-    const std::string out = drain(*p->message);
+    const std::string out = test::drain(*p->message, 100);
     EXPECT_EQ(out.find("b@lan.example"), std::string::npos) << out;
     EXPECT_EQ(out.find("From:"), out.rfind("From:")) << out;
 }
@@ -226,7 +216,7 @@ TEST(Preformed, MalformedToIsKeptWhenRecipientsAreNotParsed) {
     const std::string in = "To: ,,,<<weird\r\nBcc: x@y.example\r\n\r\nb\r\n";
     auto p = wrap(in, o);
     ASSERT_TRUE(p.ok()) << p.error().detail;
-    const std::string out = drain(*p->message);
+    const std::string out = test::drain(*p->message, 100);
     EXPECT_TRUE(out.starts_with("To: ,,,<<weird\r\n")) << out;
     EXPECT_EQ(out.find("Bcc"), std::string::npos) << out;
     EXPECT_TRUE(p->to.empty());

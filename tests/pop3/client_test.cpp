@@ -24,7 +24,7 @@ TEST(Pop3Config, FromTheProfile) {
                             {"email.account", "scanner"},
                             {"email.smtp.verify_cert", "false"}});
     const std::vector<std::string> cas{"/state/ca/1.pem"};
-    auto c = pop3_config(s, "email", Secret("pw"), cas);
+    auto c = pop3_config(s.profile_config("email"), "email", Secret("pw"), cas);
     ASSERT_TRUE(c.ok()) << c.error().detail;
     EXPECT_EQ(c->host, "pop.example.com");
     EXPECT_EQ(c->port, 1110);
@@ -37,7 +37,7 @@ TEST(Pop3Config, FromTheProfile) {
 
 TEST(Pop3Config, DefaultsAreStlsOn110WithVerification) {
     const auto s = profile({{"email.pop3.host", "pop.example.com"}, {"email.account", "scanner"}});
-    auto c = pop3_config(s, "email", Secret("pw"), {});
+    auto c = pop3_config(s.profile_config("email"), "email", Secret("pw"), {});
     ASSERT_TRUE(c.ok());
     EXPECT_EQ(c->port, 110);
     EXPECT_EQ(c->security, Security::starttls);
@@ -49,11 +49,11 @@ TEST(Pop3Config, SslTlsOnTheDefaultPortIs995) {
     auto s = profile({{"email.pop3.host", "pop.example.com"},
                       {"email.pop3.security", "ssl-tls"},
                       {"email.account", "scanner"}});
-    auto c = pop3_config(s, "email", Secret("pw"), {});
+    auto c = pop3_config(s.profile_config("email"), "email", Secret("pw"), {});
     ASSERT_TRUE(c.ok());
     EXPECT_EQ(c->port, 995);
     s.values()["email.pop3.port"] = "110";  // set on purpose: kept
-    c = pop3_config(s, "email", Secret("pw"), {});
+    c = pop3_config(s.profile_config("email"), "email", Secret("pw"), {});
     ASSERT_TRUE(c.ok());
     EXPECT_EQ(c->port, 110);
 }
@@ -62,7 +62,7 @@ TEST(Pop3Config, UserProfileInheritsTheServer) {
     const auto s = profile({{"email.pop3.host", "pop.example.com"},
                             {"email.pop3.port", "2110"},
                             {"user:alice.account", "alice"}});
-    auto c = pop3_config(s, "user:alice", Secret("pw"), {});
+    auto c = pop3_config(s.profile_config("user:alice"), "user:alice", Secret("pw"), {});
     ASSERT_TRUE(c.ok()) << c.error().detail;
     EXPECT_EQ(c->host, "pop.example.com");
     EXPECT_EQ(c->port, 2110);
@@ -70,11 +70,13 @@ TEST(Pop3Config, UserProfileInheritsTheServer) {
 }
 
 TEST(Pop3Config, MissingHostOrAccountNamesTheSetting) {
-    auto c = pop3_config(profile({{"email.account", "scanner"}}), "email", Secret("pw"), {});
+    auto c = pop3_config(profile({{"email.account", "scanner"}}).profile_config("email"), "email",
+                         Secret("pw"), {});
     ASSERT_FALSE(c.ok());
     EXPECT_EQ(c.error().code, Errc::invalid_input);
     EXPECT_NE(c.error().detail.find("set email.pop3.host"), std::string::npos);
-    c = pop3_config(profile({{"fax.pop3.host", "pop.example.com"}}), "fax", Secret("pw"), {});
+    c = pop3_config(profile({{"fax.pop3.host", "pop.example.com"}}).profile_config("fax"), "fax",
+                    Secret("pw"), {});
     ASSERT_FALSE(c.ok());
     EXPECT_NE(c.error().detail.find("set fax.account"), std::string::npos);
 }

@@ -166,7 +166,8 @@ TEST(PopBeforeSmtp, RelayOnlyAfterARealPop3Login) {
                           {"email.pop3.security", "starttls"},
                           {"email.account", user}});
     const std::vector<std::string> cas{env("PB_TEST_CA")};
-    auto config = pop3_config(s, "email", Secret(env("PB_POP3_PASSWORD")), cas);
+    auto config =
+        pop3_config(s.profile_config("email"), "email", Secret(env("PB_POP3_PASSWORD")), cas);
     ASSERT_TRUE(config.ok()) << config.error().detail;
     config->tls.system_store = false;
     auto logged_in = login(*config);

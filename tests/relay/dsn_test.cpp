@@ -91,8 +91,8 @@ class DsnNotifierTest : public ::testing::Test {
         ASSERT_TRUE(outbox_->store().set_values({{"email.sender", "scanner@example.test"}}).ok());
         ASSERT_TRUE(outbox_->reload().ok());
         notifier_ = std::make_unique<DsnNotifier>(
-            *outbox_, dir_ / "relay" / "dsn-reported", "relay.test", clock_, rng_,
-            [this](std::string_view l) { log_ += std::string(l) + "\n"; });
+            outbox_->intake(), outbox_->spool(), dir_ / "relay" / "dsn-reported", "relay.test",
+            clock_, rng_, [this](std::string_view l) { log_ += std::string(l) + "\n"; });
     }
     void TearDown() override {
         notifier_.reset();
@@ -108,7 +108,7 @@ class DsnNotifierTest : public ::testing::Test {
         sub.recipients = {"gone@example.com"};
         sub.subject = "scan";
         StringSource body("Subject: scan\r\n\r\nb\r\n");
-        auto acc = outbox_->submit(sub, body);
+        auto acc = outbox_->intake().submit(sub, body);
         EXPECT_TRUE(acc.ok());
         auto jobs = outbox_->spool().claim("email", 1, acc->id);
         EXPECT_TRUE(jobs.ok() && jobs->size() == 1);
@@ -163,8 +163,8 @@ TEST_F(DsnNotifierTest, ANewFailureIsReportedOnceToTheOriginalSender) {
         << log_;
 
     // A new notifier (serve restarted) remembers what was reported.
-    DsnNotifier again(*outbox_, dir_ / "relay" / "dsn-reported", "relay.test", clock_, rng_,
-                      [](std::string_view) {});
+    DsnNotifier again(outbox_->intake(), outbox_->spool(), dir_ / "relay" / "dsn-reported",
+                      "relay.test", clock_, rng_, [](std::string_view) {});
     EXPECT_EQ(again.scan(), 0U);
 }
 

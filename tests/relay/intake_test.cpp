@@ -6,23 +6,14 @@
 
 #include <filesystem>
 
+#include "service/outbox.hpp"
+#include "support/drain.hpp"
 #include "support/fakes.hpp"
 
 namespace pb::relay {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string drain(ByteSource& s) {
-    std::string out;
-    char buf[512];
-    for (;;) {
-        auto n = s.read(std::span<char>(buf, sizeof buf));
-        EXPECT_TRUE(n.ok());
-        if (!n.ok() || *n == 0) return out;
-        out.append(buf, *n);
-    }
-}
 
 class IntakeTest : public ::testing::Test {
   protected:
@@ -36,8 +27,8 @@ class IntakeTest : public ::testing::Test {
         ASSERT_TRUE(o.ok()) << o.error().describe();
         outbox_ = std::move(*o);
         set("email.sender", "scanner@example.test");
-        intake_ = std::make_unique<Intake>(*outbox_, clock_, rng_,
-                                           [this](std::string_view l) { log_ += l; });
+        intake_ =
+            std::make_unique<Intake>(outbox_->intake(), [this](std::string_view l) { log_ += l; });
     }
     void TearDown() override {
         intake_.reset();
@@ -58,7 +49,7 @@ class IntakeTest : public ::testing::Test {
         }
         auto reader = outbox_->spool().open_message(jobs->front());
         EXPECT_TRUE(reader.ok());
-        return {jobs->front(), reader.ok() ? drain(**reader) : ""};
+        return {jobs->front(), reader.ok() ? test::drain(**reader) : ""};
     }
 
     fs::path dir_;

@@ -5,20 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include "support/drain.hpp"
 
 namespace pb::relay {
 namespace {
-
-std::string drain(ByteSource& s) {
-    std::string out;
-    char buf[777];
-    for (;;) {
-        auto n = s.read(std::span<char>(buf, sizeof buf));
-        EXPECT_TRUE(n.ok());
-        if (!n.ok() || *n == 0) return out;
-        out.append(buf, *n);
-    }
-}
 
 class SpillTest : public ::testing::Test {
   protected:
@@ -35,7 +25,7 @@ TEST_F(SpillTest, SmallStaysInMemory) {
     ASSERT_TRUE(s.append("hello ").ok());
     ASSERT_TRUE(s.append("world").ok());
     EXPECT_EQ(s.size(), 11U);
-    EXPECT_EQ(drain(*s.source()), "hello world");
+    EXPECT_EQ(test::drain(*s.source(), 777), "hello world");
     EXPECT_FALSE(std::filesystem::exists(dir_));  // no file was needed
 }
 
@@ -48,13 +38,13 @@ TEST_F(SpillTest, LargeGoesToAFileWithNoName) {
         expect += part;
     }
     EXPECT_EQ(s.size(), expect.size());
-    EXPECT_EQ(drain(*s.source()), expect);
-    EXPECT_EQ(drain(*s.source()), expect);         // can be read again (a retried submit)
-    EXPECT_TRUE(std::filesystem::is_empty(dir_));  // nothing named on disk
+    EXPECT_EQ(test::drain(*s.source(), 777), expect);
+    EXPECT_EQ(test::drain(*s.source(), 777), expect);  // can be read again (a retried submit)
+    EXPECT_TRUE(std::filesystem::is_empty(dir_));      // nothing named on disk
     s.clear();
     EXPECT_EQ(s.size(), 0U);
     ASSERT_TRUE(s.append("next").ok());
-    EXPECT_EQ(drain(*s.source()), "next");
+    EXPECT_EQ(test::drain(*s.source(), 777), "next");
 }
 
 TEST_F(SpillTest, UnusableDirectoryIs651) {

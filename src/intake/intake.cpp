@@ -1,0 +1,158 @@
+#include "intake/intake.hpp"
+
+#include <fmt/format.h>
+
+#include "core/text.hpp"
+#include "delivery/policy.hpp"
+#include "mime/address.hpp"
+#include "mime/preformed.hpp"
+
+namespace pb::intake {
+namespace {
+
+// A ByteSource that owns the one it reads.
+class Owning final : public ByteSource {
+  public:
+    explicit Owning(std::unique_ptr<ByteSource> s) : s_(std::move(s)) {}
+    Result<std::size_t> read(std::span<char> out) override { return s_->read(out); }
+
+  private:
+    std::unique_ptr<ByteSource> s_;
+};
+
+// Lends a borrowed source to wrap_preformed, which wants to own it.
+class Borrowed final : public ByteSource {
+  public:
+    explicit Borrowed(ByteSource& s) : s_(s) {}
+    Result<std::size_t> read(std::span<char> out) override { return s_.read(out); }
+
+  private:
+    ByteSource& s_;
+};
+
+Error no_sender(const std::string& profile) {
+    return fail(Errc::invalid_input, fmt::format("set {}.sender first", profile));
+}
+
+}  // namespace
+
+Intake::Intake(spool::Spool& spool, Profiles& profiles, const Clock& clock, Random& rng)
+    : spool_(spool), profiles_(profiles), clock_(clock), rng_(rng) {}
+
+Result<Accepted> Intake::submit(spool::Submission sub, ByteSource& body) {
+    if (auto r = profiles_.check_profile(sub.profile); !r) return std::move(r).error();
+    Accepted a;
+    const auto problem = profiles_.sign_in_problem(sub.profile);
+    switch (
+        delivery::admit(problem, profiles_.config()->profile(sub.profile).hold_when_signed_out)) {
+        case delivery::Admission::queue:
+            break;
+        case delivery::Admission::hold:
+            sub.held = *problem;
+            a.held = *problem;
+            break;
+        case delivery::Admission::refuse:
+            return fail(*problem, std::string(kSignInMessage));
+    }
+    auto id = spool_.accept(sub, body);
+    if (!id) return std::move(id).error();
+    a.id = *id;
+    return a;
+}
+
+Result<Accepted> Intake::compose(spool::Function function, const std::string& profile,
+                                 mime::Draft draft) {
+    if (!settings::valid_profile_name(profile))
+        return fail(Errc::invalid_input, "no profile " + profile);
+    const std::string sender = profiles_.config()->profile(profile).sender;
+    if (sender.empty()) return no_sender(profile);
+    draft.from = sender;
+    std::string subject = draft.subject;
+    auto msg = mime::build_message(std::move(draft), clock_, rng_);
+    if (!msg) return std::move(msg).error();
+    spool::Submission sub{
+        function,           profile,     (*msg)->envelope().sender, (*msg)->envelope().recipients,
+        std::move(subject), std::nullopt};
+    return submit(std::move(sub), **msg);
+}
+
+Result<Accepted> Intake::sendmail(const SendmailRequest& r, std::unique_ptr<ByteSource> message) {
+    const auto config = profiles_.config();
+    const std::string& sender = config->profile(r.profile).sender;
+    // sender_policy rewrite (the default): services such as Exchange Online
+    // send only as the signed-in mailbox, so the envelope sender and From
+    // become the profile's sender, whatever -f or the message said, and the
+    // original From goes to Reply-To (mime::PreformedOptions).
+    const bool rewrite =
+        config->profile(r.profile).sender_policy == settings::SenderPolicy::rewrite &&
+        !sender.empty();
+    auto from = mime::parse_mailbox(r.from.empty() || rewrite ? sender : r.from, "-f");
+    if (!from) return std::move(from).error();
+    if (!r.full_name.empty()) from->display_name = r.full_name;
+    mime::PreformedOptions popts;
+    popts.rewrite_from = rewrite;
+    auto pre = mime::wrap_preformed(std::move(message), *from, clock_, rng_, popts);
+    if (!pre) return std::move(pre).error();
+
+    std::vector<std::string> rcpts;
+    for (const auto& raw : r.recipients) {
+        auto list = mime::parse_address_list(raw, "recipient");
+        if (!list) return std::move(list).error();
+        for (const auto& m : *list) rcpts.push_back(m.addr_spec());
+    }
+    if (r.recipients_from_headers)
+        for (const auto* list : {&pre->to, &pre->cc, &pre->bcc})
+            for (const auto& m : *list) rcpts.push_back(m.addr_spec());
+    if (rcpts.empty()) return fail(Errc::invalid_input, "no recipient: give addresses or -t");
+
+    spool::Submission sub{r.function,       r.profile,    from->addr_spec(),
+                          std::move(rcpts), pre->subject, std::nullopt};
+    return submit(std::move(sub), *pre->message);
+}
+
+Result<Accepted> Intake::relayed(const RelayedMessage& envelope, ByteSource& message) {
+    const auto config = profiles_.config();
+    const std::string& profile = config->global().relay_profile;
+    const bool rewrite = config->global().relay_sender_policy == settings::SenderPolicy::rewrite;
+    auto profile_sender = mime::parse_mailbox(config->profile(profile).sender, "sender");
+
+    spool::Submission sub;
+    sub.function = spool::Function::relay;
+    sub.profile = profile;
+    sub.sender = envelope.sender;
+    sub.recipients = envelope.recipients;
+
+    // From is needed only when the message has none: the profile's sender,
+    // else the envelope sender.
+    std::optional<mime::Mailbox> default_from;
+    if (profile_sender) {
+        default_from = *profile_sender;
+    } else if (auto m = mime::parse_mailbox(envelope.sender, "MAIL FROM"); m) {
+        default_from = *m;
+    }
+    if (rewrite && profile_sender) sub.sender = profile_sender->addr_spec();
+
+    std::unique_ptr<ByteSource> body;
+    if (default_from) {
+        mime::PreformedOptions opts;
+        opts.rewrite_from = rewrite && profile_sender.ok();
+        opts.parse_recipients = false;
+        auto pre = mime::wrap_preformed(std::make_unique<Borrowed>(message), *default_from, clock_,
+                                        rng_, opts);
+        if (!pre) return std::move(pre).error();
+        sub.subject = pre->subject;
+        body = std::move(pre->message);
+    } else {
+        // Neither a usable profile sender nor envelope sender: pass the
+        // message on as received; delivery reports what the server says.
+        body = std::make_unique<Borrowed>(message);
+    }
+    // A delivery report goes to the device's own sender when the policy
+    // replaced it.
+    if (!envelope.sender.empty() && !iequals(envelope.sender, sub.sender))
+        sub.return_path = envelope.sender;
+    Owning source(std::move(body));
+    return submit(std::move(sub), source);
+}
+
+}  // namespace pb::intake
