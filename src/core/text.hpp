@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -45,6 +46,47 @@ inline std::string lower(std::string_view s) {
 inline std::string upper(std::string_view s) {
     std::string out(s);
     std::ranges::transform(out, out.begin(), ascii_upper);
+    return out;
+}
+
+// Printable ASCII, the space included; visible: without it.
+constexpr bool ascii_print(char c) noexcept {
+    return c >= 0x20 && c < 0x7f;
+}
+constexpr bool ascii_visible(char c) noexcept {
+    return c > 0x20 && c < 0x7f;
+}
+
+// A peer's text made fit for an error, a log line or a transcript:
+// printable ASCII kept, any other byte shown as '?', and cut after `max`
+// bytes with "...".
+inline std::string printable(std::string_view s, std::size_t max = std::string_view::npos) {
+    std::string out;
+    for (const char c : s.substr(0, max)) out += ascii_print(c) ? c : '?';
+    if (s.size() > max) out += "...";
+    return out;
+}
+
+// What a user typed, quoted in an error: control characters escaped (\r,
+// \n, \xNN), so the detail can never carry a line break into a log or a
+// page. Other bytes, UTF-8 included, stay as they are.
+inline std::string escaped(std::string_view s) {
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out;
+    for (const char c : s) {
+        const auto u = static_cast<unsigned char>(c);
+        if (c == '\r') {
+            out += "\\r";
+        } else if (c == '\n') {
+            out += "\\n";
+        } else if (u < 0x20 || u == 0x7F) {
+            out += "\\x";
+            out.push_back(hex[u >> 4]);
+            out.push_back(hex[u & 0xF]);
+        } else {
+            out.push_back(c);
+        }
+    }
     return out;
 }
 

@@ -36,27 +36,6 @@ bool is_let_dig(char c) noexcept {
            static_cast<unsigned char>(c) >= 0x80;
 }
 
-// Errors quote what the user typed; control characters are shown escaped so
-// that the detail itself can never carry a line break into a log or a page.
-std::string printable(std::string_view s) {
-    std::string out;
-    for (char c : s) {
-        const auto u = static_cast<unsigned char>(c);
-        if (c == '\r')
-            out += "\\r";
-        else if (c == '\n')
-            out += "\\n";
-        else if (u < 0x20 || u == 0x7F) {
-            static constexpr char hex[] = "0123456789abcdef";
-            out += "\\x";
-            out.push_back(hex[u >> 4]);
-            out.push_back(hex[u & 15]);
-        } else
-            out.push_back(c);
-    }
-    return out;
-}
-
 // A recursive-descent parser over the whole field. On failure `why` says what
 // is wrong, phrased to follow the quoted address ("... has no domain").
 class Parser {
@@ -129,7 +108,7 @@ class Parser {
             end = s_.size();
         const std::string_view item = trim(s_.substr(start, end - start));
         return fail(Errc::invalid_input,
-                    std::string(field_) + ": \"" + printable(item) + "\" " + why_);
+                    std::string(field_) + ": \"" + escaped(item) + "\" " + why_);
     }
 
     bool at_end() const { return p_ >= s_.size(); }

@@ -6,6 +6,7 @@
 #include <cassert>
 #include <charconv>
 
+#include "core/text.hpp"
 #include "oauth/provider_error.hpp"
 #include "oauth/url.hpp"
 
@@ -26,10 +27,6 @@ std::optional<long long> seconds_field(const nlohmann::json& doc, const char* na
         if (ec == std::errc{} && end == s.data() + s.size()) return v;
     }
     return -1;
-}
-
-bool printable(std::string_view s) {
-    return std::all_of(s.begin(), s.end(), [](char c) { return c > 0x20 && c < 0x7f; });
 }
 
 bool transient(Errc code) {
@@ -68,7 +65,8 @@ Result<DeviceAuthorization> parse_device_authorization(std::string_view body, Ti
             "the device authorization response lacks device_code, user_code or verification_uri");
     // The code and the page go on a screen and into a sentence: only a plain
     // code and a real web address are shown.
-    if (!printable(a.user_code) || a.user_code.size() > 64 || !parse_url(a.verification_uri))
+    if (!std::ranges::all_of(a.user_code, ascii_visible) || a.user_code.size() > 64 ||
+        !parse_url(a.verification_uri))
         return fail(
             Errc::identity_provider_unavailable,
             "the device authorization response has an unusable user_code or verification_uri");

@@ -14,14 +14,6 @@ using namespace std::chrono_literals;
 constexpr std::size_t transcript_max_lines = 64;
 constexpr std::size_t transcript_max_line = 300;
 
-// Server text goes into errors and transcripts: printable ASCII only, cut.
-std::string printable(std::string_view s, std::size_t max) {
-    std::string out;
-    for (const char c : s.substr(0, max)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
-    if (s.size() > max) out += "...";
-    return out;
-}
-
 // Dovecot: "-ERR [AUTH] Plaintext authentication disallowed on non-secure
 // (SSL/TLS) connections."; others say "TLS required" or "use STLS".
 bool mentions_tls(std::string_view text) noexcept {

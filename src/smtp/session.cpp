@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "core/encoding.hpp"
+#include "core/text.hpp"
 #include "smtp/codes.hpp"
 
 namespace pb::smtp {
@@ -23,10 +24,8 @@ std::string decode_challenge(const Reply& r) {
     if (r.lines.empty()) return {};
     auto text = base64_decode(r.lines.front());
     if (!text) return {};
-    std::string printable;
-    for (const char c : *text)
-        if (c >= 0x20 && c < 0x7f) printable += c;
-    return printable.substr(0, 200);
+    std::erase_if(*text, [](char c) { return !ascii_print(c); });
+    return text->substr(0, 200);
 }
 
 }  // namespace
