@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "support/peers.hpp"
+#include "support/temp_dir.hpp"
 
 namespace pb::test {
 
@@ -66,10 +67,7 @@ class CliWithPeers : public ::testing::Test {
   protected:
     void SetUp() override {
         ASSERT_TRUE(Peers::get().available()) << "the peers fixture is not running";
-        state_ = fs::temp_directory_path() /
-                 ("pb-cli-" + std::to_string(::getpid()) + "-" +
-                  ::testing::UnitTest::GetInstance()->current_test_info()->name());
-        fs::remove_all(state_);
+        state_ = test::fresh_dir("pb-cli");
         const auto& p = Peers::get();
         for (const std::string& kv : std::vector<std::string>{
                  "email.auth_method oauth2", "email.service custom",

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "support/peers.hpp"
+#include "support/temp_dir.hpp"
 
 namespace pb::test {
 namespace {
@@ -14,12 +15,7 @@ namespace fs = std::filesystem;
 
 class ConfigCli : public ::testing::Test {
   protected:
-    void SetUp() override {
-        state_ = fs::temp_directory_path() /
-                 ("pb-cli-" + std::to_string(::getpid()) + "-" +
-                  ::testing::UnitTest::GetInstance()->current_test_info()->name());
-        fs::remove_all(state_);
-    }
+    void SetUp() override { state_ = test::fresh_dir("pb-cli"); }
     void TearDown() override { fs::remove_all(state_); }
 
     // Runs postbridge with ARGS; stderr is folded into out.

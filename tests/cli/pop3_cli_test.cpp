@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "support/peers.hpp"
+#include "support/temp_dir.hpp"
 
 namespace pb::test {
 namespace {
@@ -23,10 +24,7 @@ class Pop3Cli : public ::testing::Test {
     void SetUp() override {
         const auto& p = Peers::get();
         ASSERT_TRUE(p.available()) << "the interop fixture is not running";
-        state_ = fs::temp_directory_path() /
-                 ("pb-pop3-" + std::to_string(::getpid()) + "-" +
-                  ::testing::UnitTest::GetInstance()->current_test_info()->name());
-        fs::remove_all(state_);
+        state_ = test::fresh_dir("pb-pop3");
         for (const std::string& kv : std::vector<std::string>{
                  "email.auth_method pop-before-smtp", "email.smtp.host 127.0.0.1",
                  "email.smtp.port " + p.at("PB_SMTP_PORT"),

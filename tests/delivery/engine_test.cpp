@@ -14,6 +14,7 @@
 #include "fake_transport.hpp"
 #include "store/store.hpp"
 #include "support/fakes.hpp"
+#include "support/temp_dir.hpp"
 
 namespace pb::delivery {
 namespace {
@@ -99,10 +100,7 @@ ProfileConfig with_concurrency(int n) {
 class EngineTest : public ::testing::Test {
   protected:
     void SetUp() override {
-        dir_ = fs::temp_directory_path() /
-               ("pb-engine-" + std::to_string(::getpid()) + "-" +
-                ::testing::UnitTest::GetInstance()->current_test_info()->name());
-        fs::remove_all(dir_);
+        dir_ = test::fresh_dir("pb-engine");
         auto st =
             store::Store::open(dir_, rng_, clock_, {.key_base64 = std::string(43, 'A') + "="});
         ASSERT_TRUE(st.ok()) << st.error().detail;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "support/peers.hpp"
+#include "support/temp_dir.hpp"
 
 namespace pb {
 namespace {
@@ -26,10 +27,7 @@ class SendPeersTest : public ::testing::Test {
     void SetUp() override {
         const auto& peers = test::Peers::get();
         if (!peers.available()) GTEST_SKIP() << "needs the peers fixture";
-        state_ = fs::temp_directory_path() /
-                 ("pb-send-" + std::to_string(::getpid()) + "-" +
-                  ::testing::UnitTest::GetInstance()->current_test_info()->name());
-        fs::remove_all(state_);
+        state_ = test::fresh_dir("pb-send");
         fs::create_directories(state_);
         port_ = peers.at("PB_SMTP_PORT");
         maildir_ = peers.at("PB_MAILDIR");

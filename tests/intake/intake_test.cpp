@@ -12,6 +12,7 @@
 #include "store/store.hpp"
 #include "support/drain.hpp"
 #include "support/fakes.hpp"
+#include "support/temp_dir.hpp"
 
 namespace pb::intake {
 namespace {
@@ -36,10 +37,7 @@ class StubProfiles final : public Profiles {
 class IntakeTest : public ::testing::Test {
   protected:
     void SetUp() override {
-        dir_ = fs::temp_directory_path() /
-               ("pb-intake-core-" + std::to_string(::getpid()) + "-" +
-                ::testing::UnitTest::GetInstance()->current_test_info()->name());
-        fs::remove_all(dir_);
+        dir_ = test::fresh_dir("pb-intake-core");
         auto st =
             store::Store::open(dir_, rng_, clock_, {.key_base64 = std::string(43, 'A') + "="});
         ASSERT_TRUE(st.ok()) << st.error().detail;

@@ -8,6 +8,7 @@
 
 #include "service/outbox.hpp"
 #include "support/fakes.hpp"
+#include "support/temp_dir.hpp"
 
 namespace pb::relay {
 namespace {
@@ -80,10 +81,7 @@ TEST(RelayDsn, WhichJobsNeedOne) {
 class DsnNotifierTest : public ::testing::Test {
   protected:
     void SetUp() override {
-        dir_ = fs::temp_directory_path() /
-               ("pb-dsn-" + std::to_string(::getpid()) + "-" +
-                ::testing::UnitTest::GetInstance()->current_test_info()->name());
-        fs::remove_all(dir_);
+        dir_ = test::fresh_dir("pb-dsn");
         fs::create_directories(dir_);
         auto o = service::Outbox::open(dir_, clock_, rng_);
         ASSERT_TRUE(o.ok()) << o.error().describe();

@@ -9,6 +9,7 @@
 #include "service/outbox.hpp"
 #include "support/drain.hpp"
 #include "support/fakes.hpp"
+#include "support/temp_dir.hpp"
 
 namespace pb::relay {
 namespace {
@@ -18,10 +19,7 @@ namespace fs = std::filesystem;
 class IntakeTest : public ::testing::Test {
   protected:
     void SetUp() override {
-        dir_ = fs::temp_directory_path() /
-               ("pb-intake-" + std::to_string(::getpid()) + "-" +
-                ::testing::UnitTest::GetInstance()->current_test_info()->name());
-        fs::remove_all(dir_);
+        dir_ = test::fresh_dir("pb-intake");
         fs::create_directories(dir_);
         auto o = service::Outbox::open(dir_, clock_, rng_);
         ASSERT_TRUE(o.ok()) << o.error().describe();

@@ -25,6 +25,7 @@
 
 #include "cli/cli_with_peers.hpp"
 #include "support/peers.hpp"
+#include "support/temp_dir.hpp"
 
 namespace pb::test {
 namespace {
@@ -112,10 +113,7 @@ class RelayPeers : public ::testing::Test {
     void SetUp() override {
         const auto& p = Peers::get();
         ASSERT_TRUE(p.available()) << "the peers fixture is not running";
-        state_ = fs::temp_directory_path() /
-                 ("pb-relay-" + std::to_string(::getpid()) + "-" +
-                  ::testing::UnitTest::GetInstance()->current_test_info()->name());
-        fs::remove_all(state_);
+        state_ = test::fresh_dir("pb-relay");
         maildir_ = p.at("PB_MAILDIR");
         for (const std::string& kv : std::vector<std::string>{
                  "email.auth_method oauth2", "email.service custom",

@@ -8,6 +8,7 @@
 #include <random>
 
 #include "failing_file_ops.hpp"
+#include "support/temp_dir.hpp"
 
 namespace pb::spool {
 namespace {
@@ -17,10 +18,7 @@ namespace fs = std::filesystem;
 class FormatTest : public ::testing::Test {
   protected:
     void SetUp() override {
-        dir_ = fs::temp_directory_path() /
-               ("pb-format-" + std::to_string(::getpid()) + "-" +
-                ::testing::UnitTest::GetInstance()->current_test_info()->name());
-        fs::remove_all(dir_);
+        dir_ = test::fresh_dir("pb-format");
         fs::create_directories(dir_);
     }
     void TearDown() override { fs::remove_all(dir_); }

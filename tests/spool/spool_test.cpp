@@ -10,6 +10,7 @@
 #include "spool/history.hpp"
 #include "store/store.hpp"
 #include "support/fakes.hpp"
+#include "support/temp_dir.hpp"
 
 namespace pb::spool {
 namespace {
@@ -26,10 +27,7 @@ Attempt ended(JobState s, std::optional<Error> e = std::nullopt) {
 class SpoolTest : public ::testing::Test {
   protected:
     void SetUp() override {
-        dir_ = fs::temp_directory_path() /
-               ("pb-spool-" + std::to_string(::getpid()) + "-" +
-                ::testing::UnitTest::GetInstance()->current_test_info()->name());
-        fs::remove_all(dir_);
+        dir_ = test::fresh_dir("pb-spool");
         auto st =
             store::Store::open(dir_, rng_, clock_, {.key_base64 = std::string(43, 'A') + "="});
         ASSERT_TRUE(st.ok()) << st.error().detail;

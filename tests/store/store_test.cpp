@@ -8,6 +8,7 @@
 
 #include "support/fakes.hpp"
 #include "support/peers.hpp"
+#include "support/temp_dir.hpp"
 
 namespace pb::store {
 namespace {
@@ -16,12 +17,7 @@ namespace fs = std::filesystem;
 
 class StoreTest : public ::testing::Test {
   protected:
-    void SetUp() override {
-        dir_ = fs::temp_directory_path() /
-               ("pb-store-" + std::to_string(::getpid()) + "-" +
-                ::testing::UnitTest::GetInstance()->current_test_info()->name());
-        fs::remove_all(dir_);
-    }
+    void SetUp() override { dir_ = test::fresh_dir("pb-store"); }
     void TearDown() override { fs::remove_all(dir_); }
 
     std::unique_ptr<Store> open(const Options& o = {}) {

@@ -10,6 +10,7 @@
 
 #include "core/crypto.hpp"
 #include "support/fakes.hpp"
+#include "support/temp_dir.hpp"
 #include "web/html.hpp"
 #include "web/http.hpp"
 
@@ -54,10 +55,7 @@ struct Browser {
 class WebAppTest : public ::testing::Test {
   protected:
     void SetUp() override {
-        dir_ = fs::temp_directory_path() /
-               ("pb-web-" + std::to_string(::getpid()) + "-" +
-                ::testing::UnitTest::GetInstance()->current_test_info()->name());
-        fs::remove_all(dir_);
+        dir_ = test::fresh_dir("pb-web");
         auto s = store::Store::open(dir_, rng_, clock_);
         ASSERT_TRUE(s) << s.error().detail;
         store_ = std::move(*s);

@@ -13,6 +13,7 @@
 
 #include "core/crypto.hpp"
 #include "support/fakes.hpp"
+#include "support/temp_dir.hpp"
 #include "web/admin_pages.hpp"
 #include "web/http.hpp"
 #include "web/multipart.hpp"
@@ -126,10 +127,7 @@ struct Browser {
 class Part2Test : public ::testing::Test {
   protected:
     void SetUp() override {
-        dir_ = fs::temp_directory_path() /
-               ("pb-web2-" + std::to_string(::getpid()) + "-" +
-                ::testing::UnitTest::GetInstance()->current_test_info()->name());
-        fs::remove_all(dir_);
+        dir_ = test::fresh_dir("pb-web2");
         auto s = store::Store::open(dir_, rng_, clock_);
         ASSERT_TRUE(s) << s.error().detail;
         store_ = std::move(*s);
