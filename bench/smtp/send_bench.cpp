@@ -1,6 +1,6 @@
 // smtp_send_bench: N messages over one reused, authenticated connection to
 // the real smtp-server peer, timed beside Python smtplib doing the same in
-// the same run (issue 4: the ratio should be at least 0.9), and one send on
+// the same run (the target: a ratio of at least 0.9), and one send on
 // a new connection.
 //
 //   tests/peers/with-peers.sh RUNDIR build/bench/smtp/smtp_send_bench [N]

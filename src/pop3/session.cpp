@@ -184,7 +184,8 @@ std::optional<Action> Session::next() {
     return a;
 }
 
-void Session::set_state(State next) noexcept {
+void Session::set_state(State next) {
+    if (next != state_ && config_.trace) config_.trace(name(state_), name(next));
     state_ = next;
 }
 

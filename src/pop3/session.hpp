@@ -27,6 +27,7 @@
 #include "core/clock.hpp"
 #include "core/error.hpp"
 #include "core/secret.hpp"
+#include "core/trace.hpp"
 
 namespace pb::pop3 {
 
@@ -42,6 +43,7 @@ struct SessionConfig {
     Secret password;   // the Authenticated Password
     // Upper bound on any one wait (see describe() for each state's own).
     std::optional<Duration> timeout_limit;
+    StateTrace trace;  // told of every state change
 };
 
 // A status line of the server: "+OK text" or "-ERR [CODE] text".
@@ -161,7 +163,7 @@ class Session {
     const Transcript& transcript() const noexcept { return transcript_; }
 
   private:
-    void set_state(State next) noexcept;
+    void set_state(State next);
     void on_line(std::string raw);
     std::string scrub(std::string line) const;
     void on_capa_done();

@@ -73,6 +73,35 @@ std::optional<PlainCredentials> parse_plain(std::string_view decoded) {
     return PlainCredentials{std::string(authc), Secret(std::string(pass))};
 }
 
+std::string_view Session::name(State s) noexcept {
+    switch (s) {
+        case State::command:
+            return "command";
+        case State::auth_plain:
+            return "auth_plain";
+        case State::auth_user:
+            return "auth_user";
+        case State::auth_pass:
+            return "auth_pass";
+        case State::verifying:
+            return "verifying";
+        case State::data:
+            return "data";
+        case State::submitting:
+            return "submitting";
+        case State::tls:
+            return "tls";
+        case State::closed:
+            return "closed";
+    }
+    return "?";
+}
+
+void Session::set_state(State next) {
+    if (next != state_ && config_.trace) config_.trace(name(state_), name(next));
+    state_ = next;
+}
+
 Session::Session(SessionConfig config)
     : config_(std::move(config)), secure_(config_.implicit_tls) {}
 
@@ -257,7 +286,7 @@ void Session::end_of_data() {
     note("C", ".");
     if (too_big_ || (bare_seen_ && config_.bare_lf == BareLf::reject)) {
         pending_.push_back(Action{Action::discard, {}, {}, {}});
-        state_ = State::command;
+        set_state(State::command);
         refused_ = true;
         if (too_big_)
             reply("552 5.3.4 Message too big: the limit is " +
@@ -270,13 +299,13 @@ void Session::end_of_data() {
         return;
     }
     envelope_.size = data_size_;
-    state_ = State::submitting;
+    set_state(State::submitting);
     pending_.push_back(Action{Action::message, {}, {}, {}});
 }
 
 void Session::message_result(std::string reply_line) {
     if (state_ != State::submitting) return;
-    state_ = State::command;
+    set_state(State::command);
     reply_line += "\r\n";
     reply(reply_line);
     reset_transaction();
@@ -298,7 +327,7 @@ void Session::bad_command(std::string_view text) {
 
 void Session::close_with(std::string_view text) {
     reply(std::string(text) + "\r\n");
-    state_ = State::closed;
+    set_state(State::closed);
     pending_.push_back(Action{Action::close, {}, {}, {}});
 }
 
@@ -435,7 +464,7 @@ void Session::do_data() {
     if (!has_sender_) return bad_command("503 5.5.1 Need MAIL command");
     if (envelope_.recipients.empty()) return bad_command("554 5.5.1 No valid recipients");
     reply("354 End data with <CR><LF>.<CR><LF>\r\n");
-    state_ = State::data;
+    set_state(State::data);
     pos_ = DataPos::line_start;
     data_size_ = 0;
     too_big_ = false;
@@ -446,13 +475,13 @@ void Session::do_starttls() {
     if (secure_) return bad_command("503 5.5.1 TLS already active");
     if (!config_.tls_available) return bad_command("454 4.7.0 TLS not available");
     reply("220 2.0.0 Ready to start TLS\r\n");
-    state_ = State::tls;
+    set_state(State::tls);
     pending_.push_back(Action{Action::start_tls, {}, {}, {}});
 }
 
 void Session::tls_started() {
     if (state_ != State::tls) return;
-    state_ = State::command;
+    set_state(State::command);
     secure_ = true;
     // Forget everything learned before TLS (RFC 3207 4.2).
     greeted_ = false;
@@ -476,20 +505,20 @@ void Session::do_auth(std::string_view arg) {
         sp == std::string_view::npos ? std::string_view{} : trim(arg.substr(sp + 1));
     if (iequals(mech, "PLAIN")) {
         if (sp == std::string_view::npos) {
-            state_ = State::auth_plain;
+            set_state(State::auth_plain);
             return reply("334 \r\n");
         }
         return plain_response(initial);
     }
     if (iequals(mech, "LOGIN")) {
         if (sp == std::string_view::npos) {
-            state_ = State::auth_user;
+            set_state(State::auth_user);
             return reply("334 VXNlcm5hbWU6\r\n");  // "Username:"
         }
         auto user = base64_decode(initial);
         if (!user || user->empty()) return bad_command("501 5.5.2 Bad base64 in the user name");
         login_user_ = *user;
-        state_ = State::auth_pass;
+        set_state(State::auth_pass);
         return reply("334 UGFzc3dvcmQ6\r\n");  // "Password:"
     }
     bad_command("504 5.5.4 Unrecognized authentication type: use PLAIN or LOGIN");
@@ -497,11 +526,17 @@ void Session::do_auth(std::string_view arg) {
 
 void Session::plain_response(std::string_view b64) {
     std::optional<std::string> decoded = b64 == "=" ? std::string() : base64_decode(b64);
-    if (!decoded) return bad_command("501 5.5.2 Bad base64 in the AUTH response");
-    auto creds = parse_plain(*decoded);
-    std::fill(decoded->begin(), decoded->end(), '\0');
-    if (!creds) return bad_command("501 5.5.2 Malformed PLAIN response");
-    state_ = State::verifying;
+    std::optional<PlainCredentials> creds;
+    if (decoded) {
+        creds = parse_plain(*decoded);
+        std::fill(decoded->begin(), decoded->end(), '\0');
+    }
+    if (!creds) {
+        set_state(State::command);
+        return bad_command(decoded ? "501 5.5.2 Malformed PLAIN response"
+                                   : "501 5.5.2 Bad base64 in the AUTH response");
+    }
+    set_state(State::verifying);
     Action a;
     a.kind = Action::verify_login;
     a.user = creds->user;
@@ -513,28 +548,29 @@ void Session::plain_response(std::string_view b64) {
 void Session::auth_line(std::string_view line) {
     note("C", "***");  // never the response itself: it carries the password
     if (line == "*") {
-        state_ = State::command;
+        set_state(State::command);
         return bad_command("501 5.0.0 Authentication cancelled");
     }
     switch (state_) {
         case State::auth_plain:
-            state_ = State::command;
             return plain_response(line);
         case State::auth_user: {
             auto user = base64_decode(line);
             if (!user || user->empty()) {
-                state_ = State::command;
+                set_state(State::command);
                 return bad_command("501 5.5.2 Bad base64 in the user name");
             }
             login_user_ = *user;
-            state_ = State::auth_pass;
+            set_state(State::auth_pass);
             return reply("334 UGFzc3dvcmQ6\r\n");
         }
         case State::auth_pass: {
             auto pass = base64_decode(line);
-            state_ = State::command;
-            if (!pass) return bad_command("501 5.5.2 Bad base64 in the password");
-            state_ = State::verifying;
+            if (!pass) {
+                set_state(State::command);
+                return bad_command("501 5.5.2 Bad base64 in the password");
+            }
+            set_state(State::verifying);
             Action a;
             a.kind = Action::verify_login;
             a.user = login_user_;
@@ -554,13 +590,13 @@ void Session::auth_line(std::string_view line) {
 
 void Session::login_unavailable() {
     if (state_ != State::verifying) return;
-    state_ = State::command;
+    set_state(State::command);
     reply("454 4.7.0 Temporary authentication failure; try again later\r\n");
 }
 
 void Session::login_result(bool ok) {
     if (state_ != State::verifying) return;
-    state_ = State::command;
+    set_state(State::command);
     if (ok) {
         user_ = login_user_;
         note("S", "(logged in as " + login_user_ + ")");

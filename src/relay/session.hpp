@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "core/secret.hpp"
+#include "core/trace.hpp"
 
 namespace pb::relay {
 
@@ -43,6 +44,7 @@ struct SessionConfig {
     bool require_tls = true;      // relay.require_tls: no AUTH before TLS
     bool client_allowed = false;  // the client's address is in relay.allowed_networks
     BareLf bare_lf = BareLf::normalize;
+    StateTrace trace;  // told of every state change
 };
 
 // What the session wants done next.
@@ -120,6 +122,9 @@ class Session {
         tls,         // the TLS handshake is under way
         closed,
     };
+    static std::string_view name(State s) noexcept;
+    // The one place the state changes.
+    void set_state(State next);
     // Data phase: where we are in the current line, for end-of-data and
     // dot-unstuffing. Only a CRLF starts a line here.
     enum class DataPos { line_start, dot, dot_cr, in_line, cr };

@@ -27,6 +27,7 @@
 #include "core/clock.hpp"
 #include "core/error.hpp"
 #include "core/secret.hpp"
+#include "core/trace.hpp"
 #include "smtp/capabilities.hpp"
 #include "smtp/dot_stuffer.hpp"
 #include "smtp/reply.hpp"
@@ -51,6 +52,7 @@ struct SessionConfig {
     // Upper bound on any one wait, whatever the RFC 5321 figure for the
     // state: a device may prefer failing in a minute to waiting ten.
     std::optional<Duration> timeout_limit;
+    StateTrace trace;  // told of every state change
 };
 
 struct Envelope {
@@ -169,7 +171,7 @@ class Session {
     void note(std::string_view text) { transcript_.note(text); }  // "-- ..." in the transcript
 
   private:
-    void set_state(State next) noexcept;
+    void set_state(State next);
     void on_reply(Reply reply);
     void after_ehlo();
     void start_auth();

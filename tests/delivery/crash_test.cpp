@@ -1,5 +1,5 @@
-// The durability promise of issue 6, tested the hard way: four processes
-// submit 1000 messages while `postbridge serve` delivers them to the real
+// The spool's promise that nothing accepted is lost, tested the hard way:
+// four processes submit 1000 messages while `postbridge serve` delivers them to the real
 // smtp-server, and serve is killed with SIGKILL at random moments several
 // times and restarted. Every message whose submission returned a job number
 // must reach the maildir; a message may arrive twice only when its job was

@@ -1,5 +1,5 @@
-// Issue 5's acceptance message over the wire: three attachments (20 MB, a
-// non-ASCII file name, a small text) and a non-ASCII subject, built by
+// A message using all the builder does, over the wire: three attachments
+// (20 MB, a non-ASCII file name, a small text) and a non-ASCII subject, built by
 // mime::build_message, sent by smtp::send to the real smtp-server peer
 // (STARTTLS with the test CA, PLAIN device/device-pass), read back from its
 // maildir and parsed by Python's email package (parse_message.py): headers

@@ -6,6 +6,7 @@
 
 #include <type_traits>
 
+#include "support/state_log.hpp"
 #include "support/transcript.hpp"
 
 namespace pb::pop3 {
@@ -484,6 +485,28 @@ TEST(Pop3Session, EveryStateHasAPhase) {
         EXPECT_NE(Session::name(st), "unknown");
         EXPECT_FALSE(Session::describe(st).phase.empty());
     }
+}
+
+// Every state change goes through set_state: the trace is a chain from
+// connecting to closed through the phases of an STLS login.
+TEST(Pop3Session, EveryStateChangeIsTracedFromAndTo) {
+    Script s = script(Security::starttls);
+    pb::test::StateLog states;
+    s.config.trace = states.trace();
+    s.turns = {{greeting, "CAPA\r\n"},
+               {capa_stls, "STLS\r\n"},
+               {"+OK Begin TLS negotiation now.\r\n", "USER scanner\r\n"},
+               user_turn,
+               pass_ok,
+               quit_ok};
+    const Outcome r = run(s, s.turns.size(), {});
+    ASSERT_TRUE(r.logged_in);
+    ASSERT_FALSE(states.changes.empty());
+    EXPECT_EQ(states.changes.front().first, "connecting");
+    EXPECT_EQ(states.broken_link(), "");
+    const auto to = states.entered();
+    EXPECT_EQ(to, (std::vector<std::string>{"greeting", "capa", "stls", "tls_handshake", "user",
+                                            "pass", "quit", "closed"}));
 }
 
 }  // namespace

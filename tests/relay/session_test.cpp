@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/encoding.hpp"
+#include "support/state_log.hpp"
 #include "support/transcript.hpp"
 
 namespace pb::relay {
@@ -634,6 +635,26 @@ TEST(RelayPlain, ParsesAndRefuses) {
     EXPECT_FALSE(parse_plain("\0\0pass"sv).has_value());
     EXPECT_FALSE(parse_plain("userpass"sv).has_value());
     EXPECT_FALSE(parse_plain("\0user"sv).has_value());
+}
+
+// Every state change goes through the one setter: the trace is a chain
+// (each change starts where the last ended) through the phases of an
+// authenticated send, ending closed.
+TEST(RelaySession, EveryStateChangeIsTracedFromAndTo) {
+    pb::test::StateLog states;
+    SessionConfig c = tls_outsider();
+    c.trace = states.trace();
+    Driver d(std::move(c));
+    d.feed("EHLO a\r\nAUTH LOGIN\r\n" + base64_encode("copier") + "\r\n" + base64_encode("s3cret") +
+           "\r\nMAIL FROM:<s@lan.example>\r\nRCPT TO:<r@example.com>\r\n"
+           "DATA\r\nhello\r\n.\r\nQUIT\r\n");
+    ASSERT_EQ(d.messages.size(), 1U);
+    ASSERT_FALSE(states.changes.empty());
+    EXPECT_EQ(states.changes.front().first, "command");
+    EXPECT_EQ(states.broken_link(), "");
+    const auto to = states.entered();
+    EXPECT_EQ(to, (std::vector<std::string>{"auth_user", "auth_pass", "verifying", "command",
+                                            "data", "submitting", "command", "closed"}));
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-// The Session against scripted servers: every path of issue 4, each turn of
+// The Session against scripted servers: every path of the client, each turn of
 // server bytes also split at every position (scripted.hpp).
 #include "smtp/session.hpp"
 
@@ -6,6 +6,7 @@
 
 #include "core/encoding.hpp"
 #include "scripted.hpp"
+#include "support/state_log.hpp"
 
 namespace pb::smtp {
 namespace {
@@ -583,6 +584,42 @@ TEST(Session, EveryStateHasAPhase) {
         const auto st = static_cast<Session::State>(i);
         EXPECT_FALSE(Session::describe(st).phase.empty()) << Session::name(st);
         EXPECT_EQ(Session::describe(st).maybe_sent, st == Session::State::data_end);
+    }
+}
+
+// Every state change goes through set_state: the trace is a chain from
+// connecting to closed through the phases of a STARTTLS XOAUTH2 send.
+TEST(Session, EveryStateChangeIsTracedFromAndTo) {
+    Script s = oauth_script();
+    pb::test::StateLog states;
+    s.config.trace = states.trace();
+    s.messages = {message()};
+    s.turns = login_turns();
+    s.turns.push_back({"235 2.7.0 Authentication successful\r\n",
+                       "MAIL FROM:<scanner@example.com> SIZE=36\r\nRCPT TO:<a@example.com>\r\nRCPT "
+                       "TO:<b@example.com>\r\n"});
+    s.turns.push_back(
+        {"250 2.1.0 Sender OK\r\n250 2.1.5 Recipient OK\r\n250 2.1.5 Recipient OK\r\n",
+         "DATA\r\n"});
+    s.turns.push_back(
+        {"354 Start mail input\r\n", "Subject: scan\r\n\r\n..leading dot\r\nend\r\n.\r\n"});
+    s.turns.push_back({"250 2.0.0 OK queued as 12345\r\n", "QUIT\r\n"});
+    s.turns.push_back({"221 2.0.0 Bye\r\n", ""});
+    auto r = test::run(s, 0, {s.turns[0].server});
+    ASSERT_FALSE(r.failure);
+    ASSERT_FALSE(states.changes.empty());
+    EXPECT_EQ(states.changes.front().first, "connecting");
+    EXPECT_EQ(states.changes.back().second, "closed");
+    EXPECT_EQ(states.broken_link(), "");
+    // The phases, in order (others may come between).
+    const auto to = states.entered();
+    std::size_t at = 0;
+    for (const std::string_view phase :
+         {"greeting", "ehlo", "starttls", "tls_handshake", "ehlo", "auth", "ready", "mail", "data",
+          "body", "data_end", "quit", "closed"}) {
+        const auto it = std::find(to.begin() + static_cast<std::ptrdiff_t>(at), to.end(), phase);
+        ASSERT_NE(it, to.end()) << "no " << phase << " after step " << at;
+        at = static_cast<std::size_t>(it - to.begin()) + 1;
     }
 }
 

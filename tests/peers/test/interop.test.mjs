@@ -80,20 +80,20 @@ test('Dovecot: no AUTH before STARTTLS (530)', async () => {
 
 test('Dovecot: revoked token, wrong user and missing scope are refused', async () => {
   const t = await deviceFlowTokens(env.PB_OIDC_ISSUER, { login: 'alice' });
-  const wrong = await send(['--user', 'bob@example.test', '--token', t.access_token]);
+  const wrong = await send(['--user', 'bob@example.test', `--token=${t.access_token}`]);
   assert.equal(wrong.out.auth[0], 535);
   assert.equal(wrong.out.auth_challenge.status, '401');
   assert.equal(wrong.out.auth_challenge['openid-configuration'], `${env.PB_OIDC_ISSUER}/.well-known/openid-configuration`);
 
-  const ok = await send(['--user', 'alice@example.test', '--token', t.access_token]);
+  const ok = await send(['--user', 'alice@example.test', `--token=${t.access_token}`]);
   assert.equal(ok.code, 0, ok.stdout);
   const meta = await discover(env.PB_OIDC_ISSUER);
   await postForm(meta.revocation_endpoint, { token: t.refresh_token, client_id: env.PB_OIDC_CLIENT_ID });
-  const revoked = await send(['--user', 'alice@example.test', '--token', t.access_token]);
+  const revoked = await send(['--user', 'alice@example.test', `--token=${t.access_token}`]);
   assert.equal(revoked.out.auth[0], 535);
 
   const noScope = await deviceFlowTokens(env.PB_OIDC_ISSUER, { login: 'alice', scope: 'openid email' });
-  const r = await send(['--user', 'alice@example.test', '--token', noScope.access_token]);
+  const r = await send(['--user', 'alice@example.test', `--token=${noScope.access_token}`]);
   assert.equal(r.out.auth[0], 535);
 });
 

@@ -54,7 +54,7 @@ test('implicit TLS port validates against the test CA', async () => {
 test('XOAUTH2 with a device-flow token: delivered with the right envelope', async () => {
   const t = await deviceFlowTokens(env.PB_OIDC_ISSUER, { login: 'alice' });
   const subject = `harness ${process.pid} ${Date.now()}`;
-  const r = await smtpSend(['--user', 'alice@example.test', '--token', t.access_token,
+  const r = await smtpSend(['--user', 'alice@example.test', `--token=${t.access_token}`,
     '--from', 'alice@example.test', '--to', 'bob@example.test', '--to', 'reject-nobody@example.test',
     '--subject', subject]);
   assert.equal(r.code, 0, JSON.stringify(r.out) + r.stderr);
@@ -75,7 +75,7 @@ test('XOAUTH2 with a device-flow token: delivered with the right envelope', asyn
 
 test('XOAUTH2 refusals: wrong user, bogus token, token without smtp.send', async () => {
   const t = await deviceFlowTokens(env.PB_OIDC_ISSUER, { login: 'erin' });
-  const wrongUser = await smtpSend(['--user', 'alice@example.test', '--token', t.access_token,
+  const wrongUser = await smtpSend(['--user', 'alice@example.test', `--token=${t.access_token}`,
     '--from', 'a@example.test', '--to', 'b@example.test']);
   assert.equal(wrongUser.code, 1);
   assert.equal(wrongUser.out.auth[0], 535);
@@ -86,12 +86,12 @@ test('XOAUTH2 refusals: wrong user, bogus token, token without smtp.send', async
   assert.equal(bogus.out.auth[0], 535);
 
   const noScope = await deviceFlowTokens(env.PB_OIDC_ISSUER, { login: 'erin', scope: 'openid email' });
-  const r = await smtpSend(['--user', 'erin@example.test', '--token', noScope.access_token,
+  const r = await smtpSend(['--user', 'erin@example.test', `--token=${noScope.access_token}`,
     '--from', 'a@example.test', '--to', 'b@example.test']);
   assert.equal(r.out.auth[0], 535);
 
   // The same user with the right token is fine (sub "erin" matches as well as the email).
-  const ok = await smtpSend(['--user', 'erin', '--token', t.access_token,
+  const ok = await smtpSend(['--user', 'erin', `--token=${t.access_token}`,
     '--from', 'erin@example.test', '--to', 'b@example.test']);
   assert.equal(ok.code, 0, JSON.stringify(ok.out));
 });
