@@ -413,15 +413,20 @@ TEST_F(EngineTest, RunReleasesHeldJobsWhenSignedInAgain) {
     StringSource body("x");
     const auto id = *spool_->accept(held, body);
     std::atomic<bool> signed_in{false};
+    std::atomic<int> asked{0};  // passes that looked at the held job
     EngineOptions o;
     o.poll = 10ms;
     o.sign_in_problem = [&](const std::string&) -> std::optional<Errc> {
+        ++asked;
         if (signed_in) return std::nullopt;
         return Errc::not_signed_in;
     };
     Engine e(*spool_, transport_, clock_, rng_, std::move(o));
     std::jthread t([&](std::stop_token st) { e.run(st); });
-    std::this_thread::sleep_for(50ms);
+    // Held while signed out, after passes that saw it: an engine that
+    // never ran fails here rather than passing on a job nobody looked at.
+    for (int i = 0; i < 500 && asked < 3; ++i) std::this_thread::sleep_for(10ms);
+    ASSERT_GE(asked, 3) << "the engine made no passes";
     EXPECT_EQ(get(id).state, spool::JobState::held);
     signed_in = true;
     for (int i = 0; i < 500 && get(id).state != spool::JobState::sent; ++i)
