@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -413,11 +414,17 @@ TEST_F(EngineTest, RunReleasesHeldJobsWhenSignedInAgain) {
     StringSource body("x");
     const auto id = *spool_->accept(held, body);
     std::atomic<bool> signed_in{false};
-    std::atomic<int> asked{0};  // passes that looked at the held job
+    std::mutex mu;
+    std::condition_variable asked_cv;
+    int asked = 0;  // passes that looked at the held job
     EngineOptions o;
     o.poll = 10ms;
     o.sign_in_problem = [&](const std::string&) -> std::optional<Errc> {
-        ++asked;
+        {
+            std::lock_guard lock(mu);
+            ++asked;
+        }
+        asked_cv.notify_all();
         if (signed_in) return std::nullopt;
         return Errc::not_signed_in;
     };
@@ -425,8 +432,11 @@ TEST_F(EngineTest, RunReleasesHeldJobsWhenSignedInAgain) {
     std::jthread t([&](std::stop_token st) { e.run(st); });
     // Held while signed out, after passes that saw it: an engine that
     // never ran fails here rather than passing on a job nobody looked at.
-    for (int i = 0; i < 500 && asked < 3; ++i) std::this_thread::sleep_for(10ms);
-    ASSERT_GE(asked, 3) << "the engine made no passes";
+    {
+        std::unique_lock lock(mu);
+        ASSERT_TRUE(asked_cv.wait_for(lock, 5s, [&] { return asked >= 3; }))
+            << "the engine made no passes";
+    }
     EXPECT_EQ(get(id).state, spool::JobState::held);
     signed_in = true;
     for (int i = 0; i < 500 && get(id).state != spool::JobState::sent; ++i)

@@ -145,14 +145,19 @@ const Turn user_turn{"+OK\r\n", "PASS " + password + "\r\n"};
 const Turn pass_ok{"+OK Logged in.\r\n", "QUIT\r\n"};
 const Turn quit_ok{"+OK Logging out.\r\n", ""};
 
+// CAPA, STLS, then USER/PASS and QUIT over TLS.
+std::vector<Turn> stls_login_turns() {
+    return {{greeting, "CAPA\r\n"},
+            {capa_stls, "STLS\r\n"},
+            {"+OK Begin TLS negotiation now.\r\n", "USER scanner\r\n"},
+            user_turn,
+            pass_ok,
+            quit_ok};
+}
+
 TEST(Pop3Session, StlsLogin) {
     Script s = script(Security::starttls);
-    s.turns = {{greeting, "CAPA\r\n"},
-               {capa_stls, "STLS\r\n"},
-               {"+OK Begin TLS negotiation now.\r\n", "USER scanner\r\n"},
-               user_turn,
-               pass_ok,
-               quit_ok};
+    s.turns = stls_login_turns();
     const Outcome r = run_all_splits(s);
     EXPECT_FALSE(r.failure);
     EXPECT_TRUE(r.logged_in);
@@ -493,12 +498,7 @@ TEST(Pop3Session, EveryStateChangeIsTracedFromAndTo) {
     Script s = script(Security::starttls);
     pb::test::StateLog states;
     s.config.trace = states.trace();
-    s.turns = {{greeting, "CAPA\r\n"},
-               {capa_stls, "STLS\r\n"},
-               {"+OK Begin TLS negotiation now.\r\n", "USER scanner\r\n"},
-               user_turn,
-               pass_ok,
-               quit_ok};
+    s.turns = stls_login_turns();
     const Outcome r = run(s, s.turns.size(), {});
     ASSERT_TRUE(r.logged_in);
     ASSERT_FALSE(states.changes.empty());

@@ -63,20 +63,24 @@ test::ScriptMessage message(std::string body = "Subject: scan\r\n\r\n.leading do
     return m;
 }
 
+// The whole of one pipelined send after login_turns(), ending with QUIT.
+std::vector<Turn> pipelined_send_turns() {
+    std::vector<Turn> t = login_turns();
+    t.push_back({"235 2.7.0 Authentication successful\r\n",
+                 "MAIL FROM:<scanner@example.com> SIZE=36\r\nRCPT TO:<a@example.com>\r\nRCPT "
+                 "TO:<b@example.com>\r\n"});
+    t.push_back({"250 2.1.0 Sender OK\r\n250 2.1.5 Recipient OK\r\n250 2.1.5 Recipient OK\r\n",
+                 "DATA\r\n"});
+    t.push_back({"354 Start mail input\r\n", "Subject: scan\r\n\r\n..leading dot\r\nend\r\n.\r\n"});
+    t.push_back({"250 2.0.0 OK queued as 12345\r\n", "QUIT\r\n"});
+    t.push_back({"221 2.0.0 Bye\r\n", ""});
+    return t;
+}
+
 TEST(Session, StartTlsXoauth2PipelinedSend) {
     Script s = oauth_script();
     s.messages = {message()};
-    s.turns = login_turns();
-    s.turns.push_back({"235 2.7.0 Authentication successful\r\n",
-                       "MAIL FROM:<scanner@example.com> SIZE=36\r\nRCPT TO:<a@example.com>\r\nRCPT "
-                       "TO:<b@example.com>\r\n"});
-    s.turns.push_back(
-        {"250 2.1.0 Sender OK\r\n250 2.1.5 Recipient OK\r\n250 2.1.5 Recipient OK\r\n",
-         "DATA\r\n"});
-    s.turns.push_back(
-        {"354 Start mail input\r\n", "Subject: scan\r\n\r\n..leading dot\r\nend\r\n.\r\n"});
-    s.turns.push_back({"250 2.0.0 OK queued as 12345\r\n", "QUIT\r\n"});
-    s.turns.push_back({"221 2.0.0 Bye\r\n", ""});
+    s.turns = pipelined_send_turns();
     auto r = test::run_all_splits(s);
     EXPECT_FALSE(r.failure);
     EXPECT_TRUE(r.closed);
@@ -594,17 +598,7 @@ TEST(Session, EveryStateChangeIsTracedFromAndTo) {
     pb::test::StateLog states;
     s.config.trace = states.trace();
     s.messages = {message()};
-    s.turns = login_turns();
-    s.turns.push_back({"235 2.7.0 Authentication successful\r\n",
-                       "MAIL FROM:<scanner@example.com> SIZE=36\r\nRCPT TO:<a@example.com>\r\nRCPT "
-                       "TO:<b@example.com>\r\n"});
-    s.turns.push_back(
-        {"250 2.1.0 Sender OK\r\n250 2.1.5 Recipient OK\r\n250 2.1.5 Recipient OK\r\n",
-         "DATA\r\n"});
-    s.turns.push_back(
-        {"354 Start mail input\r\n", "Subject: scan\r\n\r\n..leading dot\r\nend\r\n.\r\n"});
-    s.turns.push_back({"250 2.0.0 OK queued as 12345\r\n", "QUIT\r\n"});
-    s.turns.push_back({"221 2.0.0 Bye\r\n", ""});
+    s.turns = pipelined_send_turns();
     auto r = test::run(s, 0, {s.turns[0].server});
     ASSERT_FALSE(r.failure);
     ASSERT_FALSE(states.changes.empty());
