@@ -168,7 +168,10 @@ void Outbox::keep_alive(const std::function<void(std::string_view)>& warn) {
             return rt->status(profile);
         }();
         if (!st || st->state != oauth::SignInState::signed_in) continue;
-        if (st->keepalive.next_due && *st->keepalive.next_due <= now) {
+        // Compared with the time now, not the pass's start: an overdue plan
+        // says "due at the moment it was made" (next_due is at least the
+        // status's own now), which is after the pass began.
+        if (st->keepalive.next_due && *st->keepalive.next_due <= clock_.now()) {
             // The refresh itself runs outside the lock: it may take seconds,
             // and delivery must not wait for it.
             oauth::TokenManager* manager = nullptr;
