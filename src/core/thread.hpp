@@ -1,5 +1,5 @@
 // postbridge's own threads: names as `top -H`, `ps -L` and profilers show
-// them, and a lower priority for the ones that keep the books.
+// them.
 #pragma once
 
 namespace pb {
@@ -8,11 +8,5 @@ namespace pb {
 // threads postbridge started: naming a program's main thread would rename
 // the process.
 void name_this_thread(const char* name) noexcept;
-
-// Lowers the calling thread's priority by `steps` nice levels (Linux
-// schedules each thread on its own). For threads that keep the books beside
-// one whose latency is the throughput: on a machine with few cores they take
-// the time it leaves, not its core. Threads started from here inherit it.
-void lower_this_thread_priority(int steps) noexcept;
 
 }  // namespace pb

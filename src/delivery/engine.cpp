@@ -4,128 +4,26 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <cstdint>
+#include <deque>
 #include <future>
 #include <list>
-#include <mutex>
-#include <optional>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "core/thread.hpp"
 
 namespace pb::delivery {
 
-Engine::Engine(spool::Spool& spool, Transport& transport, const Clock& clock, Random& rng,
-               EngineOptions options)
-    : spool_(spool), transport_(transport), clock_(clock), rng_(rng), opt_(std::move(options)) {}
-
-RateLimiter& Engine::limiter(const std::string& profile, int limit) {
-    std::lock_guard lock(mu_);
-    auto& slot = limiters_[profile];
-    // A changed rate_limit starts a new window rather than reinterpreting the old one.
-    if (!slot.second || slot.first != limit) slot = {limit, std::make_unique<RateLimiter>(limit)};
-    return *slot.second;
-}
-
-void Engine::wait_until(TimePoint t, std::stop_token stop) {
-    // The injected clock says how long; the wait itself is real time, cut
-    // short by a stop request.
+void ClockWaiter::wait_until(TimePoint t, std::stop_token stop) {
+    const auto left = t - clock_.now();
+    if (left <= Duration::zero()) return;
     std::mutex m;
     std::condition_variable_any cv;
     std::unique_lock lock(m);
-    const auto left = t - clock_.now();
-    if (left <= Duration::zero()) return;
     cv.wait_for(lock, stop, left, [] { return false; });
 }
-
-namespace {
-
-// How much lower than a sending thread the threads that keep its books run
-// (nice levels): the recorder, the syncer and the one taking the next batch.
-// The connection's round trips are the throughput; their work fits in the
-// gaps, and when it does not, the sender waits for them (Recorder::add, the
-// next batch), so none of it can fall behind for long.
-constexpr int kBookkeeping = 10;
-
-// Records delivered messages, and marks jobs as going out, on a thread of
-// its own (see send_batch): what add() is given is committed in order, a
-// transaction at a time, its sync deferred (see work()). Destroying it waits
-// until all of it is committed.
-class Recorder {
-  public:
-    using Delivered = std::pair<spool::JobId, spool::Attempt>;
-
-    Recorder(spool::Spool& spool, const std::function<void(const Error&)>& on_error)
-        : spool_(spool), on_error_(on_error), thread_([this] {
-              name_this_thread("pb-record");
-              lower_this_thread_priority(kBookkeeping);
-              loop();
-          }) {}
-    Recorder(const Recorder&) = delete;
-    Recorder& operator=(const Recorder&) = delete;
-    ~Recorder() {
-        {
-            std::lock_guard lock(mu_);
-            done_ = true;
-        }
-        cv_.notify_one();
-        thread_.join();
-    }
-    // Waits until what was added before is committed: the commit of one
-    // message overlaps the sending of the next, never more, so the death of
-    // the process can leave at most two delivered messages of a connection
-    // unrecorded.
-    void add(std::optional<Delivered> result, std::vector<spool::JobId> going_out) {
-        {
-            std::unique_lock lock(mu_);
-            idle_.wait(lock, [this] { return idle(); });
-            if (result) results_.push_back(std::move(*result));
-            going_out_ = std::move(going_out);
-        }
-        cv_.notify_one();
-    }
-    // Waits until everything added is committed.
-    void wait() {
-        std::unique_lock lock(mu_);
-        idle_.wait(lock, [this] { return idle(); });
-    }
-
-  private:
-    bool idle() const { return results_.empty() && going_out_.empty() && !committing_; }
-
-    void loop() {
-        std::unique_lock lock(mu_);
-        for (;;) {
-            cv_.wait(lock, [this] { return done_ || !results_.empty() || !going_out_.empty(); });
-            if (results_.empty() && going_out_.empty()) return;  // done_
-            std::vector<Delivered> results;
-            std::vector<spool::JobId> going_out;
-            results.swap(results_);
-            going_out.swap(going_out_);
-            committing_ = true;
-            lock.unlock();
-            if (auto r = spool_.finish_attempts(results, spool::Durability::deferred, going_out);
-                !r)
-                on_error_(r.error());
-            lock.lock();
-            committing_ = false;
-            idle_.notify_all();
-        }
-    }
-
-    spool::Spool& spool_;
-    const std::function<void(const Error&)>& on_error_;
-    std::mutex mu_;
-    std::condition_variable cv_;    // something to commit, or done
-    std::condition_variable idle_;  // nothing waiting or being committed
-    bool done_ = false;
-    bool committing_ = false;
-    std::vector<Delivered> results_;
-    std::vector<spool::JobId> going_out_;
-    std::thread thread_;  // last: started once the members above exist
-};
-
-}  // namespace
 
 // A claimed batch with its messages opened, ready for the transport.
 struct Engine::Batch {
@@ -134,7 +32,306 @@ struct Engine::Batch {
     std::vector<std::unique_ptr<spool::SpoolReader>> readers;
     std::vector<OutgoingMessage> out;
     std::vector<const spool::Job*> sent;
+    std::size_t opened = 0;  // jobs [0, opened) have been through open()
+
+    // Opens the message of jobs[opened]; false once every one was. A damaged
+    // file is quarantined by the spool and its job failed there: it is
+    // left out of the batch.
+    bool open_next(spool::Spool& spool) {
+        if (opened == jobs.size()) return false;
+        const spool::Job& j = jobs[opened++];
+        auto reader = spool.open_message(j);
+        if (!reader) return true;
+        OutgoingMessage m{j.id, j.sender, {}, reader->get(), j.size};
+        for (const auto& r : j.recipients)
+            if (r.result == spool::RecipientResult::pending) m.recipients.push_back(r.address);
+        readers.push_back(std::move(*reader));
+        out.push_back(std::move(m));
+        sent.push_back(&j);
+        return true;
+    }
+    void open_all(spool::Spool& spool) {
+        while (open_next(spool)) {
+        }
+    }
 };
+
+// The books of every connection, kept on two threads of their own so that
+// the sending threads wait for them only where a promise about crashes says
+// they must (Sending).
+//
+// The clerk commits what the senders hand over (results, and jobs marked
+// as going out), together with whatever other connections handed over
+// meanwhile, one transaction at a time with its sync deferred. Between
+// commits it does chores in small steps: claiming a connection's next batch
+// and opening its files, and closing the files of a sent batch (unlinked by
+// then, so closing is when the file system frees them, a tenth of a
+// millisecond each). A commit never waits for more than one step.
+//
+// The syncer makes the deferred commits durable sync_interval after they
+// were written (one sync for every commit of those milliseconds), then
+// removes the message files of sent jobs. A power cut can so undo the last
+// few milliseconds of claims and results, whose jobs are sent again; the
+// death of the process undoes nothing.
+class Engine::Books {
+  public:
+    using Ticket = std::uint64_t;
+    // Does a piece of work; true while there is more of it.
+    using Chore = std::function<bool()>;
+
+    explicit Books(Engine& e)
+        : e_(e),
+          clerk_([this] {
+              name_this_thread("pb-clerk");
+              clerk();
+          }),
+          syncer_([this](std::stop_token done) {
+              name_this_thread("pb-sync");
+              syncer(done);
+          }) {}
+    Books(const Books&) = delete;
+    Books& operator=(const Books&) = delete;
+    // Finishes everything handed over, makes it durable, then returns.
+    ~Books() {
+        {
+            std::lock_guard lock(mu_);
+            done_ = true;
+        }
+        work_.notify_one();
+        clerk_.join();
+        syncer_.request_stop();
+        syncer_.join();
+        if (auto r = e_.spool_.sync(); !r) e_.opt_.on_error(r.error());
+        e_.spool_.remove_freed();
+    }
+
+    // Hands over `result` (of the job it points to, which stays alive until
+    // wait() returns for the ticket) and jobs marked as going out, for the
+    // next commit.
+    Ticket record(const spool::Job* job, std::optional<spool::Attempt> result,
+                  std::vector<spool::JobId> going_out) {
+        Ticket t = 0;
+        {
+            std::lock_guard lock(mu_);
+            if (result) {
+                jobs_.push_back(job);
+                results_.emplace_back(job->id, std::move(*result));
+            }
+            going_out_.insert(going_out_.end(), going_out.begin(), going_out.end());
+            t = ++handed_;
+        }
+        work_.notify_one();
+        return t;
+    }
+    // Until what `t` handed over, and all before it, is committed.
+    void wait(Ticket t) {
+        std::unique_lock lock(mu_);
+        committed_cv_.wait(lock, [&] { return committed_ >= t; });
+    }
+    void chore(Chore c) {
+        {
+            std::lock_guard lock(mu_);
+            chores_.push_back(std::move(c));
+        }
+        work_.notify_one();
+    }
+    // Something was committed with its sync deferred (a claim).
+    void written() {
+        {
+            std::lock_guard lock(mu_);
+            unsynced_ = true;
+        }
+        sync_cv_.notify_one();
+    }
+
+  private:
+    void clerk() {
+        std::unique_lock lock(mu_);
+        for (;;) {
+            work_.wait(lock, [this] {
+                return done_ || handed_ > committed_ || !chores_.empty();
+            });
+            if (handed_ > committed_) {
+                const Ticket upto = handed_;
+                auto jobs = std::exchange(jobs_, {});
+                auto results = std::exchange(results_, {});
+                auto going_out = std::exchange(going_out_, {});
+                lock.unlock();
+                commit(jobs, results, going_out);
+                lock.lock();
+                committed_ = upto;
+                committed_cv_.notify_all();
+            } else if (!chores_.empty()) {
+                Chore& c = chores_.front();  // stays put: only this thread pops
+                lock.unlock();
+                const bool more = c();
+                lock.lock();
+                if (!more) chores_.pop_front();
+            } else {
+                return;  // done_, and nothing left
+            }
+        }
+    }
+
+    void commit(const std::vector<const spool::Job*>& jobs,
+                const std::vector<std::pair<spool::JobId, spool::Attempt>>& results,
+                const std::vector<spool::JobId>& going_out) {
+        if (auto r = e_.spool_.finish_attempts(results, spool::Durability::deferred, going_out);
+            !r) {
+            e_.opt_.on_error(r.error());
+            return;
+        }
+        written();
+        for (std::size_t i = 0; i < results.size(); ++i)
+            e_.observer_.attempted(*jobs[i], results[i].second);
+    }
+
+    void syncer(std::stop_token done) {
+        std::unique_lock lock(mu_);
+        for (;;) {
+            sync_cv_.wait(lock, done, [this] { return unsynced_; });
+            if (done.stop_requested()) return;  // ~Books syncs the rest
+            // The commits of the next few milliseconds share this sync.
+            sync_cv_.wait_for(lock, done, e_.opt_.sync_interval, [] { return false; });
+            unsynced_ = false;
+            lock.unlock();
+            if (auto r = e_.spool_.sync(); !r) e_.opt_.on_error(r.error());
+            e_.spool_.remove_freed();
+            lock.lock();
+        }
+    }
+
+    Engine& e_;
+    std::mutex mu_;
+    std::condition_variable work_;          // handed over, a chore, or done
+    std::condition_variable committed_cv_;  // committed_ moved
+    std::condition_variable_any sync_cv_;   // unsynced_, or the syncer's stop
+    Ticket handed_ = 0, committed_ = 0;
+    std::vector<const spool::Job*> jobs_;  // of results_, one each
+    std::vector<std::pair<spool::JobId, spool::Attempt>> results_;
+    std::vector<spool::JobId> going_out_;
+    std::deque<Chore> chores_;  // a deque: push_back leaves front() where it is
+    bool unsynced_ = false;
+    bool done_ = false;
+    std::jthread clerk_;   // last two: started once the members above exist
+    std::jthread syncer_;  //
+};
+
+// One batch on the wire, as its books see it.
+//
+// Its jobs are marked as going out a window ahead of the message being sent
+// (mark_ahead, refilled when half of it is used), and a message goes out
+// only once its mark is committed: after a crash only marked jobs come back
+// flagged maybe_sent. The result of a message the server answered without a
+// session error is handed to the clerk at once, and the next answer waits
+// for that commit: the death of the process can leave at most two delivered
+// messages of a connection unrecorded. The other messages are recorded when
+// the batch ends, with its transcript.
+class Engine::Sending {
+  public:
+    Sending(Engine& e, Batch& b)
+        : e_(e),
+          books_(e.books()),
+          b_(b),
+          ahead_(std::max<std::size_t>(e.opt_.mark_ahead, 2)),
+          recorded_(b.sent.size(), false) {}
+
+    // Before the first message: its window marked and committed.
+    void start() {
+        books_.wait(books_.record(nullptr, std::nullopt, next_window()));
+        durable_ = marked_;
+    }
+
+    // The server answered message `i` (Transport::Done); the next one goes
+    // out when this returns.
+    void answered(std::size_t i, const MessageOutcome& mo) {
+        const std::size_t n = b_.sent.size();
+        if (i >= n) return;
+        std::vector<spool::JobId> marks;
+        if (marked_ < n && i + 1 + ahead_ / 2 >= marked_) marks = next_window();
+        std::optional<spool::Attempt> result;
+        if (!mo.error && !mo.maybe_sent) {
+            result = settle(*b_.sent[i], mo, {}, e_.clock_.now(), b_.cfg.retry, e_.rng_);
+            recorded_[i] = true;
+        }
+        if (result || !marks.empty()) {
+            const std::size_t before = marked_ - marks.size();
+            books_.wait(last_);  // the previous result first: at most one in flight
+            durable_ = before;
+            last_ = books_.record(b_.sent[i], std::move(result), std::move(marks));
+        }
+        if (i + 1 < n && i + 1 >= durable_) {
+            books_.wait(last_);
+            durable_ = marked_;
+        }
+    }
+
+    // After the transport returned: the messages without an early result,
+    // recorded with the batch's transcript once the early ones are.
+    void finish(const BatchOutcome& outcome) {
+        books_.wait(last_);
+        const auto now = e_.clock_.now();
+        for (std::size_t i = 0; i < b_.sent.size(); ++i) {
+            if (recorded_[i]) continue;
+            const MessageOutcome none{
+                {}, fail(Errc::mail_service_unavailable, "the transport gave no result"), false};
+            const MessageOutcome& mo = i < outcome.messages.size() ? outcome.messages[i] : none;
+            const spool::Job& job = *b_.sent[i];
+            auto attempt = settle(job, mo, outcome.transcript, now, b_.cfg.retry, e_.rng_);
+            if (auto r = e_.spool_.finish_attempt(job.id, attempt); !r) {
+                e_.opt_.on_error(r.error());
+                continue;
+            }
+            e_.observer_.attempted(job, attempt);
+        }
+    }
+
+  private:
+    // Marks the next window: jobs [marked_, marked_ + ahead_).
+    std::vector<spool::JobId> next_window() {
+        std::vector<spool::JobId> ids;
+        for (const std::size_t end = std::min(b_.sent.size(), marked_ + ahead_); marked_ < end;
+             ++marked_)
+            ids.push_back(b_.sent[marked_]->id);
+        return ids;
+    }
+
+    Engine& e_;
+    Books& books_;
+    Batch& b_;
+    const std::size_t ahead_;
+    std::size_t marked_ = 0;   // jobs [0, marked_) handed over as going out
+    std::size_t durable_ = 0;  // jobs [0, durable_) committed as going out
+    Books::Ticket last_ = 0;   // the latest handed over
+    std::vector<bool> recorded_;
+};
+
+Engine::Engine(spool::Spool& spool, Transport& transport, const Clock& clock, Random& rng,
+               EngineOptions options)
+    : spool_(spool),
+      transport_(transport),
+      clock_(clock),
+      rng_(rng),
+      opt_(std::move(options)),
+      own_waiter_(opt_.waiter ? nullptr : std::make_unique<ClockWaiter>(clock)),
+      waiter_(opt_.waiter ? *opt_.waiter : *own_waiter_),
+      observer_(opt_.observer ? *opt_.observer : no_observer_) {}
+
+Engine::~Engine() = default;  // ~Books: everything recorded is committed and synced
+
+Engine::Books& Engine::books() {
+    std::lock_guard lock(mu_);
+    if (!books_) books_ = std::make_unique<Books>(*this);
+    return *books_;
+}
+
+RateLimiter& Engine::limiter(const std::string& profile, int limit) {
+    std::lock_guard lock(mu_);
+    auto& slot = limiters_[profile];
+    // A changed rate_limit starts a new window rather than reinterpreting the old one.
+    if (!slot.second || slot.first != limit) slot = {limit, std::make_unique<RateLimiter>(limit)};
+    return *slot.second;
+}
 
 std::optional<Engine::Batch> Engine::take_batch(const std::string& profile,
                                                 std::optional<spool::JobId> only, bool may_wait,
@@ -147,7 +344,7 @@ std::optional<Engine::Batch> Engine::take_batch(const std::string& profile,
         const std::size_t got = rl.acquire(clock_.now(), want);
         if (got == 0) {
             if (!may_wait) return std::nullopt;
-            if (auto t = rl.next_free(clock_.now())) wait_until(*t, stop);
+            if (auto t = rl.next_free(clock_.now())) waiter_.wait_until(*t, stop);
             continue;
         }
         auto jobs = spool_.claim(profile, got, only, spool::Durability::deferred);
@@ -156,128 +353,73 @@ std::optional<Engine::Batch> Engine::take_batch(const std::string& profile,
             opt_.on_error(jobs.error());
             return Batch{};
         }
+        books().written();
         rl.release(got - jobs->size());
         b.jobs = std::move(*jobs);
-        for (const auto& j : b.jobs) {
-            auto reader =
-                spool_.open_message(j);  // a damaged file is quarantined and the job failed there
-            if (!reader) continue;
-            OutgoingMessage m{j.id, j.sender, {}, reader->get(), j.size};
-            for (const auto& r : j.recipients)
-                if (r.result == spool::RecipientResult::pending) m.recipients.push_back(r.address);
-            b.readers.push_back(std::move(*reader));
-            b.out.push_back(std::move(m));
-            b.sent.push_back(&j);
-        }
-        return std::optional<Batch>(std::move(b));  // moved: `sent` points into b.jobs
+        observer_.claimed(profile, b.jobs);
+        return std::optional<Batch>(std::move(b));
     }
     return std::nullopt;
 }
 
 std::size_t Engine::send_batch(const std::string& profile, Batch& b) {
     if (b.out.empty()) return 0;
-    const std::size_t n = b.sent.size();
-    // A message the server answered without a session error is recorded as
-    // soon as its reply came: were this process to die later in the batch,
-    // it would not be sent again. The Recorder commits it on a thread of its
-    // own, so the connection goes on with the next message meanwhile; work()
-    // syncs them. The others wait for the batch's end and its transcript.
-    std::vector<bool> recorded(n, false);
-    std::optional<Recorder> recorder;
-    recorder.emplace(spool_, opt_.on_error);
-    // Jobs are marked as going out a few at a time, in the same commits, a
-    // few messages before the first of them goes: after a crash only those
-    // come back flagged maybe_sent. [0, marked) are handed to the recorder,
-    // [0, durable) known committed; a message goes out only once durable.
-    const std::size_t ahead = std::max<std::size_t>(opt_.mark_ahead, 2);
-    std::size_t marked = 0;
-    std::size_t durable = 0;
-    auto next_marks = [&] {
-        std::vector<spool::JobId> ids;
-        for (const std::size_t end = std::min(n, marked + ahead); marked < end; ++marked)
-            ids.push_back(b.sent[marked]->id);
-        return ids;
-    };
-    recorder->add(std::nullopt, next_marks());
-    recorder->wait();
-    durable = marked;
-    auto record_now = [&](std::size_t i, const MessageOutcome& mo) {
-        if (i >= n) return;
-        const std::size_t before = marked;
-        std::vector<spool::JobId> marks;
-        if (marked < n && i + 1 + ahead / 2 >= marked) marks = next_marks();
-        std::optional<Recorder::Delivered> result;
-        if (!mo.error && !mo.maybe_sent) {
-            result.emplace(b.sent[i]->id,
-                           settle(*b.sent[i], mo, {}, clock_.now(), b.cfg.retry, rng_));
-            recorded[i] = true;
-        }
-        if (result || !marks.empty()) {
-            recorder->add(std::move(result), std::move(marks));
-            durable = before;  // add() waited for everything handed over before
-        }
-        // The next message goes out when this returns.
-        if (i + 1 < n && i + 1 >= durable) {
-            recorder->wait();
-            durable = marked;
-        }
-    };
-    BatchOutcome outcome = transport_.send(profile, b.out, record_now);
-    recorder.reset();  // drains: every early result is committed from here on
-    const auto now = clock_.now();
-    for (std::size_t i = 0; i < b.sent.size(); ++i) {
-        if (recorded[i]) continue;
-        const MessageOutcome none{
-            {}, fail(Errc::mail_service_unavailable, "the transport gave no result"), false};
-        const MessageOutcome& mo = i < outcome.messages.size() ? outcome.messages[i] : none;
-        auto attempt = settle(*b.sent[i], mo, outcome.transcript, now, b.cfg.retry, rng_);
-        if (auto r = spool_.finish_attempt(b.sent[i]->id, attempt); !r) opt_.on_error(r.error());
-    }
+    Sending books(*this, b);
+    books.start();
+    BatchOutcome outcome = transport_.send(
+        profile, b.out, [&](std::size_t i, const MessageOutcome& mo) { books.answered(i, mo); });
+    books.finish(outcome);
     return b.sent.size();
 }
 
 std::size_t Engine::work(const std::string& profile, std::optional<spool::JobId> only,
                          std::stop_token stop) {
-    // Claims and results are committed with their sync deferred; this
-    // thread syncs them every few milliseconds, off the sending path, and
-    // removes the files of sent jobs once their results are durable. A
-    // power cut can so undo the last few milliseconds of claims and results
-    // (their jobs are sent again); the death of the process undoes nothing.
-    std::jthread syncer([this](std::stop_token done) {
-        name_this_thread("pb-sync");
-        lower_this_thread_priority(kBookkeeping);
-        for (;;) {
-            wait_until(clock_.now() + opt_.sync_interval, done);
-            if (done.stop_requested()) return;  // work() syncs the rest
-            if (auto r = spool_.sync(); !r) opt_.on_error(r.error());
-            spool_.remove_freed();
-        }
-    });
-    // The next batch is claimed and its files opened while this one is
-    // sent: the connection never waits for the spool between batches. The
-    // same thread lets go of the batch sent before: closing the files of
-    // sent jobs, already unlinked, is when the file system frees them, a
-    // tenth of a millisecond each, and that is no work for the connection.
+    // The next batch is claimed and its files opened by the clerk while this
+    // one is sent, so the connection never waits for the spool between
+    // batches; the clerk also lets go of the batch sent before.
+    struct Ahead {
+        std::optional<Batch> sent;  // its readers are closed one a step
+        std::optional<Batch> next;
+        bool looked = false;
+        std::promise<std::optional<Batch>> done;
+    };
+    auto take_ahead = [&](std::optional<Batch> sent) {
+        auto a = std::make_shared<Ahead>();
+        a->sent = std::move(sent);
+        auto future = a->done.get_future();
+        books().chore([this, a, &profile, stop]() -> bool {
+            if (a->sent && !a->sent->readers.empty()) {
+                a->sent->readers.pop_back();
+                return true;
+            }
+            if (!a->looked) {
+                a->looked = true;
+                a->next = take_batch(profile, std::nullopt, false, stop);
+                return true;
+            }
+            if (a->next && a->next->open_next(spool_)) return true;
+            a->done.set_value(std::move(a->next));
+            return false;
+        });
+        return future;
+    };
+
     std::future<std::optional<Batch>> ahead;
-    std::optional<Batch> b;
+    std::optional<Batch> sent;
     std::size_t done = 0;
     while (!stop.stop_requested()) {
-        std::optional<Batch> next;
-        if (ahead.valid()) next = ahead.get();
+        std::optional<Batch> b;
+        if (ahead.valid()) b = ahead.get();
         // Nothing taken ahead (rate-limited, or nothing was due then): look
         // now, for jobs that came while the last batch was sent.
-        if (!next || next->jobs.empty()) next = take_batch(profile, only, true, stop);
-        if (!next || next->jobs.empty()) break;
-        if (!only)
-            ahead = std::async(std::launch::async,
-                               [this, &profile, stop, sent = std::move(b)]() mutable {
-                                   name_this_thread("pb-take");
-                                   lower_this_thread_priority(kBookkeeping);
-                                   sent.reset();
-                                   return take_batch(profile, std::nullopt, false, stop);
-                               });
-        b = std::move(next);
+        if (!b || b->jobs.empty()) {
+            b = take_batch(profile, only, true, stop);
+            if (b) b->open_all(spool_);
+        }
+        if (!b || b->jobs.empty()) break;
+        if (!only) ahead = take_ahead(std::exchange(sent, std::nullopt));
         done += send_batch(profile, *b);
+        sent = std::move(b);
         if (only) break;
     }
     if (ahead.valid()) {  // stopped with a batch taken ahead: it goes back
@@ -287,8 +429,7 @@ std::size_t Engine::work(const std::string& profile, std::optional<spool::JobId>
             if (auto r = spool_.unclaim(ids); !r) opt_.on_error(r.error());
         }
     }
-    syncer.request_stop();
-    syncer.join();
+    // Returns with every result durable and the files of sent jobs gone.
     if (auto r = spool_.sync(); !r) opt_.on_error(r.error());
     spool_.remove_freed();
     return done;
@@ -333,18 +474,26 @@ Result<std::size_t> Engine::release(const std::string& profile) {
     return spool_.release_held(profile);
 }
 
+void Engine::wake() {
+    std::lock_guard lock(mu_);
+    if (nap_)
+        nap_->request_stop();
+    else
+        woken_ = true;
+}
+
 void Engine::run(std::stop_token stop) {
-    // One runner per profile with due jobs; a runner is a flush() of that
-    // profile (its concurrency workers) and ends when nothing is due.
-    struct Runner {
+    // Each pass tops up every profile with due jobs to its concurrency of
+    // workers; a worker ends when nothing of its profile is due.
+    struct Worker {
         std::string profile;
         std::shared_ptr<std::atomic<bool>> done = std::make_shared<std::atomic<bool>>(false);
         std::jthread thread;
     };
-    std::list<Runner> runners;
+    std::list<Worker> workers;
     auto last_prune = TimePoint{};
     while (!stop.stop_requested()) {
-        runners.remove_if([](const Runner& r) { return r.done->load(); });  // joins the finished
+        workers.remove_if([](const Worker& w) { return w.done->load(); });  // joins the finished
         const auto now = clock_.now();
         if (now - last_prune >= std::chrono::hours{1}) {
             if (auto r = spool_.prune(opt_.retention()); !r) opt_.on_error(r.error());
@@ -358,27 +507,40 @@ void Engine::run(std::stop_token stop) {
         }
         if (auto due = spool_.due_profiles()) {
             for (const auto& p : *due) {
-                if (std::any_of(runners.begin(), runners.end(),
-                                [&](const Runner& r) { return r.profile == p; }))
-                    continue;
-                Runner& r = runners.emplace_back();
-                r.profile = p;
-                r.thread = std::jthread([this, p, stop, done = r.done] {
-                    name_this_thread("pb-flush");
-                    flush(p, stop);
-                    *done = true;
-                });
+                auto running = std::count_if(workers.begin(), workers.end(),
+                                             [&](const Worker& w) { return w.profile == p; });
+                for (; running < std::max(1, opt_.config(p).concurrency); ++running) {
+                    Worker& w = workers.emplace_back();
+                    w.profile = p;
+                    w.thread = std::jthread([this, p, stop, done = w.done] {
+                        name_this_thread("pb-send");
+                        work(p, std::nullopt, stop);
+                        *done = true;
+                    });
+                }
             }
         } else {
             opt_.on_error(due.error());
         }
         transport_.tidy();  // connections kept idle too long are closed
-        TimePoint wake = clock_.now() + opt_.poll;
-        if (auto next = spool_.next_due(); next && *next && **next < wake) wake = **next;
-        wait_until(wake, stop);
+
+        TimePoint until = clock_.now() + opt_.poll;
+        if (auto next = spool_.next_due(); next && *next && **next < until) until = **next;
+        std::stop_source nap;
+        {
+            std::lock_guard lock(mu_);
+            if (std::exchange(woken_, false)) continue;
+            nap_ = &nap;
+        }
+        {
+            std::stop_callback stopping(stop, [&nap] { nap.request_stop(); });
+            waiter_.wait_until(until, nap.get_token());
+        }
+        std::lock_guard lock(mu_);
+        nap_ = nullptr;
     }
-    // Destroying the runners joins them: workers finish their batch and
-    // record it before serve exits.
+    // Destroying the workers joins them: each finishes its batch and records
+    // it before serve exits.
 }
 
 }  // namespace pb::delivery

@@ -10,6 +10,13 @@
 //   flush()      every due job until none is due (`postbridge flush`)
 //   run(stop)    serve: deliver as jobs come due, release held jobs when
 //                their profile is signed in again, prune the history
+//
+// Threads: one sending thread per connection, and nothing else waits on the
+// network. Two threads of the engine keep the books for all of them (see
+// engine.cpp): the clerk commits results and marks as the server answers,
+// claims each connection's next batch while the current one is sent and
+// closes the files of sent batches; the syncer makes the commits durable a
+// few milliseconds later and removes the files of sent jobs.
 #pragma once
 
 #include <functional>
@@ -17,11 +24,11 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <set>
 #include <stop_token>
 #include <string>
 
 #include "core/clock.hpp"
+#include "delivery/events.hpp"
 #include "delivery/policy.hpp"
 #include "delivery/rate_limiter.hpp"
 #include "delivery/transport.hpp"
@@ -33,6 +40,25 @@ struct ProfileConfig {
     int concurrency = 3;  // delivery.concurrency
     int rate_limit = 0;   // delivery.rate_limit, messages per minute; 0 = none
     RetryPolicy retry;    // retry.max_age = delivery.max_age
+};
+
+// How the engine waits for time to pass: until a time of its clock, or a
+// stop request. Tests put in one that moves a manual clock, so that they say
+// when time passes instead of sleeping.
+class Waiter {
+  public:
+    virtual ~Waiter() = default;
+    virtual void wait_until(TimePoint t, std::stop_token stop) = 0;
+};
+
+// The real one: sleeps for as long as `clock` says is left.
+class ClockWaiter final : public Waiter {
+  public:
+    explicit ClockWaiter(const Clock& clock) : clock_(clock) {}
+    void wait_until(TimePoint t, std::stop_token stop) override;
+
+  private:
+    const Clock& clock_;
 };
 
 struct EngineOptions {
@@ -50,10 +76,14 @@ struct EngineOptions {
     // flagged maybe_sent; the rest of the batch, and the batch taken ahead,
     // go back as never tried. Small: one more row in a few commits.
     std::size_t mark_ahead = 8;
-    // How often a worker syncs its deferred claims and results: what a power
-    // cut can undo (see Engine::work).
-    Duration sync_interval = std::chrono::milliseconds{10};
+    // How long a commit may wait for its sync: what a power cut can undo
+    // (the jobs are sent again). Disk time, so real time, not the clock's.
+    std::chrono::milliseconds sync_interval{10};
     Duration poll = std::chrono::seconds{1};  // how often run() looks for other processes' jobs
+    // Not owned; null: a ClockWaiter of the engine's clock.
+    Waiter* waiter = nullptr;
+    // Not owned; may be null.
+    Observer* observer = nullptr;
     // Where failures of the engine itself go (a database error while
     // recording a result); the job stays `sending` and recover() requeues it.
     std::function<void(const Error&)> on_error = [](const Error&) {};
@@ -63,6 +93,9 @@ class Engine {
   public:
     Engine(spool::Spool& spool, Transport& transport, const Clock& clock, Random& rng,
            EngineOptions options);
+    ~Engine();
+    Engine(const Engine&) = delete;
+    Engine& operator=(const Engine&) = delete;
 
     Result<spool::Job> deliver(spool::JobId id);
     // Returns how many attempts were made.
@@ -70,11 +103,19 @@ class Engine {
     void run(std::stop_token stop);
     // The profile signed in: its held jobs go out (a successful `signin`).
     Result<std::size_t> release(const std::string& profile);
+    // A job was accepted: run() looks for due jobs now rather than at its
+    // next poll.
+    void wake();
 
   private:
+    struct Batch;
+    class Books;
+    class Sending;
+
+    // One connection's worker: batches of `profile` (or the one job `only`)
+    // until none is due or `stop`. Returns how many attempts it made.
     std::size_t work(const std::string& profile, std::optional<spool::JobId> only,
                      std::stop_token stop);
-    struct Batch;
     // Claims the profile's next batch (or the one job `only`) and opens its
     // messages. nullopt: stopped, or rate-limited and not `may_wait`. A batch
     // without jobs: nothing is due.
@@ -82,15 +123,23 @@ class Engine {
                                     bool may_wait, std::stop_token stop);
     std::size_t send_batch(const std::string& profile, Batch& batch);
     RateLimiter& limiter(const std::string& profile, int limit);
-    void wait_until(TimePoint t, std::stop_token stop);
+    Books& books();
 
     spool::Spool& spool_;
     Transport& transport_;
     const Clock& clock_;
     LockedRandom rng_;
     EngineOptions opt_;
+    std::unique_ptr<ClockWaiter> own_waiter_;  // when none was given
+    Waiter& waiter_;
+    Observer no_observer_;
+    Observer& observer_;
     std::mutex mu_;
     std::map<std::string, std::pair<int, std::unique_ptr<RateLimiter>>> limiters_;
+    std::unique_ptr<Books> books_;  // started by the first batch
+    // wake(): the wait of run() under way, or a note that there was one.
+    std::stop_source* nap_ = nullptr;
+    bool woken_ = false;
 };
 
 }  // namespace pb::delivery

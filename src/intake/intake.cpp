@@ -36,8 +36,9 @@ Error no_sender(const std::string& profile) {
 
 }  // namespace
 
-Intake::Intake(spool::Spool& spool, Profiles& profiles, const Clock& clock, Random& rng)
-    : spool_(spool), profiles_(profiles), clock_(clock), rng_(rng) {}
+Intake::Intake(spool::Spool& spool, Profiles& profiles, const Clock& clock, Random& rng,
+               std::function<void()> queued)
+    : spool_(spool), profiles_(profiles), clock_(clock), rng_(rng), queued_(std::move(queued)) {}
 
 Result<Accepted> Intake::submit(spool::Submission sub, ByteSource& body) {
     if (auto r = profiles_.check_profile(sub.profile); !r) return std::move(r).error();
@@ -57,6 +58,7 @@ Result<Accepted> Intake::submit(spool::Submission sub, ByteSource& body) {
     auto id = spool_.accept(sub, body);
     if (!id) return std::move(id).error();
     a.id = *id;
+    if (!a.held && queued_) queued_();
     return a;
 }
 

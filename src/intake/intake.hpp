@@ -19,6 +19,7 @@
 // call it at once.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -75,7 +76,10 @@ struct RelayedMessage {
 
 class Intake {
   public:
-    Intake(spool::Spool& spool, Profiles& profiles, const Clock& clock, Random& rng);
+    // `queued`, when given, is told of every job accepted into the queue
+    // (not held): serve's engine starts on it at once.
+    Intake(spool::Spool& spool, Profiles& profiles, const Clock& clock, Random& rng,
+           std::function<void()> queued = {});
 
     Result<Accepted> submit(spool::Submission sub, ByteSource& body);
 
@@ -93,6 +97,7 @@ class Intake {
     Profiles& profiles_;
     const Clock& clock_;
     LockedRandom rng_;
+    std::function<void()> queued_;
 };
 
 }  // namespace pb::intake

@@ -77,7 +77,8 @@ Result<std::unique_ptr<Outbox>> Outbox::open(const std::filesystem::path& state_
     kinds[settings::Transport::smtp] = std::make_unique<delivery::SmtpTransport>(
         [self](const std::string& p) { return self->endpoint(p); });
     o->transport_ = std::make_unique<ByProfile>(*o, std::move(kinds));
-    o->intake_ = std::make_unique<intake::Intake>(o->spool(), *o, clock, rng);
+    o->intake_ = std::make_unique<intake::Intake>(o->spool(), *o, clock, rng,
+                                                  [self] { self->engine().wake(); });
     delivery::EngineOptions eo;
     eo.config = [self](const std::string& p) { return profile_config(self->config()->profile(p)); };
     eo.sign_in_problem = [self](const std::string& p) { return self->sign_in_problem(p); };

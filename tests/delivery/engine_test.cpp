@@ -6,12 +6,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <condition_variable>
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <thread>
 
 #include "delivery/locks.hpp"
+#include "engine_probes.hpp"
 #include "fake_transport.hpp"
 #include "store/store.hpp"
 #include "support/fakes.hpp"
@@ -118,12 +119,14 @@ class EngineTest : public ::testing::Test {
     Engine engine(ProfileConfig cfg = {}) {
         EngineOptions o;
         o.config = [cfg](const std::string&) { return cfg; };
+        o.observer = &events_;
         return Engine(*spool_, transport_, clock_, rng_, std::move(o));
     }
     // One connection, and any error of the engine itself fails the test.
     Engine strict_engine(const std::function<void(EngineOptions&)>& set = {}) {
         EngineOptions o;
         o.config = [](const std::string&) { return with_concurrency(1); };
+        o.observer = &events_;
         o.on_error = [](const Error& e) { ADD_FAILURE() << e.describe(); };
         if (set) set(o);
         return Engine(*spool_, transport_, clock_, rng_, std::move(o));
@@ -144,6 +147,7 @@ class EngineTest : public ::testing::Test {
     SplitMixRandom rng_;
     spool::PosixFileOps ops_;
     test::FakeTransport transport_;
+    test::EventLog events_;
     std::unique_ptr<store::Store> store_;
     std::unique_ptr<spool::Spool> spool_;
 };
@@ -177,10 +181,10 @@ TEST_F(EngineTest, ADeliveredMessageIsRecordedBeforeTheBatchEnds) {
     transport_.script = [&](const OutgoingMessage& m) {
         // The batch cannot end while this waits, so `sent` here means it was
         // recorded while the connection went on.
-        for (int i = 0; i < 200 && m.job == second; ++i) {
+        if (m.job == second) {
+            EXPECT_TRUE(events_.await_attempt(first, spool::JobState::sent))
+                << "the first message was not recorded while the batch went on";
             first_seen = get(first).state;
-            if (first_seen == spool::JobState::sent) break;
-            std::this_thread::sleep_for(5ms);
         }
         return test::FakeTransport::accept_all(m);
     };
@@ -199,10 +203,11 @@ TEST_F(EngineTest, TheNextBatchIsTakenWhileOneIsSentAndPutBackOnStop) {
     transport_.script = [&](const OutgoingMessage& m) {
         if (m.job == ids[0]) {
             // The second batch is claimed while the first is on the wire.
-            for (int i = 0; i < 400 && !taken_ahead; ++i) {
-                taken_ahead = get(ids[2]).state == spool::JobState::sending;
-                if (!taken_ahead) std::this_thread::sleep_for(5ms);
-            }
+            taken_ahead = events_.await([&](const test::EventLog& log) {
+                return log.claims().size() == 2 &&
+                       log.claims()[1] == std::vector<spool::JobId>{ids[2], ids[3]};
+            });
+            EXPECT_EQ(get(ids[2]).state, spool::JobState::sending);
             stop.request_stop();  // serve shutting down
         }
         return test::FakeTransport::accept_all(m);
@@ -224,7 +229,7 @@ TEST_F(EngineTest, TheNextBatchIsTakenWhileOneIsSentAndPutBackOnStop) {
 TEST_F(EngineTest, TheFilesOfASentBatchAreClosedOffTheSendingThread) {
     // A sent job's file is unlinked once its result is synced; closing it
     // is then when the file system frees it. That is work for the thread
-    // taking the next batch, not for the one the connection waits on.
+    // keeping the books, not for the one the connection waits on.
     CloseWatch ops;
     spool_.reset();
     auto sp = spool::Spool::open(dir_, ops, clock_, rng_);
@@ -240,8 +245,10 @@ TEST_F(EngineTest, TheFilesOfASentBatchAreClosedOffTheSendingThread) {
         sender = std::this_thread::get_id();
         return test::FakeTransport::accept_all(m);
     };
-    auto e = strict_engine([](EngineOptions& o) { o.batch_max = 2; });
-    EXPECT_EQ(e.flush(), 4U);
+    {
+        auto e = strict_engine([](EngineOptions& o) { o.batch_max = 2; });
+        EXPECT_EQ(e.flush(), 4U);
+    }  // before the spool it uses
     EXPECT_EQ(transport_.batches, (std::vector<std::size_t>{2, 2}));
     ASSERT_TRUE(sender);
     for (const auto& f : first_batch) {
@@ -283,7 +290,10 @@ TEST_F(EngineTest, AJobThatCameWhileABatchWasSentGoesOutInTheSameFlush) {
     std::optional<spool::JobId> late;
     transport_.script = [&](const OutgoingMessage& m) {
         if (m.job == first) {
-            std::this_thread::sleep_for(50ms);  // the look ahead is over by now
+            // Once the look ahead found nothing.
+            EXPECT_TRUE(events_.await([](const test::EventLog& log) {
+                return log.claims().size() == 2 && log.claims()[1].empty();
+            }));
             late = submit();
         }
         return test::FakeTransport::accept_all(m);
@@ -292,6 +302,9 @@ TEST_F(EngineTest, AJobThatCameWhileABatchWasSentGoesOutInTheSameFlush) {
     EXPECT_EQ(e.flush(), 2U);
     ASSERT_TRUE(late);
     EXPECT_EQ(get(*late).state, spool::JobState::sent);
+    // The look ahead found nothing; the look after the batch found it.
+    ASSERT_GE(events_.claims().size(), 3U);
+    EXPECT_EQ(events_.claims()[2], std::vector<spool::JobId>{*late});
 }
 
 TEST_F(EngineTest, SentMessagesFilesAreRemovedOnceTheirResultsAreSynced) {
@@ -393,13 +406,14 @@ TEST_F(EngineTest, FlushOfOneProfileLeavesOthers) {
 
 TEST_F(EngineTest, RunDeliversAndStops) {
     const auto id = submit();
+    test::SteppingWaiter waiter(clock_, test::SteppingWaiter::held);
     EngineOptions o;
-    o.poll = 10ms;
+    o.waiter = &waiter;
+    o.observer = &events_;
     Engine e(*spool_, transport_, clock_, rng_, std::move(o));
     std::jthread t([&](std::stop_token st) { e.run(st); });
-    for (int i = 0; i < 500 && get(id).state != spool::JobState::sent; ++i)
-        std::this_thread::sleep_for(10ms);
-    t.request_stop();
+    EXPECT_TRUE(events_.await_attempt(id, spool::JobState::sent));
+    t.request_stop();  // ends the held wait
     t.join();
     EXPECT_EQ(get(id).state, spool::JobState::sent);
 }
@@ -414,36 +428,100 @@ TEST_F(EngineTest, RunReleasesHeldJobsWhenSignedInAgain) {
     StringSource body("x");
     const auto id = *spool_->accept(held, body);
     std::atomic<bool> signed_in{false};
-    std::mutex mu;
-    std::condition_variable asked_cv;
-    int asked = 0;  // passes that looked at the held job
+    std::atomic<int> asked{0};  // passes that looked at the held job
+    test::SteppingWaiter waiter(clock_, test::SteppingWaiter::held);
     EngineOptions o;
-    o.poll = 10ms;
+    o.waiter = &waiter;
+    o.observer = &events_;
     o.sign_in_problem = [&](const std::string&) -> std::optional<Errc> {
-        {
-            std::lock_guard lock(mu);
-            ++asked;
-        }
-        asked_cv.notify_all();
+        ++asked;
         if (signed_in) return std::nullopt;
         return Errc::not_signed_in;
     };
     Engine e(*spool_, transport_, clock_, rng_, std::move(o));
     std::jthread t([&](std::stop_token st) { e.run(st); });
-    // Held while signed out, after passes that saw it: an engine that
-    // never ran fails here rather than passing on a job nobody looked at.
-    {
-        std::unique_lock lock(mu);
-        ASSERT_TRUE(asked_cv.wait_for(lock, 5s, [&] { return asked >= 3; }))
-            << "the engine made no passes";
-    }
+    // Two whole passes, each of which looked at the held job and left it.
+    ASSERT_TRUE(waiter.await_waits(1)) << "the engine made no pass";
+    waiter.let_through();
+    ASSERT_TRUE(waiter.await_waits(2));
+    EXPECT_EQ(asked, 2);
     EXPECT_EQ(get(id).state, spool::JobState::held);
+    EXPECT_TRUE(events_.attempts().empty());
     signed_in = true;
-    for (int i = 0; i < 500 && get(id).state != spool::JobState::sent; ++i)
-        std::this_thread::sleep_for(10ms);
+    waiter.let_through();
+    EXPECT_TRUE(events_.await_attempt(id, spool::JobState::sent));
     t.request_stop();
     t.join();
     EXPECT_EQ(get(id).state, spool::JobState::sent);
+}
+
+TEST_F(EngineTest, AJobAcceptedWhileRunWaitsGoesOutWithoutWaitingForThePoll) {
+    test::SteppingWaiter waiter(clock_, test::SteppingWaiter::held);  // never let through
+    EngineOptions o;
+    o.waiter = &waiter;
+    o.observer = &events_;
+    Engine e(*spool_, transport_, clock_, rng_, std::move(o));
+    std::jthread t([&](std::stop_token st) { e.run(st); });
+    ASSERT_TRUE(waiter.await_waits(1));
+    const auto id = submit();
+    e.wake();  // what intake does for serve
+    EXPECT_TRUE(events_.await_attempt(id, spool::JobState::sent));
+    EXPECT_TRUE(waiter.await_waits(2)) << "a second pass, without a poll";
+    t.request_stop();
+    t.join();
+}
+
+TEST_F(EngineTest, ARateLimitedFlushWaitsOnTheEnginesClock) {
+    std::vector<spool::JobId> ids;
+    for (int i = 0; i < 5; ++i) ids.push_back(submit());
+    test::SteppingWaiter waiter(clock_);  // lets every wait through, moving the clock
+    const auto start = clock_.now();
+    auto e = strict_engine([&](EngineOptions& o) {
+        o.config = [](const std::string&) {
+            ProfileConfig c = with_concurrency(1);
+            c.rate_limit = 2;
+            return c;
+        };
+        o.waiter = &waiter;
+    });
+    EXPECT_EQ(e.flush(), 5U);
+    EXPECT_EQ(transport_.batches, (std::vector<std::size_t>{2, 2, 1}));
+    EXPECT_EQ(waiter.waits(), 2) << "one wait for each full window";
+    EXPECT_GE(clock_.now() - start, 2min);
+    for (auto id : ids) EXPECT_EQ(get(id).state, spool::JobState::sent);
+}
+
+TEST_F(EngineTest, EveryAttemptIsReportedOnceWithWhatItCameToAfterItIsCommitted) {
+    // The delivery log and the metrics are made from these reports: each
+    // attempt once, whatever its outcome, and never before the history
+    // shows it.
+    const auto ok = submit({"ok@example.test"});
+    const auto refused = submit({"no@example.test"});
+    const auto later = submit({"later@example.test"});
+    transport_.script = [](const OutgoingMessage& m) {
+        const std::string& r = m.recipients.at(0);
+        if (r.starts_with("no"))
+            return MessageOutcome{{}, fail(Errc::sender_not_allowed, "5.7.60"), false};
+        if (r.starts_with("later"))
+            return MessageOutcome{{}, fail(Errc::cannot_connect, "refused"), false};
+        return test::FakeTransport::accept_all(m);
+    };
+    struct InHistory final : Observer {
+        spool::Spool* spool = nullptr;
+        std::mutex mu;
+        std::map<spool::JobId, std::vector<spool::JobState>> seen;
+        void attempted(const spool::Job& job, const spool::Attempt& a) override {
+            std::lock_guard lock(mu);
+            EXPECT_EQ((*spool->job(job.id))->state, a.state) << "reported before it was committed";
+            seen[job.id].push_back(a.state);
+        }
+    } observer;
+    observer.spool = spool_.get();
+    auto e = strict_engine([&](EngineOptions& o) { o.observer = &observer; });
+    EXPECT_EQ(e.flush(), 3U);
+    using S = spool::JobState;
+    EXPECT_EQ(observer.seen, (std::map<spool::JobId, std::vector<S>>{
+                                 {ok, {S::sent}}, {refused, {S::failed}}, {later, {S::queued}}}));
 }
 
 TEST(RateLimiter, AllowsTheLimitInAnyMinute) {

@@ -2,6 +2,7 @@
 // interfaces from core/clock.hpp; nothing in src/ knows these exist).
 #pragma once
 
+#include <atomic>
 #include <cstring>
 
 #include "core/clock.hpp"
@@ -12,12 +13,12 @@ class ManualClock final : public Clock {
   public:
     explicit ManualClock(TimePoint start = TimePoint{std::chrono::seconds{1'800'000'000}})
         : now_(start) {}
-    TimePoint now() const override { return now_; }
-    void advance(Duration d) { now_ += d; }
-    void set(TimePoint t) { now_ = t; }
+    TimePoint now() const override { return now_.load(); }
+    void advance(Duration d) { now_.store(now_.load() + d); }  // from one thread at a time
+    void set(TimePoint t) { now_.store(t); }
 
   private:
-    TimePoint now_;
+    std::atomic<TimePoint> now_;  // read by a test's engine threads
 };
 
 // Counts up from a seed: reproducible, and different on every call.
