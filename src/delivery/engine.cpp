@@ -148,9 +148,7 @@ class Engine::Books {
     void clerk() {
         std::unique_lock lock(mu_);
         for (;;) {
-            work_.wait(lock, [this] {
-                return done_ || handed_ > committed_ || !chores_.empty();
-            });
+            work_.wait(lock, [this] { return done_ || handed_ > committed_ || !chores_.empty(); });
             if (handed_ > committed_) {
                 const Ticket upto = handed_;
                 auto jobs = std::exchange(jobs_, {});
