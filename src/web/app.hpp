@@ -1,7 +1,7 @@
 // Web Config as a function: Request in, Response out. Sessions, CSRF,
-// login throttling, the security headers and the routes all live here, so
-// the tests exercise every rule without a socket; server.cpp only carries
-// bytes.
+// login throttling, the security headers and the route table all live here,
+// so the tests exercise every rule without a socket; server.cpp only carries
+// bytes. Each page's handlers are in a file named for the page.
 //
 // Not thread-safe: the server calls handle() from one worker thread.
 #pragma once
@@ -20,6 +20,8 @@
 #include "web/signin.hpp"
 
 namespace pb::web {
+
+enum class Tab;  // layout.hpp
 
 struct AppOptions {
     // Where log lines go (never a password, token or cookie).
@@ -43,39 +45,65 @@ class App {
     }
 
   private:
-    struct Call;
+    struct Call;   // one request on its way through (app_internal.hpp)
+    struct Route;  // an entry of the route table (app.cpp)
     Response route(Call& call);
+
+    // The frame of every logged-in page (layout.cpp).
+    Response framed(Call& call, Tab tab, std::string_view title, std::string body,
+                    int status = 200);
+    Response unavailable(Call& call, Tab tab, std::string_view title);
+    bool fax_configured();
+
+    // Log in and out (login_page.cpp).
     Response login_page(Call& call, std::string_view problem, int status = 200);
     Response login(Call& call);
     Response logout(Call& call);
+
+    // Network > Email Server > Basic and Fax > Fax Server > Email Server
+    // Settings: one page for two profiles, its sign-in and its test email
+    // (email_server_page.cpp).
     Response email_page(Call& call, std::string_view profile, std::string_view base);
     Response email_apply(Call& call, std::string_view profile, std::string_view base);
     Response email_signin(Call& call, std::string_view profile, std::string_view base);
+    // The Sign In panel's action on `profile` (start, finish, signout), also
+    // the Users page's: the problem to show ("" when none), or nullopt for
+    // an unknown action. `who` names the profile in the log.
+    std::optional<std::string> signin_action(Call& call, std::string_view profile,
+                                             std::string_view action, std::string_view who);
     Response signin_status(Call& call);
-    Response simple_page(Call& call, int tab, std::string_view title, std::string body);
-    bool fax_configured();
-
-    // Part 2 (pages2.cpp).
-    Response route2(Call& call);
-    Response connection_test(Call& call);
     Response test_email(Call& call, std::string_view base);
+
+    // Network > Email Server > Connection Test (connection_test_page.cpp).
+    Response connection_test(Call& call);
+
+    // Network Security > CA Certificate and Root Certificate Update
+    // (certificates_page.cpp).
     Response ca_page(Call& call);
     Response ca_import(Call& call);
     Response ca_remove(Call& call);
     Response root_update(Call& call);
+
+    // Product Security > Change Administrator Password
+    // (product_security_page.cpp).
     Response product_security(Call& call);
+
+    // Device Management > Job Status (jobs_page.cpp).
     Response jobs_page(Call& call);
+    Response job_path(Call& call);
     Response job_page(Call& call, std::int64_t id);
     Response job_retry(Call& call, std::int64_t id);
+
+    // Device Management > Users (Scan to My Email) (users_page.cpp).
     Response users_page(Call& call);
     Response users_add(Call& call);
     Response users_remove(Call& call);
     Response users_signin(Call& call);
-    Response status_sheet(Call& call, bool email_only);
-    Response unavailable(Call& call, int tab, std::string_view title);
-    Response framed(Call& call, int tab, std::string_view title, std::string body,
-                    int status = 200);
     bool user_exists(std::string_view profile);
+
+    // Device Management > Status Sheet and Email Server Status
+    // (status_sheet_page.cpp).
+    Response status_sheet(Call& call, bool email_only);
 
     // The JSON API under /api/v1 (api.cpp), for API tokens only.
     Response api(Call& call);

@@ -1,10 +1,12 @@
-// What app.cpp, pages2.cpp and api.cpp share inside App: the per-request
-// Call and a few constants. Not for use outside src/web.
+// What App's page files share: the per-request Call, the paths one page
+// sends the browser to from another, and the answers every page gives the
+// same way. Not for use outside src/web.
 #pragma once
 
 #include <string>
 #include <string_view>
 
+#include "core/error.hpp"
 #include "core/secret.hpp"
 #include "web/app.hpp"
 
@@ -12,11 +14,21 @@ namespace pb::web {
 
 inline constexpr std::string_view kEmailBase = "/network/email/basic";
 inline constexpr std::string_view kFaxBase = "/fax/email-server";
+inline constexpr std::string_view kJobsPath = "/device-management/jobs";
 inline constexpr std::string_view kExpiredForm =
     "The form has expired. Reload the page and try again.";
 
 inline Response forbidden(std::string_view why) {
     return Response::text(403, std::string(why) + "\n");
+}
+
+inline Response not_found() {
+    return Response::text(404, "Not found.\n");
+}
+
+// An error for people: its detail, or the code's status line when it has none.
+inline std::string message_of(const Error& e) {
+    return e.detail.empty() ? std::string(e.info().status) : e.detail;
 }
 
 struct App::Call {
@@ -25,6 +37,9 @@ struct App::Call {
     bool new_cookie = false;     // the session was created or renewed: send its cookie
 
     bool admin() const { return session != nullptr && session->admin; }
+    // HEAD is answered as GET (the server leaves out the body).
+    bool get() const { return req.method == "GET" || req.method == "HEAD"; }
+    bool post() const { return req.method == "POST"; }
     // The form's token against the session's, in constant time.
     bool csrf_ok() const {
         if (session == nullptr) return false;

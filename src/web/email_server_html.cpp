@@ -1,7 +1,8 @@
-// The HTML of Web Config's pages (see pages.hpp). Labels, notes and messages
-// are the device manual's, word for word; field labels come from the schema
-// (KeyDef::label), so the page, the CLI and the docs cannot drift apart.
-#include "web/pages.hpp"
+// The HTML of the Email Server page (see email_server_html.hpp). Labels,
+// notes and messages are the device manual's, word for word; field labels
+// come from the schema (KeyDef::label), so the page, the CLI and the docs
+// cannot drift apart.
+#include "web/email_server_html.hpp"
 
 #include <algorithm>
 #include <array>
@@ -386,17 +387,11 @@ Submission read_email_form(const settings::Settings& current, std::string_view p
     return sub;
 }
 
-std::string render_login_page(std::string_view csrf, std::string_view problem) {
+std::string render_test_email_form(std::string_view base, std::string_view csrf,
+                                   std::string_view profile) {
     return fmt::format(
-        R"({}<form method="post" action="/login" class="login">
-<input type="hidden" name="csrf" value="{}">
-<div class="field"><label for="password">Administrator password</label><div class="control"><input type="password" id="password" name="password" autocomplete="current-password" autofocus required></div></div>
-<div class="buttons"><button type="submit" id="ok">OK</button></div>
-</form>
-)",
-        problem.empty() ? ""
-                        : fmt::format(R"(<p class="error" role="alert">{}</p>)", escape(problem)),
-        escape(csrf));
+        R"(<section class="panel" id="test-email"><h2>Send a test email</h2><form method="post" action="{}/test-email">{}<input type="hidden" name="profile" value="{}"><div class="field"><label for="test-to">To</label><div class="control"><input type="text" id="test-to" name="to" autocomplete="off" required></div></div><div class="buttons"><button type="submit" id="send-test">Send</button></div></form></section>)",
+        escape(base), csrf_input(csrf), escape(profile));
 }
 
 }  // namespace pb::web

@@ -1,6 +1,8 @@
-// The pages of Web Config as functions from data to HTML, and the reading of
-// the Email Server form. No session or store here: app.cpp gathers the data,
-// checks who is asking, and calls these.
+// The Email Server page (Network > Email Server > Basic, Fax > Fax Server >
+// Email Server Settings) as functions from data to HTML, its Sign In panel
+// (also on the Users page), and the reading of its form. No session or store
+// here: email_server_page.cpp gathers the data, checks who is asking, and
+// calls these.
 #pragma once
 
 #include <map>
@@ -68,8 +70,6 @@ Submission read_email_form(const settings::Settings& current, std::string_view p
 std::map<std::string, std::string, std::less<>> email_values(const settings::Settings& s,
                                                              std::string_view profile);
 
-std::string render_login_page(std::string_view csrf, std::string_view problem);
-
 // The page's words for a setting's value ("oauth2" -> "OAuth2",
 // "exchange-online" -> "Microsoft Exchange Online"); the value itself when
 // it has none.
@@ -77,5 +77,9 @@ std::string_view choice_label(std::string_view key, std::string_view value);
 
 // How many minutes and seconds are left, for people ("9 min 58 s").
 std::string time_left(Duration d);
+
+// The "Send a test email" form under the page (`base` is its path).
+std::string render_test_email_form(std::string_view base, std::string_view csrf,
+                                   std::string_view profile);
 
 }  // namespace pb::web

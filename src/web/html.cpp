@@ -1,9 +1,8 @@
-// Escaping, the page frame and QR codes (see html.hpp).
+// Escaping, form and JSON helpers, and QR codes (see html.hpp).
 #include "web/html.hpp"
 
 #include <qrencode.h>
 
-#include <array>
 #include <memory>
 
 #include <fmt/format.h>
@@ -37,60 +36,14 @@ std::string escape(std::string_view text) {
     return out;
 }
 
-namespace {
+std::string csrf_input(std::string_view csrf) {
+    return fmt::format(R"(<input type="hidden" name="csrf" value="{}">)", escape(csrf));
+}
 
-struct TabDef {
-    Tab tab;
-    std::string_view label;
-    std::string_view href;
-};
-
-constexpr std::array kTabs = {
-    TabDef{Tab::network, "Network", "/network/email/basic"},
-    TabDef{Tab::network_security, "Network Security", "/network-security/ca-certificate"},
-    TabDef{Tab::product_security, "Product Security", "/product-security"},
-    TabDef{Tab::device_management, "Device Management", "/device-management"},
-    TabDef{Tab::fax, "Fax", "/fax/email-server"},
-};
-
-}  // namespace
-
-std::string render_page(const Frame& frame, std::string_view body) {
-    std::string tabs;
-    for (const auto& t : kTabs) {
-        if (t.tab == Tab::fax && !frame.fax) continue;
-        tabs += fmt::format(R"(<li><a href="{}"{}>{}</a></li>)", t.href,
-                            t.tab == frame.tab ? R"( aria-current="page")" : "", t.label);
-    }
-    std::string account;
-    if (frame.logged_in) {
-        account = fmt::format(
-            R"(<form method="post" action="/logout" class="account"><input type="hidden" name="csrf" value="{}"><button type="submit">Log out</button></form>)",
-            escape(frame.csrf));
-    } else {
-        account = R"(<a class="account" href="/login">Log in</a>)";
-    }
-    return fmt::format(R"(<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title} - Web Config</title>
-<link rel="stylesheet" href="/assets/style.css">
-<script src="/assets/app.js" defer></script>
-</head>
-<body>
-<header><span class="product">Web Config</span>{account}</header>
-<nav><ul class="tabs">{tabs}</ul></nav>
-<main>
-<h1>{title}</h1>
-{body}
-</main>
-</body>
-</html>
-)",
-                       fmt::arg("title", escape(frame.title)), fmt::arg("account", account),
-                       fmt::arg("tabs", tabs), fmt::arg("body", body));
+std::string json_text(const nlohmann::json& j, std::string_view key) {
+    const auto it = j.find(key);
+    if (it == j.end() || it->is_null()) return {};
+    return it->is_string() ? it->get<std::string>() : it->dump();
 }
 
 std::string qr_svg(std::string_view text) {

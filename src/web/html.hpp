@@ -1,8 +1,10 @@
-// HTML building blocks of Web Config: escaping, the frame with the manual's
-// tab bar, and the QR code of a sign-in link. Every value that did not come
-// from this source file goes through escape(); the pages never concatenate
-// raw input.
+// HTML building blocks of Web Config: escaping, the hidden CSRF field, the
+// text of a JSON field, and the QR code of a sign-in link. Every value that
+// did not come from this source file goes through escape(); the pages never
+// concatenate raw input.
 #pragma once
+
+#include <nlohmann/json.hpp>
 
 #include <string>
 #include <string_view>
@@ -13,21 +15,12 @@ namespace pb::web {
 // attribute values alike.
 std::string escape(std::string_view text);
 
-// The manual's tab bar (Network, Network Security, Product Security, Device
-// Management; Fax when that profile is configured).
-enum class Tab { network, network_security, product_security, device_management, fax };
+// The hidden field that carries the session's CSRF token in a form.
+std::string csrf_input(std::string_view csrf);
 
-struct Frame {
-    std::string title;  // the page's own heading, e.g. "Email Server > Basic"
-    Tab tab = Tab::network;
-    bool logged_in = false;
-    bool fax = false;  // show the Fax tab
-    std::string csrf;  // for the Log out form
-};
-
-// A whole page: head (style and script are files: the CSP forbids inline
-// code), tab bar, log in/out, then `body`, which the caller has escaped.
-std::string render_page(const Frame& frame, std::string_view body);
+// A field of the JSON the CLI prints, as text for a page: a string as it
+// is, a number as its digits, null or missing as empty. Not escaped.
+std::string json_text(const nlohmann::json& j, std::string_view key);
 
 // An <svg> of the QR code of `text`, black modules on white, with a quiet
 // zone; empty when the text does not fit a QR code.

@@ -1,6 +1,6 @@
 // What the Email Server page needs from the OAuth side: start a sign-in,
 // see where it stands, finish a browser (authorization code) sign-in, sign
-// out. The page depends on this interface only; oauth_signin.cpp drives
+// out. The page depends on this interface only; signin_service.cpp drives
 // src/oauth behind it, and the tests use a scripted one.
 //
 // A sign-in runs on its own after start(): the service polls the identity

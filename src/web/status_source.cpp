@@ -11,7 +11,7 @@
 #include <fmt/format.h>
 
 #include "oauth/token.hpp"
-#include "web/pages.hpp"
+#include "web/email_server_html.hpp"
 
 namespace pb::web {
 namespace {

@@ -1,0 +1,45 @@
+// Product Security > Change Administrator Password: the current password,
+// the length rule and the confirmation.
+#include "web/app.hpp"
+
+#include <gtest/gtest.h>
+
+#include "core/crypto.hpp"
+
+#include "web_config_fixture.hpp"
+
+namespace pb::web {
+namespace {
+
+using test::Browser;
+using test::kPassword;
+
+class ProductSecurityPageTest : public test::WebConfigTest {};
+
+TEST_F(ProductSecurityPageTest, AdministratorPasswordChange) {
+    Browser b;
+    const auto csrf = login(b);
+    auto form = [&](std::string cur, std::string n, std::string c) {
+        return "csrf=" + csrf + "&current=" + url_encode(cur) + "&new=" + url_encode(n) +
+               "&confirm=" + url_encode(c);
+    };
+    EXPECT_EQ(
+        post(b, "/product-security", form("wrong", "new password 1", "new password 1")).status,
+        403);
+    const auto short_pw =
+        post(b, "/product-security", form(std::string(kPassword), "short", "short"));
+    EXPECT_NE(short_pw.body.find("the password must have at least 8 characters"),
+              std::string::npos);
+    EXPECT_EQ(
+        post(b, "/product-security", form(std::string(kPassword), "new password 1", "other one"))
+            .status,
+        400);
+    const auto ok = post(b, "/product-security",
+                         form(std::string(kPassword), "new password 1", "new password 1"));
+    EXPECT_NE(ok.body.find("The administrator password was changed."), std::string::npos);
+    EXPECT_TRUE(verify_password(Secret(std::string("new password 1")),
+                                **store_->credential("admin", "admin")));
+}
+
+}  // namespace
+}  // namespace pb::web
