@@ -25,6 +25,7 @@
 #include "core/settings.hpp"
 #include "delivery/locks.hpp"
 #include "oauth/sign_in.hpp"
+#include "service/device_sign_in.hpp"
 #include "service/pending.hpp"
 #include "service/tokens.hpp"
 #include "web/certificate.hpp"
@@ -110,9 +111,13 @@ class PendingSignIns {
         store::Store& store = outbox_.store();
         const auto config = outbox_.config();
         const auto& cfg = config->profile(profile);
+        auto log_failure = [&](const Error& e) {
+            log_(fmt::format("sign-in of {} failed: {}", profile, e.describe()));
+        };
+        // Settings that make no client now make none at the next poll either.
         auto failed = [&](const Error& e) {
             service::erase_pending(store, profile, record.nonce);
-            log_(fmt::format("sign-in of {} failed: {}", profile, e.describe()));
+            log_failure(e);
         };
         auto http = oauth::CurlHttpClient::create(service::curl_options(cfg, store));
         if (!http) return failed(http.error());
@@ -121,29 +126,28 @@ class PendingSignIns {
         auto client = service::client_for(cfg, store, profile, std::move(*provider));
         if (!client) return failed(client.error());
 
-        auto flow =
-            oauth::DeviceFlow::resume(*client, service::authorization_of(record), ctx_.clock.now());
         oauth::CancellableWaiter waiter(ctx_.clock);
         std::stop_callback on_stop(stop, [&waiter] { waiter.cancel(); });
-        auto still_ours = [&](const oauth::DeviceFlow&) {
-            auto p = service::get_pending(store, profile);
-            if (!(p && *p && (*p)->nonce == record.nonce)) waiter.cancel();
-        };
-        auto tokens = oauth::run_device_flow(flow, **http, ctx_.clock, waiter, still_ours);
-        if (!tokens) {
-            if (flow.state() == oauth::DeviceFlow::State::cancelled)
-                return;  // replaced or stopping
-            return failed(tokens.error());
+        service::StorePendingRecords records(store);
+        service::SealedTokenStore tokens(store);
+        const auto out = service::resume_device_sign_in(
+            profile, *client, record,
+            {**http, ctx_.clock, waiter, records, tokens, ctx_.state_dir});
+        using End = service::DeviceSignInOutcome::End;
+        switch (out.end) {
+            case End::signed_in:
+                // Held jobs of the profile go out by themselves: delivery
+                // sees the sign-in on its next pass.
+                log_(fmt::format("{} signed in{}", profile,
+                                 out.account.empty() ? std::string{} : " as " + out.account));
+                return;
+            case End::failed:
+                return log_failure(*out.error);
+            case End::replaced:  // the newer sign-in's own run reports
+            case End::stopped:   // the record stays for the next serve
+            case End::handed_over:
+                return;
         }
-        service::erase_pending(store, profile, record.nonce);
-        service::SealedTokenStore token_store(store);
-        oauth::TokenManager manager(**http, token_store, ctx_.clock, ctx_.state_dir);
-        auto t = manager.complete_sign_in(profile, *client, std::move(*tokens));
-        if (!t) return failed(t.error());
-        // Held jobs of the profile go out by themselves: delivery sees the
-        // sign-in on its next pass.
-        log_(fmt::format("{} signed in{}", profile,
-                         t->account.empty() ? std::string{} : " as " + t->account));
     }
 
     Context& ctx_;

@@ -16,6 +16,7 @@
 #include "oauth/pkce.hpp"
 #include "oauth/sign_in.hpp"
 #include "service/connection_test.hpp"
+#include "service/device_sign_in.hpp"
 #include "service/outbox.hpp"
 #include "service/pending.hpp"
 #include "service/runtime.hpp"
@@ -120,83 +121,79 @@ void release_held(Context& ctx, const std::string& profile) {
     (void)(*outbox)->engine().flush(profile);
 }
 
+// Shown, and the held jobs released, once a sign-in stored its tokens.
+int signed_in(Context& ctx, const std::string& profile, const std::string& account) {
+    if (ctx.json)
+        Context::emit({{"event", "signed_in"}, {"profile", profile}, {"account", account}});
+    else
+        std::cout << "Signed in" << (account.empty() ? "" : " as " + account) << " (" << profile
+                  << ").\n";
+    release_held(ctx, profile);
+    return Exit::ok;
+}
+
 int finish(Context& ctx, Runtime& rt, const std::string& profile, const oauth::Client& client,
            oauth::TokenResponse tokens) {
     auto manager = rt.tokens(profile);
     if (!manager) return ctx.report(manager.error());
     auto t = (*manager)->complete_sign_in(profile, client, std::move(tokens));
     if (!t) return report_failure(ctx, profile, t.error(), "");
-    if (ctx.json)
-        Context::emit({{"event", "signed_in"}, {"profile", profile}, {"account", t->account}});
-    else
-        std::cout << "Signed in" << (t->account.empty() ? "" : " as " + t->account) << " ("
-                  << profile << ").\n";
-    release_held(ctx, profile);
-    return Exit::ok;
+    return signed_in(ctx, profile, t->account);
+}
+
+void show_code(Context& ctx, const oauth::DeviceFlow& f, bool no_wait) {
+    const auto& a = *f.authorization();
+    const auto left =
+        std::chrono::duration_cast<std::chrono::seconds>(a.expires_at - ctx.clock.now());
+    if (ctx.json) {
+        Context::emit(
+            {{"event", "device_code"},
+             {"user_code", a.user_code},
+             {"verification_uri", a.verification_uri},
+             {"expires_in", left.count()},
+             {"interval", std::chrono::duration_cast<std::chrono::seconds>(f.interval()).count()},
+             {"message", f.message()}});
+        return;
+    }
+    std::cout << f.message() << "\n\n"
+              << qr_text(a.verification_uri_complete.empty() ? a.verification_uri
+                                                             : a.verification_uri_complete)
+              << "\nThe code is valid for " << left.count() / 60
+              << (no_wait ? " minutes. postbridge serve completes the sign-in; "
+                            "postbridge status shows when it is done.\n"
+                          : " minutes. Waiting...\n")
+              << std::flush;
 }
 
 int signin_device(Context& ctx, Runtime& rt, const std::string& profile,
                   const oauth::Client& client, bool no_wait) {
     auto http = rt.http(profile);
     if (!http) return ctx.report(http.error());
-    const std::string nonce = random_hex(ctx.rng, 16);
-    oauth::DeviceFlow flow(client);
     oauth::CancellableWaiter waiter(ctx.clock);
-    bool shown = false;
-    auto on_change = [&](const oauth::DeviceFlow& f) {
-        if (!shown && f.state() == oauth::DeviceFlow::State::waiting && f.authorization()) {
-            shown = true;
-            const auto& a = *f.authorization();
-            auto record = service::pending_for(a, nonce);
-            // With --no-wait serve polls, so the record carries the device
-            // code (sealed, like every secret in the state).
-            if (no_wait) record.device_code = a.device_code;
-            (void)service::put_pending(rt.store(), profile, record);
-            const auto left =
-                std::chrono::duration_cast<std::chrono::seconds>(a.expires_at - ctx.clock.now());
-            if (ctx.json) {
-                Context::emit(
-                    {{"event", "device_code"},
-                     {"user_code", a.user_code},
-                     {"verification_uri", a.verification_uri},
-                     {"expires_in", left.count()},
-                     {"interval",
-                      std::chrono::duration_cast<std::chrono::seconds>(f.interval()).count()},
-                     {"message", f.message()}});
-            } else {
-                std::cout << f.message() << "\n\n"
-                          << qr_text(a.verification_uri_complete.empty()
-                                         ? a.verification_uri
-                                         : a.verification_uri_complete)
-                          << "\nThe code is valid for " << left.count() / 60
-                          << (no_wait ? " minutes. postbridge serve completes the sign-in; "
-                                        "postbridge status shows when it is done.\n"
-                                      : " minutes. Waiting...\n")
-                          << std::flush;
-            }
-            if (no_wait) waiter.cancel();
-            return;
-        }
-        if (shown) {
-            auto p = service::get_pending(rt.store(), profile);
-            const bool ours = p && *p && (*p)->nonce == nonce;
-            if (!ours)
-                waiter.cancel();
-            else if (ctx.json && f.state() == oauth::DeviceFlow::State::waiting)
-                Context::emit({{"event", "pending"}});
-        }
+    service::StorePendingRecords records(rt.store());
+    service::SealedTokenStore tokens(rt.store());
+    service::DeviceSignInEvents events;
+    events.code_shown = [&](const oauth::DeviceFlow& f) { show_code(ctx, f, no_wait); };
+    events.answered = [&](const oauth::DeviceFlow& f) {
+        if (ctx.json && f.state() == oauth::DeviceFlow::State::waiting)
+            Context::emit({{"event", "pending"}});
     };
-    auto tokens = oauth::run_device_flow(flow, **http, ctx.clock, waiter, on_change);
-    if (no_wait && shown) return Exit::ok;  // serve has it from here
-    // Our record only: a newer sign-in's stays.
-    service::erase_pending(rt.store(), profile, nonce);
-    if (!tokens) {
-        Error e = tokens.error();
-        if (flow.state() == oauth::DeviceFlow::State::cancelled)
-            e.detail = "a newer sign-in of " + profile + " replaced this one";
-        return report_failure(ctx, profile, e, provider_error(flow.state()));
+    const auto out = service::start_device_sign_in(
+        profile, client,
+        no_wait ? service::DeviceSignInMode::hand_over : service::DeviceSignInMode::wait, ctx.rng,
+        {**http, ctx.clock, waiter, records, tokens, rt.store().dir()}, events);
+    using End = service::DeviceSignInOutcome::End;
+    switch (out.end) {
+        case End::handed_over:
+            return Exit::ok;  // serve has it from here
+        case End::signed_in:
+            return signed_in(ctx, profile, out.account);
+        case End::replaced:
+        case End::failed:
+        case End::stopped:
+            return report_failure(ctx, profile, *out.error, provider_error(out.state));
     }
-    return finish(ctx, rt, profile, client, std::move(*tokens));
+    return Exit::failed;
 }
 
 int signin_code(Context& ctx, Runtime& rt, const std::string& profile, const oauth::Client& client,

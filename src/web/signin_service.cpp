@@ -1,9 +1,12 @@
 // OAuth sign-ins for Web Config over src/oauth (see signin_service.hpp).
 //
 // One Flow per profile at most: a new start() cancels the one that is out
-// (the page and `postbridge signin` both promise that). Every touch of the
-// Store goes through `mu_`, since the flow threads save tokens while the
-// pages read the status.
+// (the page and `postbridge signin` both promise that). A device flow keeps
+// the profile's pending record as `postbridge signin` does (the driver of
+// service/device_sign_in.hpp runs both), so a sign-in started on the page
+// and one started on the command line end each other, whichever is newer
+// winning. Every touch of the Store goes through `store_mu_`, since the
+// flow threads save tokens and records while the pages read the status.
 #include "web/signin_service.hpp"
 
 #include <condition_variable>
@@ -22,6 +25,8 @@
 #include "oauth/sign_in.hpp"
 #include "oauth/token_manager.hpp"
 #include "oauth/token_store.hpp"
+#include "service/device_sign_in.hpp"
+#include "service/pending.hpp"
 #include "service/runtime.hpp"
 #include "service/tokens.hpp"
 #include "store/store.hpp"
@@ -74,6 +79,28 @@ class LockedTokenStore final : public oauth::TokenStore {
     std::mutex& mu_;
 };
 
+// The pending records, serialised with the tokens for the same reason.
+class LockedPendingRecords final : public service::PendingRecords {
+  public:
+    LockedPendingRecords(store::Store& store, std::mutex& mu) : inner_(store), mu_(mu) {}
+    Result<void> put(const std::string& profile, const service::PendingSignIn& p) override {
+        std::lock_guard lock(mu_);
+        return inner_.put(profile, p);
+    }
+    Result<std::optional<service::PendingSignIn>> get(const std::string& profile) override {
+        std::lock_guard lock(mu_);
+        return inner_.get(profile);
+    }
+    void erase(const std::string& profile, const std::string& nonce) override {
+        std::lock_guard lock(mu_);
+        inner_.erase(profile, nonce);
+    }
+
+  private:
+    service::StorePendingRecords inner_;
+    std::mutex& mu_;
+};
+
 class OAuthSignIn final : public SignInService {
   public:
     OAuthSignIn(std::filesystem::path dir, const Clock& clock,
@@ -85,6 +112,7 @@ class OAuthSignIn final : public SignInService {
         if (!store) return std::move(store).error();
         store_ = std::move(*store);
         tokens_.emplace(*store_, store_mu_);
+        records_.emplace(*store_, store_mu_);
         return {};
     }
 
@@ -179,6 +207,12 @@ class OAuthSignIn final : public SignInService {
 
     Result<void> sign_out(std::string_view profile) override {
         cancel(profile);
+        // As `postbridge signout`: a sign-in still out for the profile,
+        // wherever it was started, ends too.
+        {
+            std::lock_guard lock(store_mu_);
+            service::erase_pending(*store_, std::string(profile));
+        }
         auto prepared = prepare(profile);
         if (!prepared)
             return tokens_->remove(profile);  // cannot reach the provider: forget locally
@@ -237,50 +271,54 @@ class OAuthSignIn final : public SignInService {
     }
 
     void run_device(const std::string& profile, Flow& f) {
-        oauth::DeviceFlow flow(f.client);
-        auto tokens = oauth::run_device_flow(
-            flow, *f.http, clock_, f.waiter, [&](const oauth::DeviceFlow& d) {
-                if (!d.authorization()) return;
-                std::lock_guard lock(mu_);
-                const auto& a = *d.authorization();
-                f.status.user_code = a.user_code;
-                f.status.verification_uri = a.verification_uri;
-                f.status.verification_uri_complete = a.verification_uri_complete;
-                f.status.expires_at = a.expires_at;
-                f.changed.notify_all();
-            });
-        std::optional<Error> failure;
-        std::string account;
-        if (!tokens) {
-            failure = tokens.error();
-        } else {
-            oauth::TokenManager manager(*f.http, *tokens_, clock_, dir_);
-            auto access = manager.complete_sign_in(profile, f.client, std::move(*tokens));
-            if (access)
-                account = access->account;
-            else
-                failure = access.error();
-        }
+        service::DeviceSignInEvents events;
+        events.code_shown = [&](const oauth::DeviceFlow& d) {
+            std::lock_guard lock(mu_);
+            const auto& a = *d.authorization();
+            f.status.user_code = a.user_code;
+            f.status.verification_uri = a.verification_uri;
+            f.status.verification_uri_complete = a.verification_uri_complete;
+            f.status.expires_at = a.expires_at;
+            f.changed.notify_all();
+        };
+        const auto out = service::start_device_sign_in(
+            profile, f.client, service::DeviceSignInMode::wait, rng_,
+            {*f.http, clock_, f.waiter, *records_, *tokens_, dir_}, events);
         std::lock_guard lock(mu_);
-        if (!failure) {
-            f.status = SignInStatus{};
-            f.status.state = State::signed_in;
-            f.status.account = account;
-            log_(fmt::format("web: profile {} signed in", profile));
-        } else if (!f.waiter.cancelled()) {
-            f.status = SignInStatus{};
-            f.status.reason =
-                failure->detail.empty() ? std::string(failure->info().status) : failure->detail;
-            log_(fmt::format("web: sign-in of {} failed: {}", profile, f.status.reason));
+        using End = service::DeviceSignInOutcome::End;
+        switch (out.end) {
+            case End::signed_in:
+                f.status = SignInStatus{};
+                f.status.state = State::signed_in;
+                f.status.account = out.account;
+                log_(fmt::format("web: profile {} signed in", profile));
+                break;
+            case End::failed:
+                f.status = SignInStatus{};
+                note_failure(profile, f, *out.error);
+                break;
+            case End::replaced:
+                // The newer sign-in (here or on the command line) is the
+                // profile's now: status() shows the stored state again.
+                f.status = SignInStatus{};
+                break;
+            case End::stopped:  // by a new start() or sign_out(), which say what follows
+            case End::handed_over:
+                break;
         }
         f.changed.notify_all();
     }
 
     Result<SignInStatus> finish_failed(std::string_view profile, Flow& f, const Error& e) {
         std::lock_guard lock(mu_);
+        note_failure(profile, f, e);
+        return e;
+    }
+
+    // The caller holds mu_.
+    void note_failure(std::string_view profile, Flow& f, const Error& e) {
         f.status.reason = e.detail.empty() ? std::string(e.info().status) : e.detail;
         log_(fmt::format("web: sign-in of {} failed: {}", profile, f.status.reason));
-        return e;
     }
 
     void cancel(std::string_view profile) {
@@ -302,6 +340,7 @@ class OAuthSignIn final : public SignInService {
     std::unique_ptr<store::Store> store_;
     std::mutex store_mu_;
     std::optional<LockedTokenStore> tokens_;
+    std::optional<LockedPendingRecords> records_;
 
     std::mutex mu_;  // guards flows_ and every Flow::status
     std::map<std::string, std::unique_ptr<Flow>, std::less<>> flows_;

@@ -34,33 +34,51 @@ inline void act_as_user(const std::string& action, const std::string& code,
 }
 
 // Runs `signin_command` (a `postbridge ... signin --json`) in the
-// background, acts as the user on the code it shows, and returns every JSON
-// line it printed; `scratch` is a file for its output.
-inline std::vector<json> signin_as_user(const std::string& signin_command, const fs::path& scratch,
-                                        const std::string& action,
-                                        const std::string& login = "alice") {
+// background, its output and then its exit status into `scratch`.
+inline std::jthread signin_in_background(const std::string& signin_command,
+                                         const fs::path& scratch) {
     const std::string cmd =
         signin_command + " > " + scratch.string() + " 2>&1; echo $? >> " + scratch.string();
-    std::thread runner([cmd] { (void)run_command(cmd); });
-    std::string code;
-    for (int i = 0; i < 200 && code.empty(); ++i) {
+    return std::jthread([cmd] { (void)run_command(cmd); });
+}
+
+// The code that the sign-in writing to `scratch` shows, once it is shown;
+// "" when none comes within 20 s.
+inline std::string shown_code(const fs::path& scratch) {
+    for (int i = 0; i < 200; ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
         std::ifstream in(scratch);
         std::string line;
         if (std::getline(in, line)) {
             auto j = json::parse(line, nullptr, false);
-            if (j.is_object() && j.contains("user_code")) code = j["user_code"].get<std::string>();
+            if (j.is_object() && j.contains("user_code")) return j["user_code"].get<std::string>();
         }
     }
-    EXPECT_FALSE(code.empty()) << "signin showed no code";
-    if (!code.empty()) act_as_user(action, code, login);
-    runner.join();
+    return {};
+}
+
+// Every line of `scratch` as JSON (the last is the exit status); removes it.
+inline std::vector<json> json_lines(const fs::path& scratch) {
     std::vector<json> lines;
     std::ifstream in(scratch);
     std::string line;
     while (std::getline(in, line)) lines.push_back(json::parse(line, nullptr, false));
     fs::remove(scratch);
     return lines;
+}
+
+// Runs `signin_command` in the background, acts as the user on the code it
+// shows, and returns every JSON line it printed; `scratch` is a file for its
+// output.
+inline std::vector<json> signin_as_user(const std::string& signin_command, const fs::path& scratch,
+                                        const std::string& action,
+                                        const std::string& login = "alice") {
+    auto runner = signin_in_background(signin_command, scratch);
+    const std::string code = shown_code(scratch);
+    EXPECT_FALSE(code.empty()) << "signin showed no code";
+    if (!code.empty()) act_as_user(action, code, login);
+    runner.join();
+    return json_lines(scratch);
 }
 
 class CliWithPeers : public ::testing::Test {
@@ -88,6 +106,12 @@ class CliWithPeers : public ::testing::Test {
     static void act_as_user(const std::string& action, const std::string& code,
                             const std::string& login = "alice") {
         test::act_as_user(action, code, login);
+    }
+
+    // `signin --json` of this state in the background (signin_in_background).
+    std::jthread signin_in_background(const fs::path& scratch) {
+        return test::signin_in_background(
+            binary_path() + " --state " + state_.string() + " signin --json", scratch);
     }
 
     // signin --json for `profile` as the scripted user; every JSON line it printed.

@@ -32,7 +32,10 @@ class ServeCli : public CliWithPeers {
         for (int i = 0; i < 200; ++i) {
             std::ifstream in(out);
             std::string line;
-            if (std::getline(in, line) && line.find("listening") != std::string::npos) return;
+            if (std::getline(in, line) && line.find("listening") != std::string::npos) {
+                url_ = json::parse(line, nullptr, false).value("url", "");
+                return;
+            }
             std::this_thread::sleep_for(50ms);
         }
         FAIL() << "serve did not start: " << run_command("cat " + out + ".log").out;
@@ -86,7 +89,25 @@ class ServeCli : public CliWithPeers {
                std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
     }
 
+    // Web Config's JSON API with a token of its own (curl; the certificate
+    // is the self-signed one serve made).
+    json api(const std::string& method, const std::string& path, const std::string& body = "") {
+        if (api_token_.empty()) {
+            auto made = json::parse(pb("api-token create serve-test --json").out, nullptr, false);
+            api_token_ = made.is_object() ? made.value("token", "") : "";
+            EXPECT_FALSE(api_token_.empty()) << made;
+        }
+        auto r = run_command("curl -sSk -X " + method + " -H 'Authorization: Bearer " + api_token_ +
+                             "' -H 'Content-Type: application/json'" +
+                             (body.empty() ? "" : " -d '" + body + "'") + " '" + url_ + "api/v1" +
+                             path + "'");
+        EXPECT_EQ(r.status, 0) << r.out;
+        return json::parse(r.out, nullptr, false);
+    }
+
     pid_t serve_pid_ = -1;
+    std::string url_;  // Web Config's, once serve listens
+    std::string api_token_;
 };
 
 TEST_F(ServeCli, WorkersDeliverWhatTheCommandLineQueued) {
@@ -151,6 +172,37 @@ TEST_F(ServeCli, NoWaitSignInIsCompletedByServeAndReleasesTheHeldJob) {
     // The held job goes out by itself, the same job.
     wait_for_state(id, "sent");
     EXPECT_TRUE(in_maildir(subject));
+}
+
+TEST_F(ServeCli, SignInsOnWebConfigAndOnTheCommandLineEndEachOther) {
+    start_serve();
+
+    // A command-line sign-in that is out ends when Web Config starts one.
+    const fs::path cli_out = state_.string() + ".cli";
+    auto cli = signin_in_background(cli_out);
+    ASSERT_FALSE(shown_code(cli_out).empty()) << "signin showed no code";
+    const json web = api("POST", "/signin", R"({"profile":"email"})");
+    EXPECT_EQ(web.value("event", ""), "device_code") << web;
+    cli.join();
+    auto lines = json_lines(cli_out);
+    ASSERT_GE(lines.size(), 2U);
+    EXPECT_EQ(lines[lines.size() - 2]["event"], "failed");
+    EXPECT_EQ(lines[lines.size() - 2]["reason"], "a newer sign-in of email replaced this one");
+
+    // The page's ends when the command line starts another: Web Config then
+    // shows that sign-in's result, not its own code that nobody polls for.
+    EXPECT_EQ(api("GET", "/signin?profile=email").value("status", ""), "pending");
+    auto signed_in = signin_as_user("approve");
+    ASSERT_GE(signed_in.size(), 2U);
+    EXPECT_EQ(signed_in[signed_in.size() - 2]["event"], "signed_in");
+    json st;
+    for (int i = 0; i < 100; ++i) {
+        st = api("GET", "/signin?profile=email");
+        if (st.value("status", "") != "pending") break;
+        std::this_thread::sleep_for(200ms);
+    }
+    EXPECT_EQ(st.value("status", ""), "signed-in") << st;
+    EXPECT_EQ(st.value("account", ""), "alice@example.test") << st;
 }
 
 TEST_F(ServeCli, AJobHeldForSignInStaysHeldRightAfterTheSettingsChange) {

@@ -59,6 +59,27 @@ TEST_F(SigninCli, DeniedCodeFailsWithTheReason) {
     EXPECT_EQ(status_json()["status"], "signed-out");
 }
 
+TEST_F(SigninCli, ANewerSignInEndsTheOneThatIsOut) {
+    const fs::path first_out = state_.string() + ".first";
+    auto first = signin_in_background(first_out);
+    ASSERT_FALSE(shown_code(first_out).empty()) << "the first signin showed no code";
+
+    // The second one takes the profile; the first ends at its next poll.
+    auto second = signin_as_user("approve");
+    first.join();
+    auto lines = json_lines(first_out);
+    ASSERT_GE(lines.size(), 2U);
+    const json& failed = lines[lines.size() - 2];
+    EXPECT_EQ(failed["event"], "failed");
+    EXPECT_EQ(failed["error"], "cancelled");
+    EXPECT_EQ(failed["code"], 360);
+    EXPECT_EQ(failed["reason"], "a newer sign-in of email replaced this one");
+    EXPECT_EQ(lines.back(), 1);
+    ASSERT_GE(second.size(), 2U);
+    EXPECT_EQ(second[second.size() - 2]["event"], "signed_in");
+    EXPECT_EQ(status_json()["status"], "signed-in");
+}
+
 TEST_F(SigninCli, TestConnectionAuthenticatesWithTheSignIn) {
     (void)signin_as_user("approve");
     auto r = pb("test-connection --json");
