@@ -339,20 +339,23 @@ std::optional<Engine::Batch> Engine::take_batch(const std::string& profile,
         b.cfg = opt_.config(profile);
         RateLimiter& rl = limiter(profile, b.cfg.rate_limit);
         const std::size_t want = only ? 1 : std::max<std::size_t>(opt_.batch_max, 1);
-        const std::size_t got = rl.acquire(clock_.now(), want);
-        if (got == 0) {
-            if (!may_wait) return std::nullopt;
-            if (auto t = rl.next_free(clock_.now())) waiter_.wait_until(*t, stop);
-            continue;
-        }
-        auto jobs = spool_.claim(profile, got, only, spool::Durability::deferred);
+        Result<std::vector<spool::Job>> jobs = std::vector<spool::Job>{};
+        const std::size_t got = rl.take(clock_.now(), want, [&](std::size_t n) {
+            jobs = spool_.claim(profile, n, only, spool::Durability::deferred);
+            return jobs ? jobs->size() : 0;
+        });
         if (!jobs) {
-            rl.release(got);
             opt_.on_error(jobs.error());
             return Batch{};
         }
+        if (got == 0 && b.cfg.rate_limit > 0) {
+            if (auto t = rl.next_free(clock_.now())) {  // the window is full
+                if (!may_wait) return std::nullopt;
+                waiter_.wait_until(*t, stop);
+                continue;
+            }
+        }
         books().written();
-        rl.release(got - jobs->size());
         b.jobs = std::move(*jobs);
         observer_.claimed(profile, b.jobs);
         return std::optional<Batch>(std::move(b));
@@ -425,6 +428,7 @@ std::size_t Engine::work(const std::string& profile, std::optional<spool::JobId>
             std::vector<spool::JobId> ids;
             for (const auto& j : left->jobs) ids.push_back(j.id);
             if (auto r = spool_.unclaim(ids); !r) opt_.on_error(r.error());
+            limiter(profile, left->cfg.rate_limit).release(ids.size());
         }
     }
     // Returns with every result durable and the files of sent jobs gone.

@@ -21,16 +21,26 @@ class RateLimiter {
     // Takes up to `want` slots at `now`; returns how many it got (0 when the
     // window is full; `want` when there is no limit).
     std::size_t acquire(TimePoint now, std::size_t want) {
-        if (limit_ <= 0) return want;
+        return take(now, want, [](std::size_t n) { return n; });
+    }
+    // Runs `claim(n)`, n being the slots free now (at most `want`), under
+    // the limiter's lock, and takes a slot for each job it says it claimed
+    // (at most n). A worker so holds slots only for jobs it has: another
+    // never finds the window full of slots nobody will use, and never sleeps
+    // a minute for them. With no limit, n is `want`. Returns the slots taken.
+    template <class Claim>
+    std::size_t take(TimePoint now, std::size_t want, Claim&& claim) {
+        if (limit_ <= 0) return claim(want);
         std::lock_guard lock(mu_);
         expire(now);
         const std::size_t free = static_cast<std::size_t>(limit_) -
                                  std::min(sent_.size(), static_cast<std::size_t>(limit_));
-        const std::size_t got = std::min(free, want);
+        if (free == 0) return 0;
+        const std::size_t got = std::min<std::size_t>(claim(std::min(free, want)), free);
         for (std::size_t i = 0; i < got; ++i) sent_.push_back(now);
         return got;
     }
-    // Gives back slots a worker took but did not use (fewer jobs were due).
+    // Gives back slots of jobs that went back unsent (delivery stopped).
     void release(std::size_t n) {
         if (limit_ <= 0) return;
         std::lock_guard lock(mu_);

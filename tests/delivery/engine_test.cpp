@@ -491,6 +491,54 @@ TEST_F(EngineTest, ARateLimitedFlushWaitsOnTheEnginesClock) {
     for (auto id : ids) EXPECT_EQ(get(id).state, spool::JobState::sent);
 }
 
+TEST_F(EngineTest, RateLimitedWorkersHoldSlotsOnlyForTheJobsTheyHave) {
+    // Hostile-LAN table, rate-limiter row: with 30 a minute, jobs 3-7
+    // accepted within seconds all went out a minute after job 2, because
+    // each worker reserved batch_max slots before it knew how many jobs
+    // there were, and the others slept a minute on a window full of slots
+    // nobody used.
+    for (int i = 0; i < 7; ++i) submit();
+    test::SteppingWaiter waiter(clock_);
+    const auto start = clock_.now();
+    auto e = strict_engine([&](EngineOptions& o) {
+        o.config = [](const std::string&) {
+            ProfileConfig c = with_concurrency(3);
+            c.rate_limit = 30;
+            return c;
+        };
+        o.batch_max = 50;
+        o.waiter = &waiter;
+    });
+    EXPECT_EQ(e.flush(), 7U);
+    EXPECT_EQ(waiter.waits(), 0) << "a worker waited for slots while 23 were free";
+    EXPECT_EQ(clock_.now(), start);
+    // Two more after the seven, within the same minute: still no wait.
+    submit();
+    submit();
+    EXPECT_EQ(e.flush(), 2U);
+    EXPECT_EQ(waiter.waits(), 0);
+}
+
+TEST(RateLimiter, TakesOnlyTheSlotsOfWhatWasClaimed) {
+    test::ManualClock clock;
+    RateLimiter rl(30);
+    std::size_t offered = 0;
+    EXPECT_EQ(rl.take(clock.now(), 50,
+                      [&](std::size_t n) {
+                          offered = n;
+                          return std::size_t{7};
+                      }),
+              7U);
+    EXPECT_EQ(offered, 30U) << "offered what is free, not more";
+    EXPECT_EQ(rl.acquire(clock.now(), 50), 23U);
+    EXPECT_EQ(rl.take(clock.now(), 1,
+                      [](std::size_t) -> std::size_t {
+                          ADD_FAILURE() << "asked to claim with the window full";
+                          return 0;
+                      }),
+              0U);
+}
+
 TEST_F(EngineTest, EveryAttemptIsReportedOnceWithWhatItCameToAfterItIsCommitted) {
     // The delivery log and the metrics are made from these reports: each
     // attempt once, whatever its outcome, and never before the history
