@@ -102,19 +102,22 @@ App::App(store::Store& store, SignInService& signin, const Clock& clock, Random&
       rng_(rng),
       options_(std::move(options)),
       sessions_(clock, rng, session_timeout(store)),
+      login_forms_(clock, rng),
       throttle_(clock) {}
 
 Response App::handle(const Request& request) {
-    Call call{request};
+    Call call{request, nullptr, false, {}};
     if (auto id = request.cookie_value(cookie_name(request.secure)))
         call.session = sessions_.touch(*id);
 
     Response r = route(call);
 
-    if (call.new_cookie && call.session != nullptr) {
+    const std::string cookie =
+        call.new_cookie && call.session != nullptr ? call.session->id : call.login_cookie;
+    if (!cookie.empty()) {
         r.add("Set-Cookie",
               fmt::format("{}={}; Path=/; HttpOnly; SameSite=Strict{}", cookie_name(request.secure),
-                          call.session->id, request.secure ? "; Secure" : ""));
+                          cookie, request.secure ? "; Secure" : ""));
     }
     r.set("Content-Security-Policy", std::string(kCsp));
     r.set("X-Frame-Options", "DENY");

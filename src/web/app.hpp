@@ -120,6 +120,7 @@ class App {
     Random& rng_;
     AppOptions options_;
     Sessions sessions_;
+    LoginForms login_forms_;
     LoginThrottle throttle_;
 };
 

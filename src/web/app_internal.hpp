@@ -33,10 +33,11 @@ inline std::string message_of(const Error& e) {
 
 struct App::Call {
     const Request& req;
-    Session* session = nullptr;  // the caller's live session, if any
+    Session* session = nullptr;  // the administrator's live session, if any
     bool new_cookie = false;     // the session was created or renewed: send its cookie
+    std::string login_cookie;    // a visitor's new pre-login cookie, to send
 
-    bool admin() const { return session != nullptr && session->admin; }
+    bool admin() const { return session != nullptr; }
     // HEAD is answered as GET (the server leaves out the body).
     bool get() const { return req.method == "GET" || req.method == "HEAD"; }
     bool post() const { return req.method == "POST"; }

@@ -1,6 +1,6 @@
 // Log in and out: the password form, its throttle per client, and the
-// session that a right password turns into the administrator's (a new id,
-// so one planted before the login is worth nothing).
+// session that only a right password makes (a new id, so a cookie planted
+// before the login is worth nothing).
 #include <chrono>
 #include <string>
 
@@ -32,17 +32,22 @@ std::string render_login_page(std::string_view csrf, std::string_view problem) {
 }  // namespace
 
 Response App::login_page(Call& call, std::string_view problem, int status) {
-    if (call.session == nullptr) {
-        call.session = &sessions_.create();
-        call.new_cookie = true;
+    // The form is bound to the browser's cookie: a live session's, or a
+    // random value given now, which nothing on this side keeps.
+    std::string cookie = call.req.cookie_value(cookie_name(call.req.secure)).value_or("");
+    if (cookie.empty()) {
+        cookie = random_base64url(rng_, 32);
+        call.login_cookie = cookie;
     }
     Frame frame{"Log in", Tab::network, false, false, {}};
-    return Response::html(render_page(frame, render_login_page(call.session->csrf, problem)),
-                          status);
+    return Response::html(
+        render_page(frame, render_login_page(login_forms_.issue(cookie), problem)), status);
 }
 
 Response App::login(Call& call) {
-    if (!call.csrf_ok()) return forbidden(kExpiredForm);
+    const auto cookie = call.req.cookie_value(cookie_name(call.req.secure)).value_or("");
+    if (!login_forms_.valid(call.req.form("csrf").value_or(""), cookie))
+        return forbidden(kExpiredForm);
     const auto& client = call.req.client;
     if (const auto wait = throttle_.wait(client)) {
         const auto secs = std::chrono::duration_cast<std::chrono::seconds>(*wait).count() + 1;
@@ -65,7 +70,7 @@ Response App::login(Call& call) {
     }
     throttle_.succeeded(client);
     options_.log(fmt::format("web: administrator logged in from {}", client));
-    call.session = &sessions_.promote(call.session->id);
+    call.session = &sessions_.login(cookie);
     call.new_cookie = true;
     return Response::redirect(std::string(kEmailBase));
 }

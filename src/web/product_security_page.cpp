@@ -1,6 +1,6 @@
 // Product Security > Change Administrator Password: the current password,
 // under the login's throttle, and a new one by the rule of `postbridge
-// admin-password set`.
+// admin-password set`. A change logs every other session out.
 #include <string>
 
 #include <fmt/format.h>
@@ -55,7 +55,10 @@ Response App::product_security(Call& call) {
             problem = r.error().detail;
             status = 500;
         } else {
-            notice = "The administrator password was changed.";
+            // Whoever knew the old password, or holds a cookie from then,
+            // is out; this browser stays in.
+            sessions_.end_all_but(call.session->id);
+            notice = "The administrator password was changed. Every other session was logged out.";
             options_.log("web: the administrator password was changed");
         }
     }

@@ -1,31 +1,26 @@
-// Sessions and login throttling (see session.hpp).
+// Sessions, the login form's token and login throttling (see session.hpp).
 #include "web/session.hpp"
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include <algorithm>
+#include <array>
+#include <charconv>
+#include <span>
+
+#include <fmt/format.h>
+
+#include "core/encoding.hpp"
+#include "core/secret.hpp"
 
 namespace pb::web {
-
-Session& Sessions::create() {
-    const auto now = clock_.now();
-    std::erase_if(sessions_, [&](const auto& kv) { return now - kv.second.last_seen > idle_; });
-    if (sessions_.size() >= max_sessions) {
-        auto oldest = std::ranges::min_element(sessions_, {},
-                                               [](const auto& kv) { return kv.second.last_seen; });
-        sessions_.erase(oldest);
-    }
-    Session s;
-    s.id = random_base64url(rng_, 32);
-    s.csrf = random_base64url(rng_, 32);
-    s.last_seen = now;
-    const std::string id = s.id;
-    return sessions_.insert_or_assign(id, std::move(s)).first->second;
-}
 
 Session* Sessions::touch(std::string_view id) {
     const auto it = sessions_.find(id);
     if (it == sessions_.end()) return nullptr;
     const auto now = clock_.now();
-    if (now - it->second.last_seen > idle_) {
+    if (expired(it->second, now)) {
         sessions_.erase(it);
         return nullptr;
     }
@@ -33,15 +28,67 @@ Session* Sessions::touch(std::string_view id) {
     return &it->second;
 }
 
-Session& Sessions::promote(std::string_view id) {
-    end(id);
-    Session& s = create();
-    s.admin = true;
-    return s;
+Session& Sessions::login(std::string_view previous) {
+    end(previous);
+    const auto now = clock_.now();
+    std::erase_if(sessions_, [&](const auto& kv) { return expired(kv.second, now); });
+    if (sessions_.size() >= max_sessions) {
+        sessions_.erase(std::ranges::min_element(
+            sessions_, {}, [](const auto& kv) { return kv.second.last_seen; }));
+    }
+    Session s;
+    s.id = random_base64url(rng_, 32);
+    s.csrf = random_base64url(rng_, 32);
+    s.created = now;
+    s.last_seen = now;
+    const std::string id = s.id;
+    return sessions_.insert_or_assign(id, std::move(s)).first->second;
 }
 
 void Sessions::end(std::string_view id) {
     if (const auto it = sessions_.find(id); it != sessions_.end()) sessions_.erase(it);
+}
+
+void Sessions::end_all_but(std::string_view id) {
+    std::erase_if(sessions_, [&](const auto& kv) { return kv.first != id; });
+}
+
+LoginForms::LoginForms(const Clock& clock, Random& rng) : clock_(clock) {
+    key_.resize(32);
+    rng.fill(std::as_writable_bytes(std::span(key_)));
+}
+
+std::string LoginForms::mac(std::int64_t issued, std::string_view cookie) const {
+    // The cookie's length first, so that no other (time, cookie) pair gives
+    // the same input.
+    const std::string data = fmt::format("login-form {} {} {}", issued, cookie.size(), cookie);
+    std::array<unsigned char, EVP_MAX_MD_SIZE> out{};
+    unsigned int n = 0;
+    HMAC(EVP_sha256(), key_.data(), static_cast<int>(key_.size()),
+         reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data(), &n);
+    return base64url_encode(std::as_bytes(std::span(out.data(), n)));
+}
+
+std::string LoginForms::issue(std::string_view cookie) const {
+    const auto issued =
+        std::chrono::duration_cast<std::chrono::seconds>(clock_.now().time_since_epoch()).count();
+    return fmt::format("{}.{}", issued, mac(issued, cookie));
+}
+
+bool LoginForms::valid(std::string_view token, std::string_view cookie) const {
+    if (cookie.empty()) return false;
+    const auto dot = token.find('.');
+    if (dot == std::string_view::npos) return false;
+    std::int64_t issued = 0;
+    const auto digits = token.substr(0, dot);
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), issued);
+    if (ec != std::errc{} || end != digits.data() + digits.size()) return false;
+    const auto now =
+        std::chrono::duration_cast<std::chrono::seconds>(clock_.now().time_since_epoch()).count();
+    if (issued < 0 || issued > now ||
+        now - issued > std::chrono::duration_cast<std::chrono::seconds>(lifetime).count())
+        return false;
+    return Secret::equal_constant_time(token.substr(dot + 1), mac(issued, cookie));
 }
 
 std::optional<Duration> LoginThrottle::wait(std::string_view client) const {

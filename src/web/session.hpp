@@ -1,10 +1,13 @@
-// Who is at the other end of the web page: sessions (random ids, a CSRF
-// token each, an idle timeout) and the throttle that slows down password
-// guessing. In memory on purpose: a restart logs everyone out, which is what
-// an administrator expects of a device.
+// Who is at the other end of the web page: the administrator's sessions
+// (random ids, a CSRF token each, an idle timeout and an absolute lifetime),
+// the login form's token, which needs no session, and the throttle that
+// slows down password guessing. In memory on purpose: a restart logs
+// everyone out, which is what an administrator expects of a device.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -14,41 +17,73 @@
 
 namespace pb::web {
 
+// A logged-in administrator. Only a right password makes one, so visitors
+// can neither fill the table nor push the administrator out of it.
 struct Session {
     std::string id;      // the cookie value: 256 random bits
     std::string csrf;    // the hidden field every form of this session carries
-    bool admin = false;  // logged in (a visitor gets a session to log in with)
     std::string flash;   // a problem for the next page shown (after a redirect)
     std::string notice;  // a success message for the next page shown
+    TimePoint created{};
     TimePoint last_seen{};
 };
 
 class Sessions {
   public:
+    // Each one needs the password, so the cap only bounds memory.
     static constexpr std::size_t max_sessions = 256;
+    // However active: a stolen cookie is not worth more than a working day.
+    static constexpr Duration max_lifetime = std::chrono::hours{12};
 
     Sessions(const Clock& clock, Random& rng, Duration idle_timeout)
         : clock_(clock), rng_(rng), idle_(idle_timeout) {}
 
-    // A new anonymous session. When the table is full the least recently
-    // seen one goes, so a flood of visitors cannot grow memory.
-    Session& create();
     // The live session with this id, its idle clock restarted; nullptr when
-    // unknown or idle too long (then it is dropped).
+    // unknown, idle too long or past its lifetime (then it is dropped).
     Session* touch(std::string_view id);
-    // After a successful login: a fresh id and CSRF token, so an id a visitor
-    // was given (or planted) before logging in is worth nothing after.
-    Session& promote(std::string_view id);
+    // After a successful login: a new session with a fresh id and CSRF
+    // token; the one named `previous`, if any, ends. When the table is full
+    // the least recently seen one goes.
+    Session& login(std::string_view previous);
     void end(std::string_view id);
+    // After a password change: whoever logged in with the old one is out.
+    void end_all_but(std::string_view id);
 
     Duration idle_timeout() const noexcept { return idle_; }
     std::size_t size() const noexcept { return sessions_.size(); }
 
   private:
+    bool expired(const Session& s, TimePoint now) const {
+        return now - s.last_seen > idle_ || now - s.created > max_lifetime;
+    }
+
     const Clock& clock_;
     Random& rng_;
     Duration idle_;
     std::map<std::string, Session, std::less<>> sessions_;
+};
+
+// The login form's CSRF token, kept by nobody: its time of issue and an
+// HMAC, under a key drawn at start, of that time and the browser's
+// pre-login cookie. A visitor costs no memory, and a page of another site
+// cannot post the form, since the SameSite cookie does not go with it.
+class LoginForms {
+  public:
+    // Long enough for a form left open over a meeting.
+    static constexpr Duration lifetime = std::chrono::hours{1};
+
+    LoginForms(const Clock& clock, Random& rng);
+
+    // The token for a browser holding `cookie`.
+    std::string issue(std::string_view cookie) const;
+    // Issued here, for this cookie, within its lifetime.
+    bool valid(std::string_view token, std::string_view cookie) const;
+
+  private:
+    std::string mac(std::int64_t issued, std::string_view cookie) const;
+
+    const Clock& clock_;
+    std::string key_;
 };
 
 // Per client address: after `free_attempts` wrong passwords each further one

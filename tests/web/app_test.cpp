@@ -255,6 +255,53 @@ TEST_F(WebAppTest, IdleSessionExpires) {
     EXPECT_EQ(get(b, "/network/email/basic").status, 303);
 }
 
+// Row "300 anonymous GET /login while the administrator is logged in": a
+// visitor's login page makes no session, so none can push the
+// administrator's out of the table.
+TEST_F(WebAppTest, AnonymousLoginPagesNeverLogTheAdministratorOut) {
+    Browser admin;
+    login(admin);
+    for (std::size_t i = 0; i < Sessions::max_sessions + 44; ++i) {
+        Browser visitor;
+        EXPECT_EQ(get(visitor, "/login").status, 200);
+        clock_.advance(1ms);  // each visitor seen after the administrator
+    }
+    EXPECT_EQ(get(admin, "/network/email/basic").status, 200);
+}
+
+// The login form's token is good only with the cookie it was given with,
+// and only for a while.
+TEST_F(WebAppTest, LoginFormTokenIsBoundToItsCookieAndExpires) {
+    Browser b;
+    const std::string csrf = csrf_of(get(b, "/login"));
+    Browser other;
+    get(other, "/login");
+    EXPECT_EQ(post(other, "/login", "csrf=" + csrf + "&password=" + url_encode(kPassword)).status,
+              403);
+    Browser no_cookie;
+    EXPECT_EQ(
+        post(no_cookie, "/login", "csrf=" + csrf + "&password=" + url_encode(kPassword)).status,
+        403);
+    clock_.advance(LoginForms::lifetime + 1s);
+    EXPECT_EQ(post(b, "/login", "csrf=" + csrf + "&password=" + url_encode(kPassword)).status, 403);
+    EXPECT_EQ(post(b, "/login",
+                   "csrf=" + csrf_of(get(b, "/login")) + "&password=" + url_encode(kPassword))
+                  .status,
+              303);
+}
+
+// Row "no absolute session lifetime": activity keeps a session only so long.
+TEST_F(WebAppTest, SessionEndsAfterItsLifetimeHoweverActive) {
+    Browser b;
+    login(b);
+    for (auto t = 10min; t < Sessions::max_lifetime; t += 10min) {
+        clock_.advance(10min);
+        ASSERT_EQ(get(b, "/network/email/basic").status, 200);
+    }
+    clock_.advance(11min);
+    EXPECT_EQ(get(b, "/network/email/basic").status, 303);
+}
+
 TEST_F(WebAppTest, LogoutEndsTheSession) {
     Browser b;
     const std::string csrf = login(b);

@@ -41,5 +41,21 @@ TEST_F(ProductSecurityPageTest, AdministratorPasswordChange) {
                                 **store_->credential("admin", "admin")));
 }
 
+// Row "the administrator password changed: other sessions stay valid":
+// every other session ends; the one that changed it stays.
+TEST_F(ProductSecurityPageTest, PasswordChangeEndsEveryOtherSession) {
+    Browser here;
+    Browser elsewhere;
+    elsewhere.client = "192.0.2.10";
+    const auto csrf = login(here);
+    login(elsewhere);
+    const auto ok = post(here, "/product-security",
+                         "csrf=" + csrf + "&current=" + url_encode(std::string(kPassword)) +
+                             "&new=new+password+1&confirm=new+password+1");
+    EXPECT_NE(ok.body.find("The administrator password was changed."), std::string::npos);
+    EXPECT_EQ(get(here, "/network/email/basic").status, 200);
+    EXPECT_EQ(get(elsewhere, "/network/email/basic").status, 303);
+}
+
 }  // namespace
 }  // namespace pb::web
