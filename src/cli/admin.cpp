@@ -8,6 +8,7 @@
 #include "cli/app.hpp"
 #include "core/crypto.hpp"
 #include "core/settings.hpp"
+#include "relay/logins.hpp"
 
 namespace pb::cli {
 namespace {
@@ -169,6 +170,11 @@ int relay_user_add(Context& ctx, const std::string& name) {
     if (!s) return ctx.report(s.error());
     auto pw = read_secret("Password for device account " + name, true);
     if (!pw) return ctx.report(pw.error());
+    if (pw->reveal().size() < relay::kMinDevicePassword)
+        return ctx.report(fail(Errc::invalid_input,
+                               fmt::format("the password must have at least {} characters: any "
+                                           "machine on the LAN may try to guess it",
+                                           relay::kMinDevicePassword)));
     if (auto r = (*s)->put_credential("relay-user", name, hash_password(*pw, ctx.rng)); !r)
         return ctx.report(r.error());
     if (!ctx.json) std::cout << "Device account " << name << " can now log in to the relay.\n";

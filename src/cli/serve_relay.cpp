@@ -7,10 +7,12 @@
 
 #include <condition_variable>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "cli/serve.hpp"
 #include "core/crypto.hpp"
+#include "core/text.hpp"
 #include "relay/dsn.hpp"
 #include "relay/intake.hpp"
 #include "relay/logins.hpp"
@@ -41,7 +43,7 @@ class Relay final : public Background, public relay::Backend {
               [](const Secret& password, std::string_view stored) {
                   return verify_password(password, stored);
               },
-              rng_),
+              rng_, env.ctx.clock, hash_password(Secret(random_hex(rng_, 16)), rng_)),
           intake_(env.outbox.intake(), env.log),
           dsn_(env.outbox.intake(), env.outbox.spool(),
                std::filesystem::path(env.ctx.state_dir) / "relay" / "dsn-reported", hostname,
@@ -53,10 +55,36 @@ class Relay final : public Background, public relay::Backend {
         server_.reset();  // stops listening and joins its threads
     }
 
-    Result<bool> check_login(const std::string& user, const Secret& password) override {
-        auto ok = logins_.check(user, password);
-        if (ok && !*ok) env_.log(fmt::format("relay: failed login for device account '{}'", user));
-        return ok;
+    Result<relay::LoginVerdict> check_login(const std::string& client, const std::string& user,
+                                            const Secret& password) override {
+        auto v = logins_.check(client, user, password);
+        if (!v) return v;
+        switch (v->kind) {
+            case relay::LoginVerdict::ok:
+                // The length of a stored password is not known until a
+                // device uses it: warn once per account and process.
+                if (password.reveal().size() < relay::kMinDevicePassword) {
+                    std::lock_guard lock(warned_mu_);
+                    if (warned_short_.insert(user).second)
+                        env_.log(
+                            fmt::format("relay: device account '{}' has a password shorter than {} "
+                                        "characters; set a longer one with relay-users add",
+                                        user, relay::kMinDevicePassword));
+                }
+                break;
+            case relay::LoginVerdict::bad:
+                env_.log(fmt::format("relay: failed login for device account '{}' from {}",
+                                     escaped(user), client));
+                break;
+            case relay::LoginVerdict::locked:
+                env_.log(fmt::format(
+                    "relay: login for '{}' from {} refused unchecked: too many failed logins",
+                    escaped(user), client));
+                break;
+            case relay::LoginVerdict::busy:
+                break;
+        }
+        return v;
     }
     std::string submit(const relay::Envelope& envelope, const std::string& client,
                        ByteSource& message) override {
@@ -83,7 +111,9 @@ class Relay final : public Background, public relay::Backend {
   private:
     ServeEnv& env_;
     LockedRandom rng_;
-    std::mutex store_mu_;  // the relay's own connection, shared by its workers
+    std::mutex warned_mu_;
+    std::set<std::string> warned_short_;  // accounts warned about a short password
+    std::mutex store_mu_;                 // the relay's own connection, shared by its workers
     std::unique_ptr<store::Store> store_;
     relay::Logins logins_;
     relay::Intake intake_;

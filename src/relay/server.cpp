@@ -18,6 +18,7 @@
 #include <map>
 #include <thread>
 
+#include "core/text.hpp"
 #include "relay/spill.hpp"
 
 namespace pb::relay {
@@ -59,6 +60,7 @@ struct Server::Impl {
     asio::io_context io{1};
     // The workers; joined in ~Server before the io_context goes.
     std::unique_ptr<asio::thread_pool> pool;
+    std::unique_ptr<asio::thread_pool> login_pool;
     tcp::acceptor plain{io};
     tcp::acceptor implicit{io};
     std::thread thread;
@@ -132,17 +134,20 @@ struct Server::Impl {
         co_return !ec && !w.fired;
     }
 
-    awaitable<int> check_login(const std::string& user, const Secret& password) {
+    // nullopt when the check itself failed (the store is busy).
+    awaitable<std::optional<LoginVerdict>> check_login(const std::string& client,
+                                                       const std::string& user,
+                                                       const Secret& password) {
         co_return co_await asio::co_spawn(
-            *pool,
-            [this, &user, &password]() -> awaitable<int> {
-                auto r = backend->check_login(user, password);
+            *login_pool,
+            [this, &client, &user, &password]() -> awaitable<std::optional<LoginVerdict>> {
+                auto r = backend->check_login(client, user, password);
                 if (!r) {
-                    options.log(fmt::format("relay: cannot check the login of {}: {}", user,
-                                            r.error().describe()));
-                    co_return -1;
+                    options.log(fmt::format("relay: cannot check the login of '{}': {}",
+                                            escaped(user), r.error().describe()));
+                    co_return std::nullopt;
                 }
-                co_return *r ? 1 : 0;
+                co_return *r;
             },
             asio::use_awaitable);
     }
@@ -251,11 +256,29 @@ struct Server::Impl {
                         open = false;
                         break;
                     }
-                    const int ok = co_await check_login(a.user, a.password);
-                    if (ok < 0)
+                    const auto v = co_await check_login(client, a.user, a.password);
+                    if (!v) {
                         session.login_unavailable();
-                    else
-                        session.login_result(ok == 1);
+                        break;
+                    }
+                    switch (v->kind) {
+                        case LoginVerdict::ok:
+                            session.login_result(true);
+                            break;
+                        case LoginVerdict::bad:
+                            if (v->delay > Duration{0}) {
+                                asio::steady_timer later(io, v->delay);
+                                co_await later.async_wait(use_tuple);
+                            }
+                            session.login_result(false);
+                            break;
+                        case LoginVerdict::locked:
+                            session.login_locked();
+                            break;
+                        case LoginVerdict::busy:
+                            session.login_unavailable();
+                            break;
+                    }
                     break;
                 }
                 case Action::message: {
@@ -373,6 +396,7 @@ Result<std::unique_ptr<Server>> Server::start(ServerOptions options, Backend& ba
             return std::move(r).error();
 
     impl->pool = std::make_unique<asio::thread_pool>(std::max(1u, o.workers));
+    impl->login_pool = std::make_unique<asio::thread_pool>(std::max(1u, o.login_workers));
     auto& s = *impl;
     if (s.plain.is_open()) asio::co_spawn(s.io, s.accept(s.plain, false), asio::detached);
     if (s.implicit.is_open()) asio::co_spawn(s.io, s.accept(s.implicit, true), asio::detached);
@@ -392,6 +416,7 @@ Server::~Server() {
     });
     if (s.thread.joinable()) s.thread.join();
     s.pool->join();
+    s.login_pool->join();
 }
 
 std::optional<std::string> Server::address() const {

@@ -3,7 +3,9 @@
 // to compile here). It moves bytes between sockets and the pure Session,
 // with a deadline on every read and write, and hands the slow work (a
 // PBKDF2 login check, making a job durable) to worker threads through the
-// Backend, so that one slow device never stalls the others.
+// Backend, so that one slow device never stalls the others: login checks
+// and intake on pools of their own, a failed login answered after its
+// delay on a timer, not a thread.
 #pragma once
 
 #include <chrono>
@@ -18,6 +20,7 @@
 #include "core/error.hpp"
 #include "core/secret.hpp"
 #include "core/source.hpp"
+#include "relay/logins.hpp"
 #include "relay/networks.hpp"
 #include "relay/session.hpp"
 
@@ -28,7 +31,10 @@ namespace pb::relay {
 class Backend {
   public:
     virtual ~Backend() = default;
-    virtual Result<bool> check_login(const std::string& user, const Secret& password) = 0;
+    // `client` is the address the login comes from (failures are counted
+    // per client, logins.hpp).
+    virtual Result<LoginVerdict> check_login(const std::string& client, const std::string& user,
+                                             const Secret& password) = 0;
     // The reply to the final dot (intake.hpp).
     virtual std::string submit(const Envelope& envelope, const std::string& client,
                                ByteSource& message) = 0;
@@ -47,7 +53,11 @@ struct ServerOptions {
     SessionConfig session;  // client_allowed and implicit_tls are set per connection
     Networks allowed;
     std::filesystem::path spill_dir;  // where large messages wait for their dot
-    unsigned workers = 4;
+    unsigned workers = 4;             // make accepted messages durable (intake)
+    // Login checks have threads of their own, so that intake never waits
+    // behind a PBKDF2. Logins lets only a few slow checks run at once, so
+    // that a cached login finds a free thread here.
+    unsigned login_workers = 4;
     std::function<void(std::string_view)> log = [](std::string_view) {};
 };
 

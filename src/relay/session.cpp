@@ -58,6 +58,15 @@ bool plausible_address(std::string_view a, bool need_domain) {
     return at != std::string_view::npos && at > 0 && at + 1 < a.size();
 }
 
+// The verbs this server knows; a line after a refused AUTH that starts
+// with none of them is taken for an AUTH response and masked.
+bool known_verb(std::string_view verb) {
+    for (std::string_view v : {"EHLO", "HELO", "MAIL", "RCPT", "DATA", "RSET", "NOOP", "QUIT",
+                               "VRFY", "HELP", "STARTTLS", "BDAT", "EXPN", "ETRN", "TURN"})
+        if (iequals(verb, v)) return true;
+    return false;
+}
+
 }  // namespace
 
 std::optional<PlainCredentials> parse_plain(std::string_view decoded) {
@@ -262,7 +271,9 @@ void Session::reply(std::string_view text) {
 
 void Session::note(std::string_view who, std::string_view line) {
     if (transcript_.size() > kMaxTranscript) return;
-    transcript_.append(who).append(": ").append(line).append("\n");
+    // Escaped: the transcript goes to the log, and a client's CR, LF or
+    // terminal escape must not forge or hide a line there.
+    transcript_.append(who).append(": ").append(escaped(line)).append("\n");
     if (transcript_.size() > kMaxTranscript) transcript_.append("(transcript truncated)\n");
 }
 
@@ -341,7 +352,12 @@ void Session::command(std::string_view line) {
         const auto sp2 = arg.find(' ');
         note("C", "AUTH " + std::string(arg.substr(0, sp2)) +
                       (sp2 == std::string_view::npos ? "" : " ***"));
+    } else if (masking_ && !known_verb(verb)) {
+        // A client that did not see the AUTH refused goes on with its
+        // response lines (user name, password): they are secrets still.
+        note("C", "*** (after a refused AUTH)");
     } else {
+        masking_ = false;
         note("C", line);
     }
     if (++commands_ > config_.max_commands) {
@@ -371,7 +387,12 @@ void Session::command(std::string_view line) {
         if (!arg.empty()) return bad_command("501 5.5.4 STARTTLS takes no argument");
         return do_starttls();
     }
-    if (iequals(verb, "AUTH")) return do_auth(arg);
+    if (iequals(verb, "AUTH")) {
+        do_auth(arg);
+        // Still reading commands: the AUTH was refused or ended at once.
+        masking_ = state_ == State::command && !user_;
+        return;
+    }
     if (iequals(verb, "BDAT") || iequals(verb, "EXPN") || iequals(verb, "ETRN") ||
         iequals(verb, "TURN"))
         return bad_command("502 5.5.1 Command not implemented");
@@ -592,6 +613,13 @@ void Session::login_unavailable() {
     if (state_ != State::verifying) return;
     set_state(State::command);
     reply("454 4.7.0 Temporary authentication failure; try again later\r\n");
+}
+
+void Session::login_locked() {
+    if (state_ != State::verifying) return;
+    refused_ = true;
+    close_with("421 4.7.0 " + config_.hostname +
+               " Too many failed logins from your address; try again later");
 }
 
 void Session::login_result(bool ok) {

@@ -89,6 +89,8 @@ class Session {
     Action next();
 
     void login_result(bool ok);
+    // Too many failed logins from this client: 421 and close, unchecked.
+    void login_locked();
     // The check itself failed (the database is busy): 454, try again later.
     void login_unavailable();
     // The reply to the final dot (e.g. "250 2.0.0 Ok: queued as 12"), sent
@@ -166,6 +168,7 @@ class Session {
     std::size_t commands_ = 0;
     std::size_t errors_ = 0;
     std::size_t auth_failures_ = 0;
+    bool masking_ = false;          // lines after a refused AUTH stay out of the transcript
     bool discarding_line_ = false;  // a command line was too long: skip to its end
     DataPos pos_ = DataPos::line_start;
     std::uint64_t data_size_ = 0;

@@ -34,7 +34,7 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-constexpr const char* kDevicePassword = "Dev1ce-pass";
+constexpr const char* kDevicePassword = "Dev1ce-pass-2026";
 
 // A blocking SMTP client on a raw socket, from a chosen loopback address.
 class Raw {

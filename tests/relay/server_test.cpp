@@ -12,7 +12,9 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <cstdint>
+#include <future>
 #include <mutex>
 #include <set>
 #include <string>
@@ -33,11 +35,27 @@ struct Submitted {
 // A backend that keeps what it is given; called on the server's workers.
 class RecordingBackend final : public Backend {
   public:
-    Result<bool> check_login(const std::string& user, const Secret& password) override {
+    Result<LoginVerdict> check_login(const std::string&, const std::string& user,
+                                     const Secret& password) override {
+        if (user == "guesser") {  // a slow check the test holds
+            {
+                std::lock_guard lock(mutex_);
+                ++held_;
+            }
+            held_cv_.notify_all();
+            release_.wait();
+            return LoginVerdict{LoginVerdict::bad, {}};
+        }
         std::lock_guard lock(mutex_);
         ++logins_;
-        return user == "scanner" && password.reveal() == "device-pass";
+        const bool ok = user == "scanner" && password.reveal() == "device-pass";
+        return LoginVerdict{ok ? LoginVerdict::ok : LoginVerdict::bad, {}};
     }
+    void wait_held(int n) {
+        std::unique_lock lock(mutex_);
+        held_cv_.wait(lock, [&] { return held_ >= n; });
+    }
+    void release() { release_promise_.set_value(); }
     std::string submit(const Envelope& envelope, const std::string& client,
                        ByteSource& message) override {
         std::string body;
@@ -65,6 +83,10 @@ class RecordingBackend final : public Backend {
     mutable std::mutex mutex_;
     std::vector<Submitted> submitted_;
     int logins_ = 0;
+    int held_ = 0;
+    std::condition_variable held_cv_;
+    std::promise<void> release_promise_;
+    std::shared_future<void> release_ = release_promise_.get_future().share();
 };
 
 // A device: a blocking socket that reads whole replies (a multi-line reply
@@ -215,6 +237,36 @@ TEST(RelayServerTest, LoginsAreCheckedByTheBackendAndOnlyALoggedInDeviceMaySend)
     const auto got = backend.submitted();
     ASSERT_EQ(got.size(), 1u);
     EXPECT_EQ(got[0].envelope.user, std::optional<std::string>("scanner"));
+}
+
+// Row "20 clients guessing relay passwords, one legitimate device beside
+// them": login checks have threads of their own, so a device's message is
+// made durable while every login thread is busy with a (held) guess.
+TEST(RelayServerTest, IntakeNeverWaitsBehindLoginChecks) {
+    RecordingBackend backend;
+    auto o = options("127.0.0.1/32");
+    o.workers = 2;
+    o.login_workers = 2;
+    auto server = Server::start(o, backend);
+    ASSERT_TRUE(server.ok()) << server.error().describe();
+    const auto port = port_of(*(*server)->address());
+
+    std::vector<std::thread> guessers;
+    for (int i = 0; i < 2; ++i)
+        guessers.emplace_back([port] {
+            Client c(port);
+            c.reply();
+            c.command("EHLO guesser");
+            c.command("AUTH PLAIN " + base64_encode(std::string("\0guesser\0guess", 14)));
+        });
+    backend.wait_held(2);
+    Client device(port);
+    EXPECT_EQ(send_message(device, "scanner@lan.example", "Subject: scan\r\n\r\npage")
+                  .rfind("250 2.0.0 queued as ", 0),
+              0u);
+    backend.release();
+    for (auto& t : guessers) t.join();
+    EXPECT_EQ(backend.submitted().size(), 1u);
 }
 
 TEST(RelayServerTest, AClientOverItsConnectionLimitIsToldBusyAndShutdownEndsTheRest) {

@@ -415,6 +415,38 @@ TEST(RelaySession, TranscriptNeverHoldsTheSecret) {
     EXPECT_EQ(t.find(base64_encode(std::string_view("guess-me"))), std::string::npos) << t;
 }
 
+// Row "a refused AUTH (538 before TLS, or 503) followed by a pipelined
+// base64 line": the line is a password, and the transcript (logged by the
+// server when something was refused) must not hold it.
+TEST(RelaySession, LineAfterARefusedAuthIsMaskedBeforeTls) {
+    Driver d(outsider());  // no TLS yet: AUTH is refused with 538
+    const std::string blob = base64_encode(std::string_view("guess-me-please"));
+    d.feed("EHLO a\r\nAUTH LOGIN\r\n" + blob + "\r\n");
+    const std::string& t = d.s.transcript();
+    EXPECT_NE(t.find("S: 538 5.7.11"), std::string::npos) << t;
+    EXPECT_EQ(t.find(blob), std::string::npos) << t;
+}
+
+TEST(RelaySession, LineAfterAnAuthRefusedWith503IsMasked) {
+    Driver d(tls_outsider());
+    const std::string blob = plain_blob("", "copier", "guess-me-please");
+    d.feed("AUTH PLAIN\r\n" + blob + "\r\n");  // before EHLO: 503
+    const std::string& t = d.s.transcript();
+    EXPECT_NE(t.find("S: 503 5.5.1"), std::string::npos) << t;
+    EXPECT_EQ(t.find(blob), std::string::npos) << t;
+}
+
+// Row "a newline in the AUTH user name" and no client byte unescaped: the
+// transcript keeps one client line per entry, control bytes escaped.
+TEST(RelaySession, ControlBytesInCommandsAreEscapedInTheTranscript) {
+    Driver d(outsider());
+    d.feed("EHLO a\rweb: administrator logged in\x1b[2J\r\n");
+    const std::string& t = d.s.transcript();
+    EXPECT_EQ(t.find('\x1b'), std::string::npos) << t;
+    EXPECT_EQ(t.find("\rweb:"), std::string::npos) << t;
+    EXPECT_NE(t.find("\\rweb:"), std::string::npos) << t;
+}
+
 // --- STARTTLS ---------------------------------------------------------------
 
 // Commands pipelined after STARTTLS in the clear (CVE-2011-0411 and kin)
@@ -622,6 +654,28 @@ TEST(RelaySession, LoginCheckThatCannotRunSays454) {
     a = s.next();
     ASSERT_EQ(a.kind, Action::send);
     EXPECT_EQ(a.text, "454 4.7.0 Temporary authentication failure; try again later\r\n");
+}
+
+// Row "15 wrong passwords over 5 connections": when the shared count says
+// this client is locked out, the session says so in clear text and closes.
+TEST(RelaySession, LockedOutClientIsToldWhyAndClosed) {
+    Session s(tls_outsider());
+    s.feed("EHLO a\r\nAUTH PLAIN " + plain_blob("", "copier", "s3cret") + "\r\n");
+    std::string out;
+    Action a;
+    while ((a = s.next()).kind != Action::verify_login) {
+        ASSERT_NE(a.kind, Action::need_input);
+        if (a.kind == Action::send) out += a.text;
+    }
+    s.login_locked();
+    out.clear();
+    while ((a = s.next()).kind == Action::send) out += a.text;
+    EXPECT_EQ(out,
+              "421 4.7.0 relay.test Too many failed logins from your address; try again "
+              "later\r\n");
+    EXPECT_EQ(a.kind, Action::close);
+    EXPECT_TRUE(s.closed());
+    EXPECT_TRUE(s.refused());
 }
 
 TEST(RelayPlain, ParsesAndRefuses) {
