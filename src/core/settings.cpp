@@ -217,7 +217,9 @@ constexpr std::array kSchema = {
     KeyDef{"relay.profile", Type::string, to<&GlobalConfig::relay_profile>(), "email",
            "The profile that delivers relayed mail."},
     KeyDef{"relay.allowed_networks", Type::cidr_list, to<&GlobalConfig::relay_allowed_networks>(),
-           "", "Networks whose clients may send without AUTH (default none: AUTH required)."},
+           "",
+           "Networks whose clients may send without AUTH (default none: AUTH required; none "
+           "wider than /8 for IPv4 or /16 for IPv6)."},
     KeyDef{"relay.require_tls", Type::boolean, to<&GlobalConfig::relay_require_tls>(), "true",
            "No AUTH before STARTTLS."},
     KeyDef{"relay.tls_min_version", Type::choice, to<&GlobalConfig::relay_tls_min_version>(), "1.2",
@@ -671,6 +673,19 @@ Result<std::string> normalize(const Key& key, std::string_view raw) {
                     return fail(Errc::invalid_input,
                                 fmt::format("{}: '{}' is not a network: use e.g. 192.168.1.0/24",
                                             name, item));
+                // Mail from these addresses needs no login: a short prefix
+                // opens the relay to much of the Internet (relay/networks.hpp).
+                if (const auto slash = item.find('/'); slash != std::string::npos) {
+                    const bool v6 = item.find(':') != std::string::npos;
+                    const std::int64_t shortest = v6 ? 16 : 8;
+                    const auto bits = parse_int(std::string_view(item).substr(slash + 1));
+                    if (bits && *bits < shortest)
+                        return fail(Errc::invalid_input,
+                                    fmt::format("{}: '{}' is too wide: any address in it could "
+                                                "send through the relay without a login; the "
+                                                "shortest prefix allowed is /{} for IPv{}",
+                                                name, item, shortest, v6 ? 6 : 4));
+                }
                 if (!out.empty()) out += ",";
                 out += item;
             }

@@ -69,6 +69,17 @@ Result<Networks> Networks::parse(std::string_view list) {
             if (ec != std::errc{} || end != b.data() + b.size() || b.empty() || n.bits > max)
                 return bad();
         }
+        // A short prefix is an open relay for much of the Internet by one
+        // setting; an office on global IPv6 or a public corporate range
+        // still fits within these.
+        const unsigned shortest = n.v4 ? kShortestV4 : kShortestV6;
+        if (n.bits < shortest)
+            return fail(Errc::invalid_input,
+                        "relay.allowed_networks: '" + std::string(item) + "' is too wide: every " +
+                            "address in it could send mail through the relay without logging " +
+                            "in. The shortest prefix allowed is /" + std::to_string(shortest) +
+                            (n.v4 ? " for IPv4" : " for IPv6") +
+                            "; list the office's own networks (e.g. 192.168.1.0/24)");
         out.nets_.push_back(n);
     }
     return out;

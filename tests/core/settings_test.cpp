@@ -96,6 +96,13 @@ TEST(SettingsValues, AddressesHostsUrls) {
     EXPECT_TRUE(set("relay.allowed_networks", "192.168.1.0/24, 10.0.0.0/8,::1/128"));
     EXPECT_FALSE(set("relay.allowed_networks", "192.168.1.0/33"));
     EXPECT_FALSE(set("relay.allowed_networks", "300.1.1.1"));
+    // Row "relay.allowed_networks 0.0.0.0/0": an open relay by one setting.
+    for (const char* wide : {"0.0.0.0/0", "10.0.0.0/7", "::/0", "2001:db8::/15"}) {
+        auto r = set("relay.allowed_networks", std::string("192.168.1.0/24,") + wide);
+        ASSERT_FALSE(r) << wide;
+        EXPECT_NE(r.error().detail.find("too wide"), std::string::npos) << r.error().detail;
+    }
+    EXPECT_TRUE(set("relay.allowed_networks", "2001:db8::/16"));
     EXPECT_TRUE(set("web.listen", "[::1]:8443"));
     EXPECT_FALSE(set("web.listen", "8443"));
 }

@@ -9,7 +9,7 @@ namespace pb::relay {
 namespace {
 
 TEST(RelayNetworks, MatchesV4V6AndMapped) {
-    auto n = Networks::parse("192.168.1.0/24, 10.0.0.5,fd00::/8 , 127.0.0.9/32");
+    auto n = Networks::parse("192.168.1.0/24, 10.0.0.5,fd12::/16 , 127.0.0.9/32");
     ASSERT_TRUE(n.ok()) << n.error().detail;
     EXPECT_TRUE(n->contains("192.168.1.77"));
     EXPECT_FALSE(n->contains("192.168.2.1"));
@@ -24,16 +24,29 @@ TEST(RelayNetworks, MatchesV4V6AndMapped) {
 }
 
 TEST(RelayNetworks, OddPrefixes) {
-    auto n = Networks::parse("10.1.2.0/23,0.0.0.0/0");
+    auto n = Networks::parse("10.1.2.0/23,10.0.0.0/8");
     ASSERT_TRUE(n.ok());
     EXPECT_TRUE(n->contains("10.1.3.255"));
     auto none = Networks::parse("10.1.2.0/23");
     ASSERT_TRUE(none.ok());
     EXPECT_FALSE(none->contains("10.1.4.0"));
     EXPECT_TRUE(none->contains("10.1.2.0"));
-    auto all = Networks::parse("0.0.0.0/0");
-    EXPECT_TRUE(all->contains("8.8.8.8"));
-    EXPECT_FALSE(all->contains("::1"));
+    auto wide = Networks::parse("10.0.0.0/8, 2001:db8::/16");
+    ASSERT_TRUE(wide.ok()) << wide.error().detail;
+    EXPECT_TRUE(wide->contains("10.200.1.1"));
+    EXPECT_TRUE(wide->contains("2001:ffff::1"));
+    EXPECT_FALSE(wide->contains("::1"));
+}
+
+// Row "relay.allowed_networks 0.0.0.0/0": refused, with the reason.
+TEST(RelayNetworks, TooWideNetworksAreRefusedWithTheReason) {
+    for (const char* wide : {"0.0.0.0/0", "10.0.0.0/7", "::/0", "2000::/3", "2001:db8::/15"}) {
+        auto n = Networks::parse(std::string("192.168.0.0/16,") + wide);
+        ASSERT_FALSE(n.ok()) << wide;
+        EXPECT_EQ(n.error().code, Errc::invalid_input);
+        EXPECT_NE(n.error().detail.find(wide), std::string::npos) << n.error().detail;
+        EXPECT_NE(n.error().detail.find("too wide"), std::string::npos) << n.error().detail;
+    }
 }
 
 TEST(RelayNetworks, EmptyMeansNobody) {
