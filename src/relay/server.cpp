@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "core/text.hpp"
+#include "relay/limits.hpp"
 #include "relay/spill.hpp"
 
 namespace pb::relay {
@@ -57,6 +58,8 @@ struct Server::Impl {
     // is destroyed, and each one's ending updates these counts.
     std::size_t connections = 0;  // io thread only
     std::map<std::string, std::size_t> per_client;
+    std::size_t unauthenticated = 0;  // connections not logged in (io thread only)
+    std::map<std::string, std::size_t> unauthenticated_per_client;
     asio::io_context io{1};
     // The workers; joined in ~Server before the io_context goes.
     std::unique_ptr<asio::thread_pool> pool;
@@ -72,7 +75,7 @@ struct Server::Impl {
         Clock::time_point session_end;
         bool fired = false;
         explicit Watch(asio::any_io_executor ex) : timer(std::move(ex)) {}
-        void arm(std::chrono::seconds d) {
+        void arm(Clock::duration d) {
             const auto at = std::min(Clock::now() + d, session_end);
             timer.expires_at(at);
         }
@@ -110,7 +113,7 @@ struct Server::Impl {
     }
 
     awaitable<std::size_t> read(Stream& s, bool tls, Watch& w, std::span<char> buf,
-                                std::chrono::seconds timeout) {
+                                Clock::duration timeout) {
         w.arm(timeout);
         boost::system::error_code ec;
         std::size_t got = 0;
@@ -167,19 +170,47 @@ struct Server::Impl {
         boost::system::error_code ec;
         const auto peer = socket.remote_endpoint(ec);
         const std::string client = ec ? std::string("unknown") : peer.address().to_string();
+        const bool allowed = options.allowed.contains(client);
         ++connections;
         const std::size_t mine = ++per_client[client];
+        // A client in relay.allowed_networks needs no login: it counts as
+        // logged in from the start.
         struct Count {
             Impl& s;
             std::string client;
+            bool unauthenticated;
+            void logged_in() {
+                if (!unauthenticated) return;
+                unauthenticated = false;
+                --s.unauthenticated;
+                if (--s.unauthenticated_per_client[client] == 0)
+                    s.unauthenticated_per_client.erase(client);
+            }
             ~Count() {
+                logged_in();
                 --s.connections;
                 if (--s.per_client[client] == 0) s.per_client.erase(client);
             }
-        } count{*this, client};
+        } count{*this, client, !allowed};
+        std::size_t mine_unauthenticated = 0;
+        if (!allowed) {
+            ++unauthenticated;
+            mine_unauthenticated = ++unauthenticated_per_client[client];
+        }
+        const std::size_t max_unauthenticated =
+            options.max_unauthenticated ? options.max_unauthenticated
+                                        : std::max<std::size_t>(1, options.max_connections / 2);
+        // Checked before any TLS handshake: a handshake costs the server
+        // more than the client, and a slot taken by one counts like any other.
+        const bool full =
+            connections > options.max_connections || mine > options.max_connections_per_client ||
+            (!allowed && (unauthenticated > max_unauthenticated ||
+                          mine_unauthenticated > options.max_unauthenticated_per_client));
 
         auto watch = std::make_shared<Watch>(socket.get_executor());
-        watch->session_end = Clock::now() + options.session_limit;
+        const auto start = Clock::now();
+        watch->session_end = start + options.session_limit;
+        const auto login_end = start + kUnauthenticatedLimit;
         watch->timer.expires_at(Clock::now() + kHandshakeTimeout);
         Stream stream(std::move(socket), ssl);
         asio::co_spawn(io, watchdog(watch, stream.next_layer()), asio::detached);
@@ -190,20 +221,24 @@ struct Server::Impl {
 
         std::string out;
         bool tls = false;
-        if (implicit_tls) {
-            if (!co_await handshake(stream, *watch)) co_return;
-            tls = true;
-        }
-        if (connections > options.max_connections || mine > options.max_connections_per_client) {
-            out = Session::busy_reply(options.session.hostname);
-            co_await write(stream, tls, *watch, out);
+        if (full) {
+            // On the implicit-TLS port a plain-text 421 would be noise to
+            // the client: close without the handshake.
+            if (!implicit_tls) {
+                out = Session::busy_reply(options.session.hostname);
+                co_await write(stream, tls, *watch, out);
+            }
             options.log(
                 fmt::format("relay: refused a connection from {}: too many connections", client));
             co_return;
         }
+        if (implicit_tls) {
+            if (!co_await handshake(stream, *watch)) co_return;
+            tls = true;
+        }
 
         SessionConfig cfg = options.session;
-        cfg.client_allowed = options.allowed.contains(client);
+        cfg.client_allowed = allowed;
         cfg.implicit_tls = implicit_tls;
         cfg.tls_available = tls_ready;
         Session session(std::move(cfg));
@@ -212,7 +247,11 @@ struct Server::Impl {
         out = session.greeting();
         std::array<char, 16 * 1024> buf{};
         bool open = true;
+        bool in_data = false;
+        Clock::time_point data_start{};
+        std::uint64_t data_bytes = 0;
         while (open) {
+            if (session.authenticated()) count.logged_in();
             Action a = session.next();
             switch (a.kind) {
                 case Action::send:
@@ -235,9 +274,28 @@ struct Server::Impl {
                         open = false;
                         break;
                     }
-                    const auto timeout =
-                        session.in_data() ? options.data_timeout : options.command_timeout;
+                    const auto now = Clock::now();
+                    if (session.in_data() && !in_data) {
+                        data_start = now;
+                        data_bytes = 0;
+                    }
+                    in_data = session.in_data();
+                    Clock::duration timeout = options.command_timeout;
+                    if (in_data)
+                        timeout = std::min<Clock::duration>(
+                            options.data_timeout, data_rate_deadline(data_start, data_bytes) - now);
+                    else if (!session.authenticated())
+                        timeout = std::min<Clock::duration>(kUnauthenticatedIdle, login_end - now);
+                    if (timeout <= Clock::duration::zero()) {
+                        // Too slow already: say so, as a timeout would.
+                        out = Session::timeout_reply(options.session.hostname);
+                        co_await write(stream, tls, *watch, out);
+                        refused_slow(client, in_data);
+                        open = false;
+                        break;
+                    }
                     const std::size_t n = co_await read(stream, tls, *watch, buf, timeout);
+                    if (in_data) data_bytes += n;
                     if (n == 0) {
                         if (watch->fired && !tls) {
                             // A plain socket survives the cancel: say why we close.
@@ -320,6 +378,12 @@ struct Server::Impl {
             co_await stream.async_shutdown(use_tuple);  // close_notify, asynchronously
         }
         stream.next_layer().shutdown(tcp::socket::shutdown_both, ec);
+    }
+
+    void refused_slow(const std::string& client, bool in_data) {
+        options.log(fmt::format("relay: closed the connection from {}: {}", client,
+                                in_data ? "message data slower than the minimum rate"
+                                        : "no login within the time allowed"));
     }
 
     awaitable<void> accept(tcp::acceptor& acceptor, bool implicit_tls) {

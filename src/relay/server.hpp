@@ -47,8 +47,13 @@ struct ServerOptions {
     std::string tls_min_version = "1.2";  // 1.0, 1.1, 1.2, 1.3
     std::size_t max_connections = 100;
     std::size_t max_connections_per_client = 10;
-    std::chrono::seconds command_timeout{300};  // RFC 5321 4.5.3.2: 5 minutes
-    std::chrono::seconds data_timeout{600};     // per read while in DATA
+    // Connections not logged in yet (outside relay.allowed_networks):
+    // 0 means half of max_connections, so that clients that never log in
+    // cannot take every slot.
+    std::size_t max_unauthenticated = 0;
+    std::size_t max_unauthenticated_per_client = 4;
+    std::chrono::seconds command_timeout{300};  // RFC 5321 4.5.3.2: 5 minutes, once logged in
+    std::chrono::seconds data_timeout{600};     // per read while in DATA (and limits.hpp's rate)
     std::chrono::seconds session_limit{3600};   // a whole connection
     SessionConfig session;  // client_allowed and implicit_tls are set per connection
     Networks allowed;

@@ -105,6 +105,8 @@ class Session {
     const Envelope& envelope() const { return envelope_; }
     bool secure() const { return secure_; }
     bool in_data() const { return state_ == State::data; }
+    // Logged in, or from relay.allowed_networks: may send mail.
+    bool authenticated() const { return may_relay(); }
     bool closed() const { return state_ == State::closed; }
     // The session as an administrator needs it after a failure: commands
     // and replies, AUTH blobs and data replaced by a note. Bounded.

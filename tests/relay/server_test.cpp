@@ -15,6 +15,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <future>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
@@ -165,6 +166,16 @@ std::string send_message(Client& c, const std::string& from, const std::string& 
     return c.command(body + "\r\n.");
 }
 
+// Two connections greeted, then a third one told the server is busy
+// (returned for the caller to look at).
+std::unique_ptr<Client> expect_third_busy(Client& first, Client& second, std::uint16_t port) {
+    EXPECT_EQ(first.reply().rfind("220 ", 0), 0u);
+    EXPECT_EQ(second.reply().rfind("220 ", 0), 0u);
+    auto third = std::make_unique<Client>(port);
+    EXPECT_EQ(third->reply().rfind("421 ", 0), 0u);
+    return third;
+}
+
 TEST(RelayServerTest, DevicesSendingAtOnceAreEachSubmittedWithTheirOwnEnvelope) {
     RecordingBackend backend;
     auto server = Server::start(options("127.0.0.0/8"), backend);
@@ -269,6 +280,30 @@ TEST(RelayServerTest, IntakeNeverWaitsBehindLoginChecks) {
     EXPECT_EQ(backend.submitted().size(), 1u);
 }
 
+// Row "one byte per second on the relay ... 10 addresses hold all 100
+// slots": clients that have not logged in have a cap of their own, so they
+// cannot hold every slot; a connection that logs in leaves that count.
+TEST(RelayServerTest, ConnectionsNotLoggedInHaveACapOfTheirOwn) {
+    RecordingBackend backend;
+    auto o = options("");  // everyone must log in
+    o.max_unauthenticated_per_client = 2;
+    auto server = Server::start(o, backend);
+    ASSERT_TRUE(server.ok()) << server.error().describe();
+    const auto port = port_of(*(*server)->address());
+
+    Client first(port), second(port);
+    expect_third_busy(first, second, port);
+    // The first logs in: its slot no longer counts as an anonymous one.
+    first.command("EHLO device");
+    EXPECT_EQ(
+        first.command("AUTH PLAIN " + base64_encode(std::string("\0scanner\0device-pass", 20)))
+            .rfind("235 ", 0),
+        0u);
+    first.command("NOOP");  // the count is updated before the next read
+    Client fourth(port);
+    EXPECT_EQ(fourth.reply().rfind("220 ", 0), 0u);
+}
+
 TEST(RelayServerTest, AClientOverItsConnectionLimitIsToldBusyAndShutdownEndsTheRest) {
     RecordingBackend backend;
     auto o = options("127.0.0.0/8");
@@ -278,11 +313,8 @@ TEST(RelayServerTest, AClientOverItsConnectionLimitIsToldBusyAndShutdownEndsTheR
     const auto port = port_of(*(*server)->address());
 
     Client first(port), second(port);
-    EXPECT_EQ(first.reply().rfind("220 ", 0), 0u);
-    EXPECT_EQ(second.reply().rfind("220 ", 0), 0u);
-    Client third(port);
-    EXPECT_EQ(third.reply().rfind("421 ", 0), 0u);
-    EXPECT_EQ(third.reply(), "");  // and closed
+    const auto third = expect_third_busy(first, second, port);
+    EXPECT_EQ(third->reply(), "");  // and closed
 
     // Stopping the server with two devices connected ends both connections
     // (each sees the connection close) and joins every thread.
