@@ -96,6 +96,7 @@ struct GlobalConfig {
     std::string web_cert;
     std::string web_key;
     std::chrono::seconds web_session_timeout{};
+    std::string web_hostnames;  // comma-separated host names
 
     std::int64_t history_max_jobs = 0;
     std::chrono::seconds history_max_age{};

@@ -190,6 +190,9 @@ constexpr std::array kSchema = {
            {},
            60,
            86400},
+    KeyDef{"web.hostnames", Type::string, to<&GlobalConfig::web_hostnames>(), "",
+           "Comma-separated host names the web page may be opened by, besides its "
+           "certificate's names (IP addresses and localhost always work)."},
     KeyDef{"history.max_jobs",
            Type::integer,
            to<&GlobalConfig::history_max_jobs>(),

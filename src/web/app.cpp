@@ -9,7 +9,9 @@
 
 #include <fmt/format.h>
 
+#include "core/text.hpp"
 #include "web/app_internal.hpp"
+#include "web/certificate.hpp"
 
 namespace pb::web {
 namespace {
@@ -26,6 +28,36 @@ Duration session_timeout(store::Store& store) {
     auto s = store.load_settings();
     if (!s) return std::chrono::minutes{15};
     return s->global_config().web_session_timeout;
+}
+
+// The names of web.cert. The self-signed certificate has none to add: it is
+// made for localhost and addresses, which are always accepted.
+std::vector<std::string> certificate_names(store::Store& store) {
+    auto s = store.load_settings();
+    if (!s) return {};
+    const std::string cert = s->global_config().web_cert;
+    return cert.empty() ? std::vector<std::string>{} : certificate_dns_names(cert);
+}
+
+// A certificate's name against a requested one; "*." covers one label.
+bool name_matches(std::string_view pattern, std::string_view name) {
+    if (pattern.starts_with("*.")) {
+        const auto dot = name.find('.');
+        return dot != std::string_view::npos && dot > 0 && name.substr(dot) == pattern.substr(1);
+    }
+    return pattern == name;
+}
+
+bool listed(std::string_view list, std::string_view name) {
+    while (!list.empty()) {
+        const auto comma = list.find(',');
+        std::string_view item = trim(list.substr(0, comma));
+        if (item.ends_with('.')) item.remove_suffix(1);
+        if (iequals(item, name)) return true;
+        if (comma == std::string_view::npos) break;
+        list.remove_prefix(comma + 1);
+    }
+    return false;
 }
 
 // The script and the style sheet: the browser may keep them, but asks
@@ -101,16 +133,22 @@ App::App(store::Store& store, SignInService& signin, const Clock& clock, Random&
       clock_(clock),
       rng_(rng),
       options_(std::move(options)),
+      certificate_names_(certificate_names(store)),
       sessions_(clock, rng, session_timeout(store)),
       login_forms_(clock, rng),
-      throttle_(clock) {}
+      throttle_(clock) {
+    // The one way to the log: whatever a line quotes of a request, it stays
+    // one line.
+    options_.log = [log = std::move(options_.log)](std::string_view line) { log(escaped(line)); };
+}
 
 Response App::handle(const Request& request) {
     Call call{request, nullptr, false, {}};
     if (auto id = request.cookie_value(cookie_name(request.secure)))
         call.session = sessions_.touch(*id);
 
-    Response r = route(call);
+    auto refused = wrong_host(request);
+    Response r = refused ? std::move(*refused) : route(call);
 
     const std::string cookie =
         call.new_cookie && call.session != nullptr ? call.session->id : call.login_cookie;
@@ -128,6 +166,25 @@ Response App::handle(const Request& request) {
     // two static files may be.
     if (!request.path.starts_with("/assets/")) r.set("Cache-Control", "no-store");
     return r;
+}
+
+std::optional<Response> App::wrong_host(const Request& request) {
+    const auto name = host_name(request.host);
+    if (!name) return Response::text(400, "The Host header is neither a name nor an address.\n");
+    // Addresses need no check: rebinding works through a name. Neither does
+    // localhost, which browsers resolve themselves.
+    if (name->empty() || *name == "localhost") return std::nullopt;
+    if (std::ranges::any_of(certificate_names_,
+                            [&](const std::string& n) { return name_matches(n, *name); }))
+        return std::nullopt;
+    // Read each time, so that setting it needs no restart.
+    if (auto s = store_.load_settings(); s && listed(s->global_config().web_hostnames, *name))
+        return std::nullopt;
+    return Response::text(
+        421, fmt::format("Web Config is not served under the name {0}. Open it by the device's "
+                         "IP address, or allow the name: postbridge config set web.hostnames "
+                         "{0} (a comma-separated list), or use a certificate for it (web.cert).\n",
+                         *name));
 }
 
 Response App::route(Call& call) {

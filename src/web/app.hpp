@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/clock.hpp"
 #include "store/store.hpp"
@@ -45,6 +46,11 @@ class App {
     }
 
   private:
+    // The refusal of a Host header with a name this page is not known by
+    // (app.cpp): a page of another site that rebinds its name to this
+    // address must not be answered.
+    std::optional<Response> wrong_host(const Request& request);
+
     struct Call;   // one request on its way through (app_internal.hpp)
     struct Route;  // an entry of the route table (app.cpp)
     Response route(Call& call);
@@ -119,6 +125,7 @@ class App {
     const Clock& clock_;
     Random& rng_;
     AppOptions options_;
+    std::vector<std::string> certificate_names_;  // of web.cert, read at start
     Sessions sessions_;
     LoginForms login_forms_;
     LoginThrottle throttle_;

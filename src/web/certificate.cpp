@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "core/fs.hpp"
+#include "core/text.hpp"
 
 namespace pb::web {
 namespace {
@@ -114,6 +115,27 @@ Result<CertificateFiles> ensure_self_signed(const std::filesystem::path& state_d
     if (auto r = write_file_atomic(files.cert, cert_pem, 0644); !r) return std::move(r).error();
     files.created = true;
     return files;
+}
+
+std::vector<std::string> certificate_dns_names(const std::filesystem::path& pem) {
+    std::vector<std::string> names;
+    const Bio in(BIO_new_file(pem.c_str(), "r"));
+    if (!in) return names;
+    const Cert cert(PEM_read_bio_X509(in.get(), nullptr, nullptr, nullptr));
+    if (!cert) return names;
+    auto* sans = static_cast<GENERAL_NAMES*>(
+        X509_get_ext_d2i(cert.get(), NID_subject_alt_name, nullptr, nullptr));
+    if (sans == nullptr) return names;
+    for (int i = 0; i < sk_GENERAL_NAME_num(sans); ++i) {
+        const GENERAL_NAME* n = sk_GENERAL_NAME_value(sans, i);
+        if (n->type != GEN_DNS) continue;
+        const auto* s = n->d.dNSName;
+        names.push_back(
+            lower(std::string_view(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
+                                   static_cast<std::size_t>(ASN1_STRING_length(s)))));
+    }
+    GENERAL_NAMES_free(sans);
+    return names;
 }
 
 }  // namespace pb::web

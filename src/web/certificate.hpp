@@ -24,4 +24,8 @@ struct CertificateFiles {
 Result<CertificateFiles> ensure_self_signed(const std::filesystem::path& state_dir,
                                             const std::vector<std::string>& extra_names);
 
+// The DNS names (subjectAltName) of a PEM certificate, in lowercase; none
+// when the file cannot be read.
+std::vector<std::string> certificate_dns_names(const std::filesystem::path& pem);
+
 }  // namespace pb::web

@@ -1,6 +1,9 @@
 // Request/Response helpers of the web pages; the form codec is core/form.hpp.
 #include "web/http.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <algorithm>
 #include <cctype>
 
@@ -99,6 +102,38 @@ Response Response::text(int status, std::string body) {
     Response r{status, {}, std::move(body)};
     r.set("Content-Type", "text/plain; charset=utf-8");
     return r;
+}
+
+std::optional<std::string> host_name(std::string_view host) {
+    const auto port_ok = [](std::string_view port) {
+        return !port.empty() && port.size() <= 5 &&
+               port.find_first_not_of("0123456789") == std::string_view::npos;
+    };
+    if (host.empty()) return std::string();
+    if (host.front() == '[') {
+        const auto close = host.find(']');
+        if (close == std::string_view::npos) return std::nullopt;
+        const std::string inside(host.substr(1, close - 1));
+        const auto rest = host.substr(close + 1);
+        in6_addr a6{};
+        if (inet_pton(AF_INET6, inside.c_str(), &a6) != 1) return std::nullopt;
+        if (!rest.empty() && !(rest.front() == ':' && port_ok(rest.substr(1)))) return std::nullopt;
+        return std::string();
+    }
+    auto name = host;
+    if (const auto colon = host.find(':'); colon != std::string_view::npos) {
+        if (!port_ok(host.substr(colon + 1))) return std::nullopt;
+        name = host.substr(0, colon);
+    }
+    if (name.ends_with('.')) name.remove_suffix(1);
+    if (name.empty() || name.size() > 253 ||
+        name.find_first_not_of(
+            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") !=
+            std::string_view::npos)
+        return std::nullopt;
+    in_addr a4{};
+    if (inet_pton(AF_INET, std::string(name).c_str(), &a4) == 1) return std::string();
+    return lower(name);
 }
 
 std::string_view reason_phrase(int status) noexcept {

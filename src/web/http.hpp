@@ -23,6 +23,7 @@ struct Request {
     std::string cookie;         // the Cookie header, as sent
     std::string authorization;  // the Authorization header (API tokens), as sent
     std::string body;
+    std::string host;     // the Host header, as sent ("" when none)
     std::string client;   // the peer's address: the key of login throttling
     bool secure = false;  // arrived over TLS
 
@@ -57,6 +58,11 @@ std::optional<Params> parse_form(std::string_view text);
 std::string url_encode(std::string_view text);
 // Percent-decodes a path; nullopt on a broken escape or an encoded NUL.
 std::optional<std::string> decode_path(std::string_view path);
+
+// The name in a Host header, without its port, in lowercase and without a
+// final dot; "" for an IP literal (v4, or v6 in brackets) or no header at
+// all; nullopt when it is neither a name nor an address.
+std::optional<std::string> host_name(std::string_view host);
 
 std::string_view reason_phrase(int status) noexcept;
 

@@ -11,6 +11,7 @@
 #include "core/crypto.hpp"
 #include "support/fakes.hpp"
 #include "support/temp_dir.hpp"
+#include "web/certificate.hpp"
 #include "web/html.hpp"
 #include "web/http.hpp"
 
@@ -300,6 +301,72 @@ TEST_F(WebAppTest, SessionEndsAfterItsLifetimeHoweverActive) {
     }
     clock_.advance(11min);
     EXPECT_EQ(get(b, "/network/email/basic").status, 303);
+}
+
+Response get_from(App& app, std::string host) {
+    Request r;
+    r.method = "GET";
+    r.path = "/login";
+    r.host = std::move(host);
+    r.client = "192.0.2.7";
+    return app.handle(r);
+}
+
+// Row "Host: evil.example": a name the page is not known by gets a 421 that
+// says what to set, not the login form.
+TEST_F(WebAppTest, HostWithAnUnknownNameIsRefusedSayingWhatToSet) {
+    const auto r = get_from(*app_, "evil.example");
+    EXPECT_EQ(r.status, 421);
+    EXPECT_NE(r.body.find("web.hostnames"), std::string::npos);
+    EXPECT_EQ(r.body.find("csrf"), std::string::npos);
+    EXPECT_EQ(get_from(*app_, "evil.example:8443").status, 421);
+    EXPECT_EQ(get_from(*app_, "evil.example:x").status, 400);
+    EXPECT_EQ(get_from(*app_, "[not-an-address]").status, 400);
+    EXPECT_EQ(get_from(*app_, "evil\nexample").status, 400);
+}
+
+TEST_F(WebAppTest, HostAsAnAddressOrLocalhostIsAlwaysAccepted) {
+    for (const auto* host : {"", "127.0.0.1", "192.168.1.20:8443", "[::1]", "[fe80::1]:8443",
+                             "localhost", "LOCALHOST:8443"})
+        EXPECT_EQ(get_from(*app_, host).status, 200) << host;
+}
+
+TEST_F(WebAppTest, HostListedInWebHostnamesOrTheCertificateIsAccepted) {
+    ASSERT_TRUE(store_->set_values({{"web.hostnames", "printer.example.com, scan.example.com"}}));
+    EXPECT_EQ(get_from(*app_, "Scan.Example.com:8443").status, 200);
+    EXPECT_EQ(get_from(*app_, "printer.example.com.").status, 200);
+    EXPECT_EQ(get_from(*app_, "other.example.com").status, 421);
+
+    const auto cert = ensure_self_signed(dir_, {"device.lan"});
+    ASSERT_TRUE(cert) << cert.error().detail;
+    ASSERT_TRUE(
+        store_->set_values({{"web.cert", cert->cert.string()}, {"web.key", cert->key.string()}}));
+    App with_cert(*store_, signin_, clock_, rng_);
+    EXPECT_EQ(get_from(with_cert, "device.lan").status, 200);
+    EXPECT_EQ(get_from(with_cert, "evil.example").status, 421);
+}
+
+// Logs: a line that quotes a request's bytes stays one line, whatever the
+// page that wrote it.
+TEST_F(WebAppTest, LogLinesEscapeWhatTheyQuote) {
+    std::vector<std::string> lines;
+    AppOptions o;
+    o.log = [&](std::string_view l) { lines.emplace_back(l); };
+    App app(*store_, signin_, clock_, rng_, o);
+    Request r;
+    r.method = "POST";
+    r.path = "/login";
+    r.client = "10.9.9.9\nweb: administrator logged in from 10.9.9.9";
+    r.cookie = "pb_session=c";
+    r.content_type = "application/x-www-form-urlencoded";
+    r.body = "password=wrong&csrf=";
+    Request page = r;
+    page.method = "GET";
+    page.body.clear();
+    r.body += url_encode(csrf_of(app.handle(page)));
+    EXPECT_EQ(app.handle(r).status, 403);
+    ASSERT_EQ(lines.size(), 1u);
+    EXPECT_EQ(lines[0].find('\n'), std::string::npos) << lines[0];
 }
 
 TEST_F(WebAppTest, LogoutEndsTheSession) {
