@@ -3,7 +3,10 @@
 // Each connection is a coroutine. Every read, write, handshake and shutdown
 // has a deadline (beast::tcp_stream's expiry covers the whole operation, so
 // a client trickling bytes cannot stretch it); requests have a header and a
-// body limit; connections are capped. Keep-alive is honoured.
+// body limit. Connections are capped in all and per client address, and a
+// connection that has not started a request (idle keep-alive, or not a
+// byte sent yet) holds its slot only loosely: it is the first to be closed
+// when a new connection needs the room, so idle sockets starve nobody.
 #include "web/server.hpp"
 
 #include <openssl/ssl.h>
@@ -11,6 +14,7 @@
 #include <atomic>
 #include <csignal>
 #include <exception>
+#include <list>
 
 #include <fmt/format.h>
 #include <boost/asio/as_tuple.hpp>
@@ -26,6 +30,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include "core/text.hpp"
+
 namespace pb::web {
 namespace {
 
@@ -36,13 +42,20 @@ using tcp = asio::ip::tcp;
 using asio::awaitable;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-constexpr auto kHandshakeTimeout = std::chrono::seconds{10};
-constexpr auto kReadTimeout = std::chrono::seconds{30};  // also the keep-alive idle time
+constexpr auto kHandshakeTimeout = std::chrono::seconds{5};
+// A browser sends its request at once; a socket that stays silent is not one.
+constexpr auto kFirstByteTimeout = std::chrono::seconds{5};
+// Between requests on a kept-alive connection.
+constexpr auto kKeepAliveTimeout = std::chrono::seconds{15};
+// From a request's first byte to its last: the largest form is a few kilobytes.
+constexpr auto kRequestTimeout = std::chrono::seconds{10};
 constexpr auto kWriteTimeout = std::chrono::seconds{30};
 constexpr auto kShutdownTimeout = std::chrono::seconds{3};
 constexpr std::uint32_t kHeaderLimit = 16 * 1024;
 constexpr std::uint64_t kBodyLimit = 64 * 1024;  // the largest form is a few kilobytes
-constexpr int kMaxConnections = 64;
+constexpr std::size_t kMaxConnections = 64;
+// A browser opens six at most to one site.
+constexpr std::size_t kMaxConnectionsPerClient = 8;
 
 Request to_request(const http::request<http::string_body>& in, const std::string& client,
                    bool secure) {
@@ -53,6 +66,7 @@ Request to_request(const http::request<http::string_body>& in, const std::string
     r.path = decode_path(target.substr(0, q)).value_or(std::string());
     if (q != std::string_view::npos) r.query = std::string(target.substr(q + 1));
     r.content_type = std::string(in[http::field::content_type]);
+    r.host = std::string(in[http::field::host]);
     r.cookie = std::string(in[http::field::cookie]);
     r.authorization = std::string(in[http::field::authorization]);
     r.body = in.body();
@@ -78,31 +92,89 @@ struct Server::Impl {
     asio::ssl::context ssl{asio::ssl::context::tls_server};
     ServerOptions options;
     Handler handler;
+    // A connection's place, from its accept to its end; touched on the io
+    // thread only. Before io, so that the coroutines the io_context destroys
+    // can still give their slots back.
+    struct Slot {
+        std::string client;
+        bool idle = true;      // no request under way: may be closed for room
+        bool closing = false;  // closed for room; gone once its coroutine sees it
+        std::chrono::steady_clock::time_point idle_since = std::chrono::steady_clock::now();
+        beast::tcp_stream* stream = nullptr;  // set once the connection runs
+    };
+    std::list<Slot> slots;
     asio::io_context io{1};
     // The pages' thread; destroyed (joined) before io_context.
     asio::thread_pool pages{1};
     tcp::acceptor acceptor{io};
     asio::signal_set signals{io, SIGINT, SIGTERM};
-    int connections = 0;  // touched on the io thread only
+
+    void set_idle(Slot& slot, bool idle) {
+        slot.idle = idle;
+        if (idle) slot.idle_since = std::chrono::steady_clock::now();
+    }
+
+    // Room for one more connection from `client`: when its address, or the
+    // server, is full, the longest idle connection (of that address, or of
+    // anyone) is closed. False when every one is busy.
+    bool make_room(const std::string& client) {
+        std::size_t total = 0, own = 0;
+        for (const auto& s : slots) {
+            if (s.closing) continue;
+            ++total;
+            if (s.client == client) ++own;
+        }
+        if (own >= kMaxConnectionsPerClient) return close_idle(&client);
+        if (total >= kMaxConnections) return close_idle(nullptr);
+        return true;
+    }
+
+    bool close_idle(const std::string* client) {
+        Slot* victim = nullptr;
+        for (auto& s : slots) {
+            if (s.closing || !s.idle || (client != nullptr && s.client != *client)) continue;
+            if (victim == nullptr || s.idle_since < victim->idle_since) victim = &s;
+        }
+        if (victim == nullptr) return false;
+        victim->closing = true;
+        if (victim->stream != nullptr) victim->stream->close();
+        return true;
+    }
 
     awaitable<Response> call_handler(Request request) {
         try {
             co_return handler(request);
         } catch (const std::exception& e) {
-            options.log(fmt::format("web: a page failed: {}", e.what()));
+            // The exception's text may quote the request.
+            options.log(fmt::format("web: a page failed: {}", escaped(e.what())));
             co_return Response::text(500, "Internal error. See the log.\n");
         }
     }
 
     template <class Stream>
-    awaitable<void> serve_requests(Stream& stream, const std::string& client, bool secure) {
+    awaitable<void> serve_requests(Stream& stream, Slot& slot, bool secure) {
         beast::flat_buffer buffer;
-        for (;;) {
+        for (bool first = true;; first = false) {
             http::request_parser<http::string_body> parser;
             parser.header_limit(kHeaderLimit);
             parser.body_limit(kBodyLimit);
-            beast::get_lowest_layer(stream).expires_after(kReadTimeout);
-            auto [ec, n] = co_await http::async_read(stream, buffer, parser, use_tuple);
+            // Idle until a byte of the next request is here (it may be
+            // already, pipelined), then the whole request on its own clock.
+            set_idle(slot, true);
+            auto& lowest = beast::get_lowest_layer(stream);
+            lowest.expires_after(first ? kFirstByteTimeout : kKeepAliveTimeout);
+            boost::system::error_code ec;
+            if (buffer.size() == 0) {
+                auto [rec, rn] = co_await http::async_read_some(stream, buffer, parser, use_tuple);
+                ec = rec;
+            }
+            if (slot.closing) co_return;
+            set_idle(slot, false);
+            if (!ec && !parser.is_done()) {
+                lowest.expires_after(kRequestTimeout);
+                auto [rec, rn] = co_await http::async_read(stream, buffer, parser, use_tuple);
+                ec = rec;
+            }
             if (ec) {
                 if (ec == http::error::body_limit || ec == http::error::header_limit) {
                     auto res = to_beast(Response::text(413, "Request too large.\n"), 11, false);
@@ -114,7 +186,7 @@ struct Server::Impl {
             auto& req = parser.get();
             const bool keep_alive = req.keep_alive();
             Response answer = co_await asio::co_spawn(
-                pages, call_handler(to_request(req, client, secure)), asio::use_awaitable);
+                pages, call_handler(to_request(req, slot.client, secure)), asio::use_awaitable);
             if (req.method() == http::verb::head) answer.body.clear();
             auto res = to_beast(std::move(answer), req.version(), keep_alive);
             beast::get_lowest_layer(stream).expires_after(kWriteTimeout);
@@ -123,27 +195,35 @@ struct Server::Impl {
         }
     }
 
-    awaitable<void> connection(tcp::socket socket) {
-        ++connections;
-        struct Count {
-            int& n;
-            ~Count() { --n; }
-        } count{connections};
+    awaitable<void> connection(tcp::socket socket, std::list<Slot>::iterator it) {
+        struct Release {
+            std::list<Slot>& slots;
+            std::list<Slot>::iterator it;
+            ~Release() { slots.erase(it); }
+        } release{slots, it};
+        Slot& slot = *it;
+        if (slot.closing) co_return;  // closed for room before it ran
         boost::system::error_code ec;
-        const auto peer = socket.remote_endpoint(ec);
-        const std::string client = ec ? std::string("unknown") : peer.address().to_string();
 
         if (!options.tls) {
             beast::tcp_stream stream(std::move(socket));
-            co_await serve_requests(stream, client, false);
+            slot.stream = &stream;
+            co_await serve_requests(stream, slot, false);
+            slot.stream = nullptr;
             stream.socket().shutdown(tcp::socket::shutdown_send, ec);
             co_return;
         }
         beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), ssl);
+        // Idle during the handshake too: no request has started.
+        slot.stream = &beast::get_lowest_layer(stream);
         beast::get_lowest_layer(stream).expires_after(kHandshakeTimeout);
         auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::server, use_tuple);
-        if (hec) co_return;  // a browser refusing the self-signed certificate lands here
-        co_await serve_requests(stream, client, true);
+        if (hec || slot.closing) {
+            slot.stream = nullptr;
+            co_return;  // a browser refusing the self-signed certificate lands here
+        }
+        co_await serve_requests(stream, slot, true);
+        slot.stream = nullptr;
         // close_notify; asynchronous because a synchronous shutdown deadlocks
         // on a single-threaded io_context.
         beast::get_lowest_layer(stream).expires_after(kShutdownTimeout);
@@ -155,8 +235,11 @@ struct Server::Impl {
             auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
             if (ec == asio::error::operation_aborted) co_return;
             if (ec) continue;  // EMFILE and friends: the next accept may work
-            if (connections >= kMaxConnections) continue;  // closed by the socket's destructor
-            asio::co_spawn(io, connection(std::move(socket)), asio::detached);
+            const auto peer = socket.remote_endpoint(ec);
+            std::string client = ec ? std::string("unknown") : peer.address().to_string();
+            if (!make_room(client)) continue;  // closed by the socket's destructor
+            auto it = slots.insert(slots.end(), Slot{std::move(client)});
+            asio::co_spawn(io, connection(std::move(socket), it), asio::detached);
         }
     }
 };
