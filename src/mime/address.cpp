@@ -1,5 +1,7 @@
 #include "mime/address.hpp"
 
+#include <algorithm>
+
 #include <optional>
 
 #include "core/text.hpp"
@@ -236,6 +238,17 @@ class Parser {
             }
             if (label.size() > kMaxLabel) {
                 why_ = "has a domain label longer than 63 octets";
+                return false;
+            }
+            // IDNA's mapping can turn a character into one no domain has
+            // (U+037E, the Greek question mark, becomes ";").
+            if (!std::ranges::all_of(label, [](char c) {
+                    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+                })) {
+                why_ =
+                    "has a domain that is not letters, digits and hyphens once in its ASCII "
+                    "form (\"" +
+                    m.ascii_domain + "\")";
                 return false;
             }
             if (dot == std::string::npos) break;

@@ -264,4 +264,18 @@ TEST(Idn, AnAddressWithAForbiddenDomainIsRefusedSayingWhy) {
 }
 
 }  // namespace
+
+// Found by the fuzzer (fuzz/mime/address_fuzz.cpp): U+037E, the Greek
+// question mark, is mapped by IDNA to ";", which no domain may hold; it was
+// accepted, and the address could not be parsed back from its own header.
+TEST(Idn, ADomainThatMapsToCharactersNoDomainHasIsRefused) {
+    const auto r = parse_address_list(
+        "3@999\xcd\xbe"
+        "9",
+        "To", EmptyList::allow);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, Errc::invalid_input);
+    EXPECT_NE(r.error().detail.find("not letters, digits and hyphens"), std::string::npos)
+        << r.error().detail;
+}
 }  // namespace pb::mime
