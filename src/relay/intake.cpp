@@ -23,9 +23,11 @@ std::string reply_for(const Error& e) {
 Intake::Intake(intake::Intake& intake, std::function<void(std::string_view)> log)
     : intake_(intake), log_(std::move(log)) {}
 
-std::string Intake::submit(const Envelope& envelope, const std::string& client,
-                           ByteSource& message) {
-    auto accepted = intake_.relayed({envelope.sender, envelope.recipients}, message);
+std::string Intake::submit(const Envelope& envelope, const Arrival& arrival, ByteSource& message) {
+    const std::string& client = arrival.client;
+    auto accepted = intake_.relayed({envelope.sender, envelope.recipients,
+                                     received_header(envelope, arrival, intake_.clock().now())},
+                                    message);
     if (!accepted) {
         log_(fmt::format(
             "relay: {} a message from {}: {}",

@@ -10,6 +10,7 @@
 
 #include "core/source.hpp"
 #include "intake/intake.hpp"
+#include "relay/received.hpp"
 #include "relay/session.hpp"
 
 namespace pb::relay {
@@ -22,7 +23,8 @@ class Intake {
     // 250 with the job number (also when the job is held for a sign-in:
     // nothing is lost), 451 when the spool cannot take it now, 554 when the
     // message itself is unusable.
-    std::string submit(const Envelope& envelope, const std::string& client, ByteSource& message);
+    // The message gets a Received: header (received.hpp) naming its job.
+    std::string submit(const Envelope& envelope, const Arrival& arrival, ByteSource& message);
 
   private:
     intake::Intake& intake_;

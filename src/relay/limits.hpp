@@ -34,4 +34,26 @@ TimePoint data_rate_deadline(TimePoint start, std::uint64_t bytes,
     return start + std::max<std::chrono::milliseconds>(grace, earned);
 }
 
+// How long the next read from a client may wait, from what the connection
+// is doing now: in DATA, the data timeout or the rate's deadline, whichever
+// comes first; before login, kUnauthenticatedIdle or what is left of
+// kUnauthenticatedLimit since `connected`; else the command timeout. Zero
+// or less: the time is up already.
+struct ReadWait {
+    bool authenticated = false;  // logged in, or in relay.allowed_networks
+    bool in_data = false;
+    std::chrono::seconds command_timeout{300};
+    std::chrono::seconds data_timeout{600};
+};
+template <class TimePoint>
+typename TimePoint::duration read_timeout(const ReadWait& w, TimePoint now, TimePoint connected,
+                                          TimePoint data_start, std::uint64_t data_bytes) {
+    using D = typename TimePoint::duration;
+    if (w.in_data)
+        return std::min<D>(w.data_timeout, data_rate_deadline(data_start, data_bytes) - now);
+    if (!w.authenticated)
+        return std::min<D>(kUnauthenticatedIdle, connected + kUnauthenticatedLimit - now);
+    return w.command_timeout;
+}
+
 }  // namespace pb::relay

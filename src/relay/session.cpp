@@ -126,6 +126,10 @@ std::string Session::timeout_reply(std::string_view hostname) {
     return "421 4.4.2 " + std::string(hostname) + " Timeout, closing connection\r\n";
 }
 
+std::string Session::shutdown_reply(std::string_view hostname) {
+    return "421 4.3.2 " + std::string(hostname) + " Service shutting down, closing connection\r\n";
+}
+
 void Session::feed(std::string_view bytes) {
     if (state_ == State::closed || state_ == State::tls) return;  // see do_starttls()
     in_.append(bytes);
@@ -403,6 +407,8 @@ void Session::do_ehlo(std::string_view arg, bool extended) {
     if (arg.empty()) return bad_command("501 5.5.4 Give your host name: EHLO name");
     reset_transaction();
     greeted_ = true;
+    helo_ = arg.substr(0, arg.find(' '));
+    esmtp_ = extended;
     if (!extended) return reply("250 " + config_.hostname + "\r\n");
     std::vector<std::string> lines{config_.hostname};
     lines.push_back("SIZE " + std::to_string(config_.max_message_size));
@@ -456,6 +462,8 @@ void Session::do_mail(std::string_view arg) {
     envelope_ = Envelope{};
     envelope_.sender = path->address;
     envelope_.user = user_;
+    envelope_.helo = helo_;
+    envelope_.esmtp = esmtp_;
     reply("250 2.1.0 Ok\r\n");
 }
 

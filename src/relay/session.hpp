@@ -71,6 +71,8 @@ struct Envelope {
     std::vector<std::string> recipients;
     std::optional<std::string> user;  // the device account that logged in
     std::uint64_t size = 0;           // bytes of the stored message
+    std::string helo;                 // the name the client gave in EHLO or HELO
+    bool esmtp = true;                // it said EHLO
 };
 
 class Session {
@@ -101,10 +103,18 @@ class Session {
     void tls_started();
     // A read timed out: the reply to send before closing.
     static std::string timeout_reply(std::string_view hostname);
+    // serve is stopping (SIGTERM): the reply to a client waiting between
+    // transactions, before closing.
+    static std::string shutdown_reply(std::string_view hostname);
 
     const Envelope& envelope() const { return envelope_; }
     bool secure() const { return secure_; }
     bool in_data() const { return state_ == State::data; }
+    // From MAIL FROM to the reply to the final dot: a transaction that a
+    // stopping serve lets finish.
+    bool in_transaction() const {
+        return has_sender_ || state_ == State::data || state_ == State::submitting;
+    }
     // Logged in, or from relay.allowed_networks: may send mail.
     bool authenticated() const { return may_relay(); }
     bool closed() const { return state_ == State::closed; }
@@ -166,6 +176,8 @@ class Session {
     std::string login_user_;  // the name being checked
     Secret login_password_;
     bool has_sender_ = false;
+    std::string helo_;  // the last EHLO or HELO argument
+    bool esmtp_ = true;
     Envelope envelope_;
     std::size_t commands_ = 0;
     std::size_t errors_ = 0;

@@ -25,6 +25,7 @@ SessionConfig session_config(const ServerConfig& server, const Credentials& cred
     c.host = server.host;
     c.port = server.port;
     c.timeout_limit = server.timeout_limit;
+    c.allow_plaintext_auth = server.allow_plaintext_auth;
     c.mechanism = credentials.mechanism;
     return c;
 }

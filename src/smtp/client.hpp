@@ -43,6 +43,7 @@ struct ServerConfig {
     net::TlsOptions tls;
     std::string helo_name = "localhost";
     std::optional<Duration> timeout_limit;  // see SessionConfig
+    bool allow_plaintext_auth = false;      // see SessionConfig
 };
 
 struct Credentials {

@@ -436,7 +436,12 @@ void Session::after_ehlo() {
         set_state(State::starttls);
         return write("STARTTLS\r\n");
     }
-    if (config_.auth != AuthMethod::off && !authenticated_) return start_auth();
+    if (config_.auth != AuthMethod::off && !authenticated_) {
+        if (!tls_active_ && !config_.allow_plaintext_auth)
+            return fail(Errc::auth_without_tls,
+                        "not sending AUTH over a connection without TLS (smtp.security none)");
+        return start_auth();
+    }
     enter_ready();
 }
 

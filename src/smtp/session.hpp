@@ -52,6 +52,9 @@ struct SessionConfig {
     // Upper bound on any one wait, whatever the RFC 5321 figure for the
     // state: a device may prefer failing in a minute to waiting ten.
     std::optional<Duration> timeout_limit;
+    // AUTH over a connection without TLS (security none): off, the session
+    // fails with 615 before any AUTH, of whatever mechanism, goes out.
+    bool allow_plaintext_auth = false;
     StateTrace trace;  // told of every state change
 };
 

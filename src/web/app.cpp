@@ -146,6 +146,15 @@ Response App::handle(const Request& request) {
     Call call{request, nullptr, false, {}};
     if (auto id = request.cookie_value(cookie_name(request.secure)))
         call.session = sessions_.touch(*id);
+    // A password changed elsewhere (`admin-password set`) ends the sessions
+    // made with the old one. A store that cannot be read now ends nothing.
+    if (call.session != nullptr) {
+        if (auto stored = store_.credential("admin", "admin");
+            stored && (!*stored || **stored != call.session->password)) {
+            sessions_.end(call.session->id);
+            call.session = nullptr;
+        }
+    }
 
     auto refused = wrong_host(request);
     Response r = refused ? std::move(*refused) : route(call);

@@ -70,7 +70,7 @@ Response App::login(Call& call) {
     }
     throttle_.succeeded(client);
     options_.log(fmt::format("web: administrator logged in from {}", client));
-    call.session = &sessions_.login(cookie);
+    call.session = &sessions_.login(cookie, **stored);
     call.new_cookie = true;
     return Response::redirect(std::string(kEmailBase));
 }

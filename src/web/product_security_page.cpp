@@ -50,16 +50,17 @@ Response App::product_security(Call& call) {
         } else if (!(fresh == confirm)) {
             problem = "The new passwords do not match.";
             status = 400;
-        } else if (auto r = store_.put_credential("admin", "admin", hash_password(fresh, rng_));
-                   !r) {
-            problem = r.error().detail;
-            status = 500;
-        } else {
+        } else if (auto hash = hash_password(fresh, rng_);
+                   auto r = store_.put_credential("admin", "admin", hash)) {
             // Whoever knew the old password, or holds a cookie from then,
             // is out; this browser stays in.
             sessions_.end_all_but(call.session->id);
+            call.session->password = std::move(hash);
             notice = "The administrator password was changed. Every other session was logged out.";
             options_.log("web: the administrator password was changed");
+        } else {
+            problem = r.error().detail;
+            status = 500;
         }
     }
     return framed(call, tab, title,

@@ -28,7 +28,7 @@ Session* Sessions::touch(std::string_view id) {
     return &it->second;
 }
 
-Session& Sessions::login(std::string_view previous) {
+Session& Sessions::login(std::string_view previous, std::string password) {
     end(previous);
     const auto now = clock_.now();
     std::erase_if(sessions_, [&](const auto& kv) { return expired(kv.second, now); });
@@ -39,6 +39,7 @@ Session& Sessions::login(std::string_view previous) {
     Session s;
     s.id = random_base64url(rng_, 32);
     s.csrf = random_base64url(rng_, 32);
+    s.password = std::move(password);
     s.created = now;
     s.last_seen = now;
     const std::string id = s.id;

@@ -24,6 +24,9 @@ struct Session {
     std::string csrf;    // the hidden field every form of this session carries
     std::string flash;   // a problem for the next page shown (after a redirect)
     std::string notice;  // a success message for the next page shown
+    // The stored password hash it logged in under: once the stored one is
+    // another (changed here or by `admin-password set`), the session ends.
+    std::string password;
     TimePoint created{};
     TimePoint last_seen{};
 };
@@ -43,8 +46,8 @@ class Sessions {
     Session* touch(std::string_view id);
     // After a successful login: a new session with a fresh id and CSRF
     // token; the one named `previous`, if any, ends. When the table is full
-    // the least recently seen one goes.
-    Session& login(std::string_view previous);
+    // the least recently seen one goes. `password`: Session::password.
+    Session& login(std::string_view previous, std::string password);
     void end(std::string_view id);
     // After a password change: whoever logged in with the old one is out.
     void end_all_but(std::string_view id);

@@ -37,8 +37,17 @@ class IntakeTest : public ::testing::Test {
         ASSERT_TRUE(outbox_->store().set_values({{key, value}}).ok()) << key;
         ASSERT_TRUE(outbox_->reload().ok());
     }
-    // The job and its stored message.
+    // The job and its message as it is sent, without the Received: header
+    // the relay puts first (checked on its own below).
     std::pair<spool::Job, std::string> only_job() {
+        auto [job, text] = only_job_as_sent();
+        EXPECT_TRUE(text.starts_with("Received: from ")) << text;
+        std::size_t end = 0;  // past the header's last line: the next without leading white space
+        do end = text.find("\r\n", end) + 2;
+        while (end > 1 && end < text.size() && (text[end] == '\t' || text[end] == ' '));
+        return {job, end > 1 ? text.substr(end) : text};
+    }
+    std::pair<spool::Job, std::string> only_job_as_sent() {
         auto jobs = outbox_->spool().claim("email", 10);
         EXPECT_TRUE(jobs.ok());
         if (!jobs.ok() || jobs->size() != 1) {
@@ -58,11 +67,16 @@ class IntakeTest : public ::testing::Test {
     std::string log_;
 };
 
+Arrival from(std::string client) {
+    return Arrival{std::move(client), std::nullopt, "relay.lan"};
+}
+
 Envelope envelope(std::string sender) {
     Envelope e;
     e.sender = std::move(sender);
     e.recipients = {"a@example.com", "b@example.com"};
     e.user = "copier";
+    e.helo = "copier.lan";
     return e;
 }
 
@@ -70,7 +84,8 @@ TEST_F(IntakeTest, RewriteSetsSenderAndFromAndKeepsTheOriginal) {
     StringSource msg(
         "From: Copier 3F <copier@lan.example>\r\nTo: ,,broken<\r\nSubject: scan 7\r\n"
         "\r\nbody\r\n");
-    const std::string reply = intake_->submit(envelope("copier@lan.example"), "10.0.0.7", msg);
+    const std::string reply =
+        intake_->submit(envelope("copier@lan.example"), from("10.0.0.7"), msg);
     ASSERT_TRUE(reply.starts_with("250 2.0.0 Ok: queued as ")) << reply;
     auto [job, text] = only_job();
     EXPECT_EQ(job.function, spool::Function::relay);
@@ -93,7 +108,8 @@ TEST_F(IntakeTest, KeepLeavesSenderAndFrom) {
         "From: copier@lan.example\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\n"
         "Message-ID: <a@b>\r\n\r\nbody\r\n";
     StringSource msg(in);
-    ASSERT_TRUE(intake_->submit(envelope("copier@lan.example"), "c", msg).starts_with("250 "));
+    ASSERT_TRUE(
+        intake_->submit(envelope("copier@lan.example"), from("10.0.0.8"), msg).starts_with("250 "));
     auto [job, text] = only_job();
     EXPECT_EQ(job.sender, "copier@lan.example");
     EXPECT_EQ(text, in);
@@ -102,7 +118,8 @@ TEST_F(IntakeTest, KeepLeavesSenderAndFrom) {
 
 TEST_F(IntakeTest, MissingHeadersAreAdded) {
     StringSource msg("just a body line\r\n");
-    ASSERT_TRUE(intake_->submit(envelope("copier@lan.example"), "c", msg).starts_with("250 "));
+    ASSERT_TRUE(
+        intake_->submit(envelope("copier@lan.example"), from("10.0.0.8"), msg).starts_with("250 "));
     auto [job, text] = only_job();
     EXPECT_TRUE(text.starts_with("From: scanner@example.test\r\nDate: ")) << text;
     EXPECT_NE(text.find("Message-ID: <"), std::string::npos) << text;
@@ -113,7 +130,8 @@ TEST_F(IntakeTest, HeaderTooLargeIsRefusedFor554) {
     big += std::string(1100 * 1024, 'a');
     big += "\r\n\r\nb\r\n";
     StringSource msg(big);
-    const std::string reply = intake_->submit(envelope("copier@lan.example"), "c", msg);
+    const std::string reply =
+        intake_->submit(envelope("copier@lan.example"), from("10.0.0.8"), msg);
     EXPECT_TRUE(reply.starts_with("554 5.6.0 Message refused: ")) << reply;
     auto jobs = outbox_->spool().jobs(10);
     ASSERT_TRUE(jobs.ok());
@@ -123,13 +141,43 @@ TEST_F(IntakeTest, HeaderTooLargeIsRefusedFor554) {
 TEST_F(IntakeTest, HeldWhenTheProfileIsNotSignedIn) {
     set("email.auth_method", "oauth2");
     StringSource msg("Subject: s\r\n\r\nb\r\n");
-    const std::string reply = intake_->submit(envelope("copier@lan.example"), "c", msg);
+    const std::string reply =
+        intake_->submit(envelope("copier@lan.example"), from("10.0.0.8"), msg);
     EXPECT_TRUE(reply.starts_with("250 2.0.0 Ok: queued as ")) << reply;
     EXPECT_NE(reply.find("held until the relay's account is signed in"), std::string::npos);
     auto jobs = outbox_->spool().jobs(10);
     ASSERT_TRUE(jobs.ok());
     ASSERT_EQ(jobs->size(), 1U);
     EXPECT_EQ(jobs->front().state, spool::JobState::held);
+}
+
+// Hostile-LAN table, row "relayed message": no Received: header (RFC 5321
+// 4.4 says every relay MUST add one). It names the job the 250 named.
+TEST_F(IntakeTest, TheMessageGoesOutWithAReceivedHeaderNamingItsJob) {
+    clock_.set(TimePoint{std::chrono::seconds{1796601600}});  // 2026-12-07 00:00:00 UTC
+    Envelope env = envelope("copier@lan.example");
+    env.recipients = {"a@example.com"};
+    StringSource msg("Subject: s\r\n\r\nb\r\n");
+    const std::string reply = intake_->submit(
+        env, Arrival{"10.0.0.7", "TLSv1.3 with cipher X (256/256 bits)", "relay.lan"}, msg);
+    ASSERT_TRUE(reply.starts_with("250 2.0.0 Ok: queued as ")) << reply;
+    auto [job, text] = only_job_as_sent();
+    EXPECT_EQ(reply, "250 2.0.0 Ok: queued as " + std::to_string(job.id));
+    const std::string received =
+        "Received: from copier.lan (unknown [10.0.0.7])\r\n"
+        "\t(using TLSv1.3 with cipher X (256/256 bits))\r\n"
+        "\t(Authenticated sender: copier)\r\n"
+        "\tby relay.lan (postbridge) with ESMTPSA id " +
+        std::to_string(job.id) +
+        "\r\n"
+        "\tfor <a@example.com>; Mon, 07 Dec 2026 00:00:00 +0000\r\n";
+    EXPECT_TRUE(text.starts_with(received + "Subject: s\r\nFrom: scanner@example.test\r\n"))
+        << text;
+    // The history's size is the message's; the size sent (SIZE=) has both.
+    auto reader = outbox_->spool().open_message(job);
+    ASSERT_TRUE(reader.ok());
+    EXPECT_EQ((*reader)->size_hint(), text.size());
+    EXPECT_EQ(job.size + received.size(), text.size());
 }
 
 }  // namespace

@@ -37,5 +37,35 @@ TEST(RelayDataRate, AFastOrSilentButYoungTransferIsLeftAlone) {
     EXPECT_EQ(data_rate_deadline(start, 60 * kMinDataRate), start + 60s);
 }
 
+// Row "one byte per second on the relay", before any login: it was still
+// open after 100 s (300 s per read). Each byte restarts the read, so only
+// the limit from the connection on can end it: at 60 s.
+TEST(RelayReadTimeout, ADripBeforeLoginIsCutAtTheLimitFromTheConnection) {
+    const Steady connected{};
+    const ReadWait before_login{false, false, 300s, 600s};
+    EXPECT_EQ(read_timeout(before_login, connected, connected, Steady{}, 0), kUnauthenticatedIdle);
+    Steady now = connected;
+    while (read_timeout(before_login, now, connected, Steady{}, 0) > 0s) now += 1s;  // a byte
+    EXPECT_EQ(now - connected, kUnauthenticatedLimit);
+    // A silent one: one read, cut after kUnauthenticatedIdle.
+    EXPECT_EQ(read_timeout(before_login, connected + 45s, connected, Steady{}, 0), 15s);
+}
+
+TEST(RelayReadTimeout, LoggedInClientsGetTheCommandTimeoutAndDataItsRate) {
+    const Steady connected{};
+    const ReadWait logged_in{true, false, 300s, 600s};
+    EXPECT_EQ(read_timeout(logged_in, connected + 3600s, connected, Steady{}, 0), 300s);
+    const ReadWait in_data{true, true, 300s, 600s};
+    const Steady data_start = connected + 10s;
+    // Young: the grace period; a fast transfer: the data timeout caps it.
+    EXPECT_EQ(read_timeout(in_data, data_start, connected, data_start, 0), kDataRateGrace);
+    EXPECT_EQ(read_timeout(in_data, data_start + 1s, connected, data_start, 100'000'000), 600s);
+    // DATA before login cannot happen (MAIL needs it), but the rate would
+    // rule it too.
+    const ReadWait data_unauthenticated{false, true, 300s, 600s};
+    EXPECT_EQ(read_timeout(data_unauthenticated, data_start, connected, data_start, 0),
+              kDataRateGrace);
+}
+
 }  // namespace
 }  // namespace pb::relay

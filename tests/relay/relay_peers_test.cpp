@@ -100,8 +100,17 @@ std::string header(const std::string& message, const std::string& name) {
         const auto eol = head.find("\r\n", pos);
         const std::string line = head.substr(pos, eol == std::string::npos ? eol : eol - pos);
         if (line.size() > name.size() && line.compare(0, name.size(), name) == 0 &&
-            line[name.size()] == ':')
-            return line.substr(name.size() + 1);
+            line[name.size()] == ':') {
+            std::string value = line.substr(name.size() + 1);
+            // Unfolded: the lines that follow it and start with white space.
+            for (auto at = eol; at != std::string::npos && at + 2 < head.size() &&
+                                (head[at + 2] == ' ' || head[at + 2] == '\t');) {
+                const auto next = head.find("\r\n", at + 2);
+                value += head.substr(at + 2, next == std::string::npos ? next : next - at - 2);
+                at = next;
+            }
+            return value;
+        }
         if (eol == std::string::npos) break;
         pos = eol + 2;
     }
@@ -283,6 +292,19 @@ TEST_F(RelayPeers, RealClientsDeliverThroughTheSignedInProfile) {
     }
     EXPECT_NE(delivered(swaks_subject)[0].find("Copier 3F <alice@example.test>"),
               std::string::npos);
+    // Hostile-LAN table, row "relayed message": the relay adds Received:
+    // (RFC 5321 4.4), naming the device, how it came and the job.
+    const std::string received = header(delivered(swaks_subject)[0], "Received");
+    for (const char* part :
+         {"from copier.lan (unknown [127.0.0.1])", "(using TLSv1.",
+          "(Authenticated sender: copier)", "with ESMTPSA id ", "for <bob@example.test>"})
+        EXPECT_NE(received.find(part), std::string::npos) << part << " in " << received;
+    const auto id_at = received.find(" id ");
+    ASSERT_NE(id_at, std::string::npos) << received;
+    const std::string id =
+        received.substr(id_at + 4, received.find_first_not_of("0123456789", id_at + 4) - id_at - 4);
+    auto shown = pb("jobs show " + id + " --json");
+    EXPECT_NE(shown.out.find(swaks_subject), std::string::npos) << id << ": " << shown.out;
     // The jobs are relay jobs in the history, sent.
     auto jobs = pb("jobs --json");
     EXPECT_NE(jobs.out.find("\"state\":\"sent\""), std::string::npos) << jobs.out;

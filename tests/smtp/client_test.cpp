@@ -130,7 +130,9 @@ TEST(Client, TestConnectionReportsEachStep) {
     cred.method = AuthMethod::smtp_auth;
     cred.user = "device";
     cred.password = Secret("device-pass");
-    auto t = test_connection(local(server.port(), Security::none), cred);
+    auto cfg = local(server.port(), Security::none);
+    cfg.allow_plaintext_auth = true;  // the fake server has no TLS
+    auto t = test_connection(cfg, cred);
     EXPECT_TRUE(t.ok()) << t.transcript;
     ASSERT_EQ(t.steps.size(), 3u);
     EXPECT_EQ(t.steps[2].name, "auth");

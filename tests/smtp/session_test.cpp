@@ -313,6 +313,39 @@ TEST(Session, NoCommonMechanismIs623) {
     EXPECT_EQ(r.failure->error.code, Errc::no_common_mechanism);
 }
 
+TEST(Session, NoAuthOfAnyKindGoesOutWithoutTlsUnlessAllowed) {
+    // Hostile-LAN table, `smtp.security none` row: the bearer token went out
+    // in clear with only a warning. Now no AUTH of any mechanism is written
+    // on a connection without TLS; the job fails with 615.
+    const std::string offers =
+        "250-smtp.example.com Hello\r\n250 AUTH PLAIN LOGIN XOAUTH2 OAUTHBEARER\r\n";
+    const std::pair<AuthMethod, std::string> tries[] = {{AuthMethod::oauth2, ""},
+                                                        {AuthMethod::oauth2, "OAUTHBEARER"},
+                                                        {AuthMethod::smtp_auth, ""},
+                                                        {AuthMethod::smtp_auth, "LOGIN"}};
+    for (const auto& [method, mechanism] : tries) {
+        Script s = oauth_script();
+        s.config.security = Security::none;
+        s.config.auth = method;
+        s.config.mechanism = mechanism;
+        s.config.password = Secret("device-pass");
+        s.turns = {{greeting, "EHLO printer.local\r\n"}, {offers, ""}};
+        auto r = test::run_all_splits(s);
+        ASSERT_TRUE(r.failure) << mechanism;
+        EXPECT_EQ(r.failure->error.code, Errc::auth_without_tls) << mechanism;
+        EXPECT_EQ(r.transcript.find("C: AUTH"), std::string::npos) << r.transcript;
+    }
+    // Allowed by the administrator: it goes, in clear.
+    Script s = oauth_script();
+    s.config.security = Security::none;
+    s.config.allow_plaintext_auth = true;
+    s.turns = {{greeting, "EHLO printer.local\r\n"},
+               {offers, xoauth2_line},
+               {"235 2.7.0 ok\r\n", "QUIT\r\n"}};
+    auto r = test::run_all_splits(s);
+    EXPECT_FALSE(r.failure);
+}
+
 TEST(Session, PlainAuthWithPassword) {
     Script s = oauth_script();
     s.config.auth = AuthMethod::smtp_auth;

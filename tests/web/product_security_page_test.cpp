@@ -57,5 +57,19 @@ TEST_F(ProductSecurityPageTest, PasswordChangeEndsEveryOtherSession) {
     EXPECT_EQ(get(elsewhere, "/network/email/basic").status, 303);
 }
 
+// `postbridge admin-password set` while serve runs: it writes the store,
+// and the sessions made with the old password end at their next request.
+TEST_F(ProductSecurityPageTest, PasswordSetOnTheCommandLineEndsEverySession) {
+    Browser here;
+    login(here);
+    ASSERT_EQ(get(here, "/network/email/basic").status, 200);
+    ASSERT_TRUE(
+        store_->put_credential("admin", "admin", hash_password(Secret("set elsewhere 1"), rng_)));
+    const auto after = get(here, "/network/email/basic");
+    EXPECT_EQ(after.status, 303);
+    ASSERT_NE(after.header("Location"), nullptr);
+    EXPECT_EQ(*after.header("Location"), "/login");
+}
+
 }  // namespace
 }  // namespace pb::web

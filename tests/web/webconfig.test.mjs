@@ -35,7 +35,8 @@ async function pb(...args) {
   return run(BINARY, ['--state', state, ...args], { env: { ...process.env, POSTBRIDGE_STATE: state } });
 }
 
-// Starts `postbridge serve` and reads the first-start line.
+// Starts `postbridge serve`, reads the line that says it listens and the
+// first-start password's file.
 function startServe() {
   return new Promise((resolve, reject) => {
     const child = spawn(BINARY, ['--state', state, 'serve', '--web', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -43,8 +44,9 @@ function startServe() {
     child.stderr.on('data', (d) => { log += d; });
     child.stdout.on('data', (d) => {
       out += d;
-      const m = out.match(/Web Config: (\S+) \u2014 administrator password \(shown once\): (\S+)\n/);
-      if (m) resolve({ child, url: m[1], password: m[2] });
+      // The first-start password is in a 0600 file of the state, not in the output.
+      const m = out.match(/Web Config: (\S+)\n/);
+      if (m) resolve({ child, url: m[1], password: fs.readFileSync(path.join(state, 'admin-password'), 'utf8').trim() });
     });
     child.on('exit', (code) => reject(new Error(`serve exited with ${code}: ${out}${log}`)));
     setTimeout(() => reject(new Error(`serve did not start: ${out}${log}`)), 30000);
