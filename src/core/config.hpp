@@ -33,8 +33,10 @@ inline constexpr std::array kSecurity = {"none"sv, "ssl-tls"sv, "starttls"sv};
 enum class Grant { device, authorization_code, client_credentials };
 inline constexpr std::array kGrants = {"device"sv, "authorization-code"sv, "client-credentials"sv};
 
-enum class Transport { smtp };
-inline constexpr std::array kTransports = {"smtp"sv};
+// auto: SMTP, and Graph by itself once the server says SMTP AUTH is off
+// for the mailbox or tenant (5.7.139).
+enum class Transport { smtp, graph, auto_ };
+inline constexpr std::array kTransports = {"smtp"sv, "graph"sv, "auto"sv};
 
 enum class SenderPolicy { keep, rewrite };
 inline constexpr std::array kSenderPolicies = {"keep"sv, "rewrite"sv};
@@ -67,6 +69,7 @@ struct ProfileConfig {
     std::uint16_t smtp_port = 0;
     Security smtp_security{};
     bool smtp_verify_cert = true;
+    bool smtp_allow_plaintext_auth = false;
 
     std::string pop3_host;
     std::uint16_t pop3_port = 0;
@@ -83,6 +86,10 @@ struct ProfileConfig {
 
     std::string proxy_url;
     Transport transport{};
+    std::string graph_endpoint;  // "https://graph.microsoft.com/v1.0"
+    std::string graph_scopes;    // space-separated
+    bool graph_save_to_sent_items = true;
+    std::string graph_resource;  // RFC 8707 resource indicator (custom issuers), or
     int delivery_concurrency = 0;
     int delivery_rate_limit = 0;
     std::chrono::seconds delivery_max_age{};

@@ -2,7 +2,9 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/sha.h>
+#include <openssl/x509.h>
 
 #include <algorithm>
 #include <charconv>
@@ -148,6 +150,27 @@ std::string sha256_hex(std::string_view data) {
     std::array<unsigned char, SHA256_DIGEST_LENGTH> d{};
     SHA256(uc(data), data.size(), d.data());
     return hex_encode(std::as_bytes(std::span(d)));
+}
+
+Result<void> check_certificate_pair(const std::filesystem::path& cert,
+                                    const std::filesystem::path& key) {
+    auto unusable = [&](std::string_view why) {
+        return fail(Errc::spool_unwritable, "cannot use the certificate " + cert.string() +
+                                                " with the key " + key.string() + ": " +
+                                                std::string(why));
+    };
+    std::unique_ptr<BIO, decltype(&BIO_free)> cert_in(BIO_new_file(cert.c_str(), "r"), &BIO_free);
+    std::unique_ptr<BIO, decltype(&BIO_free)> key_in(BIO_new_file(key.c_str(), "r"), &BIO_free);
+    if (!cert_in || !key_in) return unusable("a file cannot be read");
+    std::unique_ptr<X509, decltype(&X509_free)> x509(
+        PEM_read_bio_X509(cert_in.get(), nullptr, nullptr, nullptr), &X509_free);
+    if (!x509) return unusable("no PEM certificate in it");
+    std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> pkey(
+        PEM_read_bio_PrivateKey(key_in.get(), nullptr, nullptr, nullptr), &EVP_PKEY_free);
+    if (!pkey) return unusable("no PEM private key in it (or it needs a passphrase)");
+    if (X509_check_private_key(x509.get(), pkey.get()) != 1)
+        return unusable("the key is not the certificate's");
+    return {};
 }
 
 }  // namespace pb

@@ -9,6 +9,7 @@
 
 #include <array>
 #include <cstddef>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -51,5 +52,12 @@ bool verify_password(const Secret& password, std::string_view stored);
 
 // SHA-256 in hex, for API tokens (high-entropy: a slow hash adds nothing).
 std::string sha256_hex(std::string_view data);
+
+// The certificate (the first of a PEM chain) and the PEM private key load
+// and belong together: what a running server checks before it swaps to a
+// renewed pair, so that a half-written or mismatched one never replaces
+// the pair that works. 651 naming the files otherwise.
+Result<void> check_certificate_pair(const std::filesystem::path& cert,
+                                    const std::filesystem::path& key);
 
 }  // namespace pb

@@ -56,6 +56,13 @@ constexpr std::array kCodes = {
              "Check the SMTP Server Address and Port Number, or choose SSL/TLS. postbridge "
              "never sends credentials or mail in plaintext when STARTTLS is set.",
              C::configuration},
+    CodeInfo{auth_without_tls, "auth_without_tls",
+             "Not signing in to the server over a connection without TLS (Secure Connection is "
+             "None): the password or token would travel in clear text.",
+             "Set Secure Connection to STARTTLS or SSL/TLS (PROFILE.smtp.security). Only on a "
+             "network where clear text is acceptable: set PROFILE.smtp.allow_plaintext_auth "
+             "true.",
+             C::configuration},
 
     CodeInfo{smtp_auth_disabled, "smtp_auth_disabled",
              "SMTP AUTH is disabled for the mailbox or the organization (5.7.139).",
@@ -111,6 +118,27 @@ constexpr std::array kCodes = {
     CodeInfo{gave_up, "gave_up",
              "The message could not be delivered within the maximum time (delivery.max_age).",
              "Check the job's earlier errors, correct the cause and send again.", C::permanent},
+
+    CodeInfo{graph_permission_missing, "graph_permission_missing",
+             "Microsoft Graph refused the request: the app lacks the permission (Mail.Send, "
+             "Mail.ReadWrite for large messages, Mail.Send.Shared for a shared mailbox).",
+             "Grant the permission to the app registration and consent to it (an administrator "
+             "for the organization, or for application permissions), then sign in again.",
+             C::configuration},
+    CodeInfo{graph_mailbox_not_found, "graph_mailbox_not_found",
+             "Microsoft Graph found no mailbox for the sender (or it is not in Exchange Online).",
+             "Check the Sender's Email Address (or Authenticated Account for a shared mailbox): "
+             "it must be an Exchange Online mailbox with a license.",
+             C::configuration},
+    CodeInfo{graph_cannot_split, "graph_cannot_split",
+             "The message is too large for one Microsoft Graph request and cannot be sent as a "
+             "draft with attachments (a signed or encrypted message, or one large text part).",
+             "Send it over SMTP (PROFILE.transport smtp) or make it smaller than 3 MB.",
+             C::permanent},
+    CodeInfo{graph_request_refused, "graph_request_refused", "Microsoft Graph refused the request.",
+             "See the detail for Graph's error code; check the Graph settings "
+             "(PROFILE.graph.endpoint) and the message.",
+             C::permanent},
 };
 
 static_assert(std::ranges::is_sorted(kCodes, {}, [](const CodeInfo& i) { return i.code; }));

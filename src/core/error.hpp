@@ -36,6 +36,7 @@ enum class Errc : int {
     cert_untrusted = 612,
     cert_name_mismatch = 613,
     starttls_not_offered = 614,
+    auth_without_tls = 615,
 
     // Authentication.
     smtp_auth_disabled = 621,
@@ -58,6 +59,12 @@ enum class Errc : int {
     spool_unwritable = 651,
     invalid_input = 652,
     gave_up = 653,
+
+    // Microsoft Graph (the graph transport).
+    graph_permission_missing = 661,
+    graph_mailbox_not_found = 662,
+    graph_cannot_split = 663,
+    graph_request_refused = 664,
 };
 
 // What a code means for whoever has to act on it.

@@ -93,6 +93,9 @@ constexpr std::array kSchema = {
            kSecurity},
     KeyDef{"smtp.verify_cert", Type::boolean, to<&ProfileConfig::smtp_verify_cert>(), "true",
            "Check the server's certificate and name.", "Certificate Validation"},
+    KeyDef{"smtp.allow_plaintext_auth", Type::boolean,
+           to<&ProfileConfig::smtp_allow_plaintext_auth>(), "false",
+           "Sign in (AUTH) even when Secure Connection is None, in clear text."},
     KeyDef{"pop3.host", Type::host, to<&ProfileConfig::pop3_host>(), "",
            "The POP3 server (pop-before-smtp).", "POP3 Server Address"},
     KeyDef{"pop3.port", Type::port, to<&ProfileConfig::pop3_port>(), "110",
@@ -138,7 +141,21 @@ constexpr std::array kSchema = {
            "Proxy for identity provider and Graph calls (default: the global proxy.url).",
            "Proxy Server"},
     KeyDef{"transport", Type::choice, to<&ProfileConfig::transport>(), "smtp",
-           "How mail leaves: smtp.", "", kTransports},
+           "How mail leaves: smtp, graph (Microsoft Graph), or auto (SMTP, and Graph by itself "
+           "when the server says SMTP AUTH is off for the mailbox or tenant).",
+           "Transport", kTransports},
+    KeyDef{"graph.endpoint", Type::url, to<&ProfileConfig::graph_endpoint>(),
+           "https://graph.microsoft.com/v1.0",
+           "Microsoft Graph's address (plain http only on loopback, for tests)."},
+    KeyDef{"graph.scopes", Type::string, to<&ProfileConfig::graph_scopes>(), "",
+           "Space-separated scopes of the Graph token (the Microsoft presets fill Mail.Send and "
+           "Mail.ReadWrite); signing in asks for them too when transport is graph or auto."},
+    KeyDef{"graph.save_to_sent_items", Type::boolean,
+           to<&ProfileConfig::graph_save_to_sent_items>(), "true",
+           "Keep a copy in Sent Items. Graph takes this only for JSON messages: MIME sends and "
+           "large messages (sent as drafts) are always saved."},
+    KeyDef{"graph.resource", Type::string, to<&ProfileConfig::graph_resource>(), "",
+           "RFC 8707 resource indicator sent with the Graph token request (custom issuers)."},
     KeyDef{"delivery.concurrency",
            Type::integer,
            to<&ProfileConfig::delivery_concurrency>(),
@@ -274,18 +291,25 @@ constexpr std::array kSchema = {
 using KV = std::pair<std::string_view, std::string_view>;
 constexpr std::string_view kMsScopes =
     "https://outlook.office.com/SMTP.Send offline_access openid email";
+// Mail.ReadWrite: the upload sessions of messages over 3 MB need it.
+constexpr std::string_view kGraphScopes =
+    "https://graph.microsoft.com/Mail.Send https://graph.microsoft.com/Mail.ReadWrite "
+    "offline_access";
 constexpr std::array kExchange = {
     KV{"smtp.host", "smtp.office365.com"}, KV{"smtp.port", "587"},
     KV{"smtp.security", "starttls"},       KV{"oauth.tenant", "organizations"},
     KV{"oauth.scopes", kMsScopes},         KV{"oauth.grant", "device"},
-    KV{"delivery.rate_limit", "30"}};
+    KV{"delivery.rate_limit", "30"},       KV{"transport", "auto"},
+    KV{"graph.scopes", kGraphScopes}};
 constexpr std::array kOutlook = {KV{"smtp.host", "smtp-mail.outlook.com"},
                                  KV{"smtp.port", "587"},
                                  KV{"smtp.security", "starttls"},
                                  KV{"oauth.tenant", "consumers"},
                                  KV{"oauth.scopes", kMsScopes},
                                  KV{"oauth.grant", "device"},
-                                 KV{"delivery.rate_limit", "30"}};
+                                 KV{"delivery.rate_limit", "30"},
+                                 KV{"transport", "auto"},
+                                 KV{"graph.scopes", kGraphScopes}};
 // Google's device flow refuses Gmail scopes (providers.md section 4).
 constexpr std::array kGmail = {KV{"smtp.host", "smtp.gmail.com"},
                                KV{"smtp.port", "587"},
@@ -293,8 +317,11 @@ constexpr std::array kGmail = {KV{"smtp.host", "smtp.gmail.com"},
                                KV{"oauth.tenant", ""},
                                KV{"oauth.scopes", "https://mail.google.com/"},
                                KV{"oauth.grant", "authorization-code"},
-                               KV{"delivery.rate_limit", "0"}};
-constexpr std::array kCustom = {KV{"oauth.tenant", ""}, KV{"delivery.rate_limit", "0"}};
+                               KV{"delivery.rate_limit", "0"},
+                               KV{"transport", "smtp"},
+                               KV{"graph.scopes", ""}};
+constexpr std::array kCustom = {KV{"oauth.tenant", ""}, KV{"delivery.rate_limit", "0"},
+                                KV{"transport", "smtp"}, KV{"graph.scopes", ""}};
 constexpr std::array kPresets = {Preset{"exchange-online", kExchange},
                                  Preset{"outlook-com", kOutlook}, Preset{"gmail", kGmail},
                                  Preset{"custom", kCustom}};
@@ -767,8 +794,13 @@ std::vector<std::string> Settings::warnings(std::string_view profile) const {
         w.push_back(fmt::format("{}: {} needs the Authenticated Account: set {}.account", p,
                                 to_string(method), p));
     if (method != AuthMethod::off && c.smtp_security == Security::none)
-        w.push_back(
-            fmt::format("{}: Secure Connection is None: credentials travel unencrypted", p));
+        w.push_back(c.smtp_allow_plaintext_auth
+                        ? fmt::format("{}: Secure Connection is None: credentials travel "
+                                      "unencrypted (smtp.allow_plaintext_auth is true)",
+                                      p)
+                        : fmt::format("{}: Secure Connection is None: postbridge will not sign "
+                                      "in without TLS; every job fails with 615",
+                                      p));
     if (!c.smtp_verify_cert)
         w.push_back(fmt::format(
             "{}: Certificate Validation is disabled. It is recommended to enable the Certificate "

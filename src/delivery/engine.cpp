@@ -25,11 +25,35 @@ void ClockWaiter::wait_until(TimePoint t, std::stop_token stop) {
     cv.wait_for(lock, stop, left, [] { return false; });
 }
 
+namespace {
+
+// A message's reader that tells the observer how far the transport has read.
+class Progress final : public ByteSource {
+  public:
+    Progress(std::unique_ptr<ByteSource> in, const spool::Job& job, Observer& observer)
+        : in_(std::move(in)), job_(job), observer_(observer) {}
+    Result<std::size_t> read(std::span<char> out) override {
+        auto n = in_->read(out);
+        if (n && *n > 0) observer_.progress(job_, read_ += *n, job_.size);
+        return n;
+    }
+    std::optional<std::uint64_t> size_hint() const override { return in_->size_hint(); }
+
+  private:
+    std::unique_ptr<ByteSource> in_;
+    const spool::Job& job_;
+    Observer& observer_;
+    std::uint64_t read_ = 0;
+};
+
+}  // namespace
+
 // A claimed batch with its messages opened, ready for the transport.
 struct Engine::Batch {
     ProfileConfig cfg;
+    Observer* observer = nullptr;  // told of each message's progress; may be null
     std::vector<spool::Job> jobs;  // claimed; `sent` points into it
-    std::vector<std::unique_ptr<spool::SpoolReader>> readers;
+    std::vector<std::unique_ptr<ByteSource>> readers;
     std::vector<OutgoingMessage> out;
     std::vector<const spool::Job*> sent;
     std::size_t opened = 0;  // jobs [0, opened) have been through open()
@@ -40,12 +64,23 @@ struct Engine::Batch {
     bool open_next(spool::Spool& spool) {
         if (opened == jobs.size()) return false;
         const spool::Job& j = jobs[opened++];
-        auto reader = spool.open_message(j);
-        if (!reader) return true;
-        OutgoingMessage m{j.id, j.sender, {}, reader->get(), j.size};
+        auto opened_reader = spool.open_message(j);
+        if (!opened_reader) return true;
+        std::unique_ptr<ByteSource> reader = std::move(*opened_reader);
+        if (observer) reader = std::make_unique<Progress>(std::move(reader), j, *observer);
+        OutgoingMessage m{j.id, j.sender, {}, reader.get(), j.size, {}};
+        // Graph reads a large message again for its uploads: each pass is
+        // reported from its start.
+        m.reopen = [&spool, &j, o = observer]() -> Result<std::unique_ptr<ByteSource>> {
+            auto again = spool.open_message(j);
+            if (!again) return std::move(again).error();
+            std::unique_ptr<ByteSource> r = std::move(*again);
+            if (o) r = std::make_unique<Progress>(std::move(r), j, *o);
+            return r;
+        };
         for (const auto& r : j.recipients)
             if (r.result == spool::RecipientResult::pending) m.recipients.push_back(r.address);
-        readers.push_back(std::move(*reader));
+        readers.push_back(std::move(reader));
         out.push_back(std::move(m));
         sent.push_back(&j);
         return true;
@@ -337,6 +372,7 @@ std::optional<Engine::Batch> Engine::take_batch(const std::string& profile,
     while (!stop.stop_requested()) {
         Batch b;
         b.cfg = opt_.config(profile);
+        b.observer = opt_.observer;
         RateLimiter& rl = limiter(profile, b.cfg.rate_limit);
         const std::size_t want = only ? 1 : std::max<std::size_t>(opt_.batch_max, 1);
         Result<std::vector<spool::Job>> jobs = std::vector<spool::Job>{};

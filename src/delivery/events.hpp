@@ -7,6 +7,7 @@
 // not call back into the engine.
 #pragma once
 
+#include <cstdint>
 #include <span>
 #include <string>
 
@@ -24,6 +25,11 @@ class Observer {
     // One attempt at `job` (as claimed: `attempts` counts this one) came to
     // `attempt`, now committed. spool::is_final(attempt.state): its outcome.
     virtual void attempted(const spool::Job& /*job*/, const spool::Attempt& /*attempt*/) {}
+    // `read` bytes of `job`'s message (of `size`) have been handed to the
+    // transport: on the delivering thread, as it reads, so keep it cheap.
+    // Called only when an observer is given (EngineOptions::observer).
+    virtual void progress(const spool::Job& /*job*/, std::uint64_t /*read*/,
+                          std::uint64_t /*size*/) {}
 };
 
 }  // namespace pb::delivery

@@ -17,6 +17,7 @@ MessageOutcome outcome_of(const smtp::MessageResult& r) {
     }
     mo.error = r.error;
     mo.maybe_sent = r.maybe_sent;
+    mo.transport = "smtp";
     return mo;
 }
 
@@ -97,7 +98,7 @@ BatchOutcome SmtpTransport::send(const std::string& profile, std::span<OutgoingM
         // connection kept from before the profile was signed out is not used.
         close_where([&](const Kept& k) { return k.profile == profile; });
         for (std::size_t i = 0; i < messages.size(); ++i)
-            out.messages.push_back({{}, endpoint.error(), false});
+            out.messages.push_back({{}, endpoint.error(), false, "smtp"});
         return out;
     }
     const std::string settings = settings_of(*endpoint);
@@ -136,6 +137,7 @@ BatchOutcome SmtpTransport::send(const std::string& profile, std::span<OutgoingM
             out.messages.push_back(outcome_of(report.messages[i]));
         } else {
             MessageOutcome mo;
+            mo.transport = "smtp";
             mo.error = report.error
                            ? *report.error
                            : fail(Errc::mail_service_unavailable, "the session ended early");

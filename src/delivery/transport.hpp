@@ -1,14 +1,15 @@
 // What delivery needs from a transport: send a batch of messages over one
 // connection (authenticated once) and say, per message and per recipient,
 // what the server did, with a redacted transcript of the session. The SMTP
-// client (smtp_transport.hpp) and the tests' fake implement it; a Graph
-// transport would too.
+// client (smtp_transport.hpp), the Graph client (graph_transport.hpp) and the
+// tests' fake implement it.
 //
 // A transport reports; it never decides. Retry, hold and fail are policy.hpp's.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -25,6 +26,10 @@ struct OutgoingMessage {
     std::vector<std::string> recipients;  // RCPT TO, only those still pending
     ByteSource* body = nullptr;           // not owned; read once
     std::uint64_t size = 0;
+    // A fresh reader of the same message from its first byte, for a
+    // transport that reads it more than once (Graph: structure, draft,
+    // attachments). Empty when the message cannot be read again.
+    std::function<Result<std::unique_ptr<ByteSource>>()> reopen = {};
 };
 
 struct RecipientOutcome {
@@ -43,6 +48,9 @@ struct MessageOutcome {
     // It broke off after the end of data was sent and before the reply: the
     // server may have taken it, and a resend may duplicate it.
     bool maybe_sent = false;
+    // "smtp" or "graph": the transport that tried it, kept with the job
+    // (`jobs show`); with transport auto it may be either.
+    std::string transport = {};
 };
 
 struct BatchOutcome {

@@ -123,6 +123,7 @@ Result<Accepted> Intake::relayed(const RelayedMessage& envelope, ByteSource& mes
     sub.profile = profile;
     sub.sender = envelope.sender;
     sub.recipients = envelope.recipients;
+    sub.trace = envelope.received;
 
     // From is needed only when the message has none: the profile's sender,
     // else the envelope sender.

@@ -72,6 +72,7 @@ struct SendmailRequest {
 struct RelayedMessage {
     std::string sender;  // MAIL FROM; "" for the null reverse path
     std::vector<std::string> recipients;
+    std::optional<spool::Trace> received = {};  // the relay's Received: header
 };
 
 class Intake {
@@ -91,6 +92,7 @@ class Intake {
     Result<Accepted> relayed(const RelayedMessage& envelope, ByteSource& message);
 
     std::shared_ptr<const settings::Config> config() { return profiles_.config(); }
+    const Clock& clock() const noexcept { return clock_; }
 
   private:
     spool::Spool& spool_;

@@ -37,9 +37,25 @@ std::optional<Grant> parse_grant(std::string_view name) noexcept {
     return std::nullopt;
 }
 
+std::string Client::sign_in_scopes() const {
+    std::string s(scopes());
+    const std::string padded = " " + s + " ";
+    std::string_view rest = consent_scope;
+    while (!rest.empty()) {
+        const auto sp = rest.find(' ');
+        const std::string_view word = rest.substr(0, sp);
+        rest = sp == std::string_view::npos ? std::string_view{} : rest.substr(sp + 1);
+        if (word.empty() || padded.find(" " + std::string(word) + " ") != std::string::npos)
+            continue;
+        if (!s.empty()) s += ' ';
+        s += word;
+    }
+    return s;
+}
+
 HttpRequest device_authorization_request(const Client& c) {
     Form form;
-    form.add("scope", c.scopes());
+    form.add("scope", c.sign_in_scopes());
     return authenticated(c, c.provider.endpoints.device_authorization, form);
 }
 
@@ -56,7 +72,8 @@ HttpRequest refresh_request(const Client& c, const Secret& refresh_token) {
     // resource of the scope list only; asking for ours keeps it SMTP.Send.
     form.add("grant_type", "refresh_token")
         .add("refresh_token", refresh_token)
-        .add("scope", c.scopes());
+        .add("scope", c.scopes())
+        .add_if("resource", c.resource);
     return authenticated(c, c.provider.endpoints.token, form);
 }
 
@@ -71,7 +88,9 @@ HttpRequest code_exchange_request(const Client& c, const Secret& code, const Sec
 
 HttpRequest client_credentials_request(const Client& c) {
     Form form;
-    form.add("grant_type", "client_credentials").add_if("scope", c.scopes());
+    form.add("grant_type", "client_credentials")
+        .add_if("scope", c.scopes())
+        .add_if("resource", c.resource);
     return authenticated(c, c.provider.endpoints.token, form);
 }
 

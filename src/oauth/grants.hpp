@@ -31,13 +31,29 @@ struct Client {
     std::string client_id;
     Secret client_secret;  // empty: a public client (the device)
     std::string scope;     // space-separated; empty = the provider's defaults
+    // RFC 8707 resource indicator sent with token requests, when set (a
+    // custom issuer's Graph resource, PROFILE.graph.resource).
+    std::string resource;
     // Where the browser lands after the authorization code grant; loopback
     // (RFC 8252 7.3) so that no server of ours has to be reachable.
     std::string redirect_uri = "http://127.0.0.1/callback";
 
+    // Scopes of another resource asked for at sign-in only, so that one
+    // consent covers both (Graph beside SMTP, when transport is graph or
+    // auto). Microsoft gives a token for one resource at a time and lets a
+    // sign-in ask consent for several ("You can ensure that the user
+    // pre-consents to several resources", learn.microsoft.com "Desktop app
+    // that calls web APIs: Move to production", MSAL's extraScopesToConsent);
+    // that the device code endpoint takes them alike is inferred, not
+    // documented. The sign-in's token stays the first resource's (SMTP);
+    // each refresh asks for one resource's scopes.
+    std::string consent_scope;
+
     std::string_view scopes() const noexcept {
         return scope.empty() ? std::string_view(provider.default_scopes) : std::string_view(scope);
     }
+    // What a sign-in asks for: scopes() and consent_scope.
+    std::string sign_in_scopes() const;
 };
 
 HttpRequest device_authorization_request(const Client& c);

@@ -45,4 +45,19 @@ Secret basic_authorization(std::string_view client_id, const Secret& client_secr
     return header;
 }
 
+Result<HttpResponse> send_to_identity_provider(HttpClient& http, const HttpRequest& request) {
+    auto answer = http.send(request);
+    if (answer) return answer;
+    Error e = std::move(answer).error();
+    switch (e.code) {
+        case Errc::name_resolution:
+        case Errc::cannot_connect:
+        case Errc::timed_out:
+        case Errc::tls_handshake:
+            return fail(Errc::identity_provider_unavailable, "the sign-in service: " + e.detail);
+        default:
+            return e;
+    }
+}
+
 }  // namespace pb::oauth

@@ -8,6 +8,7 @@
 
 #include <cstdio>
 #include <memory>
+#include <optional>
 
 #include "oauth/url.hpp"
 
@@ -48,6 +49,50 @@ std::size_t write_body(char* data, std::size_t size, std::size_t n, void* user) 
     }
     sink->body.append(data, len);
     return len;
+}
+
+// A streamed request body (HttpRequest::source); a read error stops curl.
+struct Feed {
+    ByteSource* source;
+    std::optional<Error> error;
+};
+
+std::size_t read_body(char* buffer, std::size_t size, std::size_t n, void* user) {
+    auto* feed = static_cast<Feed*>(user);
+    auto r = feed->source->read(std::span<char>(buffer, size * n));
+    if (!r) {
+        feed->error = r.error();
+        return CURL_READFUNC_ABORT;
+    }
+    return *r;
+}
+
+// Keeps the headers of the answer that callers read (Retry-After, Location).
+struct HeaderSink {
+    std::string retry_after;
+    std::string location;
+};
+
+std::size_t read_header(char* data, std::size_t size, std::size_t n, void* user) {
+    auto* sink = static_cast<HeaderSink*>(user);
+    std::string_view line(data, size * n);
+    const auto colon = line.find(':');
+    if (colon == std::string_view::npos) return size * n;
+    std::string_view name = line.substr(0, colon);
+    std::string_view value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+        value.remove_prefix(1);
+    while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' '))
+        value.remove_suffix(1);
+    auto is = [&](std::string_view want) {
+        if (name.size() != want.size()) return false;
+        for (std::size_t i = 0; i < want.size(); ++i)
+            if ((name[i] | 0x20) != (want[i] | 0x20)) return false;
+        return true;
+    };
+    if (is("retry-after")) sink->retry_after = std::string(value);
+    if (is("location")) sink->location = std::string(value);
+    return size * n;
 }
 
 // The host of a URL without its path or query: enough for an administrator
@@ -167,7 +212,8 @@ Result<HttpResponse> CurlHttpClient::send(const HttpRequest& request) {
     curl_easy_setopt(c, CURLOPT_USERAGENT, options_.user_agent.c_str());
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
                      static_cast<long>(options_.connect_timeout.count()));
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.total_timeout.count()));
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
+                     static_cast<long>(request.timeout.value_or(options_.total_timeout).count()));
     curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE,
                      static_cast<curl_off_t>(options_.max_response_bytes));
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &write_body);
@@ -191,18 +237,50 @@ Result<HttpResponse> CurlHttpClient::send(const HttpRequest& request) {
         const Secret line("Authorization: " + std::string(request.authorization.reveal()));
         append(headers, line.reveal().data());
     }
-    if (request.method == HttpRequest::Method::post) {
-        append(headers, "Content-Type: application/x-www-form-urlencoded");
-        curl_easy_setopt(c, CURLOPT_POST, 1L);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, request.body.reveal().data());
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
-                         static_cast<curl_off_t>(request.body.size()));
+    for (const auto& [name, value] : request.headers)
+        append(headers, (name + ": " + value).c_str());
+    // A PUT always streams: its `body`, when no source is given, through this.
+    std::optional<StringSource> put_body;
+    if (request.method == HttpRequest::Method::put && request.source == nullptr)
+        put_body.emplace(std::string(request.body.reveal()));
+    Feed feed{put_body ? &*put_body : request.source, std::nullopt};
+    const std::uint64_t feed_size = put_body ? request.body.size() : request.source_size;
+    using M = HttpRequest::Method;
+    if (request.method == M::post || request.method == M::put) {
+        const std::string type = request.content_type.empty() ? "application/x-www-form-urlencoded"
+                                                              : request.content_type;
+        append(headers, ("Content-Type: " + type).c_str());
+        // No "Expect: 100-continue": Graph answers at once, and the wait for
+        // it would cost a second on every large request.
+        append(headers, "Expect:");
+        if (request.method == M::put)
+            curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+        else
+            curl_easy_setopt(c, CURLOPT_POST, 1L);
+        if (feed.source != nullptr) {
+            curl_easy_setopt(c, CURLOPT_READFUNCTION, &read_body);
+            curl_easy_setopt(c, CURLOPT_READDATA, &feed);
+            curl_easy_setopt(
+                c,
+                request.method == M::put ? CURLOPT_INFILESIZE_LARGE : CURLOPT_POSTFIELDSIZE_LARGE,
+                static_cast<curl_off_t>(feed_size));
+        } else {
+            curl_easy_setopt(c, CURLOPT_POSTFIELDS, request.body.reveal().data());
+            curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+                             static_cast<curl_off_t>(request.body.size()));
+        }
+    } else if (request.method == M::del) {
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "DELETE");
     } else {
         curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
     }
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
+    HeaderSink header_sink;
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, &read_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &header_sink);
 
     const CURLcode rc = curl_easy_perform(c);
+    if (feed.error) return *feed.error;
     if (rc != CURLE_OK) return map_curl_error(rc, c, errbuf, options_, request.url, sink);
 
     HttpResponse response;
@@ -211,6 +289,8 @@ Result<HttpResponse> CurlHttpClient::send(const HttpRequest& request) {
         curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &type) == CURLE_OK && type != nullptr)
         response.content_type = type;
     response.body = Secret(std::move(sink.body));
+    response.retry_after = std::move(header_sink.retry_after);
+    response.location = std::move(header_sink.location);
     return response;
 }
 

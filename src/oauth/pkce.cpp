@@ -41,7 +41,7 @@ Result<AuthorizationRequest> begin_authorization(const Client& c, Random& rng) {
     query.add("response_type", "code")
         .add("client_id", c.client_id)
         .add("redirect_uri", c.redirect_uri)
-        .add("scope", c.scopes())
+        .add("scope", c.sign_in_scopes())
         .add("state", r.state)
         .add("code_challenge", s256_challenge(r.verifier.reveal()))
         .add("code_challenge_method", "S256");

@@ -159,7 +159,8 @@ Result<Provider> parse_discovery(std::string_view issuer, std::string_view docum
 Result<Provider> discover(HttpClient& http, std::string_view issuer) {
     if (auto ok = require_secure_endpoint(issuer, "oauth.issuer"); !ok)
         return std::move(ok).error();
-    auto response = http.send(get(trim_slash(issuer) + "/.well-known/openid-configuration"));
+    auto response = send_to_identity_provider(
+        http, get(trim_slash(issuer) + "/.well-known/openid-configuration"));
     if (!response) return std::move(response).error();
     if (response->status >= 500)
         return fail(Errc::identity_provider_unavailable,

@@ -31,7 +31,7 @@ Result<TokenResponse> run_device_flow(DeviceFlow& flow, HttpClient& http, const 
         auto step = flow.next(clock.now());
         switch (step.kind) {
             case DeviceFlow::Step::Kind::send: {
-                auto answer = http.send(step.request);
+                auto answer = send_to_identity_provider(http, step.request);
                 flow.on_answer(std::move(answer), clock.now());
                 if (on_change) on_change(flow);
                 break;
@@ -51,7 +51,7 @@ Result<TokenResponse> run_device_flow(DeviceFlow& flow, HttpClient& http, const 
 
 Result<TokenResponse> exchange_code(HttpClient& http, const Client& client, const Secret& code,
                                     const Secret& verifier, TimePoint now) {
-    auto answer = http.send(code_exchange_request(client, code, verifier));
+    auto answer = send_to_identity_provider(http, code_exchange_request(client, code, verifier));
     if (!answer) return std::move(answer).error();
     return read_token_answer(client, *answer, now);
 }

@@ -3,6 +3,7 @@
 // token endpoint's success answer (RFC 6749 5.1).
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,6 +29,16 @@ std::string_view to_string(SignInState s) noexcept;
 // send may go ahead. Pending is still "no connection" for a job: it is held.
 std::optional<Errc> job_code(SignInState s) noexcept;
 
+// An access token for another resource than the sign-in's own (Microsoft
+// Graph beside SMTP), got with the same refresh token: Microsoft issues a
+// token for one resource at a time ("for the resource specified in the first
+// scope", providers.md section 1), and a token for the wrong resource is refused.
+struct ResourceToken {
+    Secret access_token;
+    TimePoint expires_at{};
+    std::string scope;
+};
+
 struct TokenSet {
     SignInState state = SignInState::signed_in;
     std::string state_reason;  // why expired / reauth_required, in words
@@ -44,6 +55,8 @@ struct TokenSet {
     TimePoint last_refresh{};  // also the refresh token's last use: the inactivity clock
     TimePoint last_use{};
     std::optional<TimePoint> keepalive_failed_at;  // since the last successful refresh
+    // By resource name ("graph"); the refresh token above serves them all.
+    std::map<std::string, ResourceToken> resources;
 
     bool has_refresh_token() const noexcept { return !refresh_token.empty(); }
 };

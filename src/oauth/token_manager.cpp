@@ -8,7 +8,7 @@ namespace pb::oauth {
 namespace {
 
 AccessToken handed_out(const TokenSet& t) {
-    return {t.access_token, t.account, t.access_expires_at, t.last_refresh};
+    return {t.access_token, t.account, t.access_expires_at, t.last_refresh, {}};
 }
 
 // A token still inside its lifetime is worth handing out even when the
@@ -64,6 +64,25 @@ Result<AccessToken> TokenManager::refresh_rejected(std::string_view profile, con
         Want{.margin = default_refresh_margin, .rejected = &rejected, .keepalive = std::nullopt});
 }
 
+Result<AccessToken> TokenManager::access_token(std::string_view profile, const Client& client,
+                                               const Resource& resource, Duration margin) {
+    return single_flight(profile, client,
+                         Want{.margin = margin,
+                              .rejected = nullptr,
+                              .keepalive = std::nullopt,
+                              .resource = &resource});
+}
+
+Result<AccessToken> TokenManager::refresh_rejected(std::string_view profile, const Client& client,
+                                                   const Resource& resource,
+                                                   const Secret& rejected) {
+    return single_flight(profile, client,
+                         Want{.margin = default_refresh_margin,
+                              .rejected = &rejected,
+                              .keepalive = std::nullopt,
+                              .resource = &resource});
+}
+
 Result<void> TokenManager::keep_alive(std::string_view profile, const Client& client,
                                       Duration interval) {
     // An app-only profile has no refresh token to keep alive.
@@ -96,8 +115,14 @@ Result<AccessToken> TokenManager::single_flight(std::string_view profile, const 
             // A flight that began before our token was rejected, or that had
             // no reason to refresh, may not give what we came for: then lead
             // (or join) the next one, which re-reads the store and decides.
+            // So may one for another resource: a flight is per profile.
+            const std::string_view wanted =
+                want.resource ? std::string_view(want.resource->name) : std::string_view();
+            // (A failure is shared whatever the resource: its cause, the
+            // provider or the grant, is the same for both.)
             const bool stale =
-                r.ok() && ((want.rejected != nullptr && r->token == *want.rejected) ||
+                r.ok() && (r->resource != wanted ||
+                           (want.rejected != nullptr && r->token == *want.rejected) ||
                            (want.keepalive && r->refreshed_at + *want.keepalive <= clock_.now()));
             if (!stale) return r;
             continue;
@@ -150,6 +175,7 @@ Result<AccessToken> TokenManager::lead(std::string_view profile, const Client& c
         return fail(*code, stored.state_reason.empty() ? std::string(to_string(stored.state))
                                                        : stored.state_reason);
 
+    if (want.resource) return resource_token(profile, client, want, std::move(stored), now);
     const bool due = stored.access_token.empty() || stored.access_expires_at - want.margin <= now ||
                      (want.rejected != nullptr && stored.access_token == *want.rejected) ||
                      (want.keepalive && stored.last_refresh + *want.keepalive <= now);
@@ -179,7 +205,7 @@ Result<AccessToken> TokenManager::refresh(std::string_view profile, const Client
         return fail(Errc::sign_in_again, stored.state_reason);
     }
 
-    auto answer = http_.send(refresh_request(client, stored.refresh_token));
+    auto answer = send_to_identity_provider(http_, refresh_request(client, stored.refresh_token));
     if (!answer) return keep_or(std::move(answer).error());
     auto tokens = read_token_answer(client, *answer, now, now - stored.last_refresh);
     if (!tokens) {
@@ -203,15 +229,104 @@ Result<AccessToken> TokenManager::refresh(std::string_view profile, const Client
     return handed_out(fresh);
 }
 
+Result<AccessToken> TokenManager::resource_token(std::string_view profile, const Client& client,
+                                                 const Want& want, TokenSet stored, TimePoint now) {
+    const Resource& res = *want.resource;
+    auto handed = [&](const ResourceToken& t) {
+        return AccessToken{t.access_token, stored.account, t.expires_at, stored.last_refresh,
+                           res.name};
+    };
+    const auto it = stored.resources.find(res.name);
+    const bool have = it != stored.resources.end() && !it->second.access_token.empty();
+    const bool rejected =
+        have && want.rejected != nullptr && it->second.access_token == *want.rejected;
+    if (have && !rejected && it->second.expires_at - want.margin > now) return handed(it->second);
+    const bool usable = have && !rejected && now < it->second.expires_at;
+    if (!stored.has_refresh_token()) {
+        if (usable) return handed(it->second);
+        return fail(Errc::sign_in_again, "the sign-in gave no refresh token for the " + res.name +
+                                             " token: sign in again");
+    }
+    Client c = client;
+    c.scope = res.scope;
+    c.resource = res.indicator;
+    auto answer = send_to_identity_provider(http_, refresh_request(c, stored.refresh_token));
+    if (!answer) {
+        if (usable) return handed(it->second);
+        return std::move(answer).error();
+    }
+    auto tokens = read_token_answer(c, *answer, now, now - stored.last_refresh);
+    if (!tokens) {
+        Error e = std::move(tokens).error();
+        const auto new_state = state_for(e.code);
+        if (!new_state) {
+            if (usable) return handed(it->second);
+            return e;
+        }
+        // As for the own token: a grant that no longer gives tokens (revoked,
+        // or the scopes of this resource never consented) needs a new
+        // sign-in, which asks for both resources' scopes.
+        e.detail = "the " + res.name + " token: " + e.detail;
+        stored.state = *new_state;
+        stored.state_reason = e.detail;
+        stored.access_token = Secret{};
+        stored.refresh_token = Secret{};
+        stored.resources.clear();
+        if (auto saved = store_.save(profile, stored); !saved) return std::move(saved).error();
+        return e;
+    }
+    // The refresh token rotated: keep the new one, durably, before use.
+    if (!tokens->refresh_token.empty()) stored.refresh_token = std::move(tokens->refresh_token);
+    stored.last_refresh = now;
+    stored.last_use = now;
+    stored.keepalive_failed_at.reset();
+    ResourceToken fresh{std::move(tokens->access_token), tokens->expires_at,
+                        tokens->scope.empty() ? res.scope : tokens->scope};
+    stored.resources[res.name] = fresh;
+    if (auto saved = store_.save(profile, stored); !saved) return std::move(saved).error();
+    return handed(stored.resources[res.name]);
+}
+
 Result<AccessToken> TokenManager::fetch_app_token(std::string_view profile, const Client& client,
                                                   const Want& want, std::optional<TokenSet> stored,
                                                   TimePoint now) {
+    if (want.resource) {
+        const Resource& res = *want.resource;
+        TokenSet set = stored.value_or(TokenSet{});
+        const auto it = set.resources.find(res.name);
+        const bool have = it != set.resources.end() && !it->second.access_token.empty();
+        const bool rejected_r =
+            have && want.rejected != nullptr && it->second.access_token == *want.rejected;
+        auto handed = [&](const ResourceToken& t) {
+            return AccessToken{t.access_token, set.account, t.expires_at, set.last_refresh,
+                               res.name};
+        };
+        if (have && !rejected_r && it->second.expires_at - want.margin > now)
+            return handed(it->second);
+        Client c = client;
+        c.scope = res.scope;  // the resource's ".default" for an application
+        c.resource = res.indicator;
+        auto answer = send_to_identity_provider(http_, client_credentials_request(c));
+        Result<TokenResponse> tokens = answer ? read_token_answer(c, *answer, now)
+                                              : Result<TokenResponse>(std::move(answer).error());
+        if (!tokens) {
+            if (have && !rejected_r && now < it->second.expires_at) return handed(it->second);
+            return std::move(tokens).error();
+        }
+        set.service = std::string(to_string(client.provider.service));
+        set.resources[res.name] = ResourceToken{std::move(tokens->access_token), tokens->expires_at,
+                                                tokens->scope.empty() ? res.scope : tokens->scope};
+        set.last_use = now;
+        if (set.signed_in_at == TimePoint{}) set.signed_in_at = now;
+        if (auto saved = store_.save(profile, set); !saved) return std::move(saved).error();
+        return handed(set.resources[res.name]);
+    }
     const bool rejected =
         stored && want.rejected != nullptr && stored->access_token == *want.rejected;
     if (stored && !rejected && still_valid(*stored, now) &&
         stored->access_expires_at - want.margin > now)
         return handed_out(*stored);
-    auto answer = http_.send(client_credentials_request(client));
+    auto answer = send_to_identity_provider(http_, client_credentials_request(client));
     Result<TokenResponse> tokens = answer ? read_token_answer(client, *answer, now)
                                           : Result<TokenResponse>(std::move(answer).error());
     if (!tokens) {
@@ -253,7 +368,8 @@ Result<SignOutReport> TokenManager::sign_out(std::string_view profile, const Cli
         const bool refresh = t.has_refresh_token();
         const Secret& token = refresh ? t.refresh_token : t.access_token;
         if (!token.empty()) {
-            auto answer = http_.send(
+            auto answer = send_to_identity_provider(
+                http_,
                 revocation_request(client, token, refresh ? "refresh_token" : "access_token"));
             if (!answer) {
                 report.revoke_error = std::move(answer).error();

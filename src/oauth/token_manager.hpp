@@ -37,6 +37,18 @@ struct AccessToken {
     std::string account;
     TimePoint expires_at{};
     TimePoint refreshed_at{};  // when the set it came from was last refreshed
+    std::string resource;      // empty: the sign-in's own; else a Resource's name
+};
+
+// Another resource than the sign-in's own (Graph beside SMTP): its name
+// (the key in TokenSet::resources), the scopes to ask for it, and an RFC
+// 8707 resource indicator when one is set. Its tokens come from the one
+// refresh token, through the same single flight per profile: a rotated
+// refresh token reused by a second, parallel refresh would revoke the grant.
+struct Resource {
+    std::string name;
+    std::string scope;
+    std::string indicator;
 };
 
 struct SignOutReport {
@@ -63,6 +75,14 @@ class TokenManager {
     Result<AccessToken> refresh_rejected(std::string_view profile, const Client& client,
                                          const Secret& rejected);
 
+    // The same for another resource (Graph). A sign-in that cannot get its
+    // token (consent for its scopes missing, the grant revoked) is 370.
+    Result<AccessToken> access_token(std::string_view profile, const Client& client,
+                                     const Resource& resource,
+                                     Duration margin = default_refresh_margin);
+    Result<AccessToken> refresh_rejected(std::string_view profile, const Client& client,
+                                         const Resource& resource, const Secret& rejected);
+
     // Refreshes when the last refresh is `interval` old, so that an unused
     // sign-in outlives the provider's inactivity limit. A failure is recorded
     // (keepalive_failed_at) for the status warning and returned.
@@ -80,8 +100,9 @@ class TokenManager {
   private:
     struct Want {
         Duration margin = default_refresh_margin;
-        const Secret* rejected = nullptr;   // refresh if the stored token is this one
-        std::optional<Duration> keepalive;  // refresh if the last refresh is this old
+        const Secret* rejected = nullptr;    // refresh if the stored token is this one
+        std::optional<Duration> keepalive;   // refresh if the last refresh is this old
+        const Resource* resource = nullptr;  // another resource's token instead of the own
     };
     using Shared = std::shared_future<Result<AccessToken>>;
 
@@ -90,6 +111,8 @@ class TokenManager {
     Result<AccessToken> lead(std::string_view profile, const Client& client, const Want& want);
     Result<AccessToken> refresh(std::string_view profile, const Client& client, const Want& want,
                                 TokenSet stored, TimePoint now);
+    Result<AccessToken> resource_token(std::string_view profile, const Client& client,
+                                       const Want& want, TokenSet stored, TimePoint now);
     Result<AccessToken> fetch_app_token(std::string_view profile, const Client& client,
                                         const Want& want, std::optional<TokenSet> stored,
                                         TimePoint now);

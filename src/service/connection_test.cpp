@@ -6,10 +6,48 @@
 
 #include <fmt/format.h>
 
+#include "oauth/token_manager.hpp"
+#include "service/transport_choice.hpp"
+
 namespace pb::service {
+namespace {
+
+// Microsoft Graph instead of SMTP: the Graph token (its own resource, from
+// the one sign-in), then the endpoint answering at all. Nothing is sent,
+// and nothing Graph offers proves sendMail would work short of sending.
+smtp::ConnectionTest graph_connection_test(Runtime& rt, std::string_view profile) {
+    smtp::ConnectionTest t;
+    const auto& config = rt.profile(profile);
+    auto step_failed = [&](std::string step, Error e) {
+        t.steps.push_back({std::move(step), false, e.describe()});
+        t.error = std::move(e);
+        return t;
+    };
+    auto manager = rt.tokens(profile);
+    if (!manager) return step_failed("graph_token", manager.error());
+    auto client = rt.oauth_client(profile);
+    if (!client) return step_failed("graph_token", client.error());
+    oauth::Resource graph{"graph", config.graph_scopes, config.graph_resource};
+    auto token = (*manager)->access_token(profile, *client, graph, rt.refresh_margin(profile));
+    if (!token) return step_failed("graph_token", token.error());
+    t.steps.push_back({"graph_token", true,
+                       fmt::format("got a Microsoft Graph token ({})", config.graph_scopes)});
+    auto http = rt.http(profile);
+    if (!http) return step_failed("graph_endpoint", http.error());
+    auto answer = (*http)->send(oauth::get(config.graph_endpoint));
+    if (!answer) return step_failed("graph_endpoint", answer.error());
+    t.steps.push_back(
+        {"graph_endpoint", true,
+         fmt::format("{} answered (HTTP {})", config.graph_endpoint, answer->status)});
+    return t;
+}
+
+}  // namespace
 
 Result<smtp::ConnectionTest> run_connection_test(Runtime& rt, std::string_view profile) {
     if (auto r = rt.check_profile(profile); !r) return std::move(r).error();
+    if (transport_in_effect(rt, profile) == settings::Transport::graph)
+        return graph_connection_test(rt, profile);
     auto server = rt.smtp_server(profile);
     if (!server) return std::move(server).error();
     // Kept alive across the test: the credentials point into it.

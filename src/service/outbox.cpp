@@ -5,9 +5,95 @@
 #include <fmt/format.h>
 
 #include "oauth/token.hpp"
+#include "oauth/token_manager.hpp"
+#include "oauth/url.hpp"
+#include "service/transport_choice.hpp"
 
 namespace pb::service {
 namespace {
+
+// The Graph token of a profile from its token manager (a resource of its
+// own beside the SMTP token, oauth/token_manager.hpp).
+class GraphTokens final : public graph::Tokens {
+  public:
+    GraphTokens(oauth::TokenManager& m, oauth::Client c, std::string profile,
+                oauth::Resource resource, Duration margin)
+        : m_(m),
+          c_(std::move(c)),
+          profile_(std::move(profile)),
+          resource_(std::move(resource)),
+          margin_(margin) {}
+    Result<Secret> token() override {
+        auto t = m_.access_token(profile_, c_, resource_, margin_);
+        if (!t) return std::move(t).error();
+        return t->token;
+    }
+    Result<Secret> after_rejection(const Secret& rejected) override {
+        auto t = m_.refresh_rejected(profile_, c_, resource_, rejected);
+        if (!t) return std::move(t).error();
+        return t->token;
+    }
+
+  private:
+    oauth::TokenManager& m_;
+    oauth::Client c_;
+    std::string profile_;
+    oauth::Resource resource_;
+    Duration margin_;
+};
+
+// transport auto: SMTP until the server says SMTP AUTH is off for the
+// mailbox or tenant (621, 5.7.139); then those messages go over Graph at
+// once, and the profile's later batches too (Outbox remembers it).
+class AutoTransport final : public delivery::Transport {
+  public:
+    AutoTransport(Outbox& outbox, delivery::Transport& smtp, delivery::Transport& graph)
+        : outbox_(outbox), smtp_(smtp), graph_(graph) {}
+
+    delivery::BatchOutcome send(const std::string& profile,
+                                std::span<delivery::OutgoingMessage> messages,
+                                const Done& done) override {
+        if (outbox_.transport_in_effect(profile) == settings::Transport::graph)
+            return graph_.send(profile, messages, done);
+        auto off = [](const delivery::MessageOutcome& o) {
+            return o.error && o.error->code == Errc::smtp_auth_disabled;
+        };
+        // A 621 is not handed on: the message is about to go over Graph.
+        Done pass;
+        if (done)
+            pass = [&](std::size_t i, const delivery::MessageOutcome& o) {
+                if (!off(o)) done(i, o);
+            };
+        delivery::BatchOutcome out = smtp_.send(profile, messages, pass);
+        std::vector<std::size_t> again;
+        for (std::size_t i = 0; i < out.messages.size(); ++i)
+            if (off(out.messages[i])) again.push_back(i);
+        if (again.empty()) return out;
+        outbox_.remember_smtp_auth_off(profile);
+        std::vector<delivery::OutgoingMessage> retry;
+        for (std::size_t i : again) retry.push_back(messages[i]);
+        Done mapped;
+        if (done)
+            mapped = [&](std::size_t k, const delivery::MessageOutcome& o) { done(again[k], o); };
+        delivery::BatchOutcome g = graph_.send(profile, retry, mapped);
+        for (std::size_t k = 0; k < again.size() && k < g.messages.size(); ++k)
+            out.messages[again[k]] = std::move(g.messages[k]);
+        out.transcript +=
+            "SMTP AUTH is off for this mailbox (5.7.139): sent over Microsoft "
+            "Graph instead\n" +
+            g.transcript;
+        return out;
+    }
+    void tidy() override {
+        smtp_.tidy();
+        graph_.tidy();
+    }
+
+  private:
+    Outbox& outbox_;
+    delivery::Transport& smtp_;
+    delivery::Transport& graph_;
+};
 
 // Each profile's batches go to the transport of its kind (`transport`).
 class ByProfile final : public delivery::Transport {
@@ -76,6 +162,14 @@ Result<std::unique_ptr<Outbox>> Outbox::open(const std::filesystem::path& state_
     ByProfile::Kinds kinds;
     kinds[settings::Transport::smtp] = std::make_unique<delivery::SmtpTransport>(
         [self](const std::string& p) { return self->endpoint(p); });
+    kinds[settings::Transport::graph] = std::make_unique<delivery::GraphTransport>(
+        [self](const std::string& p) { return self->graph_endpoint(p); }, clock,
+        [&clock](std::chrono::seconds s) {
+            delivery::ClockWaiter(clock).wait_until(clock.now() + s, {});
+        },
+        state_dir / "graph-drafts");
+    kinds[settings::Transport::auto_] = std::make_unique<AutoTransport>(
+        *o, *kinds[settings::Transport::smtp], *kinds[settings::Transport::graph]);
     o->transport_ = std::make_unique<ByProfile>(*o, std::move(kinds));
     o->intake_ = std::make_unique<intake::Intake>(o->spool(), *o, clock, rng,
                                                   [self] { self->engine().wake(); });
@@ -87,6 +181,7 @@ Result<std::unique_ptr<Outbox>> Outbox::open(const std::filesystem::path& state_
         return spool::Retention{g.history_max_jobs,
                                 std::chrono::duration_cast<Duration>(g.history_max_age)};
     };
+    eo.observer = options.observer;
     eo.on_error = options.on_error ? std::move(options.on_error) : [](const Error& e) {
         std::cerr << "postbridge: " << e.describe() << "\n";
     };
@@ -131,9 +226,17 @@ std::optional<Errc> Outbox::sign_in_problem(const std::string& profile) {
     // when nothing changed; on a read error the settings in hand serve.
     (void)reload();
     std::lock_guard lock(mu_);
-    if (rt_->profile(profile).auth_method != settings::AuthMethod::oauth2) return std::nullopt;
+    const auto& cfg = rt_->profile(profile);
+    if (cfg.auth_method != settings::AuthMethod::oauth2) return std::nullopt;
     auto st = rt_->status(profile);
     if (!st) return Errc::not_signed_in;
+    // An application (client credentials) has no sign-in to wait for: it
+    // proves itself with its secret at every token request, so no token
+    // stored yet is no reason to hold its jobs (a relay on app-only Graph
+    // runs with no sign-in at all). A refused request says what is wrong.
+    if (cfg.oauth_grant == settings::Grant::client_credentials &&
+        st->state == oauth::SignInState::signed_out)
+        return std::nullopt;
     return oauth::job_code(st->state);
 }
 
@@ -236,6 +339,58 @@ Result<delivery::SmtpEndpoint> Outbox::endpoint(const std::string& profile) {
     if (auto pop = held->rt->pop_before_smtp(profile); !pop) return std::move(pop).error();
     e.keep = std::move(held);
     return e;
+}
+
+Result<delivery::GraphEndpoint> Outbox::graph_endpoint(const std::string& profile) {
+    if (auto p = sign_in_problem(profile))
+        return fail(*p, fmt::format("profile {} is not signed in", profile));
+    auto held = std::make_shared<std::shared_ptr<Runtime>>();
+    delivery::GraphEndpoint e;
+    std::lock_guard lock(mu_);
+    *held = rt_;
+    const auto& cfg = rt_->profile(profile);
+    if (cfg.auth_method != settings::AuthMethod::oauth2)
+        return fail(
+            Errc::invalid_input,
+            fmt::format("{}: Microsoft Graph needs auth_method oauth2 (a Graph token)", profile));
+    auto http = rt_->http(profile);
+    if (!http) return std::move(http).error();
+    auto manager = rt_->tokens(profile);
+    if (!manager) return std::move(manager).error();
+    auto client = rt_->oauth_client(profile);
+    if (!client) return std::move(client).error();
+    oauth::Resource graph{"graph", cfg.graph_scopes, cfg.graph_resource};
+    if (graph.scope.empty() && client->grant == oauth::Grant::client_credentials) {
+        // An application asks for the .default scope of the resource.
+        auto u = oauth::parse_url(cfg.graph_endpoint);
+        if (u)
+            graph.scope =
+                u->scheme + "://" + u->host + (u->port.empty() ? "" : ":" + u->port) + "/.default";
+    }
+    if (graph.scope.empty())
+        return fail(Errc::invalid_input,
+                    fmt::format("{}: no Graph scopes: set {}.graph.scopes", profile, profile));
+    e.options.endpoint = cfg.graph_endpoint;
+    e.options.mailbox = cfg.account.empty() ? cfg.sender : cfg.account;
+    if (e.options.mailbox.empty())
+        return fail(Errc::invalid_input,
+                    fmt::format("{}: no sender: set {}.sender", profile, profile));
+    e.tokens = std::make_shared<GraphTokens>(**manager, std::move(*client), profile,
+                                             std::move(graph), rt_->refresh_margin(profile));
+    // The HTTP client lives in the runtime that `keep` holds.
+    e.http = std::shared_ptr<oauth::HttpClient>(held, *http);
+    e.keep = held;
+    return e;
+}
+
+settings::Transport Outbox::transport_in_effect(const std::string& profile) {
+    std::lock_guard lock(mu_);
+    return service::transport_in_effect(*rt_, profile);
+}
+
+void Outbox::remember_smtp_auth_off(const std::string& profile) {
+    std::lock_guard lock(mu_);
+    service::remember_smtp_auth_off(*rt_, profile);
 }
 
 }  // namespace pb::service

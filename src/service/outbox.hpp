@@ -6,7 +6,8 @@
 //   intake     intake/intake.hpp, the one way a message enters; the outbox
 //              answers its questions about profiles (intake::Profiles)
 //   transports one per kind, each profile's picked by its `transport`
-//              setting (the seam a Graph transport plugs into)
+//              setting: smtp, graph (Microsoft Graph), auto (SMTP, and
+//              Graph from the first 5.7.139 on, remembered per profile)
 //   engine     delivery/engine.hpp, endpoints resolved from the current
 //              settings for every batch
 //   runtime    service/runtime.hpp: settings, sign-ins, tokens
@@ -30,6 +31,7 @@
 #include "core/settings.hpp"
 #include "core/source.hpp"
 #include "delivery/engine.hpp"
+#include "delivery/graph_transport.hpp"
 #include "delivery/smtp_transport.hpp"
 #include "intake/intake.hpp"
 #include "service/runtime.hpp"
@@ -46,6 +48,9 @@ struct OutboxOptions {
     // Where the engine's own failures go (a database error while recording a
     // result). Default: standard error.
     std::function<void(const Error&)> on_error;
+    // Told of the engine's events (delivery/events.hpp); not owned, outlives
+    // the outbox. Null: nobody listens.
+    delivery::Observer* observer = nullptr;
 };
 
 // Where the outbox keeps its state: settings, secrets and tokens in the
@@ -107,12 +112,20 @@ class Outbox final : public intake::Profiles {
     store::Store& store() { return *backends_.store; }
     const std::filesystem::path& state_dir() const { return state_dir_; }
 
+    // The transport a profile's mail leaves by now: its `transport`
+    // setting, except that `auto` is graph once SMTP AUTH was found off for
+    // it (until a new sign-in or a changed SMTP server setting).
+    settings::Transport transport_in_effect(const std::string& profile);
+    // auto: remembers that the server said SMTP AUTH is off for the profile.
+    void remember_smtp_auth_off(const std::string& profile);
+
     // The delivery settings of a profile, as the engine reads them.
     static delivery::ProfileConfig profile_config(const settings::ProfileConfig& config);
 
   private:
     Outbox(std::filesystem::path state_dir, const Clock& clock, Random& rng);
     Result<delivery::SmtpEndpoint> endpoint(const std::string& profile);
+    Result<delivery::GraphEndpoint> graph_endpoint(const std::string& profile);
 
     std::filesystem::path state_dir_;
     const Clock& clock_;

@@ -149,6 +149,9 @@ Result<oauth::Client> client_for(const settings::ProfileConfig& config, store::S
     c.grant =
         oauth::parse_grant(settings::to_string(config.oauth_grant)).value_or(oauth::Grant::device);
     c.scope = config.oauth_scopes;
+    // Graph's scopes are consented at the same sign-in, so that a switch to
+    // Graph (transport auto) needs no new one.
+    if (config.transport != settings::Transport::smtp) c.consent_scope = config.graph_scopes;
     c.redirect_uri = config.oauth_redirect_uri;
     // A user profile signs in with the email profile's app registration,
     // secret included, unless it has its own.
@@ -197,6 +200,7 @@ Result<smtp::ServerConfig> Runtime::smtp_server(std::string_view profile) {
             break;
     }
     s.tls.verify = config.smtp_verify_cert;
+    s.allow_plaintext_auth = config.smtp_allow_plaintext_auth;
     for (const auto& f : store_.ca_files()) s.tls.ca_files.push_back(f.string());
     return s;
 }

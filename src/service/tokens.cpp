@@ -41,6 +41,10 @@ std::string encode_token_set(const oauth::TokenSet& t) {
               {"last_refresh", ms(t.last_refresh)},
               {"last_use", ms(t.last_use)}};
     if (t.keepalive_failed_at) j["keepalive_failed_at"] = ms(*t.keepalive_failed_at);
+    for (const auto& [name, r] : t.resources)
+        j["resources"][name] = {{"access_token", r.access_token.reveal()},
+                                {"expires_at", ms(r.expires_at)},
+                                {"scope", r.scope}};
     return j.dump();
 }
 
@@ -64,6 +68,11 @@ std::optional<oauth::TokenSet> decode_token_set(std::string_view text) {
         t.last_use = at(j.value("last_use", std::int64_t{0}));
         if (j.contains("keepalive_failed_at"))
             t.keepalive_failed_at = at(j.at("keepalive_failed_at").get<std::int64_t>());
+        if (j.contains("resources") && j["resources"].is_object())
+            for (const auto& [name, r] : j["resources"].items())
+                t.resources[name] = oauth::ResourceToken{Secret(r.value("access_token", "")),
+                                                         at(r.value("expires_at", std::int64_t{0})),
+                                                         r.value("scope", "")};
         return t;
     } catch (const json::exception&) {
         return std::nullopt;

@@ -6,6 +6,9 @@
 //             and payload)
 //   types   F  envelope sender (may be empty: the null sender)
 //           R  one recipient
+//           T  a trace header written before the message when it is sent
+//              (version 2): head length (u32 BE), head, tail; the job's
+//              number goes between head and tail (the relay's Received:)
 //           B  a chunk of the message, at most 64 KiB
 //           E  END: message bytes (u64 BE) and recipient count (u32 BE)
 //
@@ -19,6 +22,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,12 +33,23 @@
 namespace pb::spool {
 
 inline constexpr std::string_view kMagic = "PBSPOOL";
-inline constexpr std::uint8_t kVersion = 1;
+// Version 2 adds the T record; a file without one is still written as
+// version 1, so that most files stay readable by an older postbridge.
+inline constexpr std::uint8_t kVersion = 2;
 inline constexpr std::size_t kMaxChunk = 64 * 1024;
+
+// A header line (folded, CRLF-terminated) that names the job it belongs
+// to, whose number is not known until the file is in place.
+struct Trace {
+    std::string head;  // up to the job's number
+    std::string tail;  // after it, through the final CRLF
+    bool operator==(const Trace&) const = default;
+};
 
 struct FileEnvelope {
     std::string sender;
     std::vector<std::string> recipients;
+    std::optional<Trace> trace = {};  // (a default: most files have none)
 };
 
 // Streams `body` into a new file at `path` (which must not exist) and makes
@@ -55,10 +70,17 @@ class SpoolReader final : public ByteSource {
     ~SpoolReader() override = default;
 
     const FileEnvelope& envelope() const noexcept { return envelope_; }
+    // The message as it is sent: the trace header, when the file has one,
+    // with `job` in it, then the message as stored. Without a call, only
+    // the stored message (what the E record counts).
+    void set_job(std::int64_t job);
     Result<std::size_t> read(std::span<char> out) override;
     // From the size the caller recorded at intake (the file's E record is
-    // only reached at the end).
-    std::optional<std::uint64_t> size_hint() const override { return size_; }
+    // only reached at the end), plus the trace header's.
+    std::optional<std::uint64_t> size_hint() const override {
+        if (!size_) return std::nullopt;
+        return *size_ + trace_.size();  // all of it, however much is read
+    }
     void set_size_hint(std::uint64_t size) { size_ = size; }
 
   private:
@@ -79,6 +101,8 @@ class SpoolReader final : public ByteSource {
     Fd fd_;
     std::filesystem::path path_;
     FileEnvelope envelope_;
+    std::string trace_;  // the trace header as sent (set_job)
+    std::size_t trace_pos_ = 0;
     std::optional<std::uint64_t> size_;
     static constexpr std::size_t kReadBuffer = 8 * 1024;
     std::unique_ptr<char[]> buffer_;  // read ahead of the records; made at the first read

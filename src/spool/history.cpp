@@ -34,6 +34,7 @@ nlohmann::json to_json(const Job& j, bool with_transcript) {
         o["next_attempt_at"] = format_rfc3339(*j.next_attempt_at);
     if (j.finished_at) o["finished_at"] = format_rfc3339(*j.finished_at);
     if (j.maybe_sent) o["maybe_duplicate"] = true;
+    if (!j.transport.empty()) o["transport"] = j.transport;
     if (with_transcript && !j.transcript.empty()) o["transcript"] = j.transcript;
     return o;
 }

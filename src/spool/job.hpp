@@ -66,6 +66,7 @@ struct Job {
     std::string detail;       // what exactly went wrong (never a secret)
     bool maybe_sent = false;  // the last attempt broke off at end of data: a resend may duplicate
     bool on_wire = false;     // `sending`, and its message may have reached the server
+    std::string transport;    // "smtp" or "graph": what the last attempt went over; "" before one
     std::string transcript;   // redacted SMTP session of the last failed attempt
     std::string file;         // the spool file's name; empty once it is no longer needed
     std::vector<Recipient> recipients;

@@ -21,7 +21,8 @@ TimePoint from_ms(std::int64_t v) {
 constexpr std::string_view kColumns =
     "id, created_at, updated_at, next_attempt_at, finished_at, function, profile, sender, subject, "
     "size, "
-    "attempts, state, code, detail, maybe_sent, transcript, file, queued_at, return_path, on_wire";
+    "attempts, state, code, detail, maybe_sent, transcript, file, queued_at, return_path, on_wire, "
+    "transport";
 
 Result<void> make_dir(const fs::path& p) {
     std::error_code ec;
@@ -101,7 +102,8 @@ Result<JobId> Spool::accept(const Submission& sub, ByteSource& body) {
     }
     const fs::path tmp = dir_ / "tmp" / name;
 
-    auto size = write_spool_file(ops_, tmp, FileEnvelope{sub.sender, sub.recipients}, body);
+    auto size =
+        write_spool_file(ops_, tmp, FileEnvelope{sub.sender, sub.recipients, sub.trace}, body);
     if (!size)
         return size.error().code == Errc::spool_unwritable ? refused(size.error()) : size.error();
     if (auto r = ops_.rename(tmp, final_path); !r) {
@@ -192,6 +194,7 @@ Result<std::vector<Job>> Spool::load(std::string_view where, std::int64_t arg, s
         j.queued_at = from_ms(st->integer(17));
         j.return_path = st->text(18);
         j.on_wire = st->integer(19) != 0;
+        j.transport = st->text(20);
         out.push_back(std::move(j));
     }
     auto rc = db_.cached(
@@ -368,6 +371,7 @@ Result<std::unique_ptr<SpoolReader>> Spool::open_message(const Job& job) {
     auto reader = SpoolReader::open(ops_, path);
     if (!reader) return reader.error();
     (*reader)->set_size_hint(scan->size);
+    (*reader)->set_job(job.id);
     return reader;
 }
 
@@ -401,14 +405,16 @@ Result<void> Spool::finish_attempts(std::span<const std::pair<JobId, Attempt>> a
                 "COALESCE(?6, transcript), "
                 "next_attempt_at = ?7, finished_at = ?8, updated_at = ?9, file = CASE WHEN ?2 = "
                 "'sent' "
-                "THEN NULL ELSE file END "
+                "THEN NULL ELSE file END, "
+                "transport = CASE WHEN ?10 = '' THEN transport ELSE ?10 END "
                 "WHERE id = ?1");
             if (!st) return st.error();
             st->bind(1, id)
                 .bind(2, to_string(a.state))
                 .bind(5, std::int64_t{a.maybe_sent ? 1 : 0})
                 .bind_optional(6, a.transcript)
-                .bind(9, now);
+                .bind(9, now)
+                .bind(10, a.transport);
             if (a.error) {
                 st->bind(3, static_cast<std::int64_t>(a.error->code)).bind(4, a.error->detail);
             } else {

@@ -56,6 +56,9 @@ struct Submission {
     // Where a report of its failure goes when not to `sender`: the relay's
     // device sender when sender_policy=rewrite replaced it. Empty: sender.
     std::string return_path = {};  // (a default: positional initialisers may stop before it)
+    // A header that names the job, put before the message when it is sent:
+    // the relay's Received: (format.hpp's T record).
+    std::optional<Trace> trace = {};
 };
 
 // What one delivery attempt found, for finish_attempt().
@@ -66,6 +69,7 @@ struct Attempt {
     std::optional<std::string> transcript;     // kept when the attempt failed
     std::optional<TimePoint> next_attempt_at;  // when state is queued
     std::vector<Recipient> recipients;         // results by seq; others unchanged
+    std::string transport = {};                // "smtp" or "graph"; "" leaves the job's as it was
 };
 
 // How a commit of delivery results reaches the disk (see the top).

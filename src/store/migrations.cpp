@@ -81,6 +81,13 @@ ALTER TABLE jobs ADD COLUMN return_path TEXT NOT NULL DEFAULT '';
     Migration{4, R"sql(
 ALTER TABLE jobs ADD COLUMN on_wire INTEGER NOT NULL DEFAULT 1;
 )sql"},
+    // The transport a job's last attempt went out over ('smtp' or 'graph'),
+    // for `jobs show` and the Job Status page: with transport auto a
+    // profile's jobs may take either. '' for rows from before, and for jobs
+    // not tried yet.
+    Migration{5, R"sql(
+ALTER TABLE jobs ADD COLUMN transport TEXT NOT NULL DEFAULT '';
+)sql"},
 };
 
 }  // namespace

@@ -41,6 +41,8 @@ struct Field {
 constexpr std::array kFields = {
     Field{"auth_method", Input::select, ""},
     Field{"service", Input::select, "oauth2"},
+    // SMTP, Microsoft Graph or Automatic (SMTP, Graph once SMTP AUTH is off).
+    Field{"transport", Input::select, "oauth2"},
     Field{"account", Input::text, "smtp-auth pop-before-smtp oauth2"},
     Field{"password", Input::password, "smtp-auth pop-before-smtp"},
     Field{"sender", Input::text, ""},
@@ -199,6 +201,9 @@ std::string_view choice_label(std::string_view key, std::string_view value) {
         P{"none", "None"},
         P{"ssl-tls", "SSL/TLS"},
         P{"starttls", "STARTTLS"},
+        P{"smtp", "SMTP"},
+        P{"graph", "Microsoft Graph"},
+        P{"auto", "Automatic (SMTP, or Microsoft Graph when SMTP AUTH is off)"},
     };
     (void)key;
     for (const auto& [v, l] : kLabels)

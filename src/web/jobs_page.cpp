@@ -40,6 +40,13 @@ std::string state_label(std::string_view state) {
     return std::string(state);
 }
 
+// The words of the Basic page's transport select.
+std::string transport_label(std::string_view transport) {
+    if (transport == "smtp") return "SMTP";
+    if (transport == "graph") return "Microsoft Graph";
+    return std::string(transport);
+}
+
 // `more`: there are older jobs; the link shows this many.
 std::string render_jobs_page(const std::vector<nlohmann::json>& jobs,
                              std::optional<std::size_t> more) {
@@ -75,7 +82,7 @@ std::string render_job_page(const nlohmann::json& j, std::string_view csrf, std:
     out += R"(<p class="no-print"><a href="/device-management/jobs">Back to Job Status</a></p>)";
     out += fmt::format(R"(<table id="job" class="sheet"{}><tbody>)",
                        state == "queued" || state == "sending" ? R"( data-refresh="2")" : "");
-    const std::array<std::pair<std::string_view, std::string>, 11> rows = {{
+    const std::array<std::pair<std::string_view, std::string>, 12> rows = {{
         {"Job", id},
         {"State", state_label(state)},
         {"Code", json_text(j, "code")},
@@ -87,6 +94,7 @@ std::string render_job_page(const nlohmann::json& j, std::string_view csrf, std:
         {"Sender", json_text(j, "sender")},
         {"Subject", json_text(j, "subject")},
         {"Attempts", json_text(j, "attempts")},
+        {"Transport", transport_label(json_text(j, "transport"))},
     }};
     for (const auto& [label, value] : rows)
         out += fmt::format(R"(<tr><th scope="row">{}</th><td data-field="{}">{}</td></tr>)", label,

@@ -5,10 +5,8 @@
 // must reach the maildir; a message may arrive twice only when its job was
 // being sent when serve died (the history marks it maybe_sent), which is
 // SMTP's end-of-data window and cannot be closed from the client side.
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/file.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -30,6 +28,7 @@
 #include "mime/message.hpp"
 #include "service/outbox.hpp"
 #include "support/peers.hpp"
+#include "support/serve_process.hpp"
 
 namespace pb {
 namespace {
@@ -46,7 +45,6 @@ class CrashTest : public ::testing::Test {
     void SetUp() override {
         const auto& peers = test::Peers::get();
         ASSERT_TRUE(peers.available()) << "needs the peers fixture";
-        state_ = fs::temp_directory_path() / ("pb-crash-" + std::to_string(::getpid()));
         fs::remove_all(state_);
         for (const std::string& kv : std::vector<std::string>{
                  "email.auth_method smtp-auth", "email.smtp.host 127.0.0.1",
@@ -60,8 +58,9 @@ class CrashTest : public ::testing::Test {
             0);
     }
     void TearDown() override {
-        kill_serve(SIGKILL);
+        serve_.kill(SIGKILL);
         fs::remove_all(state_);
+        fs::remove(serve_.log());
     }
 
     std::string cmd(const std::string& args) {
@@ -69,46 +68,6 @@ class CrashTest : public ::testing::Test {
     }
     test::CommandResult pb(const std::string& args) {
         return test::run_command(cmd(args) + " 2>&1");
-    }
-
-    // Starts serve and waits until it is up (it printed its URL), so that
-    // the kill that follows finds it delivering.
-    void start_serve() {
-        const std::string log = state_.string() + ".log";
-        const auto before = lines_in(log);
-        auto r =
-            test::run_command(cmd("serve --web 127.0.0.1:0") + " >> " + log + " 2>&1 & echo $!");
-        serve_ = std::stoi(r.out);
-        for (int i = 0; i < 1200 && lines_in(log) == before; ++i) std::this_thread::sleep_for(25ms);
-        ASSERT_TRUE(alive(serve_))
-            << "serve did not start: " << test::run_command("cat " + log).out;
-    }
-    void kill_serve(int sig) {
-        if (serve_ <= 0) return;
-        ::kill(serve_, sig);
-        // A killed process's files close when its last thread is gone, which
-        // may be after its main thread shows as a zombie: wait for the lock.
-        const std::string lock = (state_ / "serve.lock").string();
-        for (int i = 0; i < 400; ++i) {
-            const int fd = ::open(lock.c_str(), O_RDWR | O_CLOEXEC);
-            const bool free = fd >= 0 && ::flock(fd, LOCK_EX | LOCK_NB) == 0;
-            if (fd >= 0) ::close(fd);
-            if (free && !alive(serve_)) break;
-            std::this_thread::sleep_for(25ms);
-        }
-        serve_ = -1;
-    }
-    static std::size_t lines_in(const std::string& file) {
-        std::ifstream in(file);
-        std::size_t n = 0;
-        for (std::string line; std::getline(in, line);)
-            if (line.find("Web Config: ") != std::string::npos) ++n;
-        return n;
-    }
-    static bool alive(pid_t pid) {
-        std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-        std::string p, comm, state;
-        return stat >> p >> comm >> state && state != "Z";
     }
 
     // A submitting process: accepts its messages through the library, one
@@ -140,8 +99,10 @@ class CrashTest : public ::testing::Test {
         _exit(0);
     }
 
-    fs::path state_;
-    pid_t serve_ = -1;
+    fs::path state_ = fs::temp_directory_path() / ("pb-crash-" + std::to_string(::getpid()));
+    // Started until it is up, so that the kill that follows finds it
+    // delivering.
+    test::ServeProcess serve_{state_, state_.string() + ".log"};
 };
 
 TEST_F(CrashTest, KilledServeLosesNoAcceptedMessage) {
@@ -162,16 +123,18 @@ TEST_F(CrashTest, KilledServeLosesNoAcceptedMessage) {
 
     std::uniform_int_distribution<int> pause_ms(100, 1500);
     for (int k = 0; k < kKills; ++k) {
-        start_serve();
+        serve_.start();
+        ASSERT_FALSE(HasFatalFailure());
         std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms(gen)));
-        kill_serve(SIGKILL);
+        serve_.kill(SIGKILL);
     }
     for (pid_t c : children) {
         int status = 0;
         ASSERT_EQ(::waitpid(c, &status, 0), c);
         ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "submitter " << status;
     }
-    start_serve();
+    serve_.start();
+    ASSERT_FALSE(HasFatalFailure());
 
     // Every accepted job, from the submitters' own records.
     std::map<int, spool::JobId> accepted;

@@ -116,6 +116,11 @@ TEST_F(PolicyTest, AllAcceptedIsSent) {
     EXPECT_FALSE(a.transcript.has_value()) << "transcripts are kept for failed attempts";
 }
 
+TEST_F(PolicyTest, TheAttemptKeepsTheTransportThatTriedIt) {
+    MessageOutcome o{{}, fail(Errc::cannot_connect, "refused"), false, "graph"};
+    EXPECT_EQ(settle(job({"a@x.test"}), o, "T", clock_.now(), policy_, rng_).transport, "graph");
+}
+
 TEST_F(PolicyTest, SomeRefusedForGoodIsPartial) {
     MessageOutcome o{
         {{"a@x.test", std::nullopt, "250 ok"},

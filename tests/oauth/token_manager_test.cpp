@@ -185,13 +185,18 @@ TEST_F(TokenManagerTest, ReusedRefreshTokenRevokesTheGrant) {
     EXPECT_EQ(stored().state, SignInState::reauth_required);
 }
 
+// Not reaching the identity provider is 642, whose remedy is about the
+// sign-in service, not 602's about the SMTP server (found by trying it, issue
+// 27); the detail keeps the cause.
 TEST_F(TokenManagerTest, NetworkErrorKeepsTokens) {
     sign_in(seconds{0});
-    http.on(
-        [](const Seen&) -> Result<HttpResponse> { return fail(Errc::cannot_connect, "refused"); });
+    http.on([](const Seen&) -> Result<HttpResponse> {
+        return fail(Errc::cannot_connect, "cannot connect to 127.0.0.1: refused");
+    });
     auto t = manager.access_token("email", client);
     ASSERT_FALSE(t.ok());
-    EXPECT_EQ(t.error().code, Errc::cannot_connect);
+    EXPECT_EQ(t.error().code, Errc::identity_provider_unavailable);
+    EXPECT_EQ(t.error().detail, "the sign-in service: cannot connect to 127.0.0.1: refused");
     EXPECT_EQ(stored().refresh_token.reveal(), "RT0");
     EXPECT_EQ(stored().state, SignInState::signed_in);
 }
@@ -318,6 +323,92 @@ TEST(ProfileLock, PathEncodesTheProfile) {
     EXPECT_EQ(ProfileLock::path_for("/s", "user:ann").filename(), "oauth-user%3Aann.lock");
     EXPECT_EQ(ProfileLock::path_for("/s", "email").filename(), "oauth-email.lock");
     EXPECT_EQ(ProfileLock::path_for("/s", "../x").filename(), "oauth-..%2Fx.lock");
+}
+
+// ---- tokens for another resource (Graph beside SMTP) -----------------------
+
+TEST_F(TokenManagerTest, GraphTokenComesFromTheSameRefreshTokenAndLeavesTheSmtpOne) {
+    sign_in(minutes{30});
+    const Resource graph{"graph", "offline_access https://graph.microsoft.com/Mail.Send", ""};
+    auto g = manager.access_token("email", client, graph);
+    ASSERT_TRUE(g.ok()) << g.error().describe();
+    EXPECT_EQ(g->token.reveal(), "AT1");
+    EXPECT_EQ(g->resource, "graph");
+    ASSERT_EQ(http.count(), 1);
+    EXPECT_EQ(http.seen().at(0).field("scope"), graph.scope);
+    EXPECT_EQ(http.seen().at(0).field("resource"), "");
+    // The rotated refresh token is kept; the SMTP token is untouched.
+    EXPECT_EQ(stored().refresh_token.reveal(), "RT1");
+    EXPECT_EQ(stored().access_token.reveal(), "AT0");
+    auto s = manager.access_token("email", client);
+    ASSERT_TRUE(s.ok());
+    EXPECT_EQ(s->token.reveal(), "AT0");
+    // Both valid now: no more requests.
+    EXPECT_EQ(manager.access_token("email", client, graph)->token.reveal(), "AT1");
+    EXPECT_EQ(http.count(), 1);
+    // The SMTP token's refresh later uses the rotated refresh token: no reuse.
+    ASSERT_TRUE(manager.access_token("email", client, minutes{61}).ok());
+    EXPECT_EQ(provider.reuses(), 0);
+}
+
+TEST_F(TokenManagerTest, GraphTokenRefusedIsRefreshedOnce) {
+    sign_in(minutes{30});
+    const Resource graph{"graph", "mail.send", "https://graph.example"};
+    auto first = manager.access_token("email", client, graph);
+    ASSERT_TRUE(first.ok());
+    auto again = manager.refresh_rejected("email", client, graph, first->token);
+    ASSERT_TRUE(again.ok());
+    EXPECT_NE(again->token.reveal(), first->token.reveal());
+    EXPECT_EQ(http.seen().at(1).field("resource"), "https://graph.example");
+}
+
+TEST_F(TokenManagerTest, GraphScopesNeverConsentedHoldWith370) {
+    sign_in(minutes{30});
+    http.on([](const Seen&) {
+        return test::json(
+            400,
+            R"({"error":"invalid_grant","error_description":"AADSTS65001: The user or administrator has not consented"})");
+    });
+    auto g = manager.access_token("email", client, Resource{"graph", "mail.send", ""});
+    ASSERT_FALSE(g.ok());
+    EXPECT_EQ(g.error().code, Errc::sign_in_again);
+    EXPECT_NE(g.error().detail.find("graph"), std::string::npos);
+    EXPECT_EQ(stored().state, SignInState::reauth_required);
+}
+
+TEST_F(TokenManagerTest, AppOnlyGraphTokenUsesTheResourcesDefaultScope) {
+    client.grant = Grant::client_credentials;
+    client.client_secret = Secret("s");
+    http.on([](const Seen& s) {
+        EXPECT_EQ(s.field("grant_type"), "client_credentials");
+        EXPECT_EQ(s.field("scope"), "https://graph.microsoft.com/.default");
+        return test::json(200, R"({"token_type":"Bearer","access_token":"APP","expires_in":3600})");
+    });
+    auto g = manager.access_token("email", client,
+                                  Resource{"graph", "https://graph.microsoft.com/.default", ""});
+    ASSERT_TRUE(g.ok()) << g.error().describe();
+    EXPECT_EQ(g->token.reveal(), "APP");
+    EXPECT_EQ(stored().resources.at("graph").access_token.reveal(), "APP");
+    EXPECT_TRUE(stored().access_token.empty());
+    EXPECT_EQ(manager
+                  .access_token("email", client,
+                                Resource{"graph", "https://graph.microsoft.com/.default", ""})
+                  ->token.reveal(),
+              "APP");
+    EXPECT_EQ(http.count(), 1);
+}
+
+TEST(SignInScopes, GraphScopesAreConsentedAtTheSameSignInWithoutRepeats) {
+    Client c = custom_client();
+    c.scope = "https://outlook.office.com/SMTP.Send offline_access openid email";
+    c.consent_scope = "https://graph.microsoft.com/Mail.Send offline_access";
+    EXPECT_EQ(c.sign_in_scopes(),
+              "https://outlook.office.com/SMTP.Send offline_access openid email "
+              "https://graph.microsoft.com/Mail.Send");
+    const auto seen = parse_form(refresh_request(c, Secret("r")).body.reveal()).value();
+    EXPECT_EQ(param(seen, "scope"), c.scope);  // a refresh asks for one resource
+    c.consent_scope.clear();
+    EXPECT_EQ(c.sign_in_scopes(), c.scope);
 }
 
 }  // namespace

@@ -48,7 +48,7 @@ server.listen(Number(args.port), '127.0.0.1', () => {
         grant_types: ['client_credentials'],
         response_types: [],
         redirect_uris: [],
-        scope: 'smtp.send',
+        scope: 'smtp.send mail.send mail.readwrite',
       },
       { // the SMTP servers' identity for introspection; it gets no tokens itself
         client_id: 'smtp-server',
@@ -58,7 +58,10 @@ server.listen(Number(args.port), '127.0.0.1', () => {
         redirect_uris: [],
       },
     ],
-    scopes: ['openid', 'email', 'profile', 'offline_access', 'smtp.send'],
+    // smtp.send stands for the SMTP resource; mail.send, mail.readwrite and
+    // mail.send.shared for Graph's (graph.mjs refuses a token carrying smtp.send).
+    scopes: ['openid', 'email', 'profile', 'offline_access', 'smtp.send', 'mail.send', 'mail.readwrite',
+      'mail.send.shared'],
     claims: {
       openid: ['sub'],
       email: ['email', 'email_verified'],

@@ -7,6 +7,7 @@
 //   node smtp.mjs --issuer URL --maildir DIR --cert server.pem --key server.key
 //                 [--port 0] [--tls-port N] [--host 127.0.0.1]
 //                 [--gmail-style] [--size BYTES] [--reject-prefix reject]
+//                 [--auth-disabled]
 //   node smtp.mjs --plain --maildir DIR [--port 0]     (sink: no TLS, no AUTH)
 // Prints {"port":..,"tlsPort":..} once listening. --tls-port adds an
 // implicit-TLS listener (the "SSL/TLS" setting, port 465 style).
@@ -19,6 +20,8 @@
 // sub/email/username equal to user= ; an app token from client credentials
 // carries no user and may send as anyone), PLAIN/LOGIN device/device-pass.
 // Recipients whose local part starts with the reject prefix get 550 5.1.1.
+// --auth-disabled stands for an Exchange Online tenant or mailbox with SMTP
+// AUTH off: every AUTH gets 535 5.7.139, as Microsoft answers.
 import fs from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -40,6 +43,7 @@ const { values: opt } = parseArgs({
     'gmail-style': { type: 'boolean', default: process.env.PB_SMTP_GMAIL_STYLE === '1' },
     size: { type: 'string', default: process.env.PB_SMTP_SIZE || String(50 * 1024 * 1024) },
     'reject-prefix': { type: 'string', default: process.env.PB_SMTP_REJECT_PREFIX ?? 'reject' },
+    'auth-disabled': { type: 'boolean', default: false },
   },
 });
 const die = (msg) => { console.error(`smtp.mjs: ${msg}`); process.exit(2); };
@@ -75,6 +79,9 @@ async function checkBearer(user, token) {
 }
 
 function onAuth(auth, session, callback) {
+  if (opt['auth-disabled']) {
+    return callback(smtpError(535, '5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant. Visit https://aka.ms/smtp_auth_disabled for more information.'));
+  }
   if (auth.method === 'XOAUTH2') {
     checkBearer(auth.username, auth.accessToken).then((user) => {
       if (user) return callback(null, { user });
@@ -150,7 +157,10 @@ function makeServer(secure) {
     banner: 'postbridge test submission server',
     logger: true,
     disableReverseLookup: true, // a PTR query would leave loopback
-    hideENHANCEDSTATUSCODES: false, // Exchange Online and Gmail both use them
+    // Exchange Online and Gmail both use them. smtp-server puts its own
+    // (5.7.8 for a 535) before any text, so the SMTP-AUTH-off stand-in
+    // leaves them to its one reply, which carries Exchange's 5.7.139.
+    hideENHANCEDSTATUSCODES: opt['auth-disabled'],
     size: Number(opt.size),
     authMethods: ['XOAUTH2', 'PLAIN', 'LOGIN'],
     allowInsecureAuth: false,

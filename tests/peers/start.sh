@@ -7,6 +7,8 @@
 #   PB_SMTP_HOST PB_SMTP_PORT PB_SMTPS_PORT PB_MAILDIR
 #   PB_TEST_CA PB_UNTRUSTED_CA PB_CERT_DIR PB_PEERS_DIR PB_RUNDIR
 #   PB_NODE (the pinned node that tests run scripts with)
+#   PB_GRAPH_ENDPOINT PB_GRAPH_PORT PB_GRAPH_MAILDIR (graph.mjs)
+#   PB_SMTP_OFF_PORT (smtp.mjs --auth-disabled: a tenant with SMTP AUTH off)
 # Pids in RUNDIR/*.pid, logs in RUNDIR/*.log. Peers already running from
 # RUNDIR are stopped first (their tokens would not survive anyway).
 set -euo pipefail
@@ -19,8 +21,8 @@ run=$(cd "$1" && pwd)
 "$peers/stop.sh" "$run"
 "$peers/install.sh"
 "$peers/make-ca.sh" "$run/certs"
-rm -rf "$run/maildir" "$run/peers.env"
-mkdir -p "$run/maildir"
+rm -rf "$run/maildir" "$run/graph-maildir" "$run/smtp-off-maildir" "$run/peers.env"
+mkdir -p "$run/maildir" "$run/graph-maildir" "$run/smtp-off-maildir"
 
 # spawn NAME ARGS...: NAME runs detached (own session, no inherited fds, so
 # ctest does not wait on it); waits for its JSON line in RUNDIR/NAME.json.
@@ -52,6 +54,9 @@ spawn oidc node "$peers/oidc.mjs"
 issuer=$(json oidc issuer)
 spawn smtp node "$peers/smtp.mjs" --issuer "$issuer" --maildir "$run/maildir" \
   --cert "$run/certs/server.pem" --key "$run/certs/server.key" --tls-port 0
+spawn graph node "$peers/graph.mjs" --issuer "$issuer" --maildir "$run/graph-maildir"
+spawn smtp-off node "$peers/smtp.mjs" --auth-disabled --issuer "$issuer" \
+  --maildir "$run/smtp-off-maildir" --cert "$run/certs/server.pem" --key "$run/certs/server.key"
 
 {
   pb_env PB_RUNDIR "$run"
@@ -67,6 +72,10 @@ spawn smtp node "$peers/smtp.mjs" --issuer "$issuer" --maildir "$run/maildir" \
   pb_env PB_SMTP_PORT "$(json smtp port)"
   pb_env PB_SMTPS_PORT "$(json smtp tlsPort)"
   pb_env PB_MAILDIR "$run/maildir"
+  pb_env PB_GRAPH_PORT "$(json graph port)"
+  pb_env PB_GRAPH_ENDPOINT "$(sed -nE '1s/.*"endpoint":"([^"]*)".*/\1/p' "$run/graph.json")"
+  pb_env PB_GRAPH_MAILDIR "$run/graph-maildir"
+  pb_env PB_SMTP_OFF_PORT "$(json smtp-off port)"
   pb_env PB_CERT_DIR "$run/certs"
   pb_env PB_TEST_CA "$run/certs/ca.pem"
   pb_env PB_UNTRUSTED_CA "$run/certs/untrusted-ca.pem"

@@ -479,6 +479,40 @@ TEST_F(SpoolTest, JsonShapeMatchesTheContract) {
     EXPECT_EQ(j["recipients"][0]["address"], "b@example.test");
     EXPECT_EQ(j["recipients"][0]["result"], "pending");
     EXPECT_EQ(j["function"], "scan-to-email");
+    EXPECT_FALSE(j.contains("transport")) << "not tried yet: no transport";
+}
+
+TEST_F(SpoolTest, AJobKeepsTheTransportItsLastAttemptWentOver) {
+    const JobId id = accept();
+    (void)spool_->claim("email", 1);
+    Attempt smtp{JobState::queued,
+                 fail(Errc::smtp_auth_disabled, "535 5.7.139"),
+                 false,
+                 std::nullopt,
+                 clock_.now(),
+                 {},
+                 "smtp"};
+    ASSERT_TRUE(spool_->finish_attempt(id, smtp).ok());
+    EXPECT_EQ(get(id).transport, "smtp");
+    EXPECT_EQ(to_json(get(id))["transport"], "smtp");
+
+    // An attempt no transport took ("the transport gave no result") leaves it.
+    (void)spool_->claim("email", 1);
+    Attempt none{JobState::queued,
+                 fail(Errc::mail_service_unavailable, "no result"),
+                 false,
+                 std::nullopt,
+                 clock_.now(),
+                 {}};
+    ASSERT_TRUE(spool_->finish_attempt(id, none).ok());
+    EXPECT_EQ(get(id).transport, "smtp");
+
+    (void)spool_->claim("email", 1);
+    Attempt graph = sent_to_b();
+    graph.transport = "graph";
+    ASSERT_TRUE(spool_->finish_attempt(id, graph).ok());
+    EXPECT_EQ(get(id).transport, "graph");
+    EXPECT_EQ(to_json(get(id), true)["transport"], "graph");
 }
 
 }  // namespace

@@ -41,6 +41,23 @@ TEST_F(JobsPageTest, JobStatusShowsTheManualsTextForAHeldJob) {
               std::string::npos);
 }
 
+TEST_F(JobsPageTest, AJobSaysWhichTransportItWentOver) {
+    Browser b;
+    (void)login(b);
+    ops_.history = {{{"job", 5}, {"state", "sent"}, {"transport", "graph"}},
+                    {{"job", 4}, {"state", "sent"}, {"transport", "smtp"}},
+                    {{"job", 3}, {"state", "queued"}}};
+    EXPECT_NE(get(b, "/device-management/jobs/5")
+                  .body.find(R"(<td data-field="Transport">Microsoft Graph</td>)"),
+              std::string::npos);
+    EXPECT_NE(
+        get(b, "/device-management/jobs/4").body.find(R"(<td data-field="Transport">SMTP</td>)"),
+        std::string::npos);
+    EXPECT_NE(get(b, "/device-management/jobs/3").body.find(R"(<td data-field="Transport">-</td>)"),
+              std::string::npos)
+        << "not tried yet";
+}
+
 TEST_F(JobsPageTest, JobStatusShowsTheNewestHundredAndOlderOnesOnRequest) {
     Browser b;
     (void)login(b);

@@ -1,0 +1,58 @@
+// GraphTransport (graph_transport.hpp): carries results across, decides nothing.
+#include "delivery/graph_transport.hpp"
+
+#include <fmt/format.h>
+
+namespace pb::delivery {
+
+GraphTransport::GraphTransport(Resolve resolve, const Clock& clock, graph::Waiter wait,
+                               std::filesystem::path drafts_dir)
+    : resolve_(std::move(resolve)),
+      clock_(clock),
+      wait_(std::move(wait)),
+      ledger_(std::move(drafts_dir)) {}
+
+BatchOutcome GraphTransport::send(const std::string& profile, std::span<OutgoingMessage> messages,
+                                  const Done& done) {
+    BatchOutcome out;
+    auto endpoint = resolve_(profile);
+    if (!endpoint) {
+        for (std::size_t i = 0; i < messages.size(); ++i)
+            out.messages.push_back({{}, endpoint.error(), false, "graph"});
+        return out;
+    }
+    graph::Client client(*endpoint->http, *endpoint->tokens, gate_, ledger_, clock_, wait_,
+                         endpoint->options);
+    for (std::size_t i = 0; i < messages.size(); ++i) {
+        OutgoingMessage& m = messages[i];
+        MessageOutcome mo;
+        mo.transport = "graph";
+        if (!m.reopen) {
+            mo.error =
+                fail(Errc::invalid_input, "the Graph transport needs a message it can read again");
+            out.messages.push_back(mo);
+            if (done) done(i, mo);
+            continue;
+        }
+        graph::Message gm;
+        gm.job = m.job;
+        gm.recipients = m.recipients;
+        gm.size = m.body && m.body->size_hint() ? *m.body->size_hint() : m.size;
+        gm.open = m.reopen;
+        graph::Outcome go = client.send(gm);
+        out.transcript += fmt::format("job {} via Microsoft Graph ({}):\n{}", m.job,
+                                      go.how.empty() ? "not sent" : go.how, go.transcript);
+        if (go.error) {
+            mo.error = go.error;
+            mo.maybe_sent = go.maybe_sent;
+        } else {
+            const std::string reply = fmt::format("202 Accepted by Microsoft Graph ({})", go.how);
+            for (const auto& r : m.recipients) mo.recipients.push_back({r, std::nullopt, reply});
+        }
+        out.messages.push_back(mo);
+        if (done) done(i, mo);
+    }
+    return out;
+}
+
+}  // namespace pb::delivery
