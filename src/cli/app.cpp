@@ -1,10 +1,18 @@
 #include "cli/app.hpp"
 
+#include <grp.h>
+#include <pwd.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <iostream>
+
+#include <fmt/format.h>
 
 namespace pb::cli {
 
@@ -15,7 +23,42 @@ std::string default_state_dir() {
     return std::string(home ? home : ".") + "/.local/state/postbridge";
 }
 
+bool Context::state_exists() const {
+    std::error_code ec;
+    return std::filesystem::exists(std::filesystem::path(state_dir) / "postbridge.db", ec);
+}
+
+Result<void> Context::enter_state() {
+    if (entered_) return {};
+    if (read_only && !state_exists())
+        return fail(Errc::invalid_input,
+                    fmt::format("there is no postbridge state in {}: this command only reads, "
+                                "so it made none. Give the state directory with --state or "
+                                "POSTBRIDGE_STATE, or set one up with `postbridge config set` or "
+                                "`postbridge serve`",
+                                state_dir));
+    struct stat st {};
+    if (::geteuid() == 0 && ::stat(state_dir.c_str(), &st) == 0 && st.st_uid != 0) {
+        // root on the service's state: become its owner before any file is
+        // opened, or the service could not open what root made.
+        const passwd* pw = ::getpwuid(st.st_uid);
+        const gid_t gid = pw != nullptr ? pw->pw_gid : st.st_gid;
+        const bool groups_ok =
+            pw != nullptr ? ::initgroups(pw->pw_name, gid) == 0 : ::setgroups(0, nullptr) == 0;
+        if (!groups_ok || ::setgid(gid) != 0 || ::setuid(st.st_uid) != 0)
+            return fail(
+                Errc::invalid_input,
+                fmt::format("{} belongs to user {}, and root cannot become that user: "
+                            "{}; run the command as that user",
+                            state_dir, pw != nullptr ? pw->pw_name : std::to_string(st.st_uid),
+                            std::strerror(errno)));
+    }
+    entered_ = true;
+    return {};
+}
+
 Result<store::Store*> Context::store() {
+    if (auto r = enter_state(); !r) return std::move(r).error();
     if (!store_) {
         store::Options opts;
         if (const char* k = std::getenv("POSTBRIDGE_KEY"); k != nullptr && *k != '\0')
@@ -40,8 +83,9 @@ int Context::report(const Error& e) const {
               {"status", e.info().status},
               {"remedy", e.info().remedy}});
     } else {
+        // The code too, as the README promises: `postbridge codes` says more.
         std::cerr << "postbridge: " << (e.detail.empty() ? std::string(e.info().status) : e.detail)
-                  << "\n";
+                  << " (code " << e.number() << ")\n";
     }
     return exit_for(e);
 }

@@ -24,9 +24,21 @@ class Context {
     bool json = false;
     int exit_status = Exit::ok;  // set by the command that ran
 
+    // The command only reads (config show, status, jobs ...): a state that
+    // is not there is an error, never made (main.cpp decides).
+    bool read_only = false;
+
     SystemClock clock;
     SystemRandom rng;
 
+    // Before the first touch of the state: checks that it exists when the
+    // command only reads, and when run by root on a state directory that
+    // another user owns (the service's), becomes that user, so no file the
+    // command writes is root's. Called by store(); commands that open the
+    // state another way call it first.
+    Result<void> enter_state();
+    // Whether the state directory holds postbridge's state yet.
+    bool state_exists() const;
     // Opens the state on first use. Errors are printed by the caller.
     Result<store::Store*> store();
 
@@ -37,6 +49,7 @@ class Context {
     static void emit(const nlohmann::json& j);
 
   private:
+    bool entered_ = false;
     std::unique_ptr<store::Store> store_;
 };
 

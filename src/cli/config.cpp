@@ -70,6 +70,20 @@ int show(Context& ctx) {
 int get(Context& ctx, const std::string& name) {
     auto key = st::parse_key(name);
     if (!key) return ctx.report(key.error());
+    if (!ctx.state_exists()) {
+        // Nothing set up yet: the default is the answer, and reading it
+        // makes no state (the command only reads).
+        const std::string v = key->def->type == st::Type::secret
+                                  ? "(not set)"
+                                  : st::Settings{}.get(key->profile, key->def->name);
+        std::cerr << fmt::format("postbridge: no state in {} yet: {} is its default\n",
+                                 ctx.state_dir, key->full());
+        if (ctx.json)
+            Context::emit({{"key", key->full()}, {"value", v}, {"origin", "default"}});
+        else
+            std::cout << v << "\n";
+        return Exit::ok;
+    }
     auto s = ctx.store();
     if (!s) return ctx.report(s.error());
     auto cfg = (*s)->load_settings();

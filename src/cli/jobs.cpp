@@ -9,7 +9,10 @@
 // --timeout (sendmail: only when the message could not be accepted).
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
+#include <optional>
 
 #include <filesystem>
 #include <fstream>
@@ -39,8 +42,11 @@ using namespace std::chrono_literals;
 using intake::kSignInMessage;
 
 // Every command here works on the outbox: settings, spool and delivery.
-Result<std::unique_ptr<service::Outbox>> open_outbox(Context& ctx) {
+Result<std::unique_ptr<service::Outbox>> open_outbox(Context& ctx,
+                                                     delivery::Observer* observer = nullptr) {
+    if (auto r = ctx.enter_state(); !r) return std::move(r).error();
     service::OutboxOptions o;
+    o.observer = observer;
     if (const char* k = std::getenv("POSTBRIDGE_KEY"); k != nullptr && *k != '\0')
         o.store.key_base64 = k;
     return service::Outbox::open(ctx.state_dir, ctx.clock, ctx.rng, std::move(o));
@@ -74,10 +80,63 @@ int exit_for_state(spool::JobState s) {
     return Exit::failed;
 }
 
+// "34.5 MB", "812 KB", "90 bytes".
+std::string amount(std::uint64_t bytes) {
+    if (bytes >= 1'000'000) return fmt::format("{:.1f} MB", static_cast<double>(bytes) / 1e6);
+    if (bytes >= 1'000) return fmt::format("{:.0f} KB", static_cast<double>(bytes) / 1e3);
+    return fmt::format("{} bytes", bytes);
+}
+
+// `send --wait` on a terminal: how much of the message has gone out, on one
+// line of standard error rewritten in place (ten times a second at most),
+// then that the server's answer is awaited; the answer itself is the job's
+// line that follows. Nothing at all when standard error is not a terminal
+// or with --json.
+class TerminalProgress final : public delivery::Observer {
+  public:
+    static bool wanted(const Context& ctx) { return !ctx.json && ::isatty(STDERR_FILENO) == 1; }
+    ~TerminalProgress() override { end_line(); }
+
+    void watch(spool::JobId id) { id_ = id; }
+    // serve delivers, in another process: only that can be said.
+    void by_serve(std::chrono::seconds timeout) {
+        std::cerr << fmt::format("job {}: serve is sending it; waiting up to {} s\n", id_,
+                                 timeout.count());
+    }
+
+    void progress(const spool::Job& job, std::uint64_t read, std::uint64_t size) override {
+        if (job.id != id_) return;
+        const auto now = std::chrono::steady_clock::now();
+        const bool all = read >= size;
+        if (!all && now - shown_at_ < 100ms) return;
+        shown_at_ = now;
+        const auto percent = size == 0 ? 100 : std::min<std::uint64_t>(100, read * 100 / size);
+        // \r and "erase to the end of the line": the line is rewritten in place.
+        std::cerr << fmt::format("\rjob {}: sent {} of {} ({}%){}\x1b[K", id_, amount(read),
+                                 amount(size), percent,
+                                 all ? "; waiting for the server's answer" : "")
+                  << std::flush;
+        open_line_ = true;
+    }
+    void attempted(const spool::Job& job, const spool::Attempt&) override {
+        if (job.id == id_) end_line();
+    }
+
+  private:
+    void end_line() {
+        if (open_line_) std::cerr << "\n" << std::flush;
+        open_line_ = false;
+    }
+
+    spool::JobId id_ = 0;
+    std::chrono::steady_clock::time_point shown_at_{};
+    bool open_line_ = false;
+};
+
 // The job after waiting for it: delivered here when no serve runs (under the
 // delivery lock), else watched until it rests or `timeout` passes.
 Result<spool::Job> wait_for(Context& ctx, service::Outbox& box, spool::JobId id,
-                            std::chrono::seconds timeout) {
+                            std::chrono::seconds timeout, TerminalProgress* shown = nullptr) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     auto running = delivery::serve_running(ctx.state_dir);
     if (!running) return running.error();
@@ -90,6 +149,7 @@ Result<spool::Job> wait_for(Context& ctx, service::Outbox& box, spool::JobId id,
             return box.engine().deliver(id);
         }
     }
+    if (shown != nullptr) shown->by_serve(timeout);
     for (;;) {
         auto j = box.spool().job(id);
         if (!j) return j.error();
@@ -117,7 +177,9 @@ Result<intake::Accepted> told(Result<intake::Accepted> a) {
 }
 
 int run_send(Context& ctx, const SendOptions& o) {
-    auto box = open_outbox(ctx);
+    std::optional<TerminalProgress> shown;
+    if (o.wait && TerminalProgress::wanted(ctx)) shown.emplace();
+    auto box = open_outbox(ctx, shown ? &*shown : nullptr);
     if (!box) return ctx.report(box.error());
 
     mime::Draft draft;
@@ -141,7 +203,12 @@ int run_send(Context& ctx, const SendOptions& o) {
         draft.attachments.push_back(std::move(*att));
     }
     auto accepted = told((*box)->intake().compose(o.function, o.profile, std::move(draft)));
-    if (!accepted) return ctx.report(accepted.error());
+    if (!accepted) {
+        // Not accepted, and not for the caller's input (a full disk, 651):
+        // 75, so that a script tries again later (README, exit statuses).
+        const int status = ctx.report(accepted.error());
+        return status == Exit::usage ? status : static_cast<int>(Exit::tempfail);
+    }
     const spool::JobId id = accepted->id;
 
     if (!o.wait) {
@@ -149,9 +216,11 @@ int run_send(Context& ctx, const SendOptions& o) {
         if (j && *j) print_job(ctx, **j);
         return Exit::ok;
     }
-    Result<spool::Job> done = accepted->held
-                                  ? Result<spool::Job>(**(*box)->spool().job(id))
-                                  : wait_for(ctx, **box, id, std::chrono::seconds{o.timeout});
+    if (shown) shown->watch(id);
+    Result<spool::Job> done =
+        accepted->held
+            ? Result<spool::Job>(**(*box)->spool().job(id))
+            : wait_for(ctx, **box, id, std::chrono::seconds{o.timeout}, shown ? &*shown : nullptr);
     if (!done) return ctx.report(done.error());
     print_job(ctx, *done);
     return exit_for_state(done->state);
@@ -228,9 +297,13 @@ int run_show(Context& ctx, std::int64_t id) {
         return Exit::ok;
     }
     print_job(ctx, **j);
-    std::cout << fmt::format("  function {}, profile {}, from {}, {} bytes, {} attempt(s)\n",
+    const std::string& over = (*j)->transport;
+    std::cout << fmt::format("  function {}, profile {}, from {}, {} bytes, {} attempt(s){}\n",
                              spool::to_string((*j)->function), (*j)->profile, (*j)->sender,
-                             (*j)->size, (*j)->attempts);
+                             (*j)->size, (*j)->attempts,
+                             over == "graph"  ? ", last over Microsoft Graph"
+                             : over == "smtp" ? ", last over SMTP"
+                                              : "");
     for (const auto& r : (*j)->recipients)
         std::cout << fmt::format("  {} {}{}\n", spool::to_string(r.result), r.address,
                                  r.reply.empty() ? "" : "  " + r.reply);

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "cli/app.hpp"
+#include "cli/version.hpp"  // generated (cmake/version.cmake)
 
 namespace pb::cli {
 namespace {
@@ -26,6 +27,30 @@ int codes(Context& ctx) {
     return Exit::ok;
 }
 
+// Commands that only read: on a state that is not there they say so and
+// create nothing. The words are the command and its first subcommand, as
+// typed (options and the values of those that take one skipped).
+bool only_reads(const std::vector<char*>& args) {
+    std::vector<std::string> words;
+    for (std::size_t i = 1; i < args.size() && words.size() < 2; ++i) {
+        const std::string a = args[i];
+        if (a == "--state" || a == "--limit" || a == "--profile" || a == "--format" || a == "-o") {
+            ++i;
+            continue;
+        }
+        if (a.starts_with("-")) continue;
+        words.push_back(a);
+    }
+    const std::string cmd = words.empty() ? "" : words[0];
+    const std::string sub = words.size() > 1 ? words[1] : "";
+    if (cmd == "status" || cmd == "status-sheet") return true;
+    if (cmd == "config") return sub == "show" || sub == "get" || sub == "export";
+    if (cmd == "jobs") return sub.empty() || sub == "show";
+    if (cmd == "ca" || cmd == "users" || cmd == "api-token" || cmd == "relay-users")
+        return sub == "list";
+    return false;
+}
+
 }  // namespace
 
 int run(int argc, char** argv) {
@@ -37,7 +62,8 @@ int run(int argc, char** argv) {
     app.fallthrough();
     app.add_option("--state", ctx.state_dir, "state directory")->capture_default_str();
     app.add_flag("--json", ctx.json, "print JSON, one object per line");
-    app.set_version_flag("--version", "postbridge 0.1.0");
+    app.set_version_flag("--version",
+                         fmt::format("postbridge {} ({})", build::version, build::git_describe));
 
     app.add_subcommand("codes", "The job code table")->callback([&ctx] {
         ctx.exit_status = codes(ctx);
@@ -49,12 +75,20 @@ int run(int argc, char** argv) {
     add_serve_commands(app, ctx);
     add_status_sheet_commands(app, ctx);
 
-    // Installed as `sendmail` (a link to postbridge), it is the sendmail
-    // subcommand, so programs that call sendmail work unchanged.
+    // Installed as `sendmail`, `mailq` and `newaliases` (links to
+    // postbridge, as a mail system provides them), it is the sendmail
+    // subcommand, the job list, and a no-op: programs that call a mail
+    // system's commands work unchanged.
     std::vector<char*> args(argv, argv + argc);
-    std::string sendmail = "sendmail";
-    if (argc > 0 && std::filesystem::path(argv[0]).filename() == "sendmail")
-        args.insert(args.begin() + 1, sendmail.data());
+    std::string sendmail = "sendmail", jobs = "jobs";
+    const std::string called = argc > 0 ? std::filesystem::path(argv[0]).filename().string() : "";
+    if (called == "sendmail") args.insert(args.begin() + 1, sendmail.data());
+    if (called == "mailq") args.insert(args.begin() + 1, jobs.data());
+    if (called == "newaliases") {
+        std::cerr << "newaliases: postbridge keeps no aliases database; nothing to do\n";
+        return Exit::ok;
+    }
+    ctx.read_only = only_reads(args);
     try {
         app.parse(static_cast<int>(args.size()), args.data());
     } catch (const CLI::CallForHelp& e) {

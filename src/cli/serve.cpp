@@ -3,12 +3,17 @@
 // sign-ins started with `signin --no-wait`, and the relay (serve.hpp). One
 // `serve` per state directory, held by a flock on STATE/serve.lock, which the
 // kernel drops when the process dies, so a crash never blocks a restart.
+#include <poll.h>
+#include <signal.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <condition_variable>
 #include <cstdlib>
+#include <future>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -21,7 +26,10 @@
 
 #include "cli/serve.hpp"
 #include "core/crypto.hpp"
+#include "core/fs.hpp"
 #include "core/host_port.hpp"
+#include "core/log.hpp"
+#include "core/notify.hpp"
 #include "core/settings.hpp"
 #include "delivery/locks.hpp"
 #include "oauth/sign_in.hpp"
@@ -51,21 +59,49 @@ Result<std::pair<std::string, std::uint16_t>> split_listen(const std::string& v)
     return std::pair{std::move(hp->host), hp->port};
 }
 
-void log_line(std::string_view line) {
-    std::cerr << fmt::format("{} postbridge: {}\n", format_rfc3339(SystemClock{}.now()), line)
-              << std::flush;
+// serve's log (core/log.hpp): what happens at info, what needs the
+// administrator at warning, what stops a part at error.
+const auto log_info = log::at(log::Level::info);
+const auto log_warning = log::at(log::Level::warning);
+const auto log_error = log::at(log::Level::error);
+
+// Where the first start leaves the administrator password (0600).
+constexpr const char* kAdminPasswordFile = "admin-password";
+
+// postbridge's certificate, for Web Config's HTTPS and the relay's STARTTLS:
+// web.cert and web.key, or else the self-signed pair made at first start
+// (for `host`).
+Result<std::pair<std::filesystem::path, std::filesystem::path>> certificate_files(
+    const settings::GlobalConfig& cfg, const std::string& state_dir, const std::string& host) {
+    if (cfg.web_cert.empty() != cfg.web_key.empty())
+        return fail(Errc::invalid_input, "web.cert and web.key must be set together");
+    if (!cfg.web_cert.empty())
+        return std::pair{std::filesystem::path(cfg.web_cert), std::filesystem::path(cfg.web_key)};
+    auto made = web::ensure_self_signed(state_dir, {host});
+    if (!made) return std::move(made).error();
+    if (made->created)
+        log::write(log::Level::notice,
+                   fmt::format("made a self-signed certificate: {}", made->cert.string()));
+    return std::pair{made->cert, made->key};
 }
 
 // At first start: a random administrator password, of which only the hash is
-// kept. Returns it to be shown once, or nullopt when one was already set.
-Result<std::optional<Secret>> first_start_password(store::Store& store, Random& rng) {
+// kept. Under systemd standard output is the journal, which every member of
+// group adm reads: the password goes to a file that only the service's user
+// reads (written before the hash is stored, so a failed write leaves the next
+// start to try again). Returns the file, or nullopt when a password was set.
+Result<std::optional<std::filesystem::path>> first_start_password(store::Store& store, Random& rng,
+                                                                  const std::string& state_dir) {
     auto existing = store.credential("admin", "admin");
     if (!existing) return std::move(existing).error();
-    if (*existing) return std::optional<Secret>{};
+    if (*existing) return std::optional<std::filesystem::path>{};
     Secret password(random_base64url(rng, 15));  // 120 bits, 20 characters
+    const auto file = std::filesystem::path(state_dir) / kAdminPasswordFile;
+    if (auto w = write_file_atomic(file, std::string(password.reveal()) + "\n", 0600); !w)
+        return std::move(w).error();
     if (auto r = store.put_credential("admin", "admin", hash_password(password, rng)); !r)
         return std::move(r).error();
-    return std::optional<Secret>{std::move(password)};
+    return std::optional<std::filesystem::path>{file};
 }
 
 // The sign-ins started with `signin --no-wait`: that command showed the code
@@ -138,8 +174,9 @@ class PendingSignIns {
             case End::signed_in:
                 // Held jobs of the profile go out by themselves: delivery
                 // sees the sign-in on its next pass.
-                log_(fmt::format("{} signed in{}", profile,
-                                 out.account.empty() ? std::string{} : " as " + out.account));
+                log::write(log::Level::info,
+                           fmt::format("{} signed in{}", profile,
+                                       out.account.empty() ? std::string{} : " as " + out.account));
                 return;
             case End::failed:
                 return log_failure(*out.error);
@@ -176,7 +213,8 @@ void deliver(std::stop_token stop, const std::string& state_dir, service::Outbox
     if (auto n = outbox.spool().recover(); !n)
         log(fmt::format("delivery: {}", n.error().describe()));
     else if (*n > 0)
-        log(fmt::format("delivery: {} job(s) left by a crash queued again", *n));
+        log::write(log::Level::notice,
+                   fmt::format("delivery: {} job(s) left by a crash queued again", *n));
     outbox.engine().run(stop);
 }
 
@@ -189,7 +227,8 @@ void housekeeping(std::stop_token stop, service::Outbox& outbox, PendingSignIns&
     std::condition_variable_any cv;
     auto last_keepalive = std::chrono::steady_clock::time_point{};
     while (!stop.stop_requested()) {
-        if (auto r = outbox.reload(); !r) log(fmt::format("settings: {}", r.error().describe()));
+        if (auto r = outbox.reload(); !r)
+            log::write(log::Level::warning, fmt::format("settings: {}", r.error().describe()));
         pending.poll();
         if (std::chrono::steady_clock::now() - last_keepalive >= std::chrono::seconds{10}) {
             outbox.keep_alive([&log](std::string_view w) { log(fmt::format("sign-in: {}", w)); });
@@ -199,6 +238,68 @@ void housekeeping(std::stop_token stop, service::Outbox& outbox, PendingSignIns&
         cv.wait_for(lock, stop, std::chrono::seconds{2}, [] { return false; });
     }
 }
+
+// The signals serve acts on, taken by one thread of its own (signalfd), so
+// no other thread is ever interrupted by them: SIGHUP reloads, SIGTERM and
+// SIGINT drain and stop. Blocked at serve's start, before any thread exists,
+// so every thread inherits the mask.
+sigset_t serve_signals() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    return set;
+}
+
+// Waits for serve's signals until stopped; `on_signal` returns false to end
+// the wait (a stop signal).
+void take_signals(std::stop_token stop, const std::function<bool(int)>& on_signal) {
+    const sigset_t set = serve_signals();
+    const int sfd = ::signalfd(-1, &set, SFD_CLOEXEC);
+    const int wake = ::eventfd(0, EFD_CLOEXEC);
+    if (sfd < 0 || wake < 0) {
+        log::write(log::Level::error, "signals: cannot open a signalfd or eventfd");
+        if (sfd >= 0) ::close(sfd);
+        if (wake >= 0) ::close(wake);
+        return;
+    }
+    std::stop_callback on_stop(stop, [wake] {
+        const std::uint64_t one = 1;
+        (void)!::write(wake, &one, sizeof one);
+    });
+    for (bool go = true; go && !stop.stop_requested();) {
+        pollfd fds[2] = {{sfd, POLLIN, 0}, {wake, POLLIN, 0}};
+        if (::poll(fds, 2, -1) < 0) {
+            if (errno == EINTR) continue;
+            break;
+        }
+        if ((fds[1].revents & POLLIN) != 0) break;
+        signalfd_siginfo info{};
+        if (::read(sfd, &info, sizeof info) != static_cast<ssize_t>(sizeof info)) continue;
+        go = on_signal(static_cast<int>(info.ssi_signo));
+    }
+    ::close(sfd);
+    ::close(wake);
+}
+
+// "STATUS=" for the service manager: what waits in the queue. Counted over
+// the newest jobs (the history keeps history.max_jobs final ones besides).
+std::string queue_status(service::Outbox& outbox) {
+    auto jobs = outbox.spool().jobs(100000);
+    if (!jobs) return "queue: unknown (" + jobs.error().describe() + ")";
+    std::size_t queued = 0, sending = 0, held = 0;
+    for (const auto& j : *jobs) {
+        if (j.state == spool::JobState::queued) ++queued;
+        if (j.state == spool::JobState::sending) ++sending;
+        if (j.state == spool::JobState::held) ++held;
+    }
+    return fmt::format("queue: {} queued, {} sending, {} held", queued, sending, held);
+}
+
+// How long transactions in flight get after SIGTERM: below the unit's
+// TimeoutStopSec (30 s), so systemd never has to kill serve.
+constexpr std::chrono::seconds kDrainTime{20};
 
 // Each delivery worker holds a batch's message files open and the next
 // batch's too (up to 100 descriptors), and delivery.concurrency goes up to
@@ -212,7 +313,10 @@ void raise_open_files_limit() {
 }
 
 int serve(Context& ctx, const ServeArgs& args) {
+    const sigset_t signals = serve_signals();
+    ::pthread_sigmask(SIG_BLOCK, &signals, nullptr);
     raise_open_files_limit();
+    const auto notifier = notify::Notifier::from_environment();
     auto st = ctx.store();
     if (!st) return ctx.report(st.error());
     store::Store& store = **st;
@@ -235,7 +339,8 @@ int serve(Context& ctx, const ServeArgs& args) {
     const std::string listen = args.web.empty() ? cfg.web_listen : args.web;
     auto where = split_listen(listen);
     if (!where) return ctx.report(where.error());
-    const auto& [host, port] = *where;
+    const std::string host = where->first;
+    const std::uint16_t port = where->second;
     const bool tls = cfg.web_tls;
     if (!tls && !settings::is_loopback_host(host))
         return ctx.report(fail(
@@ -249,29 +354,24 @@ int serve(Context& ctx, const ServeArgs& args) {
     if (const char* k = std::getenv("POSTBRIDGE_KEY"); k != nullptr && *k != '\0')
         options.key_base64 = k;
 
-    // postbridge's certificate: Web Config's HTTPS and the relay's STARTTLS.
-    std::filesystem::path cert_file = cfg.web_cert;
-    std::filesystem::path key_file = cfg.web_key;
-    if (cert_file.empty() != key_file.empty())
-        return ctx.report(fail(Errc::invalid_input, "web.cert and web.key must be set together"));
-    if (cert_file.empty()) {
-        auto made = web::ensure_self_signed(ctx.state_dir, {host});
-        if (!made) return ctx.report(made.error());
-        if (made->created)
-            log_line(fmt::format("made a self-signed certificate: {}", made->cert.string()));
-        cert_file = made->cert;
-        key_file = made->key;
-    }
+    auto certificate = certificate_files(cfg, ctx.state_dir, host);
+    if (!certificate) return ctx.report(certificate.error());
+    std::filesystem::path cert_file = certificate->first, key_file = certificate->second;
 
-    auto password = first_start_password(store, ctx.rng);
-    if (!password) return ctx.report(password.error());
+    auto password_file = first_start_password(store, ctx.rng, ctx.state_dir);
+    if (!password_file) return ctx.report(password_file.error());
+    if (*password_file)
+        log::write(log::Level::notice,
+                   fmt::format("first start: the administrator password of Web Config is in {}; "
+                               "log in with it, change it, then delete the file",
+                               (*password_file)->string()));
 
     auto outbox = service::Outbox::open(
         ctx.state_dir, ctx.clock, ctx.rng,
-        {options, [](const Error& e) { log_line(fmt::format("delivery: {}", e.describe())); }});
+        {options, [](const Error& e) { log_error(fmt::format("delivery: {}", e.describe())); }});
     if (!outbox) return ctx.report(outbox.error());
 
-    ServeEnv env{ctx, store, options, **outbox, cfg, log_line, cert_file, key_file};
+    ServeEnv env{ctx, store, options, **outbox, cfg, log_info, cert_file, key_file};
     auto front = make_web_front(env);
     if (!front) return ctx.report(front.error());
 
@@ -279,44 +379,173 @@ int serve(Context& ctx, const ServeArgs& args) {
     server.host = host;
     server.port = port;
     server.tls = tls;
-    server.log = log_line;
+    server.log = log_info;
     server.cert = cert_file;
     server.key = key_file;
     auto srv = web::Server::create(server,
                                    [&front](const web::Request& r) { return (*front)->handle(r); });
     if (!srv) return ctx.report(srv.error());
 
-    auto relay = start_relay(env, args.relay);
+    auto relay = start_relay(env, cfg, args.relay);
     if (!relay) return ctx.report(relay.error());
 
-    PendingSignIns pending(ctx, **outbox, log_line);
+    PendingSignIns pending(ctx, **outbox, log_warning);
     // Declared after what they use, so they stop (and are joined) first.
-    std::jthread delivery_thread(
-        [&](std::stop_token stop) { deliver(stop, ctx.state_dir, **outbox, log_line); });
+    std::promise<void> delivery_done;
+    auto delivered = delivery_done.get_future();
+    std::jthread delivery_thread([&](std::stop_token stop) {
+        deliver(stop, ctx.state_dir, **outbox, log_error);
+        delivery_done.set_value();
+    });
     std::jthread housekeeping_thread(
-        [&](std::stop_token stop) { housekeeping(stop, **outbox, pending, log_line); });
+        [&](std::stop_token stop) { housekeeping(stop, **outbox, pending, log_warning); });
 
-    const std::string shown_host = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-    const std::string url =
-        fmt::format("{}://{}:{}/", tls ? "https" : "http", shown_host, (*srv)->port());
+    const auto url_of = [tls](const std::string& at, std::uint16_t bound) {
+        const std::string shown = at.find(':') != std::string::npos ? "[" + at + "]" : at;
+        return fmt::format("{}://{}:{}/", tls ? "https" : "http", shown, bound);
+    };
+    const std::string url = url_of(host, (*srv)->port());
     if (ctx.json) {
         nlohmann::json j{{"event", "listening"}, {"url", url}};
-        if (*password) j["admin_password"] = std::string((**password).reveal());
+        if (*password_file) j["admin_password_file"] = (*password_file)->string();
         Context::emit(j);
-    } else if (*password) {
-        std::cout << fmt::format("Web Config: {} \u2014 administrator password (shown once): {}\n",
-                                 url, (**password).reveal())
-                  << std::flush;
     } else {
         std::cout << fmt::format("Web Config: {}\n", url) << std::flush;
     }
+    // The service manager hears READY=1 now that the spool, Web Config and
+    // the relay are up, then the queue (and WATCHDOG=1 when it watches).
+    auto tell = [&notifier](const std::string& state) {
+        if (auto r = notifier.send(state); !r)
+            log::write(log::Level::warning, fmt::format("notify: {}", r.error().describe()));
+    };
+    tell("READY=1\nSTATUS=" + queue_status(**outbox));
+    std::jthread notify_thread;
+    if (notifier.enabled()) {
+        notify_thread = std::jthread([&](std::stop_token stop) {
+            const auto watchdog = notifier.watchdog_interval();
+            const std::chrono::microseconds every =
+                watchdog ? std::min<std::chrono::microseconds>(*watchdog, std::chrono::seconds{10})
+                         : std::chrono::seconds{10};
+            std::mutex mu;
+            std::condition_variable_any cv;
+            while (!stop.stop_requested()) {
+                std::unique_lock guard(mu);
+                if (cv.wait_for(guard, stop, every, [] { return false; }) || stop.stop_requested())
+                    break;
+                guard.unlock();
+                tell(std::string(watchdog ? "WATCHDOG=1\n" : "") +
+                     "STATUS=" + queue_status(**outbox));
+            }
+        });
+    }
+
+    // SIGHUP, on the signal thread: the settings, the certificate files and
+    // the listeners as the settings now say, connections kept. What cannot
+    // be applied is logged and the running part stays as it was.
+    std::string web_listen = listen;
+    const auto report = [](const Result<void>& r) {
+        if (!r) log::write(log::Level::error, r.error().describe());
+    };
+    const auto reload = [&] {
+        if (auto r = (*outbox)->reload(); !r)
+            log::write(log::Level::warning, fmt::format("settings: {}", r.error().describe()));
+        const settings::GlobalConfig now = (*outbox)->config()->global();
+
+        if (auto files = certificate_files(now, ctx.state_dir, host); !files) {
+            log::write(log::Level::error,
+                       files.error().describe() + "; the certificate in use stays");
+        } else {
+            std::tie(cert_file, key_file) = *files;
+            report((*srv)->reload_certificate(cert_file, key_file));
+            if (*relay) report((*relay)->reload_certificate(cert_file, key_file));
+        }
+
+        if (now.web_tls != tls)
+            log::write(log::Level::warning, "web.tls changes when serve starts again");
+        if (args.web.empty() && now.web_listen != web_listen) {
+            auto at = split_listen(now.web_listen);
+            if (at && !tls && !settings::is_loopback_host(at->first))
+                at = fail(Errc::invalid_input,
+                          fmt::format("web.listen: plain HTTP (web.tls false) is allowed on a "
+                                      "loopback address only, not on {}; still on {}",
+                                      at->first, web_listen));
+            Result<void> moved =
+                at ? (*srv)->listen_on(at->first, at->second) : Result<void>(at.error());
+            report(moved);
+            if (moved) {
+                web_listen = now.web_listen;
+                log::write(log::Level::notice,
+                           fmt::format("Web Config: {}", url_of(at->first, (*srv)->port())));
+            }
+        }
+
+        const bool relay_wanted = !(args.relay.empty() ? now.relay_listen : args.relay).empty() ||
+                                  !now.relay_listen_tls.empty();
+        if (*relay && !relay_wanted) {
+            (*relay)->drain(std::chrono::steady_clock::now() + kDrainTime);
+            relay->reset();
+            log::write(log::Level::notice,
+                       "relay: stopped (relay.listen and relay.listen_tls are empty)");
+        } else if (*relay) {
+            report((*relay)->reconfigure(now));
+        } else if (relay_wanted) {
+            env.cert = cert_file;
+            env.key = key_file;
+            if (auto started = start_relay(env, now, args.relay); !started)
+                log::write(log::Level::error, started.error().describe());
+            else
+                *relay = std::move(*started);
+        }
+    };
+
+    // SIGTERM, SIGINT: Web Config stops, and with it the lines below.
+    std::jthread signal_thread([&](std::stop_token stop) {
+        take_signals(stop, [&](int signal) {
+            if (signal == SIGHUP) {
+                log::write(log::Level::notice,
+                           "SIGHUP: reading the settings, the certificate and the listeners again");
+                tell("RELOADING=1");
+                reload();
+                tell("READY=1\nSTATUS=" + queue_status(**outbox));  // reloaded
+                return true;
+            }
+            log::write(log::Level::notice,
+                       fmt::format("{}: stopping: no new connections; deliveries under way get "
+                                   "{} s, the rest stays queued",
+                                   signal == SIGINT ? "SIGINT" : "SIGTERM", kDrainTime.count()));
+            tell("STOPPING=1\nSTATUS=stopping");
+            (*srv)->stop();
+            return false;
+        });
+    });
+
     (*srv)->run();
-    housekeeping_thread.request_stop();
+    // Draining, within one drain time for all: no new connections (Web
+    // Config has stopped, the relay stops listening), relay transactions
+    // under way end, and the delivery workers finish the batch under way and
+    // put back the one they took ahead.
+    const auto drain_end = std::chrono::steady_clock::now() + kDrainTime;
     delivery_thread.request_stop();
+    signal_thread.request_stop();
+    signal_thread.join();
+    notify_thread = {};
+    housekeeping_thread.request_stop();
     housekeeping_thread.join();
-    delivery_thread.join();
+    if (*relay) (*relay)->drain(drain_end);
     relay->reset();
-    log_line("stopped");
+    if (delivered.wait_until(drain_end) != std::future_status::ready) {
+        // Still on the wire after the drain time: those jobs stay `sending`
+        // in the spool, and the next start puts them back in the queue
+        // (deliver() -> recover(); a message cut at the end of its data is
+        // marked maybe_sent). Exiting now keeps inside TimeoutStopSec.
+        log::write(log::Level::warning,
+                   fmt::format("deliveries still under way after {} s: their jobs are queued "
+                               "again at the next start; stopped",
+                               kDrainTime.count()));
+        std::_Exit(Exit::ok);
+    }
+    delivery_thread.join();
+    log::write(log::Level::notice, "stopped");
     return Exit::ok;
 }
 

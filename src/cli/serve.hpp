@@ -6,6 +6,7 @@
 //   serve_relay.cpp  the SMTP relay for legacy devices
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -36,6 +37,13 @@ struct ServeEnv {
 class Background {
   public:
     virtual ~Background() = default;
+    // serve's SIGHUP: the certificate files read again for new connections.
+    virtual Result<void> reload_certificate(const std::filesystem::path& cert,
+                                            const std::filesystem::path& key) = 0;
+    // serve's SIGHUP: the settings now (listen addresses, limits).
+    virtual Result<void> reconfigure(const settings::GlobalConfig& cfg) = 0;
+    // serve's SIGTERM: no new work; what is under way ends by `deadline`.
+    virtual void drain(std::chrono::steady_clock::time_point deadline) = 0;
 };
 
 // Web Config's handler: called for each request, one at a time, on the web
@@ -47,8 +55,9 @@ class WebFront {
 };
 Result<std::unique_ptr<WebFront>> make_web_front(ServeEnv& env);
 
-// The relay, when relay.listen or relay.listen_tls is set or `--relay` given
-// (`listen` overrides relay.listen); nullptr when neither.
-Result<std::unique_ptr<Background>> start_relay(ServeEnv& env, const std::string& listen);
+// The relay, when relay.listen or relay.listen_tls of `cfg` is set or
+// `--relay` given (`listen` overrides relay.listen); nullptr when neither.
+Result<std::unique_ptr<Background>> start_relay(ServeEnv& env, const settings::GlobalConfig& cfg,
+                                                const std::string& listen);
 
 }  // namespace pb::cli

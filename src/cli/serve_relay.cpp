@@ -12,6 +12,7 @@
 
 #include "cli/serve.hpp"
 #include "core/crypto.hpp"
+#include "core/log.hpp"
 #include "core/text.hpp"
 #include "relay/dsn.hpp"
 #include "relay/intake.hpp"
@@ -29,10 +30,57 @@ std::string host_name() {
     return buf;
 }
 
+// The relay's settings: relay.* from `cfg`, `listen` (from --relay) over
+// relay.listen, and serve's certificate.
+Result<relay::ServerOptions> relay_options(const ServeEnv& env, const settings::GlobalConfig& cfg,
+                                           const std::string& listen, const std::string& hostname) {
+    relay::ServerOptions o;
+    o.listen = listen.empty() ? cfg.relay_listen : listen;
+    o.listen_tls = cfg.relay_listen_tls;
+    auto networks = relay::Networks::parse(cfg.relay_allowed_networks);
+    if (!networks) return std::move(networks).error();
+    o.allowed = std::move(*networks);
+    o.cert = env.cert;
+    o.key = env.key;
+    o.tls_min_version = cfg.relay_tls_min_version;
+    o.max_connections = cfg.relay_max_connections;
+    o.max_connections_per_client = cfg.relay_max_connections_per_client;
+    o.spill_dir = std::filesystem::path(env.ctx.state_dir) / "relay";
+    o.log = env.log;
+    o.session.hostname = hostname;
+    o.session.max_message_size = cfg.relay_max_message_size;
+    o.session.max_recipients = cfg.relay_max_recipients;
+    o.session.require_tls = cfg.relay_require_tls;
+    o.session.bare_lf = cfg.relay_bare_lf == settings::BareLf::reject ? relay::BareLf::reject
+                                                                      : relay::BareLf::normalize;
+    if (o.allowed.empty() && !o.session.require_tls)
+        log::write(log::Level::warning,
+                   "relay: relay.require_tls is false: device passwords may cross the network in "
+                   "clear text");
+    return o;
+}
+
+// Each listener as it is now, on serve's log (and as JSON events with --json).
+void say_listening(const ServeEnv& env, relay::Server& server) {
+    for (auto [address, tls] :
+         {std::pair{server.address(), false}, std::pair{server.address_tls(), true}}) {
+        if (!address) continue;
+        env.log(fmt::format("relay: listening on {}{}", *address, tls ? " (implicit TLS)" : ""));
+        if (env.ctx.json) {
+            nlohmann::json j{{"event", "relay_listening"}, {"address", *address}};
+            if (tls) j["tls"] = true;
+            Context::emit(j);
+        }
+    }
+}
+
 class Relay final : public Background, public relay::Backend {
   public:
-    Relay(ServeEnv& env, std::unique_ptr<store::Store> store, const std::string& hostname)
+    Relay(ServeEnv& env, std::unique_ptr<store::Store> store, std::string hostname,
+          std::string listen)
         : env_(env),
+          hostname_(std::move(hostname)),
+          listen_(std::move(listen)),
           rng_(env.ctx.rng),
           store_(std::move(store)),
           logins_(
@@ -46,7 +94,7 @@ class Relay final : public Background, public relay::Backend {
               rng_, env.ctx.clock, hash_password(Secret(random_hex(rng_, 16)), rng_)),
           intake_(env.outbox.intake(), env.log),
           dsn_(env.outbox.intake(), env.outbox.spool(),
-               std::filesystem::path(env.ctx.state_dir) / "relay" / "dsn-reported", hostname,
+               std::filesystem::path(env.ctx.state_dir) / "relay" / "dsn-reported", hostname_,
                env.ctx.clock, rng_, env.log) {}
 
     ~Relay() override {
@@ -66,7 +114,8 @@ class Relay final : public Background, public relay::Backend {
                 if (password.reveal().size() < relay::kMinDevicePassword) {
                     std::lock_guard lock(warned_mu_);
                     if (warned_short_.insert(user).second)
-                        env_.log(
+                        log::write(
+                            log::Level::warning,
                             fmt::format("relay: device account '{}' has a password shorter than {} "
                                         "characters; set a longer one with relay-users add",
                                         user, relay::kMinDevicePassword));
@@ -86,9 +135,28 @@ class Relay final : public Background, public relay::Backend {
         }
         return v;
     }
-    std::string submit(const relay::Envelope& envelope, const std::string& client,
+    std::string submit(const relay::Envelope& envelope, const relay::Arrival& arrival,
                        ByteSource& message) override {
-        return intake_.submit(envelope, client, message);
+        return intake_.submit(envelope, arrival, message);
+    }
+
+    Result<void> reload_certificate(const std::filesystem::path& cert,
+                                    const std::filesystem::path& key) override {
+        return server_->reload_certificate(cert, key);
+    }
+
+    void drain(std::chrono::steady_clock::time_point deadline) override {
+        server_->drain(deadline);
+    }
+
+    Result<void> reconfigure(const settings::GlobalConfig& cfg) override {
+        auto o = relay_options(env_, cfg, listen_, hostname_);
+        if (!o) return std::move(o).error();
+        const auto before = std::pair{server_->address(), server_->address_tls()};
+        auto r = server_->reconfigure(*o);
+        if (std::pair{server_->address(), server_->address_tls()} != before)
+            say_listening(env_, *server_);
+        return r;
     }
 
     Result<void> start(relay::ServerOptions options) {
@@ -110,6 +178,8 @@ class Relay final : public Background, public relay::Backend {
 
   private:
     ServeEnv& env_;
+    const std::string hostname_;
+    const std::string listen_;  // --relay, over relay.listen
     LockedRandom rng_;
     std::mutex warned_mu_;
     std::set<std::string> warned_short_;  // accounts warned about a short password
@@ -124,53 +194,22 @@ class Relay final : public Background, public relay::Backend {
 
 }  // namespace
 
-Result<std::unique_ptr<Background>> start_relay(ServeEnv& env, const std::string& listen) {
-    const settings::GlobalConfig& cfg = env.cfg;
-    relay::ServerOptions o;
-    o.listen = listen.empty() ? cfg.relay_listen : listen;
-    o.listen_tls = cfg.relay_listen_tls;
-    if (o.listen.empty() && o.listen_tls.empty()) return std::unique_ptr<Background>{};
-
-    auto networks = relay::Networks::parse(cfg.relay_allowed_networks);
-    if (!networks) return std::move(networks).error();
-    o.allowed = std::move(*networks);
-    o.cert = env.cert;
-    o.key = env.key;
-    o.tls_min_version = cfg.relay_tls_min_version;
-    o.max_connections = cfg.relay_max_connections;
-    o.max_connections_per_client = cfg.relay_max_connections_per_client;
-    o.spill_dir = std::filesystem::path(env.ctx.state_dir) / "relay";
-    o.log = env.log;
+Result<std::unique_ptr<Background>> start_relay(ServeEnv& env, const settings::GlobalConfig& cfg,
+                                                const std::string& listen) {
+    if ((listen.empty() ? cfg.relay_listen : listen).empty() && cfg.relay_listen_tls.empty())
+        return std::unique_ptr<Background>{};
     const std::string hostname = host_name();
-    o.session.hostname = hostname;
-    o.session.max_message_size = cfg.relay_max_message_size;
-    o.session.max_recipients = cfg.relay_max_recipients;
-    o.session.require_tls = cfg.relay_require_tls;
-    o.session.bare_lf = cfg.relay_bare_lf == settings::BareLf::reject ? relay::BareLf::reject
-                                                                      : relay::BareLf::normalize;
-    if (o.allowed.empty() && !o.session.require_tls)
-        env.log(
-            "relay: relay.require_tls is false: device passwords may cross the network in "
-            "clear text");
+    auto o = relay_options(env, cfg, listen, hostname);
+    if (!o) return std::move(o).error();
 
     // The relay's own connection to the state: its workers check logins
     // while Web Config's thread uses env.store.
     auto store =
         store::Store::open(env.ctx.state_dir, env.ctx.rng, env.ctx.clock, env.store_options);
     if (!store) return std::move(store).error();
-    auto relay = std::make_unique<Relay>(env, std::move(*store), hostname);
-    if (auto r = relay->start(std::move(o)); !r) return std::move(r).error();
-
-    for (auto [address, tls] : {std::pair{relay->server().address(), false},
-                                std::pair{relay->server().address_tls(), true}}) {
-        if (!address) continue;
-        env.log(fmt::format("relay: listening on {}{}", *address, tls ? " (implicit TLS)" : ""));
-        if (env.ctx.json) {
-            nlohmann::json j{{"event", "relay_listening"}, {"address", *address}};
-            if (tls) j["tls"] = true;
-            Context::emit(j);
-        }
-    }
+    auto relay = std::make_unique<Relay>(env, std::move(*store), hostname, listen);
+    if (auto r = relay->start(std::move(*o)); !r) return std::move(r).error();
+    say_listening(env, relay->server());
     return std::unique_ptr<Background>(std::move(relay));
 }
 

@@ -20,6 +20,7 @@
 #include "service/outbox.hpp"
 #include "service/pending.hpp"
 #include "service/runtime.hpp"
+#include "service/transport_choice.hpp"
 
 namespace pb::cli {
 namespace {
@@ -345,7 +346,9 @@ int status(Context& ctx, const std::string& only) {
         if (st->keepalive.warning) warnings.push_back(*st->keepalive.warning);
         const auto method = cfg.auth_method;
         if (ctx.json) {
-            profiles.push_back(service::status_json(rt.config(), p, *st, state));
+            auto j = service::status_json(rt.config(), p, *st, state);
+            service::add_transport(j, rt, p);
+            profiles.push_back(std::move(j));
             continue;
         }
         std::cout << "Email Server Status (" << p << ")\n";
@@ -353,6 +356,11 @@ int status(Context& ctx, const std::string& only) {
                                  settings::to_string(method));
         std::cout << fmt::format("  {:<30} {}\n", "Email service",
                                  settings::to_string(cfg.service));
+        if (const auto t = service::transport_in_effect(rt, p); t == settings::Transport::graph)
+            std::cout << fmt::format("  {:<30} {}\n", "Transport",
+                                     cfg.transport == settings::Transport::auto_
+                                         ? "Graph (SMTP AUTH is off for this mailbox)"
+                                         : "Microsoft Graph");
         if (method == settings::AuthMethod::oauth2) {
             std::cout << fmt::format("  {:<30} {}\n", "Current Status",
                                      service::current_status_label(state));

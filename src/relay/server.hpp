@@ -22,6 +22,7 @@
 #include "core/source.hpp"
 #include "relay/logins.hpp"
 #include "relay/networks.hpp"
+#include "relay/received.hpp"
 #include "relay/session.hpp"
 
 namespace pb::relay {
@@ -36,7 +37,7 @@ class Backend {
     virtual Result<LoginVerdict> check_login(const std::string& client, const std::string& user,
                                              const Secret& password) = 0;
     // The reply to the final dot (intake.hpp).
-    virtual std::string submit(const Envelope& envelope, const std::string& client,
+    virtual std::string submit(const Envelope& envelope, const Arrival& arrival,
                                ByteSource& message) = 0;
 };
 
@@ -77,9 +78,34 @@ class Server {
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;
 
+    // serve's SIGHUP: the settings of `next` for new connections (limits,
+    // allowed networks, session settings, the lowest TLS version) and the
+    // listeners moved where relay.listen and relay.listen_tls now say,
+    // without dropping a connection. Not changed here: the certificate
+    // (reload_certificate), the spill directory, the workers and the log.
+    // A listener that cannot move keeps listening where it did, and the
+    // error says why (602, or 652 for an unusable address).
+    Result<void> reconfigure(const ServerOptions& next);
+
+    // serve's SIGTERM: stops listening, tells each client waiting between
+    // transactions "421 4.3.2 shutting down" and closes it, lets the
+    // transactions under way end (each client is told 421 after its reply),
+    // and returns when none is left or at `deadline`, whichever comes first.
+    // What is left at the deadline ends with the Server: a device whose
+    // final dot was not answered sends its message again (if intake had
+    // already made it durable, it goes out twice: RFC 1047's window).
+    void drain(std::chrono::steady_clock::time_point deadline);
+
     // "127.0.0.1:2525" as bound (port 0 resolved); nullopt when not listening.
     std::optional<std::string> address() const;
     std::optional<std::string> address_tls() const;
+
+    // serve's SIGHUP: the certificate and key read again (renewed in place)
+    // for new connections; those under way keep theirs. A pair that does
+    // not load or match leaves the one in use (651). Nothing to do when the
+    // relay has no TLS.
+    Result<void> reload_certificate(const std::filesystem::path& cert,
+                                    const std::filesystem::path& key);
 
   private:
     struct Impl;

@@ -14,6 +14,7 @@
 #include <atomic>
 #include <csignal>
 #include <exception>
+#include <future>
 #include <list>
 
 #include <fmt/format.h>
@@ -30,6 +31,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include "core/asio_listener.hpp"
 #include "core/text.hpp"
 
 namespace pb::web {
@@ -106,7 +108,8 @@ struct Server::Impl {
     asio::io_context io{1};
     // The pages' thread; destroyed (joined) before io_context.
     asio::thread_pool pages{1};
-    tcp::acceptor acceptor{io};
+    asio_listener::Acceptor acceptor;  // moved by listen_on(); set by create()
+    std::atomic<std::uint16_t> bound_port{0};
     asio::signal_set signals{io, SIGINT, SIGTERM};
 
     void set_idle(Slot& slot, bool idle) {
@@ -230,17 +233,24 @@ struct Server::Impl {
         co_await stream.async_shutdown(use_tuple);
     }
 
-    awaitable<void> accept() {
+    // Until `listener` closes (stop, or moved to another address).
+    awaitable<void> accept(asio_listener::Acceptor listener) {
         for (;;) {
-            auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
+            auto [ec, socket] = co_await listener->async_accept(use_tuple);
             if (ec == asio::error::operation_aborted) co_return;
             if (ec) continue;  // EMFILE and friends: the next accept may work
-            const auto peer = socket.remote_endpoint(ec);
-            std::string client = ec ? std::string("unknown") : peer.address().to_string();
-            if (!make_room(client)) continue;  // closed by the socket's destructor
-            auto it = slots.insert(slots.end(), Slot{std::move(client)});
-            asio::co_spawn(io, connection(std::move(socket), it), asio::detached);
+            admit(std::move(socket));
         }
+    }
+
+    // A new connection: served when there is room (make_room), else closed.
+    void admit(tcp::socket socket) {
+        boost::system::error_code ec;
+        const auto peer = socket.remote_endpoint(ec);
+        std::string client = ec ? std::string("unknown") : peer.address().to_string();
+        if (!make_room(client)) return;  // closed by the socket's destructor
+        auto it = slots.insert(slots.end(), Slot{std::move(client)});
+        asio::co_spawn(io, connection(std::move(socket), it), asio::detached);
     }
 };
 
@@ -275,14 +285,10 @@ Result<std::unique_ptr<Server>> Server::create(ServerOptions options, Handler ha
                         fmt::format("web.key: cannot use {}: {}", o.key.string(), ec.message()));
     }
 
-    const tcp::endpoint endpoint(address, o.port);
-    auto& a = impl->acceptor;
-    if (a.open(endpoint.protocol(), ec); !ec) a.set_option(tcp::acceptor::reuse_address(true), ec);
-    if (!ec) a.bind(endpoint, ec);
-    if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec)
-        return fail(Errc::cannot_connect,
-                    fmt::format("cannot listen on {}:{}: {}", o.host, o.port, ec.message()));
+    auto listener = asio_listener::open(impl->io, tcp::endpoint(address, o.port), "web.listen");
+    if (!listener) return std::move(listener).error();
+    impl->acceptor = std::move(*listener);
+    impl->bound_port = impl->acceptor->local_endpoint().port();
     return std::unique_ptr<Server>(new Server(std::move(impl)));
 }
 
@@ -294,7 +300,7 @@ Server::~Server() {
 }
 
 std::uint16_t Server::port() const noexcept {
-    return impl_->acceptor.local_endpoint().port();
+    return impl_->bound_port;
 }
 
 void Server::run() {
@@ -303,17 +309,50 @@ void Server::run() {
         if (ec) return;
         s.options.log(fmt::format("web: signal {} received, stopping", signal));
         boost::system::error_code ignored;
-        s.acceptor.close(ignored);
+        if (s.acceptor) s.acceptor->close(ignored);
         s.io.stop();
     });
-    asio::co_spawn(s.io, s.accept(), asio::detached);
+    asio::co_spawn(s.io, s.accept(s.acceptor), asio::detached);
     s.io.run();
+}
+
+Result<void> Server::reload_certificate(const std::filesystem::path& cert,
+                                        const std::filesystem::path& key) {
+    auto& s = *impl_;
+    if (!s.options.tls) return {};
+    return asio_listener::swap_certificate(s.io, s.ssl, cert, key, "web");
+}
+
+Result<void> Server::listen_on(const std::string& host, std::uint16_t port) {
+    auto& s = *impl_;
+    boost::system::error_code ec;
+    const std::string bare = host.size() > 2 && host.front() == '[' && host.back() == ']'
+                                 ? host.substr(1, host.size() - 2)
+                                 : host;
+    const auto address = asio::ip::make_address(bare, ec);
+    if (ec)
+        return fail(
+            Errc::invalid_input,
+            fmt::format("web.listen: '{}' is not an IP address (use e.g. 127.0.0.1:8443)", host));
+    std::promise<Result<void>> done;
+    auto result = done.get_future();
+    asio::post(s.io, [&s, &done, at = tcp::endpoint(address, port)] {
+        const auto before = s.acceptor;
+        auto moved = asio_listener::move(s.io, s.acceptor, at, "web.listen",
+                                         [&s](tcp::socket socket) { s.admit(std::move(socket)); });
+        if (s.acceptor != before && s.acceptor) {
+            s.bound_port = s.acceptor->local_endpoint().port();
+            asio::co_spawn(s.io, s.accept(s.acceptor), asio::detached);
+        }
+        done.set_value(std::move(moved));
+    });
+    return result.get();
 }
 
 void Server::stop() {
     asio::post(impl_->io, [&s = *impl_] {
         boost::system::error_code ignored;
-        s.acceptor.close(ignored);
+        if (s.acceptor) s.acceptor->close(ignored);
         s.io.stop();
     });
 }

@@ -45,6 +45,19 @@ class Server {
     void run();
     // From any thread.
     void stop();
+    // Reads the certificate and key files again (serve's SIGHUP): connections
+    // accepted from now on are served with them, open ones keep what they
+    // had. The pair is checked first; when it is unusable the one in use
+    // stays and the error says why. From any thread while run() runs.
+    Result<void> reload_certificate(const std::filesystem::path& cert,
+                                    const std::filesystem::path& key);
+
+    // serve's SIGHUP with a new web.listen: new connections are accepted on
+    // HOST:PORT, open ones go on. Bound before the old address closes (or,
+    // for the same port, closed first and opened again on failure); when it
+    // cannot, the address in use stays and the error says why. From any
+    // thread while run() runs.
+    Result<void> listen_on(const std::string& host, std::uint16_t port);
 
   private:
     struct Impl;

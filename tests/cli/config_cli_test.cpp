@@ -1,10 +1,12 @@
 // The command line as a user meets it: exit statuses, messages that name
 // the key, nothing changed by a rejected command, secrets never printed.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 
+#include "core/error.hpp"
 #include "support/peers.hpp"
 #include "support/temp_dir.hpp"
 
@@ -138,7 +140,9 @@ TEST_F(ConfigCli, CodesJsonHasTheManualsWords) {
             R"("code":360,"condition":"sign-in","remedy":"Connect to the cloud service or email service.","status":"No connection with the cloud service or email service.")"),
         std::string::npos)
         << r.out;
-    EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 25);
+    // One line per code of the table (which grows; numbers are never reused).
+    EXPECT_EQ(static_cast<std::size_t>(std::count(r.out.begin(), r.out.end(), '\n')),
+              code_table().size());
 }
 
 TEST_F(ConfigCli, GlobalOptionsAfterTheSubcommand) {
@@ -146,6 +150,23 @@ TEST_F(ConfigCli, GlobalOptionsAfterTheSubcommand) {
                          " --json");
     EXPECT_EQ(r.status, 0);
     EXPECT_NE(r.out.find(R"("value":"587")"), std::string::npos) << r.out;
+}
+
+// Hostile-LAN table, row "`relay-users add` with a 1-character password":
+// it was accepted. Any machine on the LAN may try to guess it.
+TEST_F(ConfigCli, DeviceAccountsNeedTwelveCharactersAndAPlainName) {
+    auto short_one = pb("relay-users add copier", "x");
+    EXPECT_EQ(short_one.status, 2) << short_one.out;
+    EXPECT_NE(short_one.out.find("at least 12 characters"), std::string::npos) << short_one.out;
+    auto eleven = pb("relay-users add copier", "12345678901");
+    EXPECT_EQ(eleven.status, 2) << eleven.out;
+    EXPECT_EQ(pb("relay-users list").out.find("copier"), std::string::npos);
+    auto ok = pb("relay-users add copier", "123456789012");
+    EXPECT_EQ(ok.status, 0) << ok.out;
+    EXPECT_NE(pb("relay-users list").out.find("copier"), std::string::npos);
+    auto odd = pb("relay-users add 'Copier 3F'", "123456789012");
+    EXPECT_EQ(odd.status, 2) << odd.out;
+    EXPECT_NE(odd.out.find("is not a device account name"), std::string::npos) << odd.out;
 }
 
 TEST_F(ConfigCli, ApiTokenShownOnceAndStoredHashed) {
@@ -177,6 +198,38 @@ TEST_F(ConfigCli, InvokedAsSendmailActsAsSendmail) {
     auto jobs = pb("jobs --json");
     EXPECT_NE(jobs.out.find("bob@example.com"), std::string::npos) << jobs.out;
     fs::remove_all(link.parent_path());
+}
+
+// A full spool (a 3 MB filesystem, a 5 MB scan): the message is refused
+// with 651 and exit 75, so a script tries again; nothing of it stays, and
+// the next small message is accepted. The filesystem is a tmpfs mounted in
+// a mount namespace of its own, which needs root (CI runs as root).
+TEST_F(ConfigCli, AFullSpoolRefusesWith651AndExit75AndKeepsNothing) {
+    if (::geteuid() != 0 || run_command("unshare -m true 2>&1").status != 0)
+        GTEST_SKIP() << "needs root and unshare(1) to mount a small tmpfs";
+    ASSERT_EQ(pb("config set email.smtp.host 127.0.0.1").status, 0);
+    ASSERT_EQ(pb("config set email.smtp.port 1").status, 0);
+    ASSERT_EQ(pb("config set email.sender scanner@example.com").status, 0);
+    const fs::path spool = state_ / "spool";
+    fs::create_directories(spool);
+    const std::string scan = state_.string() + "-scan.tif";
+    {
+        std::ofstream f(scan, std::ios::binary);
+        f << std::string(5 << 20, 'x');
+    }
+    const std::string send =
+        binary_path() + " --state " + state_.string() + " send --to bob@example.com --subject ";
+    auto r = run_command(
+        "unshare -m sh -c 'mount -t tmpfs -o size=3m,mode=0700 tmpfs " + spool.string() + " && " +
+        send + "big --body x --attach " + scan + " 2>&1; echo \"exit $?\"; " + send +
+        "small --body x 2>&1; echo \"exit $?\"; find " + spool.string() + " -type f | wc -l' 2>&1");
+    fs::remove(scan);
+    EXPECT_NE(r.out.find("No space left on device (code 651)\nexit 75\n"), std::string::npos)
+        << r.out;
+    EXPECT_NE(r.out.find("exit 75\njob "), std::string::npos) << "the small one: " << r.out;
+    EXPECT_TRUE(r.out.ends_with("exit 0\n1\n")) << "one file, the small message's: " << r.out;
+    const auto jobs = pb("jobs --json");
+    EXPECT_EQ(jobs.out.find("\"subject\":\"big\""), std::string::npos) << jobs.out;
 }
 
 TEST(Readme, KeyTableIsGeneratedFromTheSchema) {

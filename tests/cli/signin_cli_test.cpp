@@ -154,6 +154,39 @@ TEST_F(SigninCli, SendAfterSignInGoesOutWithXoauth2) {
     EXPECT_NE(jobs.out.find(R"("state":"sent")"), std::string::npos) << jobs.out;
 }
 
+// On a terminal, `send --wait` shows how much of the message has gone out,
+// rewriting one line, then that it waits for the server's answer; piped,
+// none of it.
+TEST_F(SigninCli, SendWaitShowsProgressOnATerminalOnly) {
+    (void)signin_as_user("approve");
+    const std::string scan = state_.string() + "-scan.tif";
+    {
+        std::ofstream f(scan, std::ios::binary);
+        std::string block(1 << 16, '\0');
+        for (std::size_t i = 0; i < block.size(); ++i) block[i] = static_cast<char>(i * 7 % 251);
+        for (int i = 0; i < 48; ++i) f << block;  // 3 MB
+    }
+    const std::string send = binary_path() + " --state " + state_.string() +
+                             " send --to bob@example.test --subject progress --body x --attach " +
+                             scan + " --wait";
+    // script(1) (util-linux, in every Debian) gives the command a terminal.
+    const auto tty = run_command("script -qec '" + send + "' /dev/null 2>&1");
+    EXPECT_EQ(tty.status, 0) << tty.out;
+    const auto waiting = tty.out.find("(100%); waiting for the server's answer");
+    ASSERT_NE(waiting, std::string::npos) << tty.out;
+    EXPECT_NE(tty.out.find("\rjob "), std::string::npos) << tty.out;
+    EXPECT_NE(tty.out.find(" of 4."), std::string::npos)
+        << "the size of the encoded message: " << tty.out;
+    EXPECT_NE(tty.out.find(": sent", waiting), std::string::npos) << "no answer after: " << tty.out;
+
+    const auto piped =
+        pb("send --to bob@example.test --subject piped --body x --attach " + scan + " --wait");
+    EXPECT_EQ(piped.status, 0) << piped.out;
+    EXPECT_EQ(piped.out.find("waiting for the server"), std::string::npos) << piped.out;
+    EXPECT_EQ(piped.out.find('\r'), std::string::npos) << piped.out;
+    fs::remove(scan);
+}
+
 TEST_F(SigninCli, SigninNeedsOAuth2) {
     ASSERT_EQ(pb("config set email.auth_method smtp-auth").status, 0);
     auto r = pb("signin");

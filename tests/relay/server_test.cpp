@@ -12,13 +12,16 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <future>
 #include <memory>
 #include <mutex>
 #include <set>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -26,6 +29,8 @@
 
 namespace pb::relay {
 namespace {
+
+using namespace std::chrono_literals;
 
 struct Submitted {
     Envelope envelope;
@@ -57,19 +62,19 @@ class RecordingBackend final : public Backend {
         held_cv_.wait(lock, [&] { return held_ >= n; });
     }
     void release() { release_promise_.set_value(); }
-    std::string submit(const Envelope& envelope, const std::string& client,
+    std::string submit(const Envelope& envelope, const Arrival& arrival,
                        ByteSource& message) override {
         std::string body;
         char buf[512];
         for (;;) {
             auto n = message.read(buf);
-            if (!n.ok()) return "451 4.3.0 cannot read the message\r\n";
+            if (!n.ok()) return "451 4.3.0 cannot read the message";
             if (*n == 0) break;
             body.append(buf, *n);
         }
         std::lock_guard lock(mutex_);
-        submitted_.push_back({envelope, client, std::move(body)});
-        return "250 2.0.0 queued as " + std::to_string(submitted_.size()) + "\r\n";
+        submitted_.push_back({envelope, arrival.client, std::move(body)});
+        return "250 2.0.0 queued as " + std::to_string(submitted_.size());
     }
     std::vector<Submitted> submitted() const {
         std::lock_guard lock(mutex_);
@@ -94,13 +99,14 @@ class RecordingBackend final : public Backend {
 // ends with the line whose code is followed by a space).
 class Client {
   public:
-    explicit Client(std::uint16_t port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    explicit Client(std::uint16_t port, const char* address = "127.0.0.1")
+        : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
         timeval tv{10, 0};
         ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
         sockaddr_in a{};
         a.sin_family = AF_INET;
         a.sin_port = htons(port);
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        ::inet_pton(AF_INET, address, &a.sin_addr);
         connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
     }
     ~Client() { ::close(fd_); }
@@ -156,6 +162,35 @@ ServerOptions options(std::string_view allowed) {
     return o;
 }
 
+// The server on `o`, or null with the test failed.
+std::unique_ptr<Server> started(const ServerOptions& o, Backend& backend) {
+    auto s = Server::start(o, backend);
+    if (s) return std::move(*s);
+    ADD_FAILURE() << s.error().describe();
+    return nullptr;
+}
+
+// What the server logs (ServerOptions::log), for a test to count lines in.
+class LogLines {
+  public:
+    std::function<void(std::string_view)> sink() {
+        return [this](std::string_view line) {
+            std::lock_guard lock(mu_);
+            lines_.emplace_back(line);
+        };
+    }
+    long count(std::string_view needle) const {
+        std::lock_guard lock(mu_);
+        return std::count_if(lines_.begin(), lines_.end(), [&](const std::string& l) {
+            return l.find(needle) != std::string::npos;
+        });
+    }
+
+  private:
+    mutable std::mutex mu_;
+    std::vector<std::string> lines_;
+};
+
 // One whole message from a device; returns the reply to the final dot.
 std::string send_message(Client& c, const std::string& from, const std::string& body) {
     if (c.reply().rfind("220 ", 0) != 0) return "no greeting";
@@ -178,9 +213,9 @@ std::unique_ptr<Client> expect_third_busy(Client& first, Client& second, std::ui
 
 TEST(RelayServerTest, DevicesSendingAtOnceAreEachSubmittedWithTheirOwnEnvelope) {
     RecordingBackend backend;
-    auto server = Server::start(options("127.0.0.0/8"), backend);
-    ASSERT_TRUE(server.ok()) << server.error().describe();
-    const auto port = port_of(*(*server)->address());
+    auto server = started(options("127.0.0.0/8"), backend);
+    ASSERT_TRUE(server);
+    const auto port = port_of(*server->address());
 
     constexpr int kDevices = 8;
     std::vector<std::string> replies(kDevices);
@@ -214,9 +249,9 @@ TEST(RelayServerTest, DevicesSendingAtOnceAreEachSubmittedWithTheirOwnEnvelope) 
 
 TEST(RelayServerTest, LoginsAreCheckedByTheBackendAndOnlyALoggedInDeviceMaySend) {
     RecordingBackend backend;
-    auto server = Server::start(options(""), backend);  // no network may send without AUTH
-    ASSERT_TRUE(server.ok()) << server.error().describe();
-    const auto port = port_of(*(*server)->address());
+    auto server = started(options(""), backend);  // no network may send without AUTH
+    ASSERT_TRUE(server);
+    const auto port = port_of(*server->address());
 
     std::string wrong, right, refused;
     std::thread bad([&] {
@@ -258,9 +293,9 @@ TEST(RelayServerTest, IntakeNeverWaitsBehindLoginChecks) {
     auto o = options("127.0.0.1/32");
     o.workers = 2;
     o.login_workers = 2;
-    auto server = Server::start(o, backend);
-    ASSERT_TRUE(server.ok()) << server.error().describe();
-    const auto port = port_of(*(*server)->address());
+    auto server = started(o, backend);
+    ASSERT_TRUE(server);
+    const auto port = port_of(*server->address());
 
     std::vector<std::thread> guessers;
     for (int i = 0; i < 2; ++i)
@@ -287,9 +322,9 @@ TEST(RelayServerTest, ConnectionsNotLoggedInHaveACapOfTheirOwn) {
     RecordingBackend backend;
     auto o = options("");  // everyone must log in
     o.max_unauthenticated_per_client = 2;
-    auto server = Server::start(o, backend);
-    ASSERT_TRUE(server.ok()) << server.error().describe();
-    const auto port = port_of(*(*server)->address());
+    auto server = started(o, backend);
+    ASSERT_TRUE(server);
+    const auto port = port_of(*server->address());
 
     Client first(port), second(port);
     expect_third_busy(first, second, port);
@@ -304,13 +339,179 @@ TEST(RelayServerTest, ConnectionsNotLoggedInHaveACapOfTheirOwn) {
     EXPECT_EQ(fourth.reply().rfind("220 ", 0), 0u);
 }
 
+// bench/attack found it: attackers from more addresses than the per-address
+// cap covers filled every slot for connections not logged in, and the
+// device was told 421. A new connection now takes the slot of the oldest
+// one from the address that holds the most.
+TEST(RelayServerTest, ANewConnectionTakesTheSlotOfTheOldestNotLoggedIn) {
+    RecordingBackend backend;
+    auto o = options("");  // everyone must log in
+    o.max_unauthenticated = 2;
+    LogLines log;
+    o.log = log.sink();
+    auto server = started(o, backend);
+    ASSERT_TRUE(server);
+    const auto port = port_of(*server->address());
+
+    Client first(port), second(port);
+    EXPECT_EQ(first.reply().rfind("220 ", 0), 0u);
+    EXPECT_EQ(second.reply().rfind("220 ", 0), 0u);
+    Client device(port);
+    EXPECT_EQ(device.reply().rfind("220 ", 0), 0u) << "the new connection was refused";
+    EXPECT_EQ(first.reply().rfind("421 4.7.0 ", 0), 0u) << "the oldest was not told";
+    EXPECT_EQ(first.reply(), "") << "the oldest was not closed";
+    device.command("EHLO device");
+    EXPECT_EQ(
+        device.command("AUTH PLAIN " + base64_encode(std::string("\0scanner\0device-pass", 20)))
+            .rfind("235 ", 0),
+        0u);
+    EXPECT_EQ(second.command("NOOP").rfind("250 ", 0), 0u) << "the second was closed too";
+    EXPECT_EQ(log.count("had not logged in, for a new one"), 1);
+}
+
+// serve's SIGHUP with a new relay.listen: new connections go to the new
+// address, the old one refuses them, and a device connected before goes on.
+TEST(RelayServerTest, ReconfigureMovesTheListenerWithoutDroppingAConnection) {
+    RecordingBackend backend;
+    const auto o = options("127.0.0.0/8");
+    auto server = started(o, backend);
+    ASSERT_TRUE(server);
+    const auto old_port = port_of(*server->address());
+    Client before(old_port);
+    ASSERT_EQ(before.reply().rfind("220 ", 0), 0u);
+    ASSERT_EQ(before.command("EHLO before").rfind("250", 0), 0u);
+
+    auto next = o;
+    next.listen = "127.0.0.2:0";
+    ASSERT_TRUE(server->reconfigure(next).ok());
+    const auto moved = *server->address();
+    ASSERT_EQ(moved.rfind("127.0.0.2:", 0), 0u) << moved;
+
+    EXPECT_FALSE(Client(old_port).connected()) << "the old address still accepts";
+    Client after(port_of(moved), "127.0.0.2");
+    EXPECT_EQ(send_message(after, "after@example.test", "Subject: after"),
+              "250 2.0.0 queued as 1\r\n");
+    EXPECT_EQ(before.command("MAIL FROM:<before@example.test>").rfind("250", 0), 0u);
+    EXPECT_EQ(before.command("RCPT TO:<office@example.test>").rfind("250", 0), 0u);
+    EXPECT_EQ(before.command("DATA").rfind("354", 0), 0u);
+    EXPECT_EQ(before.command("Subject: before\r\n."), "250 2.0.0 queued as 2\r\n");
+}
+
+// An address that cannot be bound (taken by another program here) leaves the
+// relay listening where it was, and says why.
+TEST(RelayServerTest, AListenerThatCannotMoveKeepsListening) {
+    RecordingBackend backend;
+    const auto o = options("127.0.0.0/8");
+    auto server = started(o, backend);
+    ASSERT_TRUE(server);
+    const auto where = *server->address();
+
+    const int taken = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    ::inet_pton(AF_INET, "127.0.0.2", &a.sin_addr);
+    ASSERT_EQ(::bind(taken, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    ASSERT_EQ(::listen(taken, 1), 0);
+    socklen_t len = sizeof a;
+    ::getsockname(taken, reinterpret_cast<sockaddr*>(&a), &len);
+
+    auto next = o;
+    next.listen = "127.0.0.2:" + std::to_string(ntohs(a.sin_port));
+    const auto r = server->reconfigure(next);
+    ::close(taken);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().detail.find("relay.listen: cannot listen on 127.0.0.2:"), std::string::npos)
+        << r.error().detail;
+    EXPECT_EQ(*server->address(), where);
+    Client still(port_of(where));
+    EXPECT_EQ(still.reply().rfind("220 ", 0), 0u);
+
+    next.listen = "printer.example.test:25";
+    const auto bad = server->reconfigure(next);
+    ASSERT_FALSE(bad.ok());
+    EXPECT_EQ(bad.error().code, Errc::invalid_input);
+    EXPECT_EQ(*server->address(), where);
+}
+
+// The limits of the new settings hold for the connections that come next.
+TEST(RelayServerTest, ReconfigureAppliesNewLimitsToNewConnections) {
+    RecordingBackend backend;
+    const auto o = options("127.0.0.0/8");
+    auto server = started(o, backend);
+    ASSERT_TRUE(server);
+    const auto port = port_of(*server->address());
+    Client first(port);
+    ASSERT_EQ(first.reply().rfind("220 ", 0), 0u);
+
+    auto next = o;
+    next.max_connections_per_client = 1;
+    ASSERT_TRUE(server->reconfigure(next).ok());
+    Client second(port);
+    EXPECT_EQ(second.reply().rfind("421 4.7.0 ", 0), 0u);
+    EXPECT_EQ(first.command("NOOP").rfind("250", 0), 0u);
+}
+
+// serve's SIGTERM: the device in the middle of a message finishes it and
+// gets its 250; the one waiting between transactions is told 421 at once;
+// nobody new gets in; drain() returns once the last connection is gone.
+TEST(RelayServerTest, DrainLetsTheMessageUnderWayEndAndClosesTheRest) {
+    RecordingBackend backend;
+    auto server = started(options("127.0.0.0/8"), backend);
+    ASSERT_TRUE(server);
+    const auto port = port_of(*server->address());
+
+    Client idle(port), busy(port);
+    ASSERT_EQ(idle.reply().rfind("220 ", 0), 0u);
+    ASSERT_EQ(idle.command("EHLO idle").rfind("250", 0), 0u);
+    ASSERT_EQ(busy.reply().rfind("220 ", 0), 0u);
+    ASSERT_EQ(busy.command("EHLO busy").rfind("250", 0), 0u);
+    ASSERT_EQ(busy.command("MAIL FROM:<scanner@example.test>").rfind("250", 0), 0u);
+    ASSERT_EQ(busy.command("RCPT TO:<office@example.test>").rfind("250", 0), 0u);
+    ASSERT_EQ(busy.command("DATA").rfind("354", 0), 0u);
+    busy.send("Subject: under way\r\n\r\nfirst half\r\n");
+
+    std::thread drainer([&] { server->drain(std::chrono::steady_clock::now() + 30s); });
+    EXPECT_EQ(idle.reply().rfind("421 4.3.2 ", 0), 0u) << "the idle client was not told";
+    EXPECT_EQ(idle.reply(), "") << "the idle client was not closed";
+    EXPECT_FALSE(Client(port).connected()) << "a new connection was accepted while draining";
+
+    EXPECT_EQ(busy.command("second half\r\n.").rfind("250 ", 0), 0u);
+    const std::string after = busy.reply();
+    EXPECT_EQ(after.rfind("421 4.3.2 ", 0), 0u) << "not told after its message: " << after;
+    drainer.join();  // returns with the last connection, long before 30 s
+    const auto got = backend.submitted();
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_NE(got[0].message.find("first half\r\nsecond half"), std::string::npos);
+}
+
+// A transaction that does not end by the deadline does not hold serve's
+// stop: drain() returns at the deadline and says so.
+TEST(RelayServerTest, DrainReturnsAtItsDeadline) {
+    RecordingBackend backend;
+    auto o = options("127.0.0.0/8");
+    LogLines log;
+    o.log = log.sink();
+    auto server = started(o, backend);
+    ASSERT_TRUE(server);
+    Client stuck(port_of(*server->address()));
+    ASSERT_EQ(stuck.reply().rfind("220 ", 0), 0u);
+    ASSERT_EQ(stuck.command("EHLO stuck").rfind("250", 0), 0u);
+    ASSERT_EQ(stuck.command("MAIL FROM:<scanner@example.test>").rfind("250", 0), 0u);
+
+    server->drain(std::chrono::steady_clock::now() + 200ms);
+    EXPECT_EQ(log.count("when the drain time ran out"), 1);
+    server.reset();
+    EXPECT_EQ(stuck.reply(), "");  // closed with the server
+    EXPECT_TRUE(backend.submitted().empty());
+}
+
 TEST(RelayServerTest, AClientOverItsConnectionLimitIsToldBusyAndShutdownEndsTheRest) {
     RecordingBackend backend;
     auto o = options("127.0.0.0/8");
     o.max_connections_per_client = 2;
-    auto server = Server::start(o, backend);
-    ASSERT_TRUE(server.ok()) << server.error().describe();
-    const auto port = port_of(*(*server)->address());
+    auto server = started(o, backend);
+    ASSERT_TRUE(server);
+    const auto port = port_of(*server->address());
 
     Client first(port), second(port);
     const auto third = expect_third_busy(first, second, port);
@@ -318,7 +519,7 @@ TEST(RelayServerTest, AClientOverItsConnectionLimitIsToldBusyAndShutdownEndsTheR
 
     // Stopping the server with two devices connected ends both connections
     // (each sees the connection close) and joins every thread.
-    std::thread stop([&] { server->reset(); });
+    std::thread stop([&] { server.reset(); });
     stop.join();
     const std::string after_first = first.reply();
     const std::string after_second = second.reply();

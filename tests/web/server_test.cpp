@@ -21,14 +21,15 @@ namespace {
 // loopback on Linux, so one test can be several clients).
 class Client {
   public:
-    Client(const std::string& from, std::uint16_t port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    Client(const std::string& from, std::uint16_t port, const std::string& to = "127.0.0.1")
+        : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
         sockaddr_in local{};
         local.sin_family = AF_INET;
         ::inet_pton(AF_INET, from.c_str(), &local.sin_addr);
         sockaddr_in server{};
         server.sin_family = AF_INET;
         server.sin_port = htons(port);
-        ::inet_pton(AF_INET, "127.0.0.1", &server.sin_addr);
+        ::inet_pton(AF_INET, to.c_str(), &server.sin_addr);
         // A bound for a broken server, not a measurement: the answer comes
         // at once when the server works.
         timeval tv{20, 0};
@@ -107,6 +108,33 @@ TEST_F(WebServerTest, OneClientsIdleConnectionsGiveWayToItsOwnRequest) {
     }
     Client again("127.0.0.2", server_->port());
     EXPECT_TRUE(again.exchange(kRequest).starts_with("HTTP/1.1 200")) << "no answer";
+}
+
+// serve's SIGHUP with a new web.listen: the next connections go to the new
+// address, the old one refuses them, and a connection accepted before is
+// still answered.
+TEST_F(WebServerTest, ListenOnMovesTheListenerAndKeepsOpenConnections) {
+    const std::uint16_t before = server_->port();
+    Client open("127.0.0.1", before);
+    ASSERT_TRUE(open.connected());
+
+    ASSERT_TRUE(server_->listen_on("127.0.0.2", 0).ok());
+    const std::uint16_t after = server_->port();
+    EXPECT_NE(after, before);
+    EXPECT_FALSE(Client("127.0.0.1", before).connected()) << "the old address still accepts";
+    Client moved("127.0.0.1", after, "127.0.0.2");
+    ASSERT_TRUE(moved.connected());
+    EXPECT_EQ(moved.exchange("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                  .rfind("HTTP/1.1 200", 0),
+              0u);
+    EXPECT_EQ(open.exchange("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                  .rfind("HTTP/1.1 200", 0),
+              0u);
+
+    const auto bad = server_->listen_on("printer.example.test", 8443);
+    ASSERT_FALSE(bad.ok());
+    EXPECT_EQ(bad.error().code, Errc::invalid_input);
+    EXPECT_EQ(server_->port(), after);
 }
 
 }  // namespace

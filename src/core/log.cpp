@@ -1,0 +1,93 @@
+// See log.hpp.
+#include "core/log.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "core/clock.hpp"
+
+namespace pb::log {
+namespace {
+
+std::atomic<Format>& current_format() {
+    static std::atomic<Format> f{detect_format()};
+    return f;
+}
+
+}  // namespace
+
+const char* to_string(Level level) {
+    switch (level) {
+        case Level::error:
+            return "error";
+        case Level::warning:
+            return "warning";
+        case Level::notice:
+            return "notice";
+        case Level::info:
+            return "info";
+        case Level::debug:
+            return "debug";
+    }
+    return "info";
+}
+
+Format detect_format() {
+    const char* js = std::getenv("JOURNAL_STREAM");
+    if (js == nullptr || *js == '\0') return Format::timestamped;
+    struct stat st {};
+    if (::fstat(STDERR_FILENO, &st) != 0) return Format::timestamped;
+    const std::string mine = fmt::format("{}:{}", static_cast<unsigned long long>(st.st_dev),
+                                         static_cast<unsigned long long>(st.st_ino));
+    return mine == js ? Format::journal : Format::timestamped;
+}
+
+std::string format_line(Format format, Level level, std::string_view text, std::string_view time) {
+    std::string line;
+    line.reserve(text.size() + 48);
+    if (format == Format::journal)
+        line += fmt::format("<{}>postbridge: ", static_cast<int>(level));
+    else
+        line += fmt::format("{} {} postbridge: ", time, to_string(level));
+    for (char c : text) {
+        if (c == '\n')
+            line += "\\n";
+        else if (c == '\r')
+            line += "\\r";
+        else
+            line += c;
+    }
+    line += '\n';
+    return line;
+}
+
+void set_format(Format format) {
+    current_format() = format;
+}
+
+void write(Level level, std::string_view text) {
+    const Format f = current_format();
+    const std::string time =
+        f == Format::timestamped ? format_rfc3339(SystemClock{}.now()) : std::string{};
+    const std::string line = format_line(f, level, text, time);
+    std::string_view rest = line;
+    while (!rest.empty()) {
+        const ssize_t n = ::write(STDERR_FILENO, rest.data(), rest.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return;  // nowhere to log to: nothing better to do
+        rest.remove_prefix(static_cast<std::size_t>(n));
+    }
+}
+
+std::function<void(std::string_view)> at(Level level) {
+    return [level](std::string_view text) { write(level, text); };
+}
+
+}  // namespace pb::log
