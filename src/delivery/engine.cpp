@@ -552,8 +552,12 @@ void Engine::run(std::stop_token stop) {
                     w.profile = p;
                     w.thread = std::jthread([this, p, stop, done = w.done] {
                         name_this_thread("pb-send");
-                        work(p, std::nullopt, stop);
+                        const std::size_t sent = work(p, std::nullopt, stop);
                         *done = true;
+                        // A pass joins it, and starts another for jobs that
+                        // came as it ended; one that sent nothing (nothing
+                        // due, or the spool failing) leaves that to the poll.
+                        if (sent > 0) wake();
                     });
                 }
             }
@@ -562,8 +566,14 @@ void Engine::run(std::stop_token stop) {
         }
         transport_.tidy();  // connections kept idle too long are closed
 
-        TimePoint until = clock_.now() + opt_.poll;
-        if (auto next = spool_.next_due(); next && *next && **next < until) until = **next;
+        // Jobs due now belong to the workers just started or still running
+        // (a worker that ends wakes this loop): only a job falling due later
+        // shortens the nap. Counting the due ones too made this loop spin,
+        // querying the spool, for as long as workers were busy.
+        const TimePoint looked = clock_.now();
+        TimePoint until = looked + opt_.poll;
+        if (auto next = spool_.next_due(std::nullopt, looked); next && *next && **next < until)
+            until = **next;
         std::stop_source nap;
         {
             std::lock_guard lock(mu_);

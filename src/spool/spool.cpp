@@ -253,13 +253,18 @@ Result<std::vector<std::string>> Spool::due_profiles() {
     return profiles_where("state = 'queued' AND next_attempt_at <= ?1", ms(clock_.now()));
 }
 
-Result<std::optional<TimePoint>> Spool::next_due(std::optional<std::string> profile) {
+Result<std::optional<TimePoint>> Spool::next_due(std::optional<std::string> profile,
+                                                  std::optional<TimePoint> after) {
     std::lock_guard lock(mu_);
     auto st = db_.cached(
         "SELECT MIN(next_attempt_at) FROM jobs WHERE state = 'queued' AND (?1 IS NULL OR profile = "
-        "?1)");
+        "?1) AND (?2 IS NULL OR next_attempt_at > ?2)");
     if (!st) return st.error();
     st->bind_optional(1, profile);
+    if (after)
+        st->bind(2, ms(*after));
+    else
+        st->bind_null(2);
     auto row = st->step();
     if (!row) return row.error();
     if (!*row || st->is_null(0)) return std::optional<TimePoint>{};

@@ -104,8 +104,10 @@ class Spool {
     Result<std::vector<std::string>> held_profiles();
     // Profiles that have queued jobs due at `now`.
     Result<std::vector<std::string>> due_profiles();
-    // The earliest next attempt among queued jobs (of one profile, or all).
-    Result<std::optional<TimePoint>> next_due(std::optional<std::string> profile = std::nullopt);
+    // The earliest next attempt among queued jobs (of one profile, or all),
+    // counting only those later than `after` when it is given.
+    Result<std::optional<TimePoint>> next_due(std::optional<std::string> profile = std::nullopt,
+                                              std::optional<TimePoint> after = std::nullopt);
     // Takes up to `max` due queued jobs of `profile` (oldest first), or the
     // one job `only`, into `sending` and counts the attempt.
     Result<std::vector<Job>> claim(const std::string& profile, std::size_t max,

@@ -34,6 +34,7 @@ class SteppingWaiter final : public delivery::Waiter {
     void wait_until(TimePoint t, std::stop_token stop) override {
         std::unique_lock lock(mu_);
         ++waits_;
+        naps_.push_back(t - clock_.now());
         cv_.notify_all();
         if (mode_ == held) {
             if (!cv_.wait(lock, stop, [this] { return passes_ > 0; })) return;  // stopped
@@ -59,6 +60,11 @@ class SteppingWaiter final : public delivery::Waiter {
         std::lock_guard lock(mu_);
         return waits_;
     }
+    // How far ahead of the clock each wait was asked to end, in order.
+    std::vector<Duration> naps() {
+        std::lock_guard lock(mu_);
+        return naps_;
+    }
 
   private:
     ManualClock& clock_;
@@ -67,6 +73,7 @@ class SteppingWaiter final : public delivery::Waiter {
     std::condition_variable_any cv_;
     int waits_ = 0;
     int passes_ = 0;
+    std::vector<Duration> naps_;
 };
 
 // Keeps every claim and attempt the engine reports.

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <future>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -467,6 +468,36 @@ TEST_F(EngineTest, AJobAcceptedWhileRunWaitsGoesOutWithoutWaitingForThePoll) {
     e.wake();  // what intake does for serve
     EXPECT_TRUE(events_.await_attempt(id, spool::JobState::sent));
     EXPECT_TRUE(waiter.await_waits(2)) << "a second pass, without a poll";
+    t.request_stop();
+    t.join();
+}
+
+// While a worker is busy with a queue of due jobs, run() naps until its
+// poll: the jobs are the worker's. It used to take the due jobs' time as its
+// wake-up, already past, and query the spool in a loop at full CPU for as
+// long as the worker was busy (serve relaying 500 messages took minutes).
+TEST_F(EngineTest, RunNapsWhileItsWorkerIsBusyWithDueJobs) {
+    std::vector<spool::JobId> ids;
+    for (int i = 0; i < 3; ++i) ids.push_back(submit());
+    std::promise<void> gate;
+    const std::shared_future<void> open = gate.get_future().share();
+    transport_.script = [&](const OutgoingMessage& m) {
+        open.wait();  // the worker stays busy until the test has looked
+        return test::FakeTransport::accept_all(m);
+    };
+    test::SteppingWaiter waiter(clock_, test::SteppingWaiter::held);
+    EngineOptions o;
+    o.waiter = &waiter;
+    o.observer = &events_;
+    o.batch_max = 1;
+    o.config = [](const std::string&) { return with_concurrency(1); };
+    Engine e(*spool_, transport_, clock_, rng_, std::move(o));
+    std::jthread t([&](std::stop_token st) { e.run(st); });
+    ASSERT_TRUE(waiter.await_waits(1)) << "the engine made no pass";
+    EXPECT_EQ(waiter.naps().front(), EngineOptions{}.poll)
+        << "run() did not nap while its worker had the due jobs";
+    gate.set_value();
+    for (auto id : ids) EXPECT_TRUE(events_.await_attempt(id, spool::JobState::sent));
     t.request_stop();
     t.join();
 }
