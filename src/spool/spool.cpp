@@ -254,7 +254,7 @@ Result<std::vector<std::string>> Spool::due_profiles() {
 }
 
 Result<std::optional<TimePoint>> Spool::next_due(std::optional<std::string> profile,
-                                                  std::optional<TimePoint> after) {
+                                                 std::optional<TimePoint> after) {
     std::lock_guard lock(mu_);
     auto st = db_.cached(
         "SELECT MIN(next_attempt_at) FROM jobs WHERE state = 'queued' AND (?1 IS NULL OR profile = "

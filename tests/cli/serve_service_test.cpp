@@ -437,7 +437,7 @@ TEST_F(ServeService, SigtermInTheMiddleOf500MessagesLosesNothingAndExits0) {
     for (int i = 0; i < 10; ++i) relayed += relay_messages(std::stoi(relay_port), 50);
     ASSERT_EQ(relayed, 500) << log();
 
-    sink.wait_for_gate();  // a batch is on the wire
+    sink.wait_for_gate();    // a batch is on the wire
     notify_.skip_pending();  // STATUS= lines: a full socket would lose STOPPING=1
     ::kill(pid_, SIGTERM);
     EXPECT_NE(next_with("STOPPING=1"), "");
