@@ -26,6 +26,8 @@
 #include <vector>
 
 #include "core/encoding.hpp"
+#include "support/temp_dir.hpp"
+#include "web/certificate.hpp"
 
 namespace pb::relay {
 namespace {
@@ -337,6 +339,40 @@ TEST(RelayServerTest, ConnectionsNotLoggedInHaveACapOfTheirOwn) {
     first.command("NOOP");  // the count is updated before the next read
     Client fourth(port);
     EXPECT_EQ(fourth.reply().rfind("220 ", 0), 0u);
+}
+
+// Row "implicit-TLS connections: the handshake runs before the connection
+// cap is checked": on the implicit-TLS port, a connection over its client's
+// cap is closed before any handshake (a handshake costs the server more than
+// the client). Before, it was handshaken first, and this one, which never
+// starts a handshake, was held until the handshake timed out.
+TEST(RelayServerTest, AnImplicitTlsConnectionOverTheCapIsClosedBeforeAHandshake) {
+    const auto dir = test::fresh_dir("pb-relay-tls");
+    std::filesystem::create_directories(dir);
+    auto files = web::ensure_self_signed(dir, {});
+    ASSERT_TRUE(files) << files.error().describe();
+    RecordingBackend backend;
+    auto o = options("");
+    o.listen.clear();
+    o.listen_tls = "127.0.0.1:0";
+    o.cert = files->cert;
+    o.key = files->key;
+    o.max_connections_per_client = 1;
+    LogLines log;
+    o.log = log.sink();
+    auto server = started(o, backend);
+    ASSERT_TRUE(server);
+    const auto port = port_of(*server->address_tls());
+
+    Client first(port);  // holds the client's one slot, in its handshake
+    ASSERT_TRUE(first.connected());
+    Client second(port);
+    ASSERT_TRUE(second.connected());
+    EXPECT_EQ(second.reply(), "") << "a plain-text answer on the TLS port";
+    EXPECT_EQ(log.count("refused a connection from 127.0.0.1: too many connections"), 1)
+        << "closed by a handshake's end, not by the cap";
+    server.reset();
+    std::filesystem::remove_all(dir);
 }
 
 // bench/attack found it: attackers from more addresses than the per-address
