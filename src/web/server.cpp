@@ -254,23 +254,33 @@ struct Server::Impl {
     }
 };
 
+namespace {
+
+// web.listen's host, "127.0.0.1" or "[::1]", as an address to bind.
+Result<asio::ip::address> listen_address(const std::string& host) {
+    const bool bracketed = host.size() > 2 && host.front() == '[' && host.back() == ']';
+    boost::system::error_code ec;
+    auto address = asio::ip::make_address(bracketed ? host.substr(1, host.size() - 2) : host, ec);
+    if (ec)
+        return fail(
+            Errc::invalid_input,
+            fmt::format("web.listen: '{}' is not an IP address (use e.g. 127.0.0.1:8443)", host));
+    return address;
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Server>> Server::create(ServerOptions options, Handler handler) {
     auto impl = std::make_unique<Impl>();
     impl->options = std::move(options);
     impl->handler = std::move(handler);
     const auto& o = impl->options;
 
-    boost::system::error_code ec;
-    std::string host = o.host;
-    if (host.size() > 2 && host.front() == '[' && host.back() == ']')
-        host = host.substr(1, host.size() - 2);
-    const auto address = asio::ip::make_address(host, ec);
-    if (ec)
-        return fail(
-            Errc::invalid_input,
-            fmt::format("web.listen: '{}' is not an IP address (use e.g. 127.0.0.1:8443)", o.host));
+    const auto address = listen_address(o.host);
+    if (!address) return address.error();
 
     if (o.tls) {
+        boost::system::error_code ec;
         SSL_CTX_set_min_proto_version(impl->ssl.native_handle(), TLS1_2_VERSION);
         impl->ssl.set_options(asio::ssl::context::default_workarounds |
                               asio::ssl::context::no_compression |
@@ -285,7 +295,7 @@ Result<std::unique_ptr<Server>> Server::create(ServerOptions options, Handler ha
                         fmt::format("web.key: cannot use {}: {}", o.key.string(), ec.message()));
     }
 
-    auto listener = asio_listener::open(impl->io, tcp::endpoint(address, o.port), "web.listen");
+    auto listener = asio_listener::open(impl->io, tcp::endpoint(*address, o.port), "web.listen");
     if (!listener) return std::move(listener).error();
     impl->acceptor = std::move(*listener);
     impl->bound_port = impl->acceptor->local_endpoint().port();
@@ -325,18 +335,11 @@ Result<void> Server::reload_certificate(const std::filesystem::path& cert,
 
 Result<void> Server::listen_on(const std::string& host, std::uint16_t port) {
     auto& s = *impl_;
-    boost::system::error_code ec;
-    const std::string bare = host.size() > 2 && host.front() == '[' && host.back() == ']'
-                                 ? host.substr(1, host.size() - 2)
-                                 : host;
-    const auto address = asio::ip::make_address(bare, ec);
-    if (ec)
-        return fail(
-            Errc::invalid_input,
-            fmt::format("web.listen: '{}' is not an IP address (use e.g. 127.0.0.1:8443)", host));
+    const auto address = listen_address(host);
+    if (!address) return address.error();
     std::promise<Result<void>> done;
     auto result = done.get_future();
-    asio::post(s.io, [&s, &done, at = tcp::endpoint(address, port)] {
+    asio::post(s.io, [&s, &done, at = tcp::endpoint(*address, port)] {
         const auto before = s.acceptor;
         auto moved = asio_listener::move(s.io, s.acceptor, at, "web.listen",
                                          [&s](tcp::socket socket) { s.admit(std::move(socket)); });

@@ -102,9 +102,11 @@ class GraphCli : public CliWithPeers {
             if (d.value("subject", "") == subject) return d;
         return nullptr;
     }
+    // Where serve's output goes.
+    std::string serve_log() const { return state_.string() + ".serve.log"; }
     // `serve` (with `args`), started, up (it printed its Web Config URL).
     void start_serve(const std::string& args = "") {
-        if (!serve_) serve_.emplace(state_, state_.string() + ".serve.log");
+        if (!serve_) serve_.emplace(state_, serve_log());
         serve_->start(args);
     }
     // Kills serve with `sig` and waits until it let go of the state.
@@ -113,13 +115,13 @@ class GraphCli : public CliWithPeers {
     }
     void TearDown() override {
         serve_.reset();  // killed with SIGKILL, if it runs
-        fs::remove(state_.string() + ".serve.log");
+        fs::remove(serve_log());
         CliWithPeers::TearDown();
     }
     // The port serve's relay listens on (it says so in its log), 0 if none.
     int relay_port() {
         for (int i = 0; i < 400; ++i) {
-            std::ifstream in(state_.string() + ".serve.log");
+            std::ifstream in(serve_log());
             const std::string said = "relay: listening on ";
             for (std::string line; std::getline(in, line);)
                 if (const auto at = line.find(said); at != std::string::npos)
@@ -231,7 +233,7 @@ TEST_F(GraphCli, RelayOnAppOnlyGraphNeedsNoSignIn) {
     start_serve("--relay 127.0.0.1:0");
     ASSERT_FALSE(HasFatalFailure());
     const int port = relay_port();
-    ASSERT_GT(port, 0) << run_command("cat " + state_.string() + ".serve.log").out;
+    ASSERT_GT(port, 0) << run_command("cat " + serve_log()).out;
     const auto subject = unique("relay-app-only");
     const std::string py =
         "import smtplib\n"
@@ -253,7 +255,7 @@ TEST_F(GraphCli, RelayOnAppOnlyGraphNeedsNoSignIn) {
         got = delivered(subject);
         if (got.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
-    ASSERT_EQ(got.size(), 1u) << run_command("cat " + state_.string() + ".serve.log").out;
+    ASSERT_EQ(got.size(), 1u) << run_command("cat " + serve_log()).out;
     EXPECT_EQ(got[0]["app"], true) << got[0].dump();
     EXPECT_EQ(got[0]["user"], "alice@example.test") << got[0].dump();
     auto jobs = pb("--json jobs");
