@@ -8,6 +8,7 @@ attackers of the hostile-LAN issue, against a running `postbridge serve`
                        from 127.0.0.1
   admin_p50/p99/max    seconds for one Web Config page, already logged in
   admin_logged_out     pages that sent the administrator to the login form
+  admin_failures       pages that got no answer (connection closed or refused)
   device_failures      device sends that did not end in 250
 
 The attackers, each from loopback addresses of its own (127.0.0.0/8 is all
@@ -212,16 +213,19 @@ def phase(args, attack):
 
     admin = Admin(args.web, args.admin_password)
     admin.login()
-    device, pages, logged_out, failures = [], [], 0, 0
+    device, pages, logged_out, failures, admin_failures = [], [], 0, 0, 0
     for n in range(args.messages):
         took = device_send(args.relay, args.user, args.password, n)
         if took is None:
             failures += 1
         else:
             device.append(took)
-        seconds, out = admin.page()
-        pages.append(seconds)
-        logged_out += out
+        try:
+            seconds, out = admin.page()
+            pages.append(seconds)
+            logged_out += out
+        except OSError:  # the connection was closed or refused: no page
+            admin_failures += 1
     stop.set()
     return {
         "phase": "attack" if attack else "quiet",
@@ -231,7 +235,7 @@ def phase(args, attack):
         "device_failures": failures,
         "admin_p50": quantile(pages, 0.5), "admin_p99": quantile(pages, 0.99),
         "admin_max": round(max(pages), 4),
-        "admin_logged_out": logged_out,
+        "admin_logged_out": logged_out, "admin_failures": admin_failures,
         "guesses": len(tried), "guesses_accepted": tried.count("235"),
     }
 

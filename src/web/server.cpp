@@ -16,6 +16,7 @@
 #include <exception>
 #include <future>
 #include <list>
+#include <map>
 
 #include <fmt/format.h>
 #include <boost/asio/as_tuple.hpp>
@@ -117,9 +118,12 @@ struct Server::Impl {
         if (idle) slot.idle_since = std::chrono::steady_clock::now();
     }
 
-    // Room for one more connection from `client`: when its address, or the
-    // server, is full, the longest idle connection (of that address, or of
-    // anyone) is closed. False when every one is busy.
+    // Room for one more connection from `client`: when its address is full,
+    // its longest idle connection is closed; when the server is full, the
+    // longest idle one of the address that holds the most. An address that
+    // floods the server (or reconnects as fast as it is closed) so gives way
+    // before a client with one connection, however young the flood's
+    // connections are. False when every one is busy.
     bool make_room(const std::string& client) {
         std::size_t total = 0, own = 0;
         for (const auto& s : slots) {
@@ -133,10 +137,17 @@ struct Server::Impl {
     }
 
     bool close_idle(const std::string* client) {
+        std::map<std::string_view, std::size_t> held;  // connections per address
+        for (const auto& s : slots)
+            if (!s.closing) ++held[s.client];
+        const auto before = [&](const Slot& a, const Slot& b) {
+            const std::size_t ha = held[a.client], hb = held[b.client];
+            return ha != hb ? ha > hb : a.idle_since < b.idle_since;
+        };
         Slot* victim = nullptr;
         for (auto& s : slots) {
             if (s.closing || !s.idle || (client != nullptr && s.client != *client)) continue;
-            if (victim == nullptr || s.idle_since < victim->idle_since) victim = &s;
+            if (victim == nullptr || before(s, *victim)) victim = &s;
         }
         if (victim == nullptr) return false;
         victim->closing = true;

@@ -98,6 +98,26 @@ TEST_F(WebServerTest, IdleConnectionsGiveWayToARequest) {
     EXPECT_TRUE(admin.exchange(kRequest).starts_with("HTTP/1.1 200")) << "no answer";
 }
 
+// bench/attack found it: idle sockets that reconnect as soon as they are
+// closed made every other connection the longest idle in turn, and the
+// administrator's connection was closed in its TLS handshake. Room is now
+// made at the address that holds the most, whatever the ages.
+TEST_F(WebServerTest, AFloodOfYoungerIdleConnectionsDoesNotPushOutAClientWithOne) {
+    Client admin("127.0.0.1", server_->port());  // connected, request not sent yet
+    ASSERT_TRUE(admin.connected());
+    std::vector<std::unique_ptr<Client>> idle;
+    for (int i = 0; i < 70; ++i) {
+        idle.push_back(
+            std::make_unique<Client>("127.0.0." + std::to_string(2 + i % 10), server_->port()));
+        ASSERT_TRUE(idle.back()->connected());
+    }
+    // Answered only once the server has taken every connection before it.
+    Client probe("127.0.0.2", server_->port());
+    ASSERT_TRUE(probe.exchange(kRequest).starts_with("HTTP/1.1 200"));
+    EXPECT_TRUE(admin.exchange(kRequest).starts_with("HTTP/1.1 200"))
+        << "the administrator's connection was closed for the flood";
+}
+
 // One address may not hold every slot: with its connections all idle, its
 // own next request still gets through, by closing its oldest.
 TEST_F(WebServerTest, OneClientsIdleConnectionsGiveWayToItsOwnRequest) {
