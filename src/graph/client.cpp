@@ -314,32 +314,51 @@ Outcome Client::send(const Message& m) {
     return sent;
 }
 
+namespace {
+
+// A POST of the message as base64 MIME (sendMail, or a draft made from
+// MIME): `header`, then `pieces` of the spool's bytes, `raw_size` bytes in
+// all before base64. Each post() opens the message again, so that a retried
+// request reads it from its start; the body lives until the next post().
+class MimeBody {
+  public:
+    Result<oauth::HttpRequest> post(const Message& m, const std::string& header,
+                                    std::vector<PiecesSource::Piece> pieces, std::uint64_t raw_size,
+                                    std::string url) {
+        auto in = m.open();
+        if (!in) return std::move(in).error();
+        b64_.reset();
+        raw_.reset();
+        reader_ = std::move(*in);
+        raw_ = std::make_unique<PiecesSource>(header, *reader_, std::move(pieces));
+        b64_ = std::make_unique<Base64Source>(*raw_, raw_size);
+        oauth::HttpRequest q;
+        q.method = oauth::HttpRequest::Method::post;
+        q.url = std::move(url);
+        q.content_type = "text/plain";
+        q.source = b64_.get();
+        q.source_size = *b64_->size_hint();
+        q.timeout = request_timeout(q.source_size);
+        return q;
+    }
+
+  private:
+    std::unique_ptr<ByteSource> reader_;
+    std::unique_ptr<PiecesSource> raw_;
+    std::unique_ptr<Base64Source> b64_;
+};
+
+}  // namespace
+
 Outcome Client::send_mail(const Message& m, const std::string& header, std::uint64_t header_end) {
     Outcome out;
     out.how = "sendMail";
     const Urls urls{opt_.endpoint, opt_.mailbox};
     const std::uint64_t raw_size = m.size - header_end + header.size();
-    std::unique_ptr<ByteSource> reader;
-    std::unique_ptr<PiecesSource> raw;
-    std::unique_ptr<Base64Source> b64;
+    MimeBody mime;
     auto r = call(
-        [&]() -> Result<oauth::HttpRequest> {
-            auto in = m.open();
-            if (!in) return std::move(in).error();
-            b64.reset();
-            raw.reset();
-            reader = std::move(*in);
-            raw = std::make_unique<PiecesSource>(
-                header, *reader, std::vector<PiecesSource::Piece>{{header_end, m.size}});
-            b64 = std::make_unique<Base64Source>(*raw, raw_size);
-            oauth::HttpRequest q;
-            q.method = oauth::HttpRequest::Method::post;
-            q.url = urls.send_mail();
-            q.content_type = "text/plain";
-            q.source = b64.get();
-            q.source_size = *b64->size_hint();
-            q.timeout = request_timeout(q.source_size);
-            return q;
+        [&] {
+            return mime.post(m, header, {{header_end, m.size}}, raw_size, urls.send_mail());
         },
         true, "sending with sendMail", out);
     if (!r) {
@@ -422,28 +441,9 @@ Outcome Client::send_draft(const Message& m) {
     }
 
     // Pass 2: the draft.
-    std::unique_ptr<ByteSource> reader;
-    std::unique_ptr<PiecesSource> raw;
-    std::unique_ptr<Base64Source> b64;
-    auto created = call(
-        [&]() -> Result<oauth::HttpRequest> {
-            auto in = m.open();
-            if (!in) return std::move(in).error();
-            b64.reset();
-            raw.reset();
-            reader = std::move(*in);
-            raw = std::make_unique<PiecesSource>(header, *reader, pieces);
-            b64 = std::make_unique<Base64Source>(*raw, draft_raw);
-            oauth::HttpRequest q;
-            q.method = oauth::HttpRequest::Method::post;
-            q.url = urls.messages();
-            q.content_type = "text/plain";
-            q.source = b64.get();
-            q.source_size = *b64->size_hint();
-            q.timeout = request_timeout(q.source_size);
-            return q;
-        },
-        true, "creating the draft", out);
+    MimeBody mime;
+    auto created = call([&] { return mime.post(m, header, pieces, draft_raw, urls.messages()); },
+                        true, "creating the draft", out);
     if (!created) {
         out.error = std::move(created).error();
         return out;
