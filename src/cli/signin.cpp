@@ -363,7 +363,7 @@ int status(Context& ctx, const std::string& only) {
                                          : "Microsoft Graph");
         if (method == settings::AuthMethod::oauth2) {
             std::cout << fmt::format("  {:<30} {}\n", "Current Status",
-                                     service::current_status_label(state));
+                                     service::current_status_label(state, cfg.oauth_grant));
             if (!st->account.empty())
                 std::cout << fmt::format("  {:<30} {}\n", "Account", st->account);
             if (!st->reason.empty())

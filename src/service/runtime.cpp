@@ -13,7 +13,9 @@ Error config_error(std::string_view profile, std::string_view what) {
 
 }  // namespace
 
-std::string_view current_status_label(oauth::SignInState s) noexcept {
+std::string_view current_status_label(oauth::SignInState s, settings::Grant grant) noexcept {
+    if (grant == settings::Grant::client_credentials && s == oauth::SignInState::signed_out)
+        return "App-only (signs in by itself when it sends)";
     switch (s) {
         case oauth::SignInState::signed_in:
             return "Signed in";
@@ -42,6 +44,7 @@ nlohmann::json status_json(const settings::Config& config, const std::string& pr
                         {"auth_method", settings::to_string(p.auth_method)},
                         {"service", settings::to_string(p.service)},
                         {"status", oauth::to_string(shown)}};
+    if (p.oauth_grant == settings::Grant::client_credentials) j["app_only"] = true;
     if (!st.account.empty()) j["account"] = st.account;
     if (!st.reason.empty()) j["reason"] = st.reason;
     if (auto v = rfc3339_or_empty(st.access_expires_at); !v.empty())

@@ -38,7 +38,10 @@ struct SignInStatus {
 
 // Current Status as the manual's Email Server Status shows it ("Signed in",
 // "Signed out", with why in parentheses).
-std::string_view current_status_label(oauth::SignInState s) noexcept;
+// An app-only profile (client credentials) with no token yet is not signed
+// out: it gets one by itself when it sends.
+std::string_view current_status_label(oauth::SignInState s,
+                                      settings::Grant grant = settings::Grant::device) noexcept;
 // An RFC 3339 time, or "" for none (status lines and JSON leave it out).
 std::string rfc3339_or_empty(std::optional<TimePoint> t);
 

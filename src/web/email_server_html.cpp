@@ -180,7 +180,7 @@ std::string render_status_row(const EmailPage& page, std::string_view method) {
 <div class="field" id="signed-account-row" data-show="oauth2"{hidden_account}><span class="label">Signed-in Account</span><div class="control"><output id="signin-account">{account}</output></div></div>
 )",
         fmt::arg("hidden", method == "oauth2" ? "" : " hidden"),
-        fmt::arg("status", status_label(page.signin.state)), fmt::arg("action", action),
+        fmt::arg("status", status_label(page.signin)), fmt::arg("action", action),
         fmt::arg("hidden_account", method == "oauth2" && signed_in ? "" : " hidden"),
         fmt::arg("account", escape(page.signin.account)));
 }
@@ -219,7 +219,7 @@ std::string render_signin_panel(const EmailPage& page, std::string_view service,
     body += fmt::format(R"(<p class="notice">{}</p>)", kOneServiceNotice);
     body += fmt::format(R"(<p>Email service: {}</p>)", escape(choice_label("service", service)));
     body += fmt::format(R"(<p>Current Status: <output class="js-status">{}</output></p>)",
-                        status_label(s.state));
+                        status_label(s));
     if (pending && !s.user_code.empty()) {
         const std::string uri = escape(s.verification_uri);
         body += fmt::format(

@@ -133,7 +133,7 @@ Response App::signin_status(Call& call) {
     const auto s = signin_.status(profile);
     nlohmann::json j{{"profile", profile},
                      {"state", to_string(s.state)},
-                     {"status", status_label(s.state)},
+                     {"status", status_label(s)},
                      {"account", s.account},
                      {"reason", s.reason}};
     if (s.state == SignInStatus::State::pending && !s.user_code.empty()) {

@@ -20,8 +20,10 @@ std::string_view to_string(SignInStatus::State s) noexcept {
     return "signed-out";
 }
 
-std::string_view status_label(SignInStatus::State s) noexcept {
-    return s == SignInStatus::State::signed_in ? "Signed in" : "Signed out";
+std::string_view status_label(const SignInStatus& s) noexcept {
+    if (s.app_only && s.state == SignInStatus::State::signed_out)
+        return "App-only (signs in by itself when it sends)";
+    return s.state == SignInStatus::State::signed_in ? "Signed in" : "Signed out";
 }
 
 }  // namespace pb::web

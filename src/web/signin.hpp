@@ -35,11 +35,15 @@ struct SignInStatus {
     // Why the last sign-in failed or the sign-in lapsed, decoded for people
     // (Conditional Access, consent missing, ...). Never a token.
     std::string reason;
+
+    // The profile signs in by itself (client credentials): with no token
+    // yet, it is not "signed out".
+    bool app_only = false;
 };
 
 std::string_view to_string(SignInStatus::State s) noexcept;
 // "Signed in" / "Signed out" as the manual shows Current Status.
-std::string_view status_label(SignInStatus::State s) noexcept;
+std::string_view status_label(const SignInStatus& s) noexcept;
 
 class SignInService {
   public:

@@ -175,6 +175,10 @@ class OAuthSignIn final : public SignInService {
             s.account = (*stored)->account;
             s.reason = (*stored)->state_reason;
         }
+        std::lock_guard lock(store_mu_);
+        if (auto loaded = store_->load_settings())
+            s.app_only =
+                loaded->profile_config(profile).oauth_grant == settings::Grant::client_credentials;
         return s;
     }
 

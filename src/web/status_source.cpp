@@ -93,7 +93,8 @@ Result<StatusSheet> collect_status_sheet(store::Store& store, const settings::Co
             if (!st) {
                 rows.emplace_back("Current Status", st.error().detail);
             } else {
-                rows.emplace_back("Current Status", service::current_status_label(st->state));
+                rows.emplace_back("Current Status",
+                                  service::current_status_label(st->state, c.oauth_grant));
                 rows.emplace_back("Signed-in Account", st->account);
                 if (!st->reason.empty()) rows.emplace_back("Reason", st->reason);
                 rows.emplace_back("Access token expires",

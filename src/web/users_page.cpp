@@ -79,7 +79,7 @@ std::string render_users_page(const UsersPage& page) {
                 R"(<tr data-user="{}"><td>{}</td><td>{}</td><td class="status{}">{}</td><td>{}</td><td>{}</td></tr>)",
                 escape(r.user.name), escape(r.user.name), escape(r.user.email),
                 // The open panel's poll updates this cell too.
-                r.user.name == page.active ? " js-status" : "", status_label(r.signin.state),
+                r.user.name == page.active ? " js-status" : "", status_label(r.signin),
                 escape(r.signin.account), actions);
             if (!r.signin.reason.empty() && r.user.name != page.active)
                 out += fmt::format(R"(<tr><td></td><td colspan="4" class="error">{}</td></tr>)",

@@ -212,6 +212,11 @@ TEST_F(GraphCli, RevokedGrantHoldsWith370) {
 TEST_F(GraphCli, AppOnlySendsWithNoUserSignIn) {
     use_app_only();
     ASSERT_FALSE(HasFatalFailure());
+    // Before its first token it is not "signed out": it needs no sign-in.
+    EXPECT_EQ(status_json()["app_only"], true);
+    EXPECT_NE(pb("status").out.find("App-only (signs in by itself when it sends)"),
+              std::string::npos)
+        << pb("status").out;
     const auto subject = unique("app-only");
     auto j = send(subject);
     EXPECT_EQ(j["state"], "sent") << j.dump();

@@ -1,5 +1,6 @@
 // Operations over serve's outbox: the connection test runs on a thread of
-// its own, so a server that never answers holds up nothing else.
+// its own, so a server that never answers holds up nothing else. And the
+// sign-in driver's status of an app-only profile.
 #include "web/operations_service.hpp"
 
 #include <arpa/inet.h>
@@ -11,6 +12,8 @@
 #include <chrono>
 #include <filesystem>
 #include <thread>
+
+#include "web/signin_service.hpp"
 
 namespace pb::web {
 namespace {
@@ -79,6 +82,30 @@ TEST(OperationsServiceTest, TheConnectionTestRunsOnItsOwnThreadAndItsResultIsGiv
         ASSERT_TRUE(*r) << r->error().describe();
         EXPECT_FALSE((**r).value("ok", true)) << (**r).dump();
         EXPECT_FALSE(ops->take_connection_test("email")) << "a result is given once";
+    }
+    fs::remove_all(dir);
+}
+
+// An app-only profile (client credentials) signs in by itself when it
+// sends: before its first token, Web Config's Current Status says so rather
+// than "Signed out", which sent administrators looking for a sign-in button.
+TEST(SignInServiceTest, AnAppOnlyProfileWithNoTokenYetIsNotSignedOut) {
+    const fs::path dir = fs::temp_directory_path() / ("pb-signin-" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    SystemClock clock;
+    SystemRandom rng;
+    {
+        auto box = service::Outbox::open(dir, clock, rng);
+        ASSERT_TRUE(box) << box.error().describe();
+        ASSERT_TRUE((*box)->store().set_values({{"email.auth_method", "oauth2"}}));
+        auto signin = make_signin_service(dir, {}, clock, [](std::string_view) {});
+        ASSERT_TRUE(signin) << signin.error().describe();
+        EXPECT_EQ(status_label((*signin)->status("email")), "Signed out");
+        ASSERT_TRUE((*box)->store().set_values({{"email.oauth.grant", "client-credentials"}}));
+        const SignInStatus s = (*signin)->status("email");
+        EXPECT_TRUE(s.app_only);
+        EXPECT_EQ(s.state, SignInStatus::State::signed_out);
+        EXPECT_EQ(status_label(s), "App-only (signs in by itself when it sends)");
     }
     fs::remove_all(dir);
 }
