@@ -46,6 +46,7 @@
 // id, mailbox, subject, attachments, and its open upload sessions: name, size, received).
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import { once } from 'node:events';
 import http from 'node:http';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -236,19 +237,18 @@ function jsonMessageToMime(message, from) {
 
 // ---- request plumbing ------------------------------------------------------------
 
+// Read to the end even when the body is too large, keeping none of the
+// excess: leaving the loop early destroys the request, and a client still
+// uploading then sees a reset instead of the 413.
 async function readBody(req) {
-  const declared = Number(req.headers['content-length'] || 0);
-  if (declared > MAX_REQUEST) {
-    throw new GraphError(413, 'RequestEntityTooLarge', 'The maximum request length supported is 4MB.');
-  }
   const chunks = [];
   let size = 0;
   for await (const c of req) {
     size += c.length;
-    if (size > MAX_REQUEST) {
-      throw new GraphError(413, 'RequestEntityTooLarge', 'The maximum request length supported is 4MB.');
-    }
-    chunks.push(c);
+    if (size <= MAX_REQUEST) chunks.push(c);
+  }
+  if (size > MAX_REQUEST) {
+    throw new GraphError(413, 'RequestEntityTooLarge', 'The maximum request length supported is 4MB.');
   }
   stats.maxRequestBytes = Math.max(stats.maxRequestBytes, size);
   return Buffer.concat(chunks);
@@ -555,13 +555,19 @@ async function route(req, res) {
 }
 
 server = http.createServer((req, res) => {
-  route(req, res).catch((e) => {
+  route(req, res).catch(async (e) => {
     if (!(e instanceof GraphError)) {
       console.error('graph.mjs error:', e);
       e = new GraphError(500, 'InternalServerError', 'Internal error.');
     }
     if (res.headersSent) return res.destroy();
-    // An unread body would keep the connection busy: close it after a refusal.
+    // Refused before its body was read (a bad token, say): read what the
+    // client is still sending first, as a server that answers after the
+    // upload does, or a client in the middle of it sees a reset instead.
+    if (!req.complete && !req.destroyed) {
+      req.resume();
+      await once(req, 'end').catch(() => {});
+    }
     if (!req.complete) res.setHeader('connection', 'close');
     return sendError(res, e);
   });
