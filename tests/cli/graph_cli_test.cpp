@@ -104,7 +104,7 @@ class GraphCli : public CliWithPeers {
     }
     // Where serve's output goes.
     std::string serve_log() const { return state_.string() + ".serve.log"; }
-    // `serve` (with `args`), started, up (it printed its Web Config URL).
+    // `serve` (with `args`), started and up (it said READY=1).
     void start_serve(const std::string& args = "") {
         if (!serve_) serve_.emplace(state_, serve_log());
         serve_->start(args);
@@ -118,16 +118,14 @@ class GraphCli : public CliWithPeers {
         fs::remove(serve_log());
         CliWithPeers::TearDown();
     }
-    // The port serve's relay listens on (it says so in its log), 0 if none.
+    // The port serve's relay listens on, 0 if none: serve logs it before it
+    // says READY=1, so once start_serve() returns it is in the log.
     int relay_port() {
-        for (int i = 0; i < 400; ++i) {
-            std::ifstream in(serve_log());
-            const std::string said = "relay: listening on ";
-            for (std::string line; std::getline(in, line);)
-                if (const auto at = line.find(said); at != std::string::npos)
-                    return std::atoi(line.c_str() + line.rfind(':') + 1);
-            std::this_thread::sleep_for(std::chrono::milliseconds(25));
-        }
+        std::ifstream in(serve_log());
+        const std::string said = "relay: listening on ";
+        for (std::string line; std::getline(in, line);)
+            if (const auto at = line.find(said); at != std::string::npos)
+                return std::atoi(line.c_str() + line.rfind(':') + 1);
         return 0;
     }
     // The profile as an application: client credentials with the test app's

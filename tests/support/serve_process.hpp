@@ -1,23 +1,23 @@
 // `postbridge serve` as a background process of a test: started on a state
 // directory with its output appended to a log, waited for until it is up
-// (it printed its Web Config URL), and killed, waiting until it has let go
-// of the state (its lock on serve.lock), so that the next start finds it
-// free. For tests that kill serve on purpose (crash and restart tests).
+// (its READY=1 on a notification socket the test holds, as systemd would),
+// and killed, waiting until it is gone and so has let go of the state (its
+// lock on serve.lock), so that the next start finds it free. For tests that
+// kill serve on purpose (crash and restart tests). Waits on events, never on
+// time: the process's pidfd and the socket.
 #pragma once
 
-#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
-#include <sys/file.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
-#include <chrono>
-#include <cstddef>
+#include <cerrno>
 #include <filesystem>
-#include <fstream>
 #include <string>
-#include <thread>
 
+#include "support/notify_socket.hpp"
 #include "support/peers.hpp"
 
 namespace pb::test {
@@ -30,55 +30,49 @@ class ServeProcess {
     ServeProcess(const ServeProcess&) = delete;
     ServeProcess& operator=(const ServeProcess&) = delete;
 
-    // `serve --web 127.0.0.1:0 ARGS`; fails the test when serve ends
-    // before it is up (the log says why).
+    // `serve --web 127.0.0.1:0 ARGS`, until it says READY=1 (its spool, Web
+    // Config and relay are up); fails the test when serve ends first (the
+    // log says why).
     void start(const std::string& args = "") {
-        const auto before = urls_in_log();
-        auto r =
-            run_command(binary_path() + " --state " + state_.string() +
-                        " serve --web 127.0.0.1:0 " + args + " >> " + log_ + " 2>&1 & echo $!");
+        auto r = run_command("NOTIFY_SOCKET=" + notify_.name() + " " + binary_path() + " --state " +
+                             state_.string() + " serve --web 127.0.0.1:0 " + args + " >> " + log_ +
+                             " 2>&1 & echo $!");
         pid_ = std::stoi(r.out);
-        for (int i = 0; i < 2400 && urls_in_log() == before && alive(); ++i)
-            std::this_thread::sleep_for(std::chrono::milliseconds(25));
-        ASSERT_TRUE(alive()) << "serve did not start: " << run_command("cat " + log_).out;
+        pidfd_ = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
+        ASSERT_GE(pidfd_, 0) << "pidfd_open";
+        for (std::string said = notify_.next(pidfd_);; said = notify_.next(pidfd_)) {
+            if (said.empty()) {  // serve ended
+                kill(SIGKILL);
+                FAIL() << "serve did not start: " << run_command("cat " + log_).out;
+            }
+            if (said.find("READY=1") != std::string::npos) return;
+        }
     }
 
-    // Sends `signal`, then waits until serve is gone and its lock is free (a
-    // killed process's files close when its last thread is gone, which may
-    // be after its main thread shows as a zombie).
+    // Sends `signal`, then waits until serve is gone. Its pidfd is readable
+    // once the whole process has ended, every thread, and with it every
+    // file it held: serve.lock is free then.
     void kill(int signal) {
         if (pid_ <= 0) return;
         ::kill(pid_, signal);
-        const std::string lock = (state_ / "serve.lock").string();
-        for (int i = 0; i < 2400; ++i) {
-            const int fd = ::open(lock.c_str(), O_RDWR | O_CLOEXEC);
-            const bool free = fd >= 0 && ::flock(fd, LOCK_EX | LOCK_NB) == 0;
-            if (fd >= 0) ::close(fd);
-            if (free && !alive()) break;
-            std::this_thread::sleep_for(std::chrono::milliseconds(25));
+        if (pidfd_ >= 0) {
+            pollfd gone{pidfd_, POLLIN, 0};
+            while (::poll(&gone, 1, -1) < 0 && errno == EINTR) {
+            }
+            ::close(pidfd_);
         }
         pid_ = -1;
+        pidfd_ = -1;
     }
 
     const std::string& log() const { return log_; }
 
   private:
-    bool alive() const {
-        std::ifstream stat("/proc/" + std::to_string(pid_) + "/stat");
-        std::string pid, comm, state;
-        return stat >> pid >> comm >> state && state != "Z";
-    }
-    std::size_t urls_in_log() const {
-        std::ifstream in(log_);
-        std::size_t n = 0;
-        for (std::string line; std::getline(in, line);)
-            if (line.find("Web Config: ") != std::string::npos) ++n;
-        return n;
-    }
-
     std::filesystem::path state_;
     std::string log_;
+    NotifySocket notify_{"serve-process"};
     pid_t pid_ = -1;
+    int pidfd_ = -1;
 };
 
 }  // namespace pb::test
