@@ -109,7 +109,7 @@ bool valid_name(const std::string& n) {
     return settings::valid_user_name(n);
 }
 
-int api_token_create(Context& ctx, const std::string& name) {
+int api_token_create(Context& ctx, const std::string& name, bool read_only) {
     if (!valid_name(name))
         return ctx.report(fail(Errc::invalid_input,
                                fmt::format("'{}' is not a token name: use lowercase letters, "
@@ -117,23 +117,61 @@ int api_token_create(Context& ctx, const std::string& name) {
                                            name)));
     auto s = ctx.store();
     if (!s) return ctx.report(s.error());
-    auto existing = (*s)->credential("api-token", name);
-    if (!existing) return ctx.report(existing.error());
-    if (*existing)
-        return ctx.report(
-            fail(Errc::invalid_input,
-                 fmt::format("an API token named '{}' exists: revoke it first", name)));
+    // One name space for both kinds: `revoke NAME` must name one token.
+    for (const char* kind : {store::kApiTokenKind, store::kReadOnlyApiTokenKind}) {
+        auto existing = (*s)->credential(kind, name);
+        if (!existing) return ctx.report(existing.error());
+        if (*existing)
+            return ctx.report(
+                fail(Errc::invalid_input,
+                     fmt::format("an API token named '{}' exists: revoke it first", name)));
+    }
     // 256 random bits: a fast hash is enough to store it (no guessing).
     const Secret token("pb_" + random_base64url(ctx.rng, 32));
-    if (auto r = (*s)->put_credential("api-token", name, sha256_hex(token.reveal())); !r)
+    const char* kind = read_only ? store::kReadOnlyApiTokenKind : store::kApiTokenKind;
+    if (auto r = (*s)->put_credential(kind, name, sha256_hex(token.reveal())); !r)
         return ctx.report(r.error());
     if (ctx.json)
-        Context::emit({{"name", name}, {"token", std::string(token.reveal())}});
+        Context::emit(
+            {{"name", name}, {"token", std::string(token.reveal())}, {"read_only", read_only}});
     else
         std::cout << token.reveal() << "\n"
                   << "This is the only time the token is shown. Send it as: Authorization: Bearer "
-                     "<token>\n";
+                     "<token>\n"
+                  << (read_only ? "It is read-only: GET /api/v1/status, /api/v1/jobs and "
+                                  "/metrics.\n"
+                                : "");
     return Exit::ok;
+}
+
+int api_token_list(Context& ctx) {
+    auto s = ctx.store();
+    if (!s) return ctx.report(s.error());
+    for (const char* kind : {store::kApiTokenKind, store::kReadOnlyApiTokenKind}) {
+        const bool read_only = std::string_view(kind) == store::kReadOnlyApiTokenKind;
+        auto all = (*s)->credentials(kind);
+        if (!all) return ctx.report(all.error());
+        for (const auto& [name, created] : *all) {
+            if (ctx.json)
+                Context::emit(
+                    {{"name", name}, {"created_at", when(created)}, {"read_only", read_only}});
+            else
+                std::cout << fmt::format("{:<24} created {}{}\n", name, when(created),
+                                         read_only ? "  read-only" : "");
+        }
+    }
+    return Exit::ok;
+}
+
+int api_token_revoke(Context& ctx, const std::string& name) {
+    auto s = ctx.store();
+    if (!s) return ctx.report(s.error());
+    for (const char* kind : {store::kApiTokenKind, store::kReadOnlyApiTokenKind}) {
+        auto removed = (*s)->remove_credential(kind, name);
+        if (!removed) return ctx.report(removed.error());
+        if (*removed) return Exit::ok;
+    }
+    return ctx.report(fail(Errc::invalid_input, fmt::format("no api-token named '{}'", name)));
 }
 
 int list_credentials(Context& ctx, const std::string& kind) {
@@ -186,6 +224,7 @@ int relay_user_add(Context& ctx, const std::string& name) {
 void add_admin_commands(CLI::App& app, Context& ctx) {
     struct Args {
         std::string name, email, file, id;
+        bool read_only = false;
     };
     auto a = std::make_shared<Args>();
 
@@ -224,13 +263,14 @@ void add_admin_commands(CLI::App& app, Context& ctx) {
     api->require_subcommand(1);
     auto* acr = api->add_subcommand("create", "Make a token (shown once)");
     acr->add_option("NAME", a->name)->required();
-    acr->callback([&ctx, a] { ctx.exit_status = api_token_create(ctx, a->name); });
+    acr->add_flag("--read-only", a->read_only, "status, jobs and metrics only");
+    acr->callback([&ctx, a] { ctx.exit_status = api_token_create(ctx, a->name, a->read_only); });
     api->add_subcommand("list", "Token names")->callback([&ctx] {
-        ctx.exit_status = list_credentials(ctx, "api-token");
+        ctx.exit_status = api_token_list(ctx);
     });
     auto* arv = api->add_subcommand("revoke", "Delete a token");
     arv->add_option("NAME", a->name)->required();
-    arv->callback([&ctx, a] { ctx.exit_status = remove_credential(ctx, "api-token", a->name); });
+    arv->callback([&ctx, a] { ctx.exit_status = api_token_revoke(ctx, a->name); });
 
     auto* relay = app.add_subcommand("relay-users", "Device accounts that may log in to the relay");
     relay->require_subcommand(1);

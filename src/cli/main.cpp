@@ -9,6 +9,7 @@
 
 #include "cli/app.hpp"
 #include "cli/version.hpp"  // generated (cmake/version.cmake)
+#include "core/log.hpp"
 
 namespace pb::cli {
 namespace {
@@ -30,7 +31,7 @@ int codes(Context& ctx) {
 // Commands that only read: on a state that is not there they say so and
 // create nothing. The words are the command and its first subcommand, as
 // typed (options and the values of those that take one skipped).
-bool only_reads(const std::vector<char*>& args) {
+std::vector<std::string> command_words(const std::vector<char*>& args) {
     std::vector<std::string> words;
     for (std::size_t i = 1; i < args.size() && words.size() < 2; ++i) {
         const std::string a = args[i];
@@ -41,6 +42,11 @@ bool only_reads(const std::vector<char*>& args) {
         if (a.starts_with("-")) continue;
         words.push_back(a);
     }
+    return words;
+}
+
+bool only_reads(const std::vector<char*>& args) {
+    const auto words = command_words(args);
     const std::string cmd = words.empty() ? "" : words[0];
     const std::string sub = words.size() > 1 ? words[1] : "";
     if (cmd == "status" || cmd == "status-sheet") return true;
@@ -89,6 +95,12 @@ int run(int argc, char** argv) {
         return Exit::ok;
     }
     ctx.read_only = only_reads(args);
+    // What the commands do by themselves (the delivery log of `send --wait`
+    // and `sendmail`, sign-in events) goes to the system log, facility mail:
+    // their standard error is the user's, and cron mails it back. serve logs
+    // to standard error, which is the journal under systemd.
+    if (const auto words = command_words(args); words.empty() || words[0] != "serve")
+        log::set_format(log::Format::syslog);
     try {
         app.parse(static_cast<int>(args.size()), args.data());
     } catch (const CLI::CallForHelp& e) {

@@ -33,6 +33,7 @@
 #include "core/settings.hpp"
 #include "delivery/locks.hpp"
 #include "oauth/sign_in.hpp"
+#include "service/alerts.hpp"
 #include "service/device_sign_in.hpp"
 #include "service/pending.hpp"
 #include "service/tokens.hpp"
@@ -172,11 +173,9 @@ class PendingSignIns {
         using End = service::DeviceSignInOutcome::End;
         switch (out.end) {
             case End::signed_in:
-                // Held jobs of the profile go out by themselves: delivery
-                // sees the sign-in on its next pass.
-                log::write(log::Level::info,
-                           fmt::format("{} signed in{}", profile,
-                                       out.account.empty() ? std::string{} : " as " + out.account));
+                // Logged by the token store ("sign-in: ... signed in"). Held
+                // jobs of the profile go out by themselves: delivery sees the
+                // sign-in on its next pass.
                 return;
             case End::failed:
                 return log_failure(*out.error);
@@ -218,14 +217,25 @@ void deliver(std::stop_token stop, const std::string& state_dir, service::Outbox
     outbox.engine().run(stop);
 }
 
+// How often the administrator's alerts are looked at (service/alerts.hpp);
+// POSTBRIDGE_ALERT_INTERVAL (seconds) for tests.
+std::chrono::seconds alert_interval() {
+    if (const char* v = std::getenv("POSTBRIDGE_ALERT_INTERVAL"); v != nullptr && *v != '\0')
+        return std::chrono::seconds{std::max(1, std::atoi(v))};
+    return std::chrono::seconds{60};
+}
+const std::chrono::seconds kAlertInterval = alert_interval();
+
 // Every two seconds: follow `config set` and pick up `signin --no-wait`;
 // every ten: the keep-alive pass (it only reads state unless a refresh is
-// due, so a short keepalive_interval takes effect as set).
+// due, so a short keepalive_interval takes effect as set); every minute:
+// the alerts.
 void housekeeping(std::stop_token stop, service::Outbox& outbox, PendingSignIns& pending,
-                  const std::function<void(std::string_view)>& log) {
+                  service::Alerts& alerts, const std::function<void(std::string_view)>& log) {
     std::mutex mu;
     std::condition_variable_any cv;
     auto last_keepalive = std::chrono::steady_clock::time_point{};
+    auto last_alerts = std::chrono::steady_clock::time_point{};
     while (!stop.stop_requested()) {
         if (auto r = outbox.reload(); !r)
             log::write(log::Level::warning, fmt::format("settings: {}", r.error().describe()));
@@ -233,6 +243,11 @@ void housekeeping(std::stop_token stop, service::Outbox& outbox, PendingSignIns&
         if (std::chrono::steady_clock::now() - last_keepalive >= std::chrono::seconds{10}) {
             outbox.keep_alive([&log](std::string_view w) { log(fmt::format("sign-in: {}", w)); });
             last_keepalive = std::chrono::steady_clock::now();
+        }
+        // After keep-alive, which may have cleared a lapse.
+        if (std::chrono::steady_clock::now() - last_alerts >= kAlertInterval) {
+            alerts.check();
+            last_alerts = std::chrono::steady_clock::now();
         }
         std::unique_lock lock(mu);
         cv.wait_for(lock, stop, std::chrono::seconds{2}, [] { return false; });
@@ -366,12 +381,17 @@ int serve(Context& ctx, const ServeArgs& args) {
                                "log in with it, change it, then delete the file",
                                (*password_file)->string()));
 
+    // Counted from here on: /metrics (observe/metrics.hpp).
+    observe::Metrics metrics;
     auto outbox = service::Outbox::open(
         ctx.state_dir, ctx.clock, ctx.rng,
-        {options, [](const Error& e) { log_error(fmt::format("delivery: {}", e.describe())); }});
+        {options, [](const Error& e) { log_error(fmt::format("delivery: {}", e.describe())); },
+         &metrics, log_info});
     if (!outbox) return ctx.report(outbox.error());
 
-    ServeEnv env{ctx, store, options, **outbox, cfg, log_info, cert_file, key_file};
+    ServeEnv env{ctx,       store,    options, **outbox,
+                 cfg,       log_info, metrics, [] { return std::string{}; },
+                 cert_file, key_file};
     auto front = make_web_front(env);
     if (!front) return ctx.report(front.error());
 
@@ -388,6 +408,16 @@ int serve(Context& ctx, const ServeArgs& args) {
 
     auto relay = start_relay(env, cfg, args.relay);
     if (!relay) return ctx.report(relay.error());
+    // Web Config answers /readyz itself; the relay, when the settings want
+    // one, must be listening (a SIGHUP may have failed to start it).
+    std::atomic<bool> relay_up = static_cast<bool>(*relay);
+    env.listeners = [&] {
+        const auto now = (*outbox)->config()->global();
+        const bool wanted = !(args.relay.empty() ? now.relay_listen : args.relay).empty() ||
+                            !now.relay_listen_tls.empty();
+        return wanted && !relay_up.load() ? std::string("the relay is not listening (see the log)")
+                                          : std::string{};
+    };
 
     PendingSignIns pending(ctx, **outbox, log_warning);
     // Declared after what they use, so they stop (and are joined) first.
@@ -397,8 +427,9 @@ int serve(Context& ctx, const ServeArgs& args) {
         deliver(stop, ctx.state_dir, **outbox, log_error);
         delivery_done.set_value();
     });
+    service::Alerts alerts(**outbox, ctx.clock, log_warning);
     std::jthread housekeeping_thread(
-        [&](std::stop_token stop) { housekeeping(stop, **outbox, pending, log_warning); });
+        [&](std::stop_token stop) { housekeeping(stop, **outbox, pending, alerts, log_warning); });
 
     const auto url_of = [tls](const std::string& at, std::uint16_t bound) {
         const std::string shown = at.find(':') != std::string::npos ? "[" + at + "]" : at;
@@ -484,6 +515,7 @@ int serve(Context& ctx, const ServeArgs& args) {
         if (*relay && !relay_wanted) {
             (*relay)->drain(std::chrono::steady_clock::now() + kDrainTime);
             relay->reset();
+            relay_up = false;
             log::write(log::Level::notice,
                        "relay: stopped (relay.listen and relay.listen_tls are empty)");
         } else if (*relay) {
@@ -495,6 +527,7 @@ int serve(Context& ctx, const ServeArgs& args) {
                 log::write(log::Level::error, started.error().describe());
             else
                 *relay = std::move(*started);
+            relay_up = static_cast<bool>(*relay);
         }
     };
 

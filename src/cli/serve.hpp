@@ -14,6 +14,7 @@
 
 #include "cli/app.hpp"
 #include "core/settings.hpp"
+#include "observe/metrics.hpp"
 #include "service/outbox.hpp"
 #include "store/store.hpp"
 #include "web/http.hpp"
@@ -28,6 +29,10 @@ struct ServeEnv {
     service::Outbox& outbox;       // intake and delivery; thread-safe
     settings::GlobalConfig cfg;    // as at start
     std::function<void(std::string_view)> log;
+    observe::Metrics& metrics;  // the relay's counters besides delivery's
+    // /readyz: what is wrong with the listeners now ("" when nothing); set
+    // once they are up.
+    std::function<std::string()> listeners = [] { return std::string{}; };
     // postbridge's own certificate (made at first start, or web.cert/web.key):
     // Web Config's HTTPS and the relay's STARTTLS.
     std::filesystem::path cert, key;

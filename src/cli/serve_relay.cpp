@@ -1,34 +1,24 @@
 // The SMTP relay inside serve (serve.hpp): listeners from relay.listen (or
 // --relay) and relay.listen_tls, device logins checked against the store's
-// relay-user accounts with a cache, intake into the outbox, and the
-// delivery reports for relayed mail that failed for good.
+// relay-user accounts with a cache, and intake into the outbox. Delivery
+// reports for relayed mail that failed for good are the spool's
+// (relay/dsn.hpp), made wherever the job fails.
 #include <fmt/format.h>
-#include <unistd.h>
 
-#include <condition_variable>
 #include <mutex>
 #include <set>
-#include <thread>
 
 #include "cli/serve.hpp"
 #include "core/crypto.hpp"
 #include "core/log.hpp"
 #include "core/text.hpp"
-#include "relay/dsn.hpp"
+#include "relay/dsn.hpp"  // reporting_host()
 #include "relay/intake.hpp"
 #include "relay/logins.hpp"
 #include "relay/server.hpp"
 
 namespace pb::cli {
 namespace {
-
-constexpr std::chrono::seconds kDsnInterval{5};
-
-std::string host_name() {
-    char buf[256] = {};
-    if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "postbridge";
-    return buf;
-}
 
 // The relay's settings: relay.* from `cfg`, `listen` (from --relay) over
 // relay.listen, and serve's certificate.
@@ -92,14 +82,9 @@ class Relay final : public Background, public relay::Backend {
                   return verify_password(password, stored);
               },
               rng_, env.ctx.clock, hash_password(Secret(random_hex(rng_, 16)), rng_)),
-          intake_(env.outbox.intake(), env.log),
-          dsn_(env.outbox.intake(), env.outbox.spool(),
-               std::filesystem::path(env.ctx.state_dir) / "relay" / "dsn-reported", hostname_,
-               env.ctx.clock, rng_, env.log) {}
+          intake_(env.outbox.intake(), env.log) {}
 
     ~Relay() override {
-        dsn_thread_.request_stop();
-        if (dsn_thread_.joinable()) dsn_thread_.join();
         server_.reset();  // stops listening and joins its threads
     }
 
@@ -122,6 +107,7 @@ class Relay final : public Background, public relay::Backend {
                 }
                 break;
             case relay::LoginVerdict::bad:
+                env_.metrics.relay_auth_failure();
                 env_.log(fmt::format("relay: failed login for device account '{}' from {}",
                                      escaped(user), client));
                 break;
@@ -137,7 +123,28 @@ class Relay final : public Background, public relay::Backend {
     }
     std::string submit(const relay::Envelope& envelope, const relay::Arrival& arrival,
                        ByteSource& message) override {
-        return intake_.submit(envelope, arrival, message);
+        std::string reply = intake_.submit(envelope, arrival, message);
+        env_.metrics.relay_message(reply.starts_with('2'));
+        return reply;
+    }
+    void connection_opened(const std::string&) override { env_.metrics.relay_connection_opened(); }
+    void connection_closed(const std::string& client, const std::string& user,
+                           const std::vector<std::string>& replies) override {
+        env_.metrics.relay_connection_closed();
+        if (replies.empty()) return;
+        // The session as a whole, after each job's own "accepted" line.
+        std::string jobs;
+        std::size_t refused = 0;
+        for (const auto& r : replies) {
+            constexpr std::string_view queued = "queued as ";
+            if (const auto at = r.find(queued); r.starts_with('2') && at != std::string::npos)
+                jobs += (jobs.empty() ? "" : ",") + r.substr(at + queued.size());
+            else
+                ++refused;
+        }
+        env_.log(fmt::format("relay: session client={} user={} jobs={} refused={}", client,
+                             user.empty() ? "-" : escaped(user), jobs.empty() ? "-" : jobs,
+                             refused));
     }
 
     Result<void> reload_certificate(const std::filesystem::path& cert,
@@ -163,15 +170,6 @@ class Relay final : public Background, public relay::Backend {
         auto server = relay::Server::start(std::move(options), *this);
         if (!server) return std::move(server).error();
         server_ = std::move(*server);
-        dsn_thread_ = std::jthread([this](std::stop_token stop) {
-            std::mutex mu;
-            std::condition_variable_any cv;
-            while (!stop.stop_requested()) {
-                dsn_.scan();
-                std::unique_lock lock(mu);
-                cv.wait_for(lock, stop, kDsnInterval, [] { return false; });
-            }
-        });
         return {};
     }
     relay::Server& server() { return *server_; }
@@ -187,9 +185,7 @@ class Relay final : public Background, public relay::Backend {
     std::unique_ptr<store::Store> store_;
     relay::Logins logins_;
     relay::Intake intake_;
-    relay::DsnNotifier dsn_;
     std::unique_ptr<relay::Server> server_;
-    std::jthread dsn_thread_;
 };
 
 }  // namespace
@@ -198,7 +194,7 @@ Result<std::unique_ptr<Background>> start_relay(ServeEnv& env, const settings::G
                                                 const std::string& listen) {
     if ((listen.empty() ? cfg.relay_listen : listen).empty() && cfg.relay_listen_tls.empty())
         return std::unique_ptr<Background>{};
-    const std::string hostname = host_name();
+    const std::string hostname = relay::reporting_host();
     auto o = relay_options(env, cfg, listen, hostname);
     if (!o) return std::move(o).error();
 

@@ -17,7 +17,8 @@ class Front final : public WebFront {
         : signin_(std::move(signin)),
           // The web thread's own store connection: the connection test
           // builds its Runtime on it, never on the outbox's.
-          ops_(web::make_operations(env.store, env.outbox, env.ctx.clock, env.ctx.rng)),
+          ops_(web::make_operations(env.store, env.outbox, env.ctx.clock, env.ctx.rng,
+                                    {&env.metrics, [&env] { return env.listeners(); }})),
           app_(env.store, *signin_, env.ctx.clock, env.ctx.rng,
                web::AppOptions{env.log, ops_.get()}) {}
     web::Response handle(const web::Request& request) override { return app_.handle(request); }

@@ -83,6 +83,7 @@ struct ProfileConfig {
     std::string oauth_redirect_uri;
     std::chrono::seconds oauth_refresh_margin{};
     std::chrono::seconds oauth_keepalive_interval{};
+    std::chrono::seconds oauth_inactivity_limit{};  // 0: the provider's is not known
 
     std::string proxy_url;
     Transport transport{};
@@ -123,6 +124,10 @@ struct GlobalConfig {
     SenderPolicy relay_sender_policy{};
     BareLf relay_bare_lf{};
     bool relay_dsn = true;
+
+    std::string metrics_allowed_networks;  // comma-separated CIDRs
+    std::string notify_email;              // "" (off)
+    std::chrono::seconds notify_queue_age{};
 };
 
 }  // namespace pb::settings

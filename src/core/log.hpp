@@ -22,16 +22,25 @@ enum class Level : int { error = 3, warning = 4, notice = 5, info = 6, debug = 7
 const char* to_string(Level level);
 
 enum class Format {
-    journal,     // "<6>postbridge: ..."
-    timestamped  // "TIME info postbridge: ..."
+    journal,      // "<6>postbridge: ..."
+    timestamped,  // "TIME info postbridge: ..."
+    // To the system log, facility mail, as msmtp and sendmail do: the
+    // commands other than serve, whose standard error is the user's (and
+    // cron mails it back). A datagram in the syslog format to /dev/log, or
+    // to POSTBRIDGE_SYSLOG_SOCKET when set; lost when nothing listens there.
+    syslog
 };
+
+// The socket the syslog format goes to.
+std::string syslog_socket();
 
 // journal when JOURNAL_STREAM is set and names the device and inode of
 // standard error (systemd.exec(5)): a stderr redirected elsewhere by the
 // service itself gets timestamps again.
 Format detect_format();
 
-// The text of one line, with its newline.
+// The text of one line, with its newline; for syslog, the datagram
+// ("<22>postbridge[PID]: ...", facility mail, no newline).
 std::string format_line(Format format, Level level, std::string_view text, std::string_view time);
 
 // Writes one line to standard error in one write(2), so lines of several

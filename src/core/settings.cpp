@@ -137,6 +137,16 @@ constexpr std::array kSchema = {
            {},
            0,
            180 * 86400},
+    KeyDef{"oauth.inactivity_limit",
+           Type::duration,
+           to<&ProfileConfig::oauth_inactivity_limit>(),
+           "0",
+           "How long the provider keeps an unused sign-in (the Microsoft and Google presets "
+           "fill it; 0 = not known): the lapse warning and the metrics count down to it.",
+           "",
+           {},
+           0,
+           3650 * 86400},
     KeyDef{"proxy.url", Type::url, to<&ProfileConfig::proxy_url>(), "",
            "Proxy for identity provider and Graph calls (default: the global proxy.url).",
            "Proxy Server"},
@@ -286,6 +296,21 @@ constexpr std::array kSchema = {
            "What to do with a bare LF or CR in relayed data.", "", kBareLf},
     KeyDef{"relay.dsn", Type::boolean, to<&GlobalConfig::relay_dsn>(), "true",
            "Send a delivery status notification when relayed mail fails for good."},
+    KeyDef{"metrics.allowed_networks", Type::cidr_list,
+           to<&GlobalConfig::metrics_allowed_networks>(), "127.0.0.0/8,::1",
+           "Networks that may read /metrics without an API token."},
+    KeyDef{"notify.email", Type::address, to<&GlobalConfig::notify_email>(), "",
+           "Where alerts go (a sign-in about to lapse, jobs held, a queue too old); empty: no "
+           "alert mail."},
+    KeyDef{"notify.queue_age",
+           Type::duration,
+           to<&GlobalConfig::notify_queue_age>(),
+           "1h",
+           "Alert when the oldest queued job is older than this.",
+           "",
+           {},
+           60,
+           30 * 86400},
 };
 
 using KV = std::pair<std::string_view, std::string_view>;
@@ -300,7 +325,7 @@ constexpr std::array kExchange = {
     KV{"smtp.security", "starttls"},       KV{"oauth.tenant", "organizations"},
     KV{"oauth.scopes", kMsScopes},         KV{"oauth.grant", "device"},
     KV{"delivery.rate_limit", "30"},       KV{"transport", "auto"},
-    KV{"graph.scopes", kGraphScopes}};
+    KV{"graph.scopes", kGraphScopes},      KV{"oauth.inactivity_limit", "90d"}};
 constexpr std::array kOutlook = {KV{"smtp.host", "smtp-mail.outlook.com"},
                                  KV{"smtp.port", "587"},
                                  KV{"smtp.security", "starttls"},
@@ -309,7 +334,8 @@ constexpr std::array kOutlook = {KV{"smtp.host", "smtp-mail.outlook.com"},
                                  KV{"oauth.grant", "device"},
                                  KV{"delivery.rate_limit", "30"},
                                  KV{"transport", "auto"},
-                                 KV{"graph.scopes", kGraphScopes}};
+                                 KV{"graph.scopes", kGraphScopes},
+                                 KV{"oauth.inactivity_limit", "90d"}};
 // Google's device flow refuses Gmail scopes (providers.md section 4).
 constexpr std::array kGmail = {KV{"smtp.host", "smtp.gmail.com"},
                                KV{"smtp.port", "587"},
@@ -319,9 +345,11 @@ constexpr std::array kGmail = {KV{"smtp.host", "smtp.gmail.com"},
                                KV{"oauth.grant", "authorization-code"},
                                KV{"delivery.rate_limit", "0"},
                                KV{"transport", "smtp"},
-                               KV{"graph.scopes", ""}};
+                               KV{"graph.scopes", ""},
+                               KV{"oauth.inactivity_limit", "183d"}};
 constexpr std::array kCustom = {KV{"oauth.tenant", ""}, KV{"delivery.rate_limit", "0"},
-                                KV{"transport", "smtp"}, KV{"graph.scopes", ""}};
+                                KV{"transport", "smtp"}, KV{"graph.scopes", ""},
+                                KV{"oauth.inactivity_limit", "0"}};
 constexpr std::array kPresets = {Preset{"exchange-online", kExchange},
                                  Preset{"outlook-com", kOutlook}, Preset{"gmail", kGmail},
                                  Preset{"custom", kCustom}};

@@ -273,6 +273,7 @@ class Engine::Sending {
     void start() {
         books_.wait(books_.record(nullptr, std::nullopt, next_window()));
         durable_ = marked_;
+        since_ = e_.clock_.now();
     }
 
     // The server answered message `i` (Transport::Done); the next one goes
@@ -283,10 +284,13 @@ class Engine::Sending {
         std::vector<spool::JobId> marks;
         if (marked_ < n && i + 1 + ahead_ / 2 >= marked_) marks = next_window();
         std::optional<spool::Attempt> result;
+        const auto now = e_.clock_.now();
         if (!mo.error && !mo.maybe_sent) {
-            result = settle(*b_.sent[i], mo, {}, e_.clock_.now(), b_.cfg.retry, e_.rng_);
+            result = settle(*b_.sent[i], mo, {}, now, b_.cfg.retry, e_.rng_);
+            result->elapsed = now - since_;
             recorded_[i] = true;
         }
+        since_ = now;
         if (result || !marks.empty()) {
             const std::size_t before = marked_ - marks.size();
             books_.wait(last_);  // the previous result first: at most one in flight
@@ -311,6 +315,10 @@ class Engine::Sending {
             const MessageOutcome& mo = i < outcome.messages.size() ? outcome.messages[i] : none;
             const spool::Job& job = *b_.sent[i];
             auto attempt = settle(job, mo, outcome.transcript, now, b_.cfg.retry, e_.rng_);
+            // Since the last answer: for the first message, the connection's
+            // setup; for a batch that failed, all of it went to the first.
+            attempt.elapsed = now - since_;
+            since_ = now;
             if (auto r = e_.spool_.finish_attempt(job.id, attempt); !r) {
                 e_.opt_.on_error(r.error());
                 continue;
@@ -337,6 +345,7 @@ class Engine::Sending {
     std::size_t durable_ = 0;  // jobs [0, durable_) committed as going out
     Books::Ticket last_ = 0;   // the latest handed over
     std::vector<bool> recorded_;
+    TimePoint since_{};  // the last answer, or the batch's start: elapsed counts from it
 };
 
 Engine::Engine(spool::Spool& spool, Transport& transport, const Clock& clock, Random& rng,

@@ -4,6 +4,22 @@
 #include <fmt/format.h>
 
 namespace pb::delivery {
+namespace {
+
+// "https://graph.microsoft.com/v1.0" -> "graph.microsoft.com:443".
+std::string server_of(std::string_view url) {
+    const bool tls = url.starts_with("https://");
+    if (const auto scheme = url.find("://"); scheme != std::string_view::npos)
+        url.remove_prefix(scheme + 3);
+    url = url.substr(0, url.find('/'));
+    const auto bracket = url.rfind(']');  // an IPv6 address: [::1]:8080
+    const auto colon = url.rfind(':');
+    const bool has_port =
+        colon != std::string_view::npos && (bracket == std::string_view::npos || colon > bracket);
+    return std::string(url) + (has_port ? "" : tls ? ":443" : ":80");
+}
+
+}  // namespace
 
 GraphTransport::GraphTransport(Resolve resolve, const Clock& clock, graph::Waiter wait,
                                std::filesystem::path drafts_dir)
@@ -21,12 +37,14 @@ BatchOutcome GraphTransport::send(const std::string& profile, std::span<Outgoing
             out.messages.push_back({{}, endpoint.error(), false, "graph"});
         return out;
     }
+    const std::string server = server_of(endpoint->options.endpoint);
     graph::Client client(*endpoint->http, *endpoint->tokens, gate_, ledger_, clock_, wait_,
                          endpoint->options);
     for (std::size_t i = 0; i < messages.size(); ++i) {
         OutgoingMessage& m = messages[i];
         MessageOutcome mo;
         mo.transport = "graph";
+        mo.server = server;
         if (!m.reopen) {
             mo.error =
                 fail(Errc::invalid_input, "the Graph transport needs a message it can read again");

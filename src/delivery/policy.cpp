@@ -84,6 +84,7 @@ spool::Attempt settle(const spool::Job& job, const MessageOutcome& outcome,
     spool::Attempt a;
     a.maybe_sent = outcome.maybe_sent;
     a.transport = outcome.transport;
+    a.server = outcome.server;
     std::vector<spool::Recipient> rcpts = job.recipients;
     std::optional<Error> pending_error;  // the first reason a recipient is still pending
 

@@ -124,8 +124,15 @@ BatchOutcome SmtpTransport::send(const std::string& profile, std::span<OutgoingM
         smtp_messages.push_back(smtp::OutgoingMessage{std::move(env), m.body});
     }
     smtp::ResultHook hook;
+    const std::string& host = endpoint->server.host;
+    const std::string server = (host.find(':') != std::string::npos ? "[" + host + "]" : host) +
+                               ":" + std::to_string(endpoint->server.port);
     if (done)
-        hook = [&done](std::size_t i, const smtp::MessageResult& r) { done(i, outcome_of(r)); };
+        hook = [&done, &server](std::size_t i, const smtp::MessageResult& r) {
+            MessageOutcome mo = outcome_of(r);
+            mo.server = server;
+            done(i, mo);
+        };
     smtp::SendReport report = conn->sender->send(smtp_messages, hook);
     if (conn->sender->reusable())
         put_back(std::move(conn));
@@ -143,6 +150,7 @@ BatchOutcome SmtpTransport::send(const std::string& profile, std::span<OutgoingM
                            : fail(Errc::mail_service_unavailable, "the session ended early");
             out.messages.push_back(std::move(mo));
         }
+        out.messages.back().server = server;
     }
     return out;
 }

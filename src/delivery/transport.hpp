@@ -51,6 +51,9 @@ struct MessageOutcome {
     // "smtp" or "graph": the transport that tried it, kept with the job
     // (`jobs show`); with transport auto it may be either.
     std::string transport = {};
+    // Where it went, "host:port", for the delivery log; "" when no server
+    // was reached or named.
+    std::string server = {};
 };
 
 struct BatchOutcome {

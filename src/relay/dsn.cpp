@@ -1,17 +1,13 @@
 #include "relay/dsn.hpp"
 
+#include <unistd.h>
+
 #include <fmt/format.h>
 
-#include <fstream>
-
-#include "intake/intake.hpp"
 #include "mime/header.hpp"
-#include "spool/spool.hpp"
 
 namespace pb::relay {
 namespace {
-
-constexpr std::size_t kWindow = 500;  // history entries looked at per scan
 
 // "550 5.1.1 no such user" -> "5.1.1"; else from the reply's first digit.
 std::string status_of(const spool::Recipient& r) {
@@ -103,98 +99,43 @@ std::string build_dsn(const DsnInput& in, Random& rng) {
     return m;
 }
 
-DsnNotifier::DsnNotifier(intake::Intake& intake, spool::Spool& spool,
-                         std::filesystem::path state_file, std::string hostname, const Clock& clock,
-                         Random& rng, std::function<void(std::string_view)> log)
-    : intake_(intake),
-      spool_(spool),
-      file_(std::move(state_file)),
+std::string reporting_host() {
+    char buf[256] = {};
+    if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "postbridge";
+    return buf;
+}
+
+DsnReporter::DsnReporter(Settings settings, std::string hostname, const Clock& clock,
+                         std::function<void(std::string_view)> log)
+    : settings_(std::move(settings)),
       hostname_(std::move(hostname)),
       clock_(clock),
-      rng_(rng),
       log_(std::move(log)) {}
 
-bool DsnNotifier::load() {
-    std::ifstream in(file_);
-    if (!in) return false;
-    spool::JobId id = 0;
-    while (in >> id) reported_.insert(id);
-    return true;
+std::optional<spool::FollowUp> DsnReporter::follow_up(const spool::Job& job) {
+    if (!needs_dsn(job)) return std::nullopt;
+    const auto cfg = settings_();
+    const std::string to = job.return_path.empty() ? job.sender : job.return_path;
+    if (!cfg->global().relay_dsn || to.empty()) return std::nullopt;
+    const std::string from = cfg->profile(job.profile).sender;
+    if (from.empty()) {
+        log_(fmt::format("relay: no delivery report for job {}: {}.sender is not set", job.id,
+                         job.profile));
+        return std::nullopt;
+    }
+    spool::FollowUp out;
+    out.message = build_dsn({job, to, from, hostname_, clock_.now()}, rng_);
+    out.submission.function = spool::Function::notification;
+    out.submission.profile = job.profile;
+    out.submission.sender = from;
+    out.submission.recipients = {to};
+    out.submission.subject = "Undelivered Mail Returned to Sender: " + one_line(job.subject);
+    log_(fmt::format("relay: job {} failed; a delivery report goes to {}", job.id, to));
+    return out;
 }
 
-void DsnNotifier::save() {
-    std::string text;
-    for (auto id : reported_) text += std::to_string(id) + "\n";
-    std::error_code ec;
-    std::filesystem::create_directories(file_.parent_path(), ec);
-    const auto tmp = file_.string() + ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::trunc);
-        out << text;
-        if (!out) {
-            log_("relay: cannot record the delivery reports sent in " + file_.string());
-            return;
-        }
-    }
-    std::filesystem::rename(tmp, file_, ec);
-    if (ec) log_("relay: cannot record the delivery reports sent: " + ec.message());
-}
-
-std::size_t DsnNotifier::scan() {
-    auto jobs = spool_.jobs(kWindow);
-    if (!jobs) {
-        log_("relay: delivery reports: " + jobs.error().describe());
-        return 0;
-    }
-    if (!loaded_) {
-        loaded_ = true;
-        if (!load()) {
-            for (const auto& j : *jobs)
-                if (needs_dsn(j)) reported_.insert(j.id);
-            save();
-            return 0;
-        }
-    }
-    // Forget ids that left the window: their jobs will not fail again.
-    if (!jobs->empty()) {
-        const spool::JobId oldest = jobs->back().id;
-        std::erase_if(reported_, [oldest](spool::JobId id) { return id < oldest; });
-    }
-    const auto cfg = intake_.config();
-    const bool enabled = cfg->global().relay_dsn;
-    std::size_t sent = 0;
-    for (const auto& job : *jobs) {
-        if (!needs_dsn(job) || reported_.contains(job.id)) continue;
-        reported_.insert(job.id);
-        save();
-        const std::string to = job.return_path.empty() ? job.sender : job.return_path;
-        if (!enabled || to.empty()) continue;
-        const std::string profile = job.profile;
-        const std::string from = cfg->profile(profile).sender;
-        if (from.empty()) {
-            log_(fmt::format("relay: no delivery report for job {}: {}.sender is not set", job.id,
-                             profile));
-            continue;
-        }
-        const std::string text = build_dsn({job, to, from, hostname_, clock_.now()}, rng_);
-        spool::Submission sub;
-        sub.function = spool::Function::notification;
-        sub.profile = profile;
-        sub.sender = from;
-        sub.recipients = {to};
-        sub.subject = "Undelivered Mail Returned to Sender: " + one_line(job.subject);
-        StringSource body(text);
-        auto r = intake_.submit(std::move(sub), body);
-        if (!r) {
-            log_(
-                fmt::format("relay: delivery report for job {}: {}", job.id, r.error().describe()));
-            continue;
-        }
-        ++sent;
-        log_(fmt::format("relay: job {} failed; delivery report to {} is job {}", job.id, to,
-                         r->id));
-    }
-    return sent;
+void DsnReporter::failed(const spool::Job& job, const Error& why) {
+    log_(fmt::format("relay: no delivery report for job {}: {}", job.id, why.describe()));
 }
 
 }  // namespace pb::relay

@@ -2,33 +2,24 @@
 // for good: a device's sender learns that a scan it handed over with a 250
 // never arrived.
 //
-// The delivery engine is not touched: the notifier looks at the job history
-// every few seconds for relay jobs that became failed (or partial) and
-// sends each a report, through the relay's profile, as a notification job.
-// Which jobs were reported is kept in STATE/relay/dsn-reported (written
-// before the report is submitted: a crash may lose a report, never send
-// one twice). At the first run every job already final is taken as
-// reported, so turning the relay on does not mail reports about old jobs.
-// No report goes to the null sender <> nor about a report (notification
-// jobs are not relay jobs), so two relays cannot loop.
+// The report is a spool::Reporter: the spool asks it inside the transaction
+// that records a relay job's final failure, and stores the report's job and
+// the original's "reported" mark in that same transaction. So a report is
+// made exactly once, whatever crashes, in whichever process delivered (serve,
+// or `postbridge flush`). No report goes to the null sender <> nor about a
+// report (notification jobs are not relay jobs), so two relays cannot loop.
 #pragma once
 
-#include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
-#include <set>
 #include <string>
 #include <string_view>
 
 #include "core/clock.hpp"
+#include "core/settings.hpp"
 #include "spool/job.hpp"
-
-namespace pb::intake {
-class Intake;
-}
-namespace pb::spool {
-class Spool;
-}
+#include "spool/spool.hpp"
 
 namespace pb::relay {
 
@@ -48,30 +39,26 @@ std::string build_dsn(const DsnInput& in, Random& rng);
 // that failed.
 bool needs_dsn(const spool::Job& job);
 
-class DsnNotifier {
+// The host name a report names itself by: the machine's.
+std::string reporting_host();
+
+class DsnReporter final : public spool::Reporter {
   public:
-    // Reports go to a job's return path (the device's own sender when the
-    // relay rewrote it), else to its sender.
-    // The history is read from `spool`; reports go in through `intake`.
-    DsnNotifier(intake::Intake& intake, spool::Spool& spool, std::filesystem::path state_file,
-                std::string hostname, const Clock& clock, Random& rng,
+    // Read for each report: relay.dsn turns reports off, PROFILE.sender is
+    // the report's sender.
+    using Settings = std::function<std::shared_ptr<const settings::Config>()>;
+    DsnReporter(Settings settings, std::string hostname, const Clock& clock,
                 std::function<void(std::string_view)> log);
-    // One look at the history; returns how many reports were submitted.
-    std::size_t scan();
+
+    std::optional<spool::FollowUp> follow_up(const spool::Job& job) override;
+    void failed(const spool::Job& job, const Error& why) override;
 
   private:
-    bool load();
-    void save();
-
-    intake::Intake& intake_;
-    spool::Spool& spool_;
-    std::filesystem::path file_;
+    Settings settings_;
     std::string hostname_;
     const Clock& clock_;
-    Random& rng_;
+    SystemRandom rng_;  // the spool calls one reporter at a time, under its lock
     std::function<void(std::string_view)> log_;
-    bool loaded_ = false;
-    std::set<spool::JobId> reported_;
 };
 
 }  // namespace pb::relay

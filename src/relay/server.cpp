@@ -255,6 +255,15 @@ struct Server::Impl {
                 if (s.connections == 0 && s.drained) std::exchange(s.drained, nullptr)->set_value();
             }
         } count{*this, client, !allowed};
+        // Told once the connection is over, however it ends.
+        struct Told {
+            Backend& b;
+            const std::string& client;
+            std::string user;
+            std::vector<std::string> replies;
+            ~Told() { b.connection_closed(client, user, replies); }
+        } told{*backend, client, {}, {}};
+        backend->connection_opened(client);
         std::size_t mine_unauthenticated = 0;
         if (!allowed) {
             ++unauthenticated;
@@ -431,6 +440,8 @@ struct Server::Impl {
                     }
                     spill.clear();
                     spill_failed = false;
+                    told.user = session.envelope().user.value_or("");
+                    told.replies.push_back(reply);
                     session.message_result(std::move(reply));
                     break;
                 }

@@ -39,6 +39,13 @@ class Backend {
     // The reply to the final dot (intake.hpp).
     virtual std::string submit(const Envelope& envelope, const Arrival& arrival,
                                ByteSource& message) = 0;
+    // For the metrics and the log: a connection was taken in, one ended
+    // (with the device account that logged in, "" for none, and the
+    // replies to its messages: "250 2.0.0 Ok: queued as 12", ...), a login
+    // failed.
+    virtual void connection_opened(const std::string& /*client*/) {}
+    virtual void connection_closed(const std::string& /*client*/, const std::string& /*user*/,
+                                   const std::vector<std::string>& /*replies*/) {}
 };
 
 struct ServerOptions {

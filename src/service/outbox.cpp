@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "core/log.hpp"
 #include "oauth/token.hpp"
 #include "oauth/token_manager.hpp"
 #include "oauth/url.hpp"
@@ -145,7 +146,9 @@ Result<Backends> open_backends(const std::filesystem::path& state_dir, const Clo
 Outbox::Outbox(std::filesystem::path state_dir, const Clock& clock, Random& rng)
     : state_dir_(std::move(state_dir)), clock_(clock), rng_(rng) {}
 
-Outbox::~Outbox() = default;
+Outbox::~Outbox() {
+    if (backends_.spool) backends_.spool->set_reporter(nullptr);
+}
 
 Result<std::unique_ptr<Outbox>> Outbox::open(const std::filesystem::path& state_dir,
                                              const Clock& clock, Random& rng,
@@ -159,6 +162,10 @@ Result<std::unique_ptr<Outbox>> Outbox::open(const std::filesystem::path& state_
     o->rt_ = std::move(rt);
 
     Outbox* self = o.get();
+    auto log = options.log ? std::move(options.log) : log::at(log::Level::info);
+    o->reporter_ = std::make_unique<relay::DsnReporter>([self] { return self->config(); },
+                                                        relay::reporting_host(), clock, log);
+    o->spool().set_reporter(o->reporter_.get());
     ByProfile::Kinds kinds;
     kinds[settings::Transport::smtp] = std::make_unique<delivery::SmtpTransport>(
         [self](const std::string& p) { return self->endpoint(p); });
@@ -181,7 +188,10 @@ Result<std::unique_ptr<Outbox>> Outbox::open(const std::filesystem::path& state_
         return spool::Retention{g.history_max_jobs,
                                 std::chrono::duration_cast<Duration>(g.history_max_age)};
     };
-    eo.observer = options.observer;
+    o->delivery_log_ = std::make_unique<observe::DeliveryLog>(clock, log);
+    o->observers_.add(o->delivery_log_.get());
+    o->observers_.add(options.observer);
+    eo.observer = &o->observers_;
     eo.on_error = options.on_error ? std::move(options.on_error) : [](const Error& e) {
         std::cerr << "postbridge: " << e.describe() << "\n";
     };
@@ -290,6 +300,8 @@ void Outbox::keep_alive(const std::function<void(std::string_view)>& warn) {
                 std::chrono::duration_cast<Duration>(rt->profile(profile).oauth_keepalive_interval);
             if (client && manager) {
                 if (auto r = manager->keep_alive(profile, *client, interval); r) {
+                    log::write(log::Level::info,
+                               fmt::format("keep-alive: {} refreshed an unused sign-in", profile));
                     std::lock_guard lock(mu_);
                     if (auto again = rt->status(profile)) st = std::move(again);
                 }

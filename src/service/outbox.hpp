@@ -34,6 +34,8 @@
 #include "delivery/graph_transport.hpp"
 #include "delivery/smtp_transport.hpp"
 #include "intake/intake.hpp"
+#include "observe/delivery_log.hpp"
+#include "relay/dsn.hpp"
 #include "service/runtime.hpp"
 #include "spool/file_ops.hpp"
 #include "spool/spool.hpp"
@@ -51,6 +53,11 @@ struct OutboxOptions {
     // Told of the engine's events (delivery/events.hpp); not owned, outlives
     // the outbox. Null: nobody listens.
     delivery::Observer* observer = nullptr;
+    // The delivery log (observe/delivery_log.hpp) and notes of what the
+    // outbox does by itself (a relay job's delivery report). Default: the
+    // process's log (core/log.hpp: standard error for serve, the system log
+    // for the other commands).
+    std::function<void(std::string_view)> log = {};
 };
 
 // Where the outbox keeps its state: settings, secrets and tokens in the
@@ -139,6 +146,9 @@ class Outbox final : public intake::Profiles {
     std::vector<std::filesystem::path> ca_files_;
     std::map<std::string, TimePoint> warned_;  // keep_alive(): last warning logged
 
+    std::unique_ptr<relay::DsnReporter> reporter_;  // asked by the spool
+    std::unique_ptr<observe::DeliveryLog> delivery_log_;
+    observe::Observers observers_;                    // the delivery log, then the caller's
     std::unique_ptr<delivery::Transport> transport_;  // routes each profile to its kind's
     std::unique_ptr<intake::Intake> intake_;
     std::unique_ptr<delivery::Engine> engine_;

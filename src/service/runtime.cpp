@@ -285,17 +285,25 @@ Result<SignInStatus> Runtime::status(std::string_view profile) {
     s.access_expires_at = set.access_expires_at;
     s.last_refresh = set.last_refresh;
     s.signed_in_at = set.signed_in_at;
-    const auto service = oauth::parse_service(set.service);
-    Duration limit{0};
-    if (service == oauth::Service::exchange_online || service == oauth::Service::outlook_com)
-        limit = oauth::microsoft_inactivity_limit;
-    else if (service == oauth::Service::gmail)
-        limit = oauth::google_inactivity_limit;
-    s.keepalive = oauth::keepalive_plan(
-        set,
-        std::chrono::duration_cast<Duration>(config_.profile(profile).oauth_keepalive_interval),
-        limit, clock_.now());
+    s.keepalive = keepalive_plan_of(config_.profile(profile), set, clock_.now());
     return s;
+}
+
+Duration inactivity_limit(const settings::ProfileConfig& config, std::string_view service) {
+    const auto set = std::chrono::duration_cast<Duration>(config.oauth_inactivity_limit);
+    if (set > Duration::zero()) return set;
+    const auto known = oauth::parse_service(service);
+    if (known == oauth::Service::exchange_online || known == oauth::Service::outlook_com)
+        return oauth::microsoft_inactivity_limit;
+    if (known == oauth::Service::gmail) return oauth::google_inactivity_limit;
+    return Duration::zero();
+}
+
+oauth::KeepAlivePlan keepalive_plan_of(const settings::ProfileConfig& config,
+                                       const oauth::TokenSet& tokens, TimePoint now) {
+    return oauth::keepalive_plan(
+        tokens, std::chrono::duration_cast<Duration>(config.oauth_keepalive_interval),
+        inactivity_limit(config, tokens.service), now);
 }
 
 }  // namespace pb::service

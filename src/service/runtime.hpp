@@ -36,6 +36,14 @@ struct SignInStatus {
     oauth::KeepAlivePlan keepalive;
 };
 
+// How long the provider keeps an unused sign-in: PROFILE.oauth.inactivity_limit,
+// or for a profile set up before that key existed, its service's (Microsoft,
+// Google); zero when not known.
+Duration inactivity_limit(const settings::ProfileConfig& config, std::string_view service);
+// The keep-alive plan (and the lapse warning) of a stored sign-in.
+oauth::KeepAlivePlan keepalive_plan_of(const settings::ProfileConfig& config,
+                                       const oauth::TokenSet& tokens, TimePoint now);
+
 // Current Status as the manual's Email Server Status shows it ("Signed in",
 // "Signed out", with why in parentheses).
 // An app-only profile (client credentials) with no token yet is not signed

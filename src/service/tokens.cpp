@@ -1,6 +1,9 @@
 #include "service/tokens.hpp"
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
+
+#include "core/log.hpp"
 
 namespace pb::service {
 namespace {
@@ -92,12 +95,55 @@ Result<std::optional<oauth::TokenSet>> SealedTokenStore::load(std::string_view p
     return std::optional<oauth::TokenSet>(std::move(*t));
 }
 
+std::optional<std::string> sign_in_event(std::string_view profile,
+                                         const std::optional<oauth::TokenSet>& before,
+                                         const oauth::TokenSet& after) {
+    using oauth::SignInState;
+    const std::string who = after.account.empty() ? std::string(profile)
+                                                  : fmt::format("{} ({})", profile, after.account);
+    const bool new_sign_in = !before || before->signed_in_at != after.signed_in_at ||
+                             before->state != SignInState::signed_in;
+    const std::string why = after.state_reason.empty() ? "" : ": " + after.state_reason;
+    switch (after.state) {
+        case SignInState::signed_in:
+            if (new_sign_in)
+                return fmt::format("sign-in: {} signed in{}", who,
+                                   after.service.empty() ? "" : " to " + after.service);
+            if (before->last_refresh != after.last_refresh)
+                return fmt::format("sign-in: {} refreshed", who);
+            if (!before->keepalive_failed_at && after.keepalive_failed_at)
+                return fmt::format("sign-in: {} keep-alive failed; it is tried again hourly", who);
+            return std::nullopt;
+        case SignInState::expired:
+            if (before && before->state == SignInState::expired) return std::nullopt;
+            return fmt::format("sign-in: {} lapsed (361){}", who, why);
+        case SignInState::reauth_required:
+            if (before && before->state == SignInState::reauth_required) return std::nullopt;
+            return fmt::format("sign-in: {} revoked or refused (370){}", who, why);
+        case SignInState::signed_out:
+        case SignInState::pending:
+            break;
+    }
+    return std::nullopt;
+}
+
 Result<void> SealedTokenStore::save(std::string_view profile, const oauth::TokenSet& tokens) {
-    return store_.put_sealed(key(profile), Secret(encode_token_set(tokens)));
+    // What changed, for the log: the stored set is read first (a damaged
+    // one counts as none).
+    auto before = load(profile);
+    auto r = store_.put_sealed(key(profile), Secret(encode_token_set(tokens)));
+    if (r) {
+        if (auto event =
+                sign_in_event(profile, before ? *before : std::optional<oauth::TokenSet>{}, tokens))
+            log::write(log::Level::info, *event);
+    }
+    return r;
 }
 
 Result<void> SealedTokenStore::remove(std::string_view profile) {
-    return store_.erase_sealed(key(profile));
+    auto r = store_.erase_sealed(key(profile));
+    if (r) log::write(log::Level::info, fmt::format("sign-in: {} signed out", profile));
+    return r;
 }
 
 }  // namespace pb::service

@@ -19,6 +19,13 @@ class SealedTokenStore final : public oauth::TokenStore {
     store::Store& store_;
 };
 
+// The log line for a stored sign-in that changed (signed in, refreshed,
+// keep-alive failed, lapsed, revoked); nullopt when nothing worth a line
+// changed. Names the profile and account, never a token.
+std::optional<std::string> sign_in_event(std::string_view profile,
+                                         const std::optional<oauth::TokenSet>& before,
+                                         const oauth::TokenSet& after);
+
 // The record's JSON (secrets inside; it is only ever stored sealed).
 std::string encode_token_set(const oauth::TokenSet& t);
 std::optional<oauth::TokenSet> decode_token_set(std::string_view json);

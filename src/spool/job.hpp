@@ -69,6 +69,7 @@ struct Job {
     std::string transport;    // "smtp" or "graph": what the last attempt went over; "" before one
     std::string transcript;   // redacted SMTP session of the last failed attempt
     std::string file;         // the spool file's name; empty once it is no longer needed
+    bool reported = false;    // its failure report (Reporter) was made
     std::vector<Recipient> recipients;
 };
 

@@ -22,7 +22,7 @@ constexpr std::string_view kColumns =
     "id, created_at, updated_at, next_attempt_at, finished_at, function, profile, sender, subject, "
     "size, "
     "attempts, state, code, detail, maybe_sent, transcript, file, queued_at, return_path, on_wire, "
-    "transport";
+    "transport, reported";
 
 Result<void> make_dir(const fs::path& p) {
     std::error_code ec;
@@ -82,85 +82,149 @@ Result<std::unique_ptr<Spool>> Spool::open(const fs::path& state_dir, FileOps& o
     return std::unique_ptr<Spool>(new Spool(std::move(*db), dir, ops, clock, rng));
 }
 
-Result<JobId> Spool::accept(const Submission& sub, ByteSource& body) {
-    if (sub.recipients.empty()) return fail(Errc::invalid_input, "the message has no recipient");
-    std::string name;
-    fs::path final_path;
-    {
-        std::lock_guard lock(mu_);  // Random is not thread-safe
-        // 128 random bits do not collide; the check is for weak generators,
-        // and the rename refuses to replace a file in any case.
-        for (int tries = 0;; ++tries) {
-            if (tries == 8)
-                return fail(Errc::spool_unwritable,
-                            "the message was not accepted: no free spool file name "
-                            "(is the random generator broken?)");
-            name = random_hex(rng_, 16);
-            final_path = dir_ / "msg" / name;
-            if (!fs::exists(final_path) && !fs::exists(dir_ / "quarantine" / name)) break;
-        }
+Result<std::string> Spool::new_name_locked() {
+    // 128 random bits do not collide; the check is for weak generators, and
+    // the rename refuses to replace a file in any case.
+    for (int tries = 0; tries < 8; ++tries) {
+        std::string name = random_hex(rng_, 16);
+        if (!fs::exists(dir_ / "msg" / name) && !fs::exists(dir_ / "quarantine" / name))
+            return name;
     }
-    const fs::path tmp = dir_ / "tmp" / name;
+    return fail(Errc::spool_unwritable,
+                "no free spool file name (is the random generator broken?)");
+}
 
+Result<std::uint64_t> Spool::write_message(const std::string& name, const Submission& sub,
+                                           ByteSource& body) {
+    const fs::path tmp = dir_ / "tmp" / name;
+    const fs::path final_path = dir_ / "msg" / name;
     auto size =
         write_spool_file(ops_, tmp, FileEnvelope{sub.sender, sub.recipients, sub.trace}, body);
-    if (!size)
-        return size.error().code == Errc::spool_unwritable ? refused(size.error()) : size.error();
+    if (!size) return size.error();
     if (auto r = ops_.rename(tmp, final_path); !r) {
         ops_.remove(tmp);
-        return refused(r.error());
+        return r.error();
     }
     if (auto r = ops_.fsync_dir(dir_ / "msg"); !r) {
         ops_.remove(final_path);
-        return refused(r.error());
+        return r.error();
     }
+    return *size;
+}
+
+Result<JobId> Spool::insert_locked(const Submission& sub, const std::string& name,
+                                   std::uint64_t size, std::int64_t now) {
+    auto ins = db_.cached(
+        "INSERT INTO jobs (created_at, updated_at, queued_at, next_attempt_at, function, profile, "
+        "sender, subject, size, state, code, detail, file, return_path) "
+        "VALUES (?1, ?1, ?1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+    if (!ins) return ins.error();
+    ins->bind(1, now)
+        .bind(2, to_string(sub.function))
+        .bind(3, sub.profile)
+        .bind(4, sub.sender)
+        .bind(5, sub.subject)
+        .bind(6, static_cast<std::int64_t>(size))
+        .bind(7, to_string(sub.held ? JobState::held : JobState::queued))
+        .bind(10, name)
+        .bind(11, sub.return_path);
+    if (sub.held) {
+        ins->bind(8, static_cast<std::int64_t>(*sub.held))
+            .bind(9, std::string(info(*sub.held).status));
+    } else {
+        ins->bind_null(8).bind_null(9);
+    }
+    if (auto r = ins->run(); !r) return r.error();
+    const JobId id = db_.last_insert_id();
+    auto rc = db_.cached("INSERT INTO job_recipients (job, seq, address) VALUES (?, ?, ?)");
+    if (!rc) return rc.error();
+    for (std::size_t i = 0; i < sub.recipients.size(); ++i) {
+        rc->reset();
+        rc->bind(1, id).bind(2, static_cast<std::int64_t>(i)).bind(3, sub.recipients[i]);
+        if (auto r = rc->run(); !r) return r.error();
+    }
+    return id;
+}
+
+Result<JobId> Spool::accept(const Submission& sub, ByteSource& body) {
+    if (sub.recipients.empty()) return fail(Errc::invalid_input, "the message has no recipient");
+    std::string name;
+    {
+        std::lock_guard lock(mu_);
+        auto n = new_name_locked();
+        if (!n) return refused(n.error());
+        name = std::move(*n);
+    }
+    auto size = write_message(name, sub, body);
+    if (!size)
+        return size.error().code == Errc::spool_unwritable ? refused(size.error()) : size.error();
 
     const auto now = ms(clock_.now());
     std::lock_guard lock(mu_);
     auto commit = [&]() -> Result<JobId> {
         store::Transaction tx(db_);
         if (auto r = tx.begin(); !r) return r.error();
-        auto ins = db_.cached(
-            "INSERT INTO jobs (created_at, updated_at, queued_at, next_attempt_at, function, "
-            "profile, sender, "
-            "subject, size, state, code, detail, file, return_path) VALUES (?1, ?1, ?1, ?1, ?2, "
-            "?3, "
-            "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
-        if (!ins) return ins.error();
-        ins->bind(1, now)
-            .bind(2, to_string(sub.function))
-            .bind(3, sub.profile)
-            .bind(4, sub.sender)
-            .bind(5, sub.subject)
-            .bind(6, static_cast<std::int64_t>(*size))
-            .bind(7, to_string(sub.held ? JobState::held : JobState::queued))
-            .bind(10, name)
-            .bind(11, sub.return_path);
-        if (sub.held) {
-            ins->bind(8, static_cast<std::int64_t>(*sub.held))
-                .bind(9, std::string(info(*sub.held).status));
-        } else {
-            ins->bind_null(8).bind_null(9);
-        }
-        if (auto r = ins->run(); !r) return r.error();
-        const JobId id = db_.last_insert_id();
-        auto rc = db_.cached("INSERT INTO job_recipients (job, seq, address) VALUES (?, ?, ?)");
-        if (!rc) return rc.error();
-        for (std::size_t i = 0; i < sub.recipients.size(); ++i) {
-            rc->reset();
-            rc->bind(1, id).bind(2, static_cast<std::int64_t>(i)).bind(3, sub.recipients[i]);
-            if (auto r = rc->run(); !r) return r.error();
-        }
+        auto id = insert_locked(sub, name, *size, now);
+        if (!id) return id.error();
         if (auto r = tx.commit(); !r) return r.error();
         committed_locked(Durability::synced);
         return id;
     };
     auto id = commit();
     if (!id) {
-        ops_.remove(final_path);
+        ops_.remove(dir_ / "msg" / name);
         return refused(id.error());
     }
     return id;
+}
+
+void Spool::set_reporter(Reporter* reporter) {
+    std::lock_guard lock(mu_);
+    reporter_ = reporter;
+}
+
+Result<void> Spool::follow_up_locked(JobId id, std::int64_t now) {
+    if (reporter_ == nullptr) return {};
+    auto jobs = load("WHERE id = ?1 AND reported = 0", id, 1);
+    if (!jobs) return jobs.error();
+    if (jobs->empty()) return {};
+    const Job& job = jobs->front();
+    auto report = reporter_->follow_up(job);
+    if (!report) return {};
+    if (report->submission.recipients.empty()) return {};
+
+    // Outside the savepoint: a file with no job is swept by recover().
+    auto name = new_name_locked();
+    if (!name) {
+        reporter_->failed(job, name.error());
+        return {};
+    }
+    StringSource body(std::move(report->message));
+    auto size = write_message(*name, report->submission, body);
+    if (!size) {
+        reporter_->failed(job, size.error());
+        return {};
+    }
+    auto in_savepoint = [&]() -> Result<void> {
+        if (auto r = db_.exec("SAVEPOINT follow_up"); !r) return r;
+        auto insert = [&]() -> Result<void> {
+            auto made = insert_locked(report->submission, *name, *size, now);
+            if (!made) return made.error();
+            auto mark = db_.cached("UPDATE jobs SET reported = 1 WHERE id = ?1");
+            if (!mark) return mark.error();
+            mark->bind(1, id);
+            return mark->run();
+        };
+        auto r = insert();
+        if (!r) (void)db_.exec("ROLLBACK TO follow_up");
+        (void)db_.exec("RELEASE follow_up");
+        return r;
+    };
+    if (auto r = in_savepoint(); !r) {
+        ops_.remove(dir_ / "msg" / *name);
+        reporter_->failed(job, r.error());
+    }
+    return {};
 }
 
 Result<std::vector<Job>> Spool::load(std::string_view where, std::int64_t arg, std::size_t limit) {
@@ -195,6 +259,7 @@ Result<std::vector<Job>> Spool::load(std::string_view where, std::int64_t arg, s
         j.return_path = st->text(18);
         j.on_wire = st->integer(19) != 0;
         j.transport = st->text(20);
+        j.reported = st->integer(21) != 0;
         out.push_back(std::move(j));
     }
     auto rc = db_.cached(
@@ -247,6 +312,37 @@ Result<std::vector<std::string>> Spool::profiles_where(std::string_view conditio
 
 Result<std::vector<std::string>> Spool::held_profiles() {
     return profiles_where("state = 'held' AND ?1 = ?1", 0);
+}
+
+Result<std::map<std::string, std::int64_t>> Spool::count_by_state() {
+    std::lock_guard lock(mu_);
+    auto st = db_.cached("SELECT state, COUNT(*) FROM jobs GROUP BY state");
+    if (!st) return st.error();
+    std::map<std::string, std::int64_t> out;
+    for (;;) {
+        auto row = st->step();
+        if (!row) return row.error();
+        if (!*row) break;
+        out[st->text(0)] = st->integer(1);
+    }
+    return out;
+}
+
+Result<std::map<std::string, TimePoint>> Spool::oldest_waiting(bool with_held) {
+    std::lock_guard lock(mu_);
+    auto st = db_.cached(
+        "SELECT profile, MIN(created_at) FROM jobs WHERE state IN ('queued', 'sending', ?1) "
+        "GROUP BY profile");
+    if (!st) return st.error();
+    st->bind(1, with_held ? "held" : "queued");
+    std::map<std::string, TimePoint> out;
+    for (;;) {
+        auto row = st->step();
+        if (!row) return row.error();
+        if (!*row) break;
+        out[st->text(0)] = from_ms(st->integer(1));
+    }
+    return out;
 }
 
 Result<std::vector<std::string>> Spool::due_profiles() {
@@ -370,7 +466,12 @@ Result<std::unique_ptr<SpoolReader>> Spool::open_message(const Job& job) {
     auto scan = scan_spool_file(ops_, path);
     if (!scan) {
         std::lock_guard lock(mu_);
+        store::Transaction tx(db_);
+        if (auto r = tx.begin(); !r) return r.error();
         if (auto q = quarantine_locked(job, scan.error()); !q) return q.error();
+        if (auto f = follow_up_locked(job.id, ms(clock_.now())); !f) return f.error();
+        if (auto r = tx.commit(); !r) return r.error();
+        committed_locked(Durability::synced);
         return scan.error();
     }
     auto reader = SpoolReader::open(ops_, path);
@@ -452,6 +553,8 @@ Result<void> Spool::finish_attempts(std::span<const std::pair<JobId, Attempt>> a
                 if (auto x = rc->run(); !x) return x.error();
             }
             if (drop_file && !drop_file->empty()) drop_files.push_back(std::move(*drop_file));
+            if (is_final(a.state) && a.state != JobState::sent)
+                if (auto r = follow_up_locked(id, now); !r) return r.error();
         }
         if (!going_out.empty()) {
             auto mark =

@@ -26,6 +26,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -70,6 +71,31 @@ struct Attempt {
     std::optional<TimePoint> next_attempt_at;  // when state is queued
     std::vector<Recipient> recipients;         // results by seq; others unchanged
     std::string transport = {};                // "smtp" or "graph"; "" leaves the job's as it was
+    // For observers only, not stored: where the attempt went ("host:port")
+    // and how long it took on the connection.
+    std::string server = {};
+    Duration elapsed{0};
+};
+
+// A job made by the transaction that records another job's final outcome:
+// the relay's delivery status notification for a job that failed. The two
+// commit together, so a report is made exactly once, whatever crashes.
+struct FollowUp {
+    Submission submission;
+    std::string message;  // the whole message, CRLF line ends
+};
+
+// Asked, inside that transaction, whether a job that has just become final
+// (failed or partial; sent jobs are not asked) needs a follow-up. Called
+// with the spool's lock held: it must not call the spool.
+class Reporter {
+  public:
+    virtual ~Reporter() = default;
+    // `job` as it now stands, with its recipients' results. Asked at most
+    // once per job: once a follow-up is made the job is marked reported.
+    virtual std::optional<FollowUp> follow_up(const Job& job) = 0;
+    // The follow-up could not be stored (the job's own outcome still is).
+    virtual void failed(const Job& /*job*/, const Error& /*why*/) {}
 };
 
 // How a commit of delivery results reaches the disk (see the top).
@@ -98,6 +124,14 @@ class Spool {
     // Removes final jobs beyond the count or older than the age, and their
     // files. Queued and held jobs are mail not yet delivered: never pruned.
     Result<std::size_t> prune(const Retention& r);
+
+    // --- figures (metrics, alerts) -------------------------------------------
+    // How many jobs are in each state (states with none are absent).
+    Result<std::map<std::string, std::int64_t>> count_by_state();
+    // Per profile, when its oldest job not yet delivered (queued or
+    // sending, and held ones with `with_held`) was accepted; profiles with
+    // none are absent.
+    Result<std::map<std::string, TimePoint>> oldest_waiting(bool with_held = true);
 
     // --- delivery ----------------------------------------------------------
     // Profiles that have held jobs.
@@ -149,6 +183,10 @@ class Spool {
     // with no job, older than `orphan_age`, are removed.
     Result<std::size_t> recover(Duration orphan_age = std::chrono::minutes{10});
 
+    // Asked about every job that becomes failed or partial from now on; not
+    // owned, outlives the spool's use. Null: none.
+    void set_reporter(Reporter* reporter);
+
     const std::filesystem::path& dir() const noexcept { return dir_; }
 
   private:
@@ -158,6 +196,19 @@ class Spool {
     // The distinct profiles of jobs matching `condition` (with ?1 = arg).
     Result<std::vector<std::string>> profiles_where(std::string_view condition, std::int64_t arg);
     Result<void> quarantine_locked(const Job& job, const Error& why);
+    // A fresh spool file name (needs the lock: Random is not thread-safe).
+    Result<std::string> new_name_locked();
+    // Writes `body` as spool file `name`: written, synced, renamed into msg/,
+    // the directory synced. Returns the message's size.
+    Result<std::uint64_t> write_message(const std::string& name, const Submission& sub,
+                                        ByteSource& body);
+    // The job's rows, inside the caller's transaction.
+    Result<JobId> insert_locked(const Submission& sub, const std::string& name, std::uint64_t size,
+                                std::int64_t now);
+    // Inside the transaction that made job `id` final: its follow-up, if the
+    // reporter wants one, in a savepoint of its own (a failure to store it
+    // costs the report, never the job's outcome).
+    Result<void> follow_up_locked(JobId id, std::int64_t now);
     // Counts a commit; a synced one makes all before it durable.
     void committed_locked(Durability durability);
     // Commits up to `upto` are durable: the files waiting on them are freed,
@@ -170,6 +221,7 @@ class Spool {
     FileOps& ops_;
     const Clock& clock_;
     Random& rng_;
+    Reporter* reporter_ = nullptr;
     // Commits through this connection, counted; those up to synced_ are
     // durable. A sent job's file waits in unsynced_drops_ (tagged with its
     // commit) until then, and in freed_ until remove_freed().

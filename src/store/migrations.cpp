@@ -88,6 +88,21 @@ ALTER TABLE jobs ADD COLUMN on_wire INTEGER NOT NULL DEFAULT 1;
     Migration{5, R"sql(
 ALTER TABLE jobs ADD COLUMN transport TEXT NOT NULL DEFAULT '';
 )sql"},
+    // Whether a job's failure report was made: set in the transaction that
+    // made the job final, with the report's own job (spool::Reporter), so
+    // that a report is made exactly once across crashes. Replaces the relay's
+    // file of reported jobs. And the administrator's alerts: one row per
+    // condition, so that a mail goes at most once a day per condition,
+    // across restarts and instances.
+    Migration{6, R"sql(
+ALTER TABLE jobs ADD COLUMN reported INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE alerts (
+    condition  TEXT PRIMARY KEY,  -- e.g. 'signin-lapse:email'
+    raised_at  INTEGER NOT NULL,  -- unix ms: when it was first seen this time
+    mailed_at  INTEGER,           -- unix ms: the last mail about it
+    text       TEXT NOT NULL      -- what the last mail said
+);
+)sql"},
 };
 
 }  // namespace

@@ -482,6 +482,77 @@ Result<bool> Store::remove_credential(const std::string& kind, const std::string
     return db_.changes() > 0;
 }
 
+namespace {
+
+// A row of `SELECT condition, raised_at, mailed_at, text FROM alerts`.
+Store::Alert alert_row(const Stmt& st) {
+    Store::Alert a{st.text(0), st.integer(1), std::nullopt, st.text(3)};
+    if (!st.is_null(2)) a.mailed_at = st.integer(2);
+    return a;
+}
+
+}  // namespace
+
+Result<std::vector<Store::Alert>> Store::alerts() {
+    std::lock_guard lock(mu_);
+    auto st =
+        db_.prepare("SELECT condition, raised_at, mailed_at, text FROM alerts ORDER BY condition");
+    if (!st) return std::move(st).error();
+    std::vector<Alert> out;
+    for (;;) {
+        auto row = st->step();
+        if (!row) return std::move(row).error();
+        if (!*row) break;
+        out.push_back(alert_row(*st));
+    }
+    return out;
+}
+
+Result<bool> Store::raise_alert(const std::string& condition, const std::string& text,
+                                std::int64_t now_ms, std::optional<std::int64_t> mail_every_ms) {
+    std::lock_guard lock(mu_);
+    auto up = db_.prepare(
+        "INSERT INTO alerts (condition, raised_at, mailed_at, text) VALUES (?1, ?2, NULL, ?3) "
+        "ON CONFLICT (condition) DO UPDATE SET text = ?3");
+    if (!up) return std::move(up).error();
+    if (auto r = up->bind(1, condition).bind(2, now_ms).bind(3, text).run(); !r)
+        return std::move(r).error();
+    if (!mail_every_ms) return false;
+    auto claim = db_.prepare(
+        "UPDATE alerts SET mailed_at = ?2 WHERE condition = ?1 AND "
+        "(mailed_at IS NULL OR mailed_at <= ?2 - ?3)");
+    if (!claim) return std::move(claim).error();
+    if (auto r = claim->bind(1, condition).bind(2, now_ms).bind(3, *mail_every_ms).run(); !r)
+        return std::move(r).error();
+    return db_.changes() > 0;
+}
+
+Result<void> Store::unmark_alert_mail(const std::string& condition) {
+    std::lock_guard lock(mu_);
+    auto st = db_.prepare("UPDATE alerts SET mailed_at = NULL WHERE condition = ?1");
+    if (!st) return std::move(st).error();
+    return st->bind(1, condition).run();
+}
+
+Result<std::optional<Store::Alert>> Store::clear_alert(const std::string& condition) {
+    std::lock_guard lock(mu_);
+    auto st = db_.prepare(
+        "DELETE FROM alerts WHERE condition = ?1 RETURNING condition, raised_at, mailed_at, text");
+    if (!st) return std::move(st).error();
+    st->bind(1, condition);
+    auto row = st->step();
+    if (!row) return std::move(row).error();
+    if (!*row) return std::optional<Alert>{};
+    Alert a = alert_row(*st);
+    // Finish the statement: the delete is done when it is stepped to its end.
+    while (true) {
+        auto more = st->step();
+        if (!more) return std::move(more).error();
+        if (!*more) break;
+    }
+    return std::optional<Alert>{std::move(a)};
+}
+
 Result<std::vector<CaCert>> Store::import_ca(const fs::path& file) {
     std::lock_guard lock(mu_);
     auto data = read_file(file);

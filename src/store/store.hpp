@@ -56,6 +56,11 @@ struct Migration {
     std::string_view sql;
 };
 
+// The kinds of credentials (put_credential): API tokens with every right,
+// and those that only read (status, jobs, metrics).
+inline constexpr const char* kApiTokenKind = "api-token";
+inline constexpr const char* kReadOnlyApiTokenKind = "api-token-read-only";
+
 // Thread-safe: serve's delivery workers, the relay's sessions and the web
 // thread may share one Store; each call runs alone on its connection (a
 // transaction of another thread never interleaves with it).
@@ -119,6 +124,28 @@ class Store {
     Result<std::optional<std::string>> credential(const std::string& kind, const std::string& name);
     Result<std::vector<std::pair<std::string, std::int64_t>>> credentials(const std::string& kind);
     Result<bool> remove_credential(const std::string& kind, const std::string& name);
+
+    // --- the administrator's alerts (notify.email) ----------------------
+    // A condition that needs the administrator ("signin-lapse:email"): kept
+    // in the database so that a mail about it goes at most once a period,
+    // across restarts and instances.
+    struct Alert {
+        std::string condition;
+        std::int64_t raised_at = 0;             // unix ms
+        std::optional<std::int64_t> mailed_at;  // unix ms: the last mail about it
+        std::string text;
+    };
+    Result<std::vector<Alert>> alerts();
+    // Records that `condition` holds now (`text` says what it is). With
+    // `mail_every`: returns true when no mail about it went out in that
+    // time, and marks it mailed now in the same statement, so that of
+    // several instances exactly one mails. Without: only records it.
+    Result<bool> raise_alert(const std::string& condition, const std::string& text,
+                             std::int64_t now_ms, std::optional<std::int64_t> mail_every_ms);
+    // The mail marked by raise_alert() could not be sent: due again.
+    Result<void> unmark_alert_mail(const std::string& condition);
+    // The condition no longer holds: removed. Returns it as it was.
+    Result<std::optional<Alert>> clear_alert(const std::string& condition);
 
     // --- CA certificates -----------------------------------------------
     // PEM or DER; stored as PEM. Returns the certificate(s) imported.

@@ -103,7 +103,7 @@ std::optional<std::string> string_field(const json& j, std::string_view key) {
 
 }  // namespace
 
-std::optional<std::string> App::api_token_name(const Request& request) {
+std::optional<App::ApiCaller> App::api_caller(const Request& request) {
     constexpr std::string_view scheme = "Bearer ";
     std::string_view h = request.authorization;
     if (h.size() <= scheme.size() ||
@@ -114,23 +114,25 @@ std::optional<std::string> App::api_token_name(const Request& request) {
         return std::nullopt;
     h.remove_prefix(scheme.size());
     const std::string sent = sha256_hex(h);
-    auto names = store_.credentials("api-token");
-    if (!names) return std::nullopt;
-    std::optional<std::string> found;
-    // Every stored hash is compared, so the time taken says nothing about
-    // which one (if any) matched.
-    for (const auto& [name, created] : *names) {
-        auto stored = store_.credential("api-token", name);
-        if (stored && *stored && Secret::equal_constant_time(sent, **stored) && !found)
-            found = name;
+    std::optional<ApiCaller> found;
+    // Every stored hash of both kinds is compared, so the time taken says
+    // nothing about which one (if any) matched.
+    for (const char* kind : {store::kApiTokenKind, store::kReadOnlyApiTokenKind}) {
+        auto names = store_.credentials(kind);
+        if (!names) continue;
+        for (const auto& [name, created] : *names) {
+            auto stored = store_.credential(kind, name);
+            if (stored && *stored && Secret::equal_constant_time(sent, **stored) && !found)
+                found = ApiCaller{name, std::string_view(kind) == store::kReadOnlyApiTokenKind};
+        }
     }
     return found;
 }
 
 Response App::api(Call& call) {
     const auto& req = call.req;
-    const auto who = api_token_name(req);
-    if (!who) {
+    const auto caller = api_caller(req);
+    if (!caller) {
         if (!req.authorization.empty())
             options_.log(fmt::format("web: API: a wrong token from {}", req.client));
         Response r = Response::json(
@@ -142,10 +144,25 @@ Response App::api(Call& call) {
         r.set("WWW-Authenticate", R"(Bearer realm="postbridge")");
         return r;
     }
+    const std::string* who = &caller->name;
     const bool get = req.method == "GET" || req.method == "HEAD";
     const bool post = req.method == "POST";
     std::string_view p = req.path;
     p.remove_prefix(std::string_view("/api/v1").size());
+    // A read-only token reads the status and the jobs (and /metrics); the
+    // settings may hold what an observer must not see.
+    if (caller->read_only && !(get && (p == "/status" || p == "/jobs" ||
+                                       (p.starts_with("/jobs/") && !p.ends_with("/retry"))))) {
+        options_.log(fmt::format("web: API: read-only token '{}' refused {} {}", *who, req.method,
+                                 req.path));
+        return Response::json(
+            json{{"error", fmt::format("the API token '{}' is read-only: it may GET /status and "
+                                       "/jobs only (an administrator token: postbridge api-token "
+                                       "create NAME)",
+                                       *who)}}
+                .dump(),
+            403);
+    }
 
     if (p == "/config" && get) return api_config_get(call, "");
     if (p.starts_with("/config/") && get) return api_config_get(call, p.substr(8));

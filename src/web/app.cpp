@@ -214,6 +214,10 @@ Response App::route(Call& call) {
         // the session: scripts have no cookie, and a browser's cookie must not
         // open it (no CSRF token guards it).
         {any, "/api/v1", api_token, [](App& a, Call& c) { return a.api(c); }, subtree},
+        // For the machines that watch serve (observe.cpp): no session.
+        {get, "/healthz", anyone, [](App& a, Call& c) { return a.healthz(c); }},
+        {get, "/readyz", anyone, [](App& a, Call& c) { return a.readyz(c); }},
+        {get, "/metrics", api_token, [](App& a, Call& c) { return a.metrics(c); }},
 
         {get, "/", admin, [](App&, Call&) { return Response::redirect(std::string(kEmailBase)); }},
         {get, "/network/email/basic", admin,

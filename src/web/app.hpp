@@ -118,7 +118,18 @@ class App {
     Response api_signin_start(Call& call);
     Response api_signin_poll(Call& call);
     Response api_send(Call& call);
-    std::optional<std::string> api_token_name(const Request& request);
+    // Who the request's API token is; nullopt when it has none that works.
+    struct ApiCaller {
+        std::string name;
+        bool read_only = false;  // `api-token create --read-only`: status, jobs, metrics
+    };
+    std::optional<ApiCaller> api_caller(const Request& request);
+
+    // Probes and figures (observe.cpp): /healthz and /readyz for anyone,
+    // /metrics for metrics.allowed_networks or an API token.
+    Response healthz(Call& call);
+    Response readyz(Call& call);
+    Response metrics(Call& call);
 
     store::Store& store_;
     SignInService& signin_;

@@ -175,12 +175,24 @@ std::string render_status_row(const EmailPage& page, std::string_view method) {
         // first, so the sign-in uses what is on the screen.
         action = R"(<button type="submit" name="signin" value="1">Sign In</button>)";
     }
+    // Next to the status, what it means for the administrator: a lapse to
+    // come, or why the sign-in ended.
+    std::string notes;
+    if (!page.signin.warning.empty())
+        notes += fmt::format(R"( <p class="warning" id="status-warning">{}</p>)",
+                             escape(page.signin.warning));
+    if ((page.signin.state == SignInStatus::State::expired ||
+         page.signin.state == SignInStatus::State::reauth_required) &&
+        !page.signin.reason.empty())
+        notes += fmt::format(R"( <p class="error" id="status-reason">{}</p>)",
+                             escape(page.signin.reason));
     return fmt::format(
-        R"(<div class="field" data-show="oauth2"{hidden}><span class="label">Current Status</span><div class="control"><output id="current-status" class="js-status">{status}</output> {action}</div></div>
+        R"(<div class="field" data-show="oauth2"{hidden}><span class="label">Current Status</span><div class="control"><output id="current-status" class="js-status">{status}</output> {action}{notes}</div></div>
 <div class="field" id="signed-account-row" data-show="oauth2"{hidden_account}><span class="label">Signed-in Account</span><div class="control"><output id="signin-account">{account}</output></div></div>
 )",
         fmt::arg("hidden", method == "oauth2" ? "" : " hidden"),
         fmt::arg("status", status_label(page.signin)), fmt::arg("action", action),
+        fmt::arg("notes", notes),
         fmt::arg("hidden_account", method == "oauth2" && signed_in ? "" : " hidden"),
         fmt::arg("account", escape(page.signin.account)));
 }

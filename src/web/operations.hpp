@@ -29,9 +29,24 @@ struct SendRequest {
     std::string body;
 };
 
+// One check of /readyz: its name, and what is wrong ("" when it passed).
+struct ReadyCheck {
+    std::string name;
+    std::string problem;
+};
+
 class Operations {
   public:
     virtual ~Operations() = default;
+
+    // /readyz: whether the service can take and keep mail now. Each check
+    // of the spool (writable), the store (opens and answers) and the
+    // listeners (up as the settings say).
+    virtual std::vector<ReadyCheck> readiness() { return {}; }
+    // /metrics: the Prometheus text (observe/metrics.hpp).
+    virtual Result<std::string> metrics() {
+        return fail(Errc::invalid_input, "no metrics in this build of the page");
+    }
 
     // The connection test runs on a thread of its own: against a server
     // that does not answer it lasts as long as the timeout, and the pages

@@ -1,6 +1,12 @@
 // Operations over service::Outbox (operations_service.hpp).
 #include "web/operations_service.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -21,8 +27,59 @@ namespace {
 
 class OutboxOperations final : public Operations {
   public:
-    OutboxOperations(store::Store& store, service::Outbox& outbox, const Clock& clock, Random& rng)
-        : store_(store), outbox_(outbox), clock_(clock), rng_(rng) {}
+    OutboxOperations(store::Store& store, service::Outbox& outbox, const Clock& clock, Random& rng,
+                     OperationsOptions options)
+        : store_(store), outbox_(outbox), clock_(clock), rng_(rng), options_(std::move(options)) {}
+
+    std::vector<ReadyCheck> readiness() override {
+        std::vector<ReadyCheck> out;
+        out.push_back({"spool", spool_problem()});
+        const int version = store_.schema_version();
+        out.push_back({"store", version > 0 ? std::string{}
+                                            : "the state database does not answer (" +
+                                                  (store_.dir() / "postbridge.db").string() + ")"});
+        out.push_back({"listeners", options_.listeners()});
+        return out;
+    }
+
+    Result<std::string> metrics() override {
+        observe::Gauges g;
+        for (const auto state :
+             {spool::JobState::queued, spool::JobState::sending, spool::JobState::held,
+              spool::JobState::sent, spool::JobState::partial, spool::JobState::failed})
+            g.jobs_by_state[std::string(spool::to_string(state))] = 0;
+        auto counts = outbox_.spool().count_by_state();
+        if (!counts) return std::move(counts).error();
+        for (const auto& [state, n] : *counts) g.jobs_by_state[state] = n;
+
+        service::Runtime rt(store_, clock_, rng_);
+        if (auto r = rt.reload(); !r) return std::move(r).error();
+        auto users = store_.users();
+        if (!users) return std::move(users).error();
+        std::vector<std::string> user_names;
+        for (const auto& u : *users) user_names.push_back(u.name);
+        const auto names = settings::profiles(user_names);
+
+        auto oldest = outbox_.spool().oldest_waiting();
+        if (!oldest) return std::move(oldest).error();
+        const auto now = clock_.now();
+        for (const auto& p : names) g.queue_oldest_seconds[p] = 0;
+        for (const auto& [p, t] : *oldest)
+            g.queue_oldest_seconds[p] = std::chrono::duration<double>(now - t).count();
+
+        for (const auto& p : names) {
+            if (rt.profile(p).auth_method != settings::AuthMethod::oauth2) continue;
+            auto st = rt.status(p);
+            if (!st) continue;  // a damaged token record: status says why
+            observe::Gauges::SignIn s{p, std::string(oauth::to_string(st->state)), std::nullopt};
+            if (st->keepalive.lapse_at)
+                s.lapse_seconds =
+                    std::chrono::duration<double>(*st->keepalive.lapse_at - now).count();
+            g.signins.push_back(std::move(s));
+        }
+        if (options_.metrics != nullptr) return options_.metrics->render(g);
+        return observe::Metrics{}.render(g);
+    }
 
     void start_connection_test(std::string_view profile) override {
         std::lock_guard lock(tests_mu_);
@@ -165,8 +222,25 @@ class OutboxOperations final : public Operations {
 
     store::Store& store_;
     service::Outbox& outbox_;
+    // Whether a file can be made in the spool now: written, synced and
+    // removed, as intake would.
+    std::string spool_problem() {
+        const auto dir = outbox_.spool().dir() / "tmp";
+        const auto probe = dir / fmt::format("ready-{}", random_hex(rng_, 8));
+        const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0)
+            return fmt::format("cannot write in {}: {}", dir.string(), std::strerror(errno));
+        const bool ok = ::write(fd, "x", 1) == 1 && ::fsync(fd) == 0;
+        const int err = errno;
+        ::close(fd);
+        ::unlink(probe.c_str());
+        if (!ok) return fmt::format("cannot write in {}: {}", dir.string(), std::strerror(err));
+        return {};
+    }
+
     const Clock& clock_;
     Random& rng_;
+    OperationsOptions options_;
     std::mutex tests_mu_;
     // Last: destroying it waits for a test still running, while the
     // members it uses are alive.
@@ -176,8 +250,9 @@ class OutboxOperations final : public Operations {
 }  // namespace
 
 std::unique_ptr<Operations> make_operations(store::Store& store, service::Outbox& outbox,
-                                            const Clock& clock, Random& rng) {
-    return std::make_unique<OutboxOperations>(store, outbox, clock, rng);
+                                            const Clock& clock, Random& rng,
+                                            OperationsOptions options) {
+    return std::make_unique<OutboxOperations>(store, outbox, clock, rng, std::move(options));
 }
 
 }  // namespace pb::web

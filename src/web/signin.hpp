@@ -39,6 +39,10 @@ struct SignInStatus {
     // The profile signs in by itself (client credentials): with no token
     // yet, it is not "signed out".
     bool app_only = false;
+
+    // Signed in, but it lapses for disuse within 14 days or keep-alive
+    // failed: shown next to Current Status.
+    std::string warning;
 };
 
 std::string_view to_string(SignInStatus::State s) noexcept;

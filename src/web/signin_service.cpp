@@ -176,9 +176,14 @@ class OAuthSignIn final : public SignInService {
             s.reason = (*stored)->state_reason;
         }
         std::lock_guard lock(store_mu_);
-        if (auto loaded = store_->load_settings())
-            s.app_only =
-                loaded->profile_config(profile).oauth_grant == settings::Grant::client_credentials;
+        if (auto loaded = store_->load_settings()) {
+            const auto cfg = loaded->profile_config(profile);
+            s.app_only = cfg.oauth_grant == settings::Grant::client_credentials;
+            if (stored && *stored) {
+                const auto plan = service::keepalive_plan_of(cfg, **stored, clock_.now());
+                if (plan.warning) s.warning = *plan.warning;
+            }
+        }
         return s;
     }
 

@@ -1,5 +1,5 @@
 // Delivery status notifications (RFC 3464) for relayed mail that failed
-// for good: the report itself, and the notifier on a real job history.
+// for good: the report itself, and the reporter on a real spool.
 #include "relay/dsn.hpp"
 
 #include <gtest/gtest.h>
@@ -78,27 +78,26 @@ TEST(RelayDsn, WhichJobsNeedOne) {
     EXPECT_TRUE(needs_dsn(j));  // gave up after delivery.max_age
 }
 
-class DsnNotifierTest : public ::testing::Test {
+// The reporter as the outbox installs it, on a real spool: the report is
+// made by the transaction that records the failure.
+class DsnReporterTest : public ::testing::Test {
   protected:
     void SetUp() override {
         dir_ = test::fresh_dir("pb-dsn");
         fs::create_directories(dir_);
-        auto o = service::Outbox::open(dir_, clock_, rng_);
+        service::OutboxOptions options;
+        options.log = [this](std::string_view l) { log_ += std::string(l) + "\n"; };
+        auto o = service::Outbox::open(dir_, clock_, rng_, std::move(options));
         ASSERT_TRUE(o.ok()) << o.error().describe();
         outbox_ = std::move(*o);
         ASSERT_TRUE(outbox_->store().set_values({{"email.sender", "scanner@example.test"}}).ok());
         ASSERT_TRUE(outbox_->reload().ok());
-        notifier_ = std::make_unique<DsnNotifier>(
-            outbox_->intake(), outbox_->spool(), dir_ / "relay" / "dsn-reported", "relay.test",
-            clock_, rng_, [this](std::string_view l) { log_ += std::string(l) + "\n"; });
     }
     void TearDown() override {
-        notifier_.reset();
         outbox_.reset();
         fs::remove_all(dir_);
     }
-    // A relay job refused for good by the server.
-    spool::JobId failed_relay_job() {
+    spool::JobId relay_job() {
         spool::Submission sub;
         sub.function = spool::Function::relay;
         sub.sender = "scanner@example.test";
@@ -108,8 +107,12 @@ class DsnNotifierTest : public ::testing::Test {
         StringSource body("Subject: scan\r\n\r\nb\r\n");
         auto acc = outbox_->intake().submit(sub, body);
         EXPECT_TRUE(acc.ok());
-        auto jobs = outbox_->spool().claim("email", 1, acc->id);
-        EXPECT_TRUE(jobs.ok() && jobs->size() == 1);
+        return acc->id;
+    }
+    // One attempt at `id` refused for good by the server.
+    void fail_for_good(spool::JobId id) {
+        auto jobs = outbox_->spool().claim("email", 1, id);
+        ASSERT_TRUE(jobs.ok() && jobs->size() == 1);
         spool::Attempt a;
         a.state = spool::JobState::failed;
         a.error = Error{Errc::recipient_rejected, "refused"};
@@ -118,8 +121,7 @@ class DsnNotifierTest : public ::testing::Test {
         r.code = Errc::recipient_rejected;
         r.reply = "550 5.1.1 no such user";
         a.recipients = {r};
-        EXPECT_TRUE(outbox_->spool().finish_attempt(acc->id, a).ok());
-        return acc->id;
+        ASSERT_TRUE(outbox_->spool().finish_attempt(id, a).ok());
     }
     std::vector<spool::Job> notifications() {
         std::vector<spool::Job> out;
@@ -129,50 +131,84 @@ class DsnNotifierTest : public ::testing::Test {
             if (j.function == spool::Function::notification) out.push_back(j);
         return out;
     }
+    bool reported(spool::JobId id) {
+        auto j = outbox_->spool().job(id);
+        return j.ok() && *j && (*j)->reported;
+    }
 
     fs::path dir_;
     test::ManualClock clock_;
     test::CountingRandom rng_;
     std::unique_ptr<service::Outbox> outbox_;
-    std::unique_ptr<DsnNotifier> notifier_;
     std::string log_;
 };
 
-TEST_F(DsnNotifierTest, OldFailuresAreNotReportedAtFirstStart) {
-    failed_relay_job();
-    EXPECT_EQ(notifier_->scan(), 0U);
-    EXPECT_EQ(notifier_->scan(), 0U);
+TEST_F(DsnReporterTest, AFailureIsReportedToTheOriginalSenderByTheSameCommit) {
+    const auto id = relay_job();
     EXPECT_TRUE(notifications().empty());
-}
-
-TEST_F(DsnNotifierTest, ANewFailureIsReportedOnceToTheOriginalSender) {
-    EXPECT_EQ(notifier_->scan(), 0U);
-    const auto id = failed_relay_job();
-    EXPECT_EQ(notifier_->scan(), 1U) << log_;
-    EXPECT_EQ(notifier_->scan(), 0U);
+    fail_for_good(id);
+    // No poller in between: the report is there as soon as the failure is.
     auto n = notifications();
     ASSERT_EQ(n.size(), 1U);
+    EXPECT_TRUE(reported(id));
     ASSERT_EQ(n[0].recipients.size(), 1U);
     EXPECT_EQ(n[0].recipients[0].address, "copier@lan.example");
     EXPECT_EQ(n[0].sender, "scanner@example.test");
-    EXPECT_NE(
-        log_.find("job " + std::to_string(id) + " failed; delivery report to copier@lan.example"),
-        std::string::npos)
+    EXPECT_EQ(n[0].state, spool::JobState::queued);
+    EXPECT_NE(log_.find("job " + std::to_string(id) +
+                        " failed; a delivery report goes to copier@lan.example"),
+              std::string::npos)
         << log_;
-
-    // A new notifier (serve restarted) remembers what was reported.
-    DsnNotifier again(outbox_->intake(), outbox_->spool(), dir_ / "relay" / "dsn-reported",
-                      "relay.test", clock_, rng_, [](std::string_view) {});
-    EXPECT_EQ(again.scan(), 0U);
+    // Its message is the report, on disk like any accepted message.
+    auto reader = outbox_->spool().open_message(n[0]);
+    ASSERT_TRUE(reader.ok()) << reader.error().describe();
 }
 
-TEST_F(DsnNotifierTest, NothingWhenTurnedOff) {
+TEST_F(DsnReporterTest, AJobRetriedByHandThatFailsAgainIsNotReportedTwice) {
+    const auto id = relay_job();
+    fail_for_good(id);
+    ASSERT_TRUE(outbox_->spool().retry(id).ok());
+    fail_for_good(id);
+    EXPECT_EQ(notifications().size(), 1U);
+}
+
+TEST_F(DsnReporterTest, NoReportForSentJobsNorForNotifications) {
+    const auto id = relay_job();
+    auto jobs = outbox_->spool().claim("email", 1, id);
+    ASSERT_TRUE(jobs.ok() && jobs->size() == 1);
+    spool::Attempt a;
+    a.state = spool::JobState::sent;
+    a.recipients = jobs->front().recipients;
+    a.recipients[0].result = spool::RecipientResult::accepted;
+    ASSERT_TRUE(outbox_->spool().finish_attempt(id, a).ok());
+    EXPECT_TRUE(notifications().empty());
+    EXPECT_FALSE(reported(id));
+
+    // The report itself fails: it is a notification, never reported on.
+    const auto other = relay_job();
+    fail_for_good(other);
+    auto n = notifications();
+    ASSERT_EQ(n.size(), 1U);
+    fail_for_good(n[0].id);
+    EXPECT_EQ(notifications().size(), 1U);
+}
+
+TEST_F(DsnReporterTest, NothingWhenTurnedOff) {
     ASSERT_TRUE(outbox_->store().set_values({{"relay.dsn", "false"}}).ok());
     ASSERT_TRUE(outbox_->reload().ok());
-    EXPECT_EQ(notifier_->scan(), 0U);
-    failed_relay_job();
-    EXPECT_EQ(notifier_->scan(), 0U);
+    const auto id = relay_job();
+    fail_for_good(id);
     EXPECT_TRUE(notifications().empty());
+    EXPECT_FALSE(reported(id));
+}
+
+TEST_F(DsnReporterTest, NothingWithoutASenderForTheReportAndTheLogSaysWhy) {
+    ASSERT_TRUE(outbox_->store().set_values({{"email.sender", std::nullopt}}).ok());
+    ASSERT_TRUE(outbox_->reload().ok());
+    const auto id = relay_job();
+    fail_for_good(id);
+    EXPECT_TRUE(notifications().empty());
+    EXPECT_NE(log_.find("email.sender is not set"), std::string::npos) << log_;
 }
 
 }  // namespace

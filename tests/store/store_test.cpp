@@ -97,11 +97,13 @@ TEST(Migrations, VersionsStrictlyIncrease) {
 
 TEST_F(StoreTest, UpgradesAStateOfAnEarlierVersion) {
     // A state written before migration 3: its jobs had no return_path, nor
-    // on_wire (4), nor transport (5), and one was being sent when that
-    // version stopped.
+    // on_wire (4), nor transport (5), nor reported and alerts (6), and one
+    // was being sent when that version stopped.
     {
         auto s = open();
         ASSERT_TRUE(s);
+        ASSERT_TRUE(s->db().exec("DROP TABLE alerts"));
+        ASSERT_TRUE(s->db().exec("ALTER TABLE jobs DROP COLUMN reported"));
         ASSERT_TRUE(s->db().exec("ALTER TABLE jobs DROP COLUMN transport"));
         ASSERT_TRUE(s->db().exec("ALTER TABLE jobs DROP COLUMN on_wire"));
         ASSERT_TRUE(s->db().exec("ALTER TABLE jobs DROP COLUMN return_path"));
@@ -114,6 +116,14 @@ TEST_F(StoreTest, UpgradesAStateOfAnEarlierVersion) {
     ASSERT_TRUE(s);
     EXPECT_EQ(s->schema_version(), migrations().back().version);
     EXPECT_TRUE(s->db().exec("SELECT return_path FROM jobs LIMIT 0"));
+    EXPECT_TRUE(s->db().exec("SELECT condition FROM alerts LIMIT 0"));
+    // Not reported on: a failure before this version had its report (or not)
+    // from the relay's old file.
+    auto rep = s->db().cached("SELECT reported FROM jobs");
+    ASSERT_TRUE(rep);
+    auto rep_row = rep->step();
+    ASSERT_TRUE(rep_row && *rep_row);
+    EXPECT_EQ(rep->integer(0), 0);
     // Not tried by this version yet: no transport to name.
     auto tr = s->db().cached("SELECT transport FROM jobs");
     ASSERT_TRUE(tr);

@@ -45,6 +45,76 @@ TEST_F(ApiTest, EveryApiCallNeedsAToken) {
     EXPECT_TRUE(ops_.sent.empty());
 }
 
+TEST_F(ApiTest, AReadOnlyTokenReadsTheStatusAndTheJobsOnly) {
+    const std::string reader = "pb_read_only_token_for_the_test";
+    ASSERT_TRUE(
+        store_->put_credential(store::kReadOnlyApiTokenKind, "watcher", sha256_hex(reader)));
+    ops_.history = {json{{"job", 1}, {"state", "sent"}}};
+    EXPECT_EQ(api("GET", "/api/v1/status", "", reader).status, 200);
+    EXPECT_EQ(api("GET", "/api/v1/jobs", "", reader).status, 200);
+    EXPECT_EQ(api("GET", "/api/v1/jobs/1", "", reader).status, 200);
+    for (const auto& [m, t] : std::vector<std::pair<std::string, std::string>>{
+             {"GET", "/api/v1/config"},
+             {"GET", "/api/v1/config/email.smtp.port"},
+             {"POST", "/api/v1/config"},
+             {"POST", "/api/v1/signin"},
+             {"POST", "/api/v1/jobs/1/retry"},
+             {"POST", "/api/v1/send"},
+         }) {
+        const auto r = api(m, t, "{}", reader);
+        EXPECT_EQ(r.status, 403) << m << " " << t;
+        EXPECT_NE(r.body.find("read-only"), std::string::npos) << r.body;
+    }
+    EXPECT_TRUE(ops_.sent.empty());
+    EXPECT_TRUE(signin_.started.empty());
+    EXPECT_EQ(ops_.history[0]["state"], "sent");  // not retried
+}
+
+TEST_F(ApiTest, MetricsAnswerToAllowedNetworksOrToAnyApiToken) {
+    auto scrape = [&](const std::string& client, const std::string& token) {
+        Request r;
+        r.method = "GET";
+        r.path = "/metrics";
+        r.client = client;
+        if (!token.empty()) r.authorization = "Bearer " + token;
+        return call(r);
+    };
+    const auto local = scrape("127.0.0.1", "");
+    EXPECT_EQ(local.status, 200);
+    EXPECT_EQ(local.body, ops_.metrics_text);
+    ASSERT_NE(local.header("Content-Type"), nullptr);
+    EXPECT_EQ(*local.header("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
+    EXPECT_EQ(scrape("::1", "").status, 200);
+    const auto far = scrape("192.0.2.50", "");
+    EXPECT_EQ(far.status, 403);
+    EXPECT_NE(far.body.find("metrics.allowed_networks"), std::string::npos) << far.body;
+    EXPECT_EQ(scrape("192.0.2.50", std::string(kToken)).status, 200);
+    EXPECT_EQ(scrape("127.0.0.1", "pb_wrong").status, 401);  // a wrong token is not ignored
+    ASSERT_TRUE(store_->set_values({{"metrics.allowed_networks", "192.0.2.0/24"}}));
+    EXPECT_EQ(scrape("192.0.2.50", "").status, 200);
+    EXPECT_EQ(scrape("127.0.0.1", "").status, 403);
+}
+
+TEST_F(ApiTest, ProbesNeedNoLoginAndReadyzNamesWhatFails) {
+    Request r;
+    r.method = "GET";
+    r.path = "/healthz";
+    r.client = "192.0.2.50";
+    const auto alive = call(r);
+    EXPECT_EQ(alive.status, 200);
+    EXPECT_EQ(alive.body, "ok\n");
+    r.path = "/readyz";
+    const auto ready = call(r);
+    EXPECT_EQ(ready.status, 200);
+    EXPECT_EQ(ready.body, "ready\nspool: ok\nstore: ok\nlisteners: ok\n");
+    ops_.ready[0].problem = "cannot write in /state/spool/tmp: Read-only file system";
+    ops_.ready[2].problem = "the relay is not listening (see the log)";
+    const auto not_ready = call(r);
+    EXPECT_EQ(not_ready.status, 503);
+    EXPECT_TRUE(not_ready.body.starts_with("not ready: spool, listeners\n")) << not_ready.body;
+    EXPECT_NE(not_ready.body.find("Read-only file system"), std::string::npos);
+}
+
 TEST_F(ApiTest, AStoredHashIsNotAToken) {
     // What the store holds must not open the API by itself.
     EXPECT_EQ(api("GET", "/api/v1/status", "", sha256_hex(kToken)).status, 401);

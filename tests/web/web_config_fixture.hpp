@@ -119,6 +119,10 @@ class ScriptedOperations final : public web::Operations {
         ++reloads;
         return std::string("140 certificates in /etc/ssl/certs/ca-certificates.crt");
     }
+    std::vector<web::ReadyCheck> ready = {{"spool", ""}, {"store", ""}, {"listeners", ""}};
+    std::vector<web::ReadyCheck> readiness() override { return ready; }
+    std::string metrics_text = "# HELP postbridge_jobs x\n# TYPE postbridge_jobs gauge\n";
+    Result<std::string> metrics() override { return metrics_text; }
 
   private:
     std::optional<std::string> testing_;

@@ -39,7 +39,9 @@ async function pb(...args) {
 // first-start password's file.
 function startServe() {
   return new Promise((resolve, reject) => {
-    const child = spawn(BINARY, ['--state', state, 'serve', '--web', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Alerts looked at every pass of housekeeping (2 s) rather than every minute.
+    const child = spawn(BINARY, ['--state', state, 'serve', '--web', '127.0.0.1:0'],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, POSTBRIDGE_ALERT_INTERVAL: '1' } });
     let out = '';
     child.stderr.on('data', (d) => { log += d; });
     child.stdout.on('data', (d) => {
@@ -260,6 +262,34 @@ test('postbridge send, once signed in, delivers to the maildir', async () => {
   const { stdout } = await pb('--json', 'send', '--wait', '--to', 'carol@example.test', '--subject', subject, '--body', 'Hello.');
   assert.equal(JSON.parse(stdout.trim().split('\n').pop()).state, 'sent', stdout);
   await waitForMessage(env.PB_MAILDIR, subject);
+});
+
+test('a sign-in about to lapse: the Basic page warns next to Current Status, and one alert mail goes out', async () => {
+  const to = `it-${process.pid}@example.test`;
+  await pb('config', 'set', 'notify.email', to);
+  // Shorter than the lapse warning's 14 days: the sign-in made above lapses
+  // within the window, as one whose keep-alive failed for weeks would.
+  await pb('config', 'set', 'email.oauth.inactivity_limit', '10d');
+  await page.goto(`${url}network/email/basic`);
+  const warning = page.locator('#status-warning');
+  assert.ok(await warning.isVisible(), 'the warning is shown');
+  assert.match(await warning.textContent(), /lapses on \d{4}-\d\d-\d\d/);
+  assert.equal(await page.textContent('#current-status'), 'Signed in');
+  await shot('15b-lapse-warning');
+  const alertMails = () => maildirMessages(env.PB_MAILDIR)
+    .map((m) => fs.readFileSync(m.file, 'utf8'))
+    .filter((t) => t.includes(`To: ${to}`) && t.includes('the sign-in of email lapses on'));
+  const m = await waitForMessage(env.PB_MAILDIR, `To: ${to}`, 20000);
+  assert.match(m.text, /Subject: postbridge: the sign-in of email lapses on/);
+  // Serve looks again every 2 s here: no second mail the same day.
+  await new Promise((resolve) => { setTimeout(resolve, 6000); });
+  assert.equal(alertMails().length, 1);
+  // Back to Microsoft's 90 days: the alert clears, with one note.
+  await pb('config', 'set', 'email.oauth.inactivity_limit', '90d');
+  await waitForMessage(env.PB_MAILDIR, 'cleared: signin-lapse:email', 20000);
+  await page.goto(`${url}network/email/basic`);
+  assert.equal(await page.locator('#status-warning').count(), 0);
+  await pb('config', 'set', 'notify.email', '');
 });
 
 test('a refused recipient fails its job with 632; the detail shows the redacted transcript; Retry queues it again', async () => {
