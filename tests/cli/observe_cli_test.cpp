@@ -299,6 +299,13 @@ TEST_F(ObserveCli, KilledWhileRelayedJobsFailEachFailureIsReportedExactlyOnce) {
     std::ofstream(script) << py;
     auto r = run_command("python3 " + script.string() + " 2>&1");
     ASSERT_EQ(r.status, 0) << r.out;
+    // The relay's figures and its session line, as the client left.
+    wait_for_lines("relay: session client=127.0.0.9 user=- jobs=", 1);
+    const auto m = scrape();
+    EXPECT_EQ(value(m, "postbridge_relay_messages_total", {{"result", "accepted"}}), kJobs);
+    EXPECT_EQ(value(m, "postbridge_relay_messages_total", {{"result", "refused"}}), 0);
+    EXPECT_EQ(value(m, "postbridge_relay_connections"), 0);
+    EXPECT_EQ(value(m, "postbridge_relay_auth_failures_total"), 0);
     // Killed once the first failures are recorded, while the rest go on.
     wait_for_lines("outcome=failed", 3);
     serve_->kill(SIGKILL);
