@@ -21,6 +21,9 @@ enum Exit : int { ok = 0, failed = 1, usage = 2, tempfail = 75 };
 class Context {
   public:
     std::string state_dir;  // from --state, POSTBRIDGE_STATE or the default
+    // --state or POSTBRIDGE_STATE named it: a state the caller wants, made if
+    // missing. The default is made only for commands that set one up.
+    bool state_named = false;
     bool json = false;
     int exit_status = Exit::ok;  // set by the command that ran
 

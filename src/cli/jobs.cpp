@@ -7,11 +7,16 @@
 // queue once (sendmail -q). Exit statuses: 0 done or accepted, 1 failed (also
 // partial), 2 bad usage or invalid value, 75 held or still queued at
 // --timeout (sendmail: only when the message could not be accepted).
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <optional>
 
 #include <filesystem>
@@ -28,6 +33,7 @@
 #include "delivery/locks.hpp"
 #include "delivery/smtp_transport.hpp"
 #include "intake/intake.hpp"
+#include "intake/local_submission.hpp"
 #include "mime/message.hpp"
 #include "service/outbox.hpp"
 #include "spool/history.hpp"
@@ -246,7 +252,97 @@ class StdinSource final : public ByteSource {
     }
 };
 
+// Whether this caller hands its message to the running service (local
+// submission) instead of spooling it itself: it is not root and has no state
+// of its own it can open. Such a caller never gets a new private state.
+bool hands_over(const Context& ctx) {
+    if (::geteuid() == 0) return false;
+    std::error_code ec;
+    const fs::path dir(ctx.state_dir);
+    if (fs::exists(dir, ec)) return ::access(dir.c_str(), R_OK | W_OK | X_OK) != 0;
+    return !ctx.state_named;
+}
+
+void send_all(int fd, std::string_view data) {
+    while (!data.empty()) {
+        const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return;  // the service answers why (or is gone: no answer below)
+        data.remove_prefix(static_cast<std::size_t>(n));
+    }
+}
+
+// sendmail through the running service's socket: the request line, standard
+// input, the end of it, then the service's one-line answer.
+int sendmail_via_service(Context& ctx, const SendmailOptions& o) {
+    namespace local = intake::local;
+    const std::string path = local::socket_path();
+    const auto unreachable = [&](const std::string& why) {
+        ctx.report(
+            fail(Errc::spool_unwritable,
+                 fmt::format("the message was not accepted: this user has no postbridge state to "
+                             "spool it in, and the running service does not answer on {} ({}). "
+                             "Start the service (systemctl start postbridge), or give a state this "
+                             "user may write with --state DIR",
+                             path, why)));
+        return static_cast<int>(Exit::tempfail);
+    };
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (path.size() >= sizeof addr.sun_path) return unreachable("the path is too long");
+    path.copy(addr.sun_path, path.size());
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return unreachable(std::strerror(errno));
+    struct Closer {
+        int fd;
+        ~Closer() { ::close(fd); }
+    } closer{fd};
+    if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0)
+        return unreachable(std::strerror(errno));
+
+    local::Request req;
+    req.from = o.from;
+    req.full_name = o.full_name;
+    req.recipients = o.recipients;
+    req.recipients_from_headers = o.from_headers;
+    send_all(fd, local::encode(req));
+    StdinSource in;
+    std::array<char, 64 * 1024> buf{};
+    for (;;) {
+        auto n = in.read(buf);
+        if (!n) {
+            ctx.report(n.error());
+            return static_cast<int>(Exit::tempfail);  // the service drops a cut message
+        }
+        if (*n == 0) break;
+        send_all(fd, std::string_view(buf.data(), *n));
+    }
+    ::shutdown(fd, SHUT_WR);
+
+    std::string answer;
+    for (;;) {
+        const ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        answer.append(buf.data(), static_cast<std::size_t>(n));
+        if (answer.find('\n') != std::string::npos) break;
+    }
+    auto reply = local::decode_reply(answer);
+    if (!reply) return unreachable("it closed the connection without an answer");
+    if (reply->exit_status != 0) {
+        if (ctx.json)
+            Context::emit({{"error", reply->message}, {"exit", reply->exit_status}});
+        else
+            std::cerr << "postbridge: " << reply->message << "\n";
+        return reply->exit_status;
+    }
+    if (ctx.json) Context::emit({{"job", reply->job}, {"state", reply->held ? "held" : "queued"}});
+    if (reply->held && !ctx.json) std::cerr << intake::kSignInMessage << "\n";
+    return Exit::ok;
+}
+
 int run_sendmail(Context& ctx, const SendmailOptions& o) {
+    if (hands_over(ctx)) return sendmail_via_service(ctx, o);
     // sendmail's contract: 0 once the message is safe in the spool, 75 only
     // when it could not be accepted; delivery problems go to the history.
     auto refuse = [&](const Error& e) {

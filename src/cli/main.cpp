@@ -1,5 +1,7 @@
 // The `postbridge` command (design.md "Command line"). Each part registers
 // its subcommands; this file holds the global options and `codes`.
+#include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <string>
@@ -95,6 +97,11 @@ int run(int argc, char** argv) {
         return Exit::ok;
     }
     ctx.read_only = only_reads(args);
+    ctx.state_named =
+        std::getenv("POSTBRIDGE_STATE") != nullptr ||
+        std::any_of(args.begin(), args.end(), [](const char* a) {
+            return std::string_view(a) == "--state" || std::string_view(a).starts_with("--state=");
+        });
     // What the commands do by themselves (the delivery log of `send --wait`
     // and `sendmail`, sign-in events) goes to the system log, facility mail:
     // their standard error is the user's, and cron mails it back. serve logs

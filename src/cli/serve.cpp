@@ -32,6 +32,7 @@
 #include "core/notify.hpp"
 #include "core/settings.hpp"
 #include "delivery/locks.hpp"
+#include "intake/local_submission.hpp"
 #include "oauth/sign_in.hpp"
 #include "service/alerts.hpp"
 #include "service/device_sign_in.hpp"
@@ -44,8 +45,9 @@ namespace pb::cli {
 namespace {
 
 struct ServeArgs {
-    std::string web;    // ADDR:PORT, overrides web.listen
-    std::string relay;  // ADDR:PORT, overrides relay.listen
+    std::string web;     // ADDR:PORT, overrides web.listen
+    std::string relay;   // ADDR:PORT, overrides relay.listen
+    std::string submit;  // the local submission socket, over POSTBRIDGE_SUBMIT_SOCKET
 };
 
 // "127.0.0.1:8443" / "[::1]:8443" -> host, port. The value was validated by
@@ -419,6 +421,21 @@ int serve(Context& ctx, const ServeArgs& args) {
                                           : std::string{};
     };
 
+    // Local users' sendmail (intake/local_submission.hpp). Without it they
+    // cannot send, but everything else works: a warning, not a failed start
+    // (a development serve has no /run/postbridge).
+    const std::string submit_path =
+        args.submit.empty() ? intake::local::socket_path() : args.submit;
+    auto local_submission = start_local_submission(env, submit_path);
+    if (local_submission)
+        log::write(log::Level::info,
+                   fmt::format("local submission: listening on {}", (*local_submission)->path()));
+    else
+        log::write(log::Level::warning,
+                   fmt::format("local submission is off: {}; users other than root and this "
+                               "service's cannot use sendmail",
+                               local_submission.error().describe()));
+
     PendingSignIns pending(ctx, **outbox, log_warning);
     // Declared after what they use, so they stop (and are joined) first.
     std::promise<void> delivery_done;
@@ -564,6 +581,7 @@ int serve(Context& ctx, const ServeArgs& args) {
     notify_thread = {};
     housekeeping_thread.request_stop();
     housekeeping_thread.join();
+    if (local_submission) local_submission->reset();  // callers under way finish
     if (*relay) (*relay)->drain(drain_end);
     relay->reset();
     if (delivered.wait_until(drain_end) != std::future_status::ready) {
@@ -590,6 +608,9 @@ void add_serve_commands(CLI::App& app, Context& ctx) {
         "serve", "Run Web Config, the delivery workers, keep-alive and the relay");
     cmd->add_option("--web", a->web, "ADDR:PORT for Web Config (default: web.listen)");
     cmd->add_option("--relay", a->relay, "ADDR:PORT for the SMTP relay (default: relay.listen)");
+    cmd->add_option("--submit-socket", a->submit,
+                    "the Unix socket for local users' sendmail (default: "
+                    "$POSTBRIDGE_SUBMIT_SOCKET, else /run/postbridge/submit.sock)");
     cmd->callback([&ctx, a] { ctx.exit_status = serve(ctx, *a); });
 }
 

@@ -65,4 +65,14 @@ Result<std::unique_ptr<WebFront>> make_web_front(ServeEnv& env);
 Result<std::unique_ptr<Background>> start_relay(ServeEnv& env, const settings::GlobalConfig& cfg,
                                                 const std::string& listen);
 
+// Local submission (intake/local_submission.hpp): the Unix socket on which
+// local users' `sendmail` hands over mail. Destroying it stops listening,
+// waits for the callers under way and removes the socket.
+class LocalSubmission {
+  public:
+    virtual ~LocalSubmission() = default;
+    virtual const std::string& path() const = 0;
+};
+Result<std::unique_ptr<LocalSubmission>> start_local_submission(ServeEnv& env, std::string path);
+
 }  // namespace pb::cli

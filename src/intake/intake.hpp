@@ -15,8 +15,8 @@
 // refused as delivery/policy.cpp decides; then the spool makes it durable.
 // Nothing here knows how mail leaves: that is delivery's.
 //
-// Thread-safe: serve's relay sessions, the web thread and the DSN notifier
-// call it at once.
+// Thread-safe: serve's relay sessions, the web thread, local submissions
+// and the spool's delivery reports call it at once.
 #pragma once
 
 #include <functional>

@@ -1,0 +1,82 @@
+// The local submission format (local_submission.hpp).
+#include "intake/local_submission.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdlib>
+
+namespace pb::intake::local {
+namespace {
+
+using nlohmann::json;
+
+Result<json> object_line(std::string_view line, std::string_view what) {
+    if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
+    auto j = json::parse(line, nullptr, false);
+    if (!j.is_object())
+        return fail(Errc::invalid_input,
+                    std::string(what) + " is not one line of JSON (is the other side postbridge?)");
+    return j;
+}
+
+// Bytes that are not UTF-8 (an address typed in Latin-1, a server's words)
+// become U+FFFD rather than an exception.
+std::string line_of(const json& j) {
+    return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+}  // namespace
+
+std::string socket_path() {
+    const char* env = std::getenv("POSTBRIDGE_SUBMIT_SOCKET");
+    return env != nullptr && *env != '\0' ? env : std::string(kDefaultSocket);
+}
+
+std::string encode(const Request& r) {
+    return line_of(json{{"from", r.from},
+                        {"full_name", r.full_name},
+                        {"recipients", r.recipients},
+                        {"t", r.recipients_from_headers}});
+}
+
+std::string encode(const Reply& r) {
+    json j{{"exit", r.exit_status}};
+    if (r.job != 0) j["job"] = r.job;
+    if (r.held) j["held"] = true;
+    if (!r.message.empty()) j["message"] = r.message;
+    return line_of(j);
+}
+
+Result<Request> decode_request(std::string_view line) {
+    auto j = object_line(line, "the submission's first line");
+    if (!j) return std::move(j).error();
+    Request r;
+    try {
+        r.from = j->value("from", "");
+        r.full_name = j->value("full_name", "");
+        r.recipients_from_headers = j->value("t", false);
+        for (const auto& a : j->value("recipients", json::array()))
+            r.recipients.push_back(a.get<std::string>());
+    } catch (const json::exception&) {
+        return fail(Errc::invalid_input,
+                    "the submission's first line has a field of the wrong type");
+    }
+    return r;
+}
+
+Result<Reply> decode_reply(std::string_view line) {
+    auto j = object_line(line, "the service's answer");
+    if (!j) return std::move(j).error();
+    Reply r;
+    try {
+        r.exit_status = j->value("exit", 75);
+        r.job = j->value("job", std::int64_t{0});
+        r.held = j->value("held", false);
+        r.message = j->value("message", "");
+    } catch (const json::exception&) {
+        return fail(Errc::invalid_input, "the service's answer has a field of the wrong type");
+    }
+    return r;
+}
+
+}  // namespace pb::intake::local

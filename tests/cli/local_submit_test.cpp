@@ -1,0 +1,110 @@
+// Local submission (intake/local_submission.hpp) as a local program meets it:
+// `sendmail` run as nobody (uid 65534, who cannot open the service's state)
+// hands its message to serve over the Unix socket, and it reaches the real
+// SMTP server; with no serve it gets 75 and no private state of its own; its
+// envelope sender is never one it chose.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <string>
+
+#include "cli/cli_with_peers.hpp"
+#include "support/log_watch.hpp"
+#include "support/serve_process.hpp"
+
+namespace pb::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+class LocalSubmit : public CliWithPeers {
+  protected:
+    void SetUp() override {
+        CliWithPeers::SetUp();
+        if (::geteuid() != 0) GTEST_SKIP() << "needs root, to run sendmail as another user";
+        // Where nobody may reach the socket: a directory of its own, 0755.
+        sock_dir_ = state_.string() + ".run";
+        fs::create_directories(sock_dir_);
+        fs::permissions(sock_dir_, fs::perms::owner_all | fs::perms::group_read |
+                                       fs::perms::group_exec | fs::perms::others_read |
+                                       fs::perms::others_exec);
+        home_ = state_.string() + ".home-of-nobody";  // never made
+    }
+    void TearDown() override {
+        serve_.reset();
+        fs::remove_all(sock_dir_);
+        fs::remove_all(home_);
+        CliWithPeers::TearDown();
+    }
+    std::string socket() const { return (sock_dir_ / "submit.sock").string(); }
+    std::string serve_log() const { return state_.string() + ".serve.log"; }
+
+    void start_serve() {
+        serve_ = std::make_unique<ServeProcess>(state_, serve_log());
+        serve_->start("--submit-socket " + socket());
+    }
+
+    // `sendmail ARGS` as nobody, with `message` on standard input, in an
+    // environment of nothing but its HOME and the socket's path.
+    CommandResult sendmail_as_nobody(const std::string& args, const std::string& message) {
+        const fs::path file = state_.string() + ".message";
+        std::ofstream(file, std::ios::binary) << message;
+        return run_command(
+            "setpriv --reuid=65534 --regid=65534 --clear-groups env -i HOME=" + home_.string() +
+            " PATH=/usr/bin:/bin POSTBRIDGE_SUBMIT_SOCKET=" + socket() + " " + binary_path() +
+            " sendmail " + args + " < " + file.string() + " 2>&1");
+    }
+
+    fs::path sock_dir_, home_;
+    std::unique_ptr<ServeProcess> serve_;
+};
+
+TEST_F(LocalSubmit, NobodysSendmailGoesThroughServeToTheRealSmtpServer) {
+    auto lines = signin_as_user("approve");
+    ASSERT_EQ(lines.back(), 0);
+    start_serve();
+    ASSERT_FALSE(HasFatalFailure());
+    const std::string subject = "from cron " + std::to_string(::getpid());
+    auto r = sendmail_as_nobody(
+        "-t -i -F CronDaemon -f ceo@example.test",
+        "To: bob@example.test\r\nSubject: " + subject + "\r\n\r\nThe nightly backup ended.\r\n");
+    EXPECT_EQ(r.status, 0) << r.out;
+    EXPECT_FALSE(fs::exists(home_)) << "sendmail made a state of its own for nobody";
+    ASSERT_TRUE(wait_for_log(
+        serve_log(),
+        [](const std::string& t) {
+            return t.find("local: job ") != std::string::npos &&
+                   t.find("outcome=sent") != std::string::npos;
+        },
+        30s))
+        << read_all(serve_log());
+    const std::string log = read_all(serve_log());
+    EXPECT_NE(log.find("accepted from user nobody (uid 65534"), std::string::npos) << log;
+    EXPECT_TRUE(in_maildir(subject));
+    // The envelope sender is the profile's, not the one nobody named.
+    auto jobs = pb("--json jobs");
+    EXPECT_NE(jobs.out.find(R"("sender":"alice@example.test")"), std::string::npos) << jobs.out;
+    EXPECT_EQ(jobs.out.find("ceo@example.test"), std::string::npos) << jobs.out;
+}
+
+TEST_F(LocalSubmit, WithoutServeNobodyGets75AndNoPrivateState) {
+    auto r = sendmail_as_nobody("-t", "To: bob@example.test\r\nSubject: lost?\r\n\r\nb\r\n");
+    EXPECT_EQ(r.status, 75) << r.out;
+    EXPECT_NE(r.out.find("does not answer on " + socket()), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("Start the service"), std::string::npos) << r.out;
+    EXPECT_FALSE(fs::exists(home_)) << "sendmail made a state of its own for nobody";
+}
+
+TEST_F(LocalSubmit, AMessageTheServiceRefusesGivesTheReasonAndItsStatus) {
+    start_serve();
+    ASSERT_FALSE(HasFatalFailure());
+    // No recipient at all: refused as bad input, nothing spooled.
+    auto r = sendmail_as_nobody("-t", "Subject: nobody to\r\n\r\nb\r\n");
+    EXPECT_EQ(r.status, 2) << r.out;
+    EXPECT_NE(r.out.find("recipient"), std::string::npos) << r.out;
+    EXPECT_EQ(pb("--json jobs").out.find("nobody to"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace pb::test
