@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <optional>
 
 #include <filesystem>
@@ -32,6 +33,7 @@
 #include "delivery/engine.hpp"
 #include "delivery/locks.hpp"
 #include "delivery/smtp_transport.hpp"
+#include "intake/aliases.hpp"
 #include "intake/intake.hpp"
 #include "intake/local_submission.hpp"
 #include "mime/message.hpp"
@@ -343,15 +345,15 @@ int sendmail_via_service(Context& ctx, const SendmailOptions& o) {
 
 int run_sendmail(Context& ctx, const SendmailOptions& o) {
     if (hands_over(ctx)) return sendmail_via_service(ctx, o);
-    // sendmail's contract: 0 once the message is safe in the spool, 75 only
-    // when it could not be accepted; delivery problems go to the history.
-    auto refuse = [&](const Error& e) {
+    // sendmail's contract: 0 once the message is safe in the spool, else the
+    // sysexits.h status its callers test for; delivery problems go to the
+    // history.
+    auto refuse = [&](const Error& e, intake::Sysexit why) {
         ctx.report(e);
-        return e.code == Errc::invalid_input ? static_cast<int>(Exit::usage)
-                                             : static_cast<int>(Exit::tempfail);
+        return static_cast<int>(why);
     };
     auto box = open_outbox(ctx);
-    if (!box) return refuse(box.error());
+    if (!box) return refuse(box.error(), intake::Sysexit::tempfail);
     intake::SendmailRequest r;
     r.function = o.function;
     r.profile = o.profile;
@@ -359,13 +361,106 @@ int run_sendmail(Context& ctx, const SendmailOptions& o) {
     r.full_name = o.full_name;
     r.recipients = o.recipients;
     r.recipients_from_headers = o.from_headers;
-    auto accepted = told((*box)->intake().sendmail(r, std::make_unique<StdinSource>()));
-    if (!accepted) return refuse(accepted.error());
+    intake::Sysexit why = intake::Sysexit::tempfail;
+    auto accepted = told((*box)->intake().sendmail(r, std::make_unique<StdinSource>(), &why));
+    if (!accepted) return refuse(accepted.error(), why);
     if (!accepted->held) {
         auto done = wait_for(ctx, **box, accepted->id, 0s);
         if (done && ctx.json) print_job(ctx, *done);
     }
     return Exit::ok;
+}
+
+// mailq and sendmail -bp: the jobs not yet delivered, in the layout of
+// Postfix's mailq (id, size, arrival time, sender; then each recipient that
+// waits, under the reason it waits).
+int run_mailq(Context& ctx) {
+    if (hands_over(ctx)) {
+        std::cerr << "mailq: this user has no postbridge state to read; run it as root or as "
+                     "the service's user\n";
+        return 77;  // EX_NOPERM
+    }
+    auto box = open_outbox(ctx);
+    if (!box) {
+        ctx.report(box.error());
+        return static_cast<int>(intake::Sysexit::tempfail);
+    }
+    auto jobs = (*box)->spool().jobs(100000);
+    if (!jobs) {
+        ctx.report(jobs.error());
+        return static_cast<int>(intake::Sysexit::tempfail);
+    }
+    std::vector<const spool::Job*> waiting;
+    for (auto it = jobs->rbegin(); it != jobs->rend(); ++it)  // oldest first, as mailq
+        if (!spool::is_final(it->state)) waiting.push_back(&*it);
+    if (ctx.json) {
+        for (const auto* j : waiting) Context::emit(spool::to_json(*j));
+        return Exit::ok;
+    }
+    if (waiting.empty()) {
+        std::cout << "Mail queue is empty\n";
+        return Exit::ok;
+    }
+    std::cout << "-Queue ID-  --Size-- ----Arrival Time---- -Sender/Recipient-------\n";
+    std::uint64_t bytes = 0;
+    for (const auto* j : waiting) {
+        const std::time_t t =
+            std::chrono::system_clock::to_time_t(std::chrono::system_clock::time_point(
+                std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                    j->created_at.time_since_epoch())));
+        std::tm tm{};
+        ::gmtime_r(&t, &tm);
+        char when[32];
+        std::strftime(when, sizeof when, "%a %b %e %H:%M:%S", &tm);
+        // The state follows the id as Postfix marks held (!) and active (*)
+        // jobs.
+        const char* mark = j->state == spool::JobState::held      ? "!"
+                           : j->state == spool::JobState::sending ? "*"
+                                                                  : "";
+        std::cout << fmt::format("{:<11} {:>8} {:<20}  {}\n", std::to_string(j->id) + mark, j->size,
+                                 when, j->sender);
+        const std::string reason =
+            j->code
+                ? fmt::format("(code {}: {})", static_cast<int>(*j->code),
+                              j->detail.empty() ? std::string(info(*j->code).status) : j->detail)
+                : std::string(j->state == spool::JobState::sending ? "(being delivered)"
+                                                                   : "(waiting for delivery)");
+        std::cout << fmt::format("{:>42}{}\n", "", reason.substr(0, 200));
+        for (const auto& r : j->recipients)
+            if (r.result == spool::RecipientResult::pending)
+                std::cout << fmt::format("{:>42}{}\n", "", r.address);
+        std::cout << "\n";
+        bytes += j->size;
+    }
+    std::cout << fmt::format("-- {} Kbytes in {} Request{}.\n", (bytes + 1023) / 1024,
+                             waiting.size(), waiting.size() == 1 ? "" : "s");
+    return Exit::ok;
+}
+
+// newaliases: postbridge keeps no aliases database; it reads the file as it
+// is each time. This checks it and says what it found.
+int run_newaliases(Context& ctx) {
+    std::string path = "/etc/aliases";
+    if (!hands_over(ctx) && ctx.state_exists()) {
+        if (auto s = ctx.store(); s) {
+            if (auto loaded = (*s)->load_settings(); loaded) path = loaded->global_config().aliases;
+        }
+    }
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        std::cerr << "newaliases: cannot read " << path << " (setting aliases)\n";
+        return static_cast<int>(intake::Sysexit::config);
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    const auto aliases = intake::Aliases::parse(text.str());
+    for (const auto& p : aliases.problems())
+        std::cerr << "newaliases: " << path << ": " << p << "\n";
+    std::cout << fmt::format(
+        "{}: {} aliases{}; read as it is each time (no database to build)\n", path, aliases.size(),
+        aliases.problems().empty() ? std::string{}
+                                   : fmt::format(", {} problem(s)", aliases.problems().size()));
+    return aliases.problems().empty() ? Exit::ok : static_cast<int>(intake::Sysexit::data);
 }
 
 int run_jobs(Context& ctx, int limit) {
@@ -473,25 +568,46 @@ void add_jobs_commands(CLI::App& app, Context& ctx) {
 
     auto mo = std::make_shared<SendmailOptions>();
     auto* sm = app.add_subcommand("sendmail", "sendmail-compatible: the message on standard input");
+    sm->set_help_flag("--help", "Print this help");  // -h is sendmail's hop count
     sm->add_flag("-t", mo->from_headers, "recipients from the To, Cc and Bcc headers too");
-    sm->add_option("-f", mo->from, "envelope sender");
+    sm->add_option("-f,-r", mo->from, "envelope sender");
     sm->add_option("-F", mo->full_name, "the From display name");
     sm->add_flag("-i")->description("a lone dot does not end the message (always so)");
+    auto mode = std::make_shared<std::string>("m");
+    sm->add_option("-b", *mode, "m: deliver the message (default); p: list the queue (mailq)")
+        ->check(CLI::IsMember({"m", "p"}));
+    auto flush_queue = std::make_shared<bool>(false);
+    sm->add_flag("-q", *flush_queue, "run the queue once (root and the service's user)");
     sm->add_option("--profile", mo->profile, "profile that sends")->capture_default_str();
     add_function_option(sm, mo->function);
     sm->add_option("recipients", mo->recipients, "recipients");
-    // Options sendmail callers pass that mean nothing here (-oi, -oem,
-    // -B8BITMIME): accepted and ignored, as design.md says.
+    // Options sendmail callers pass that mean nothing here: accepted and
+    // ignored, as msmtp and Postfix do (design.md).
     auto ignored = std::make_shared<std::vector<std::string>>();
-    sm->add_option("-o", *ignored, "ignored (sendmail compatibility)")
-        ->expected(1)
-        ->allow_extra_args(false)
-        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-    sm->add_option("-B", *ignored, "ignored (sendmail compatibility)")
-        ->expected(1)
-        ->allow_extra_args(false)
-        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-    sm->callback([&ctx, mo, ignored] { ctx.exit_status = run_sendmail(ctx, *mo); });
+    for (const char* name : {"-o", "-B", "-h", "-L", "-O", "-A"})
+        sm->add_option(name, *ignored, "ignored (sendmail compatibility)")
+            ->expected(1)
+            ->allow_extra_args(false)
+            ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+    for (const char* name : {"-v", "-G", "-U", "-m", "-n"})
+        sm->add_flag(name)->description("ignored (sendmail compatibility)");
+    sm->callback([&ctx, mo, mode, flush_queue, ignored] {
+        if (*flush_queue) {
+            if (hands_over(ctx)) {
+                std::cerr << "sendmail: only root and the service's user may run the queue\n";
+                ctx.exit_status = 77;  // EX_NOPERM
+                return;
+            }
+            ctx.exit_status = run_flush(ctx, "");
+        } else if (*mode == "p") {
+            ctx.exit_status = run_mailq(ctx);
+        } else {
+            ctx.exit_status = run_sendmail(ctx, *mo);
+        }
+    });
+    app.add_subcommand("newaliases", "Check the aliases file (setting aliases)")->callback([&ctx] {
+        ctx.exit_status = run_newaliases(ctx);
+    });
 
     auto limit = std::make_shared<int>(50);
     auto* jobs = app.add_subcommand("jobs", "The job history, newest first");

@@ -51,7 +51,10 @@ bool only_reads(const std::vector<char*>& args) {
     const auto words = command_words(args);
     const std::string cmd = words.empty() ? "" : words[0];
     const std::string sub = words.size() > 1 ? words[1] : "";
-    if (cmd == "status" || cmd == "status-sheet") return true;
+    if (cmd == "status" || cmd == "status-sheet" || cmd == "newaliases") return true;
+    if (cmd == "sendmail")
+        return std::any_of(args.begin(), args.end(),
+                           [](const char* a) { return std::string_view(a) == "-bp"; });
     if (cmd == "config") return sub == "show" || sub == "get" || sub == "export";
     if (cmd == "jobs") return sub.empty() || sub == "show";
     if (cmd == "ca" || cmd == "users" || cmd == "api-token" || cmd == "relay-users")
@@ -88,14 +91,15 @@ int run(int argc, char** argv) {
     // subcommand, the job list, and a no-op: programs that call a mail
     // system's commands work unchanged.
     std::vector<char*> args(argv, argv + argc);
-    std::string sendmail = "sendmail", jobs = "jobs";
+    std::string sendmail = "sendmail", list = "-bp", newaliases = "newaliases";
     const std::string called = argc > 0 ? std::filesystem::path(argv[0]).filename().string() : "";
     if (called == "sendmail") args.insert(args.begin() + 1, sendmail.data());
-    if (called == "mailq") args.insert(args.begin() + 1, jobs.data());
-    if (called == "newaliases") {
-        std::cerr << "newaliases: postbridge keeps no aliases database; nothing to do\n";
-        return Exit::ok;
-    }
+    if (called == "mailq") args.insert(args.begin() + 1, {sendmail.data(), list.data()});
+    if (called == "newaliases") args.insert(args.begin() + 1, newaliases.data());
+    // sendmail's callers test sysexits.h statuses: a command line it cannot
+    // read is EX_USAGE (64) there, 2 for postbridge's own commands.
+    const auto words = command_words(args);
+    const bool as_sendmail = !words.empty() && words[0] == "sendmail";
     ctx.read_only = only_reads(args);
     ctx.state_named =
         std::getenv("POSTBRIDGE_STATE") != nullptr ||
@@ -106,8 +110,7 @@ int run(int argc, char** argv) {
     // and `sendmail`, sign-in events) goes to the system log, facility mail:
     // their standard error is the user's, and cron mails it back. serve logs
     // to standard error, which is the journal under systemd.
-    if (const auto words = command_words(args); words.empty() || words[0] != "serve")
-        log::set_format(log::Format::syslog);
+    if (words.empty() || words[0] != "serve") log::set_format(log::Format::syslog);
     try {
         app.parse(static_cast<int>(args.size()), args.data());
     } catch (const CLI::CallForHelp& e) {
@@ -118,7 +121,7 @@ int run(int argc, char** argv) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
         app.exit(e);
-        return Exit::usage;
+        return as_sendmail ? 64 : static_cast<int>(Exit::usage);
     }
     return ctx.exit_status;
 }

@@ -125,6 +125,8 @@ struct GlobalConfig {
     BareLf relay_bare_lf{};
     bool relay_dsn = true;
 
+    std::string aliases;  // the aliases file's path (sendmail's local names)
+
     std::string metrics_allowed_networks;  // comma-separated CIDRs
     std::string notify_email;              // "" (off)
     std::chrono::seconds notify_queue_age{};

@@ -296,6 +296,9 @@ constexpr std::array kSchema = {
            "What to do with a bare LF or CR in relayed data.", "", kBareLf},
     KeyDef{"relay.dsn", Type::boolean, to<&GlobalConfig::relay_dsn>(), "true",
            "Send a delivery status notification when relayed mail fails for good."},
+    KeyDef{"aliases", Type::string, to<&GlobalConfig::aliases>(), "/etc/aliases",
+           "The aliases file (aliases(5)) that maps sendmail's local names, such as root, to "
+           "addresses; `newaliases` checks it."},
     KeyDef{"metrics.allowed_networks", Type::cidr_list,
            to<&GlobalConfig::metrics_allowed_networks>(), "127.0.0.0/8,::1",
            "Networks that may read /metrics without an API token."},

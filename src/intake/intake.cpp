@@ -2,8 +2,13 @@
 
 #include <fmt/format.h>
 
+#include <fstream>
+#include <optional>
+#include <sstream>
+
 #include "core/text.hpp"
 #include "delivery/policy.hpp"
+#include "intake/aliases.hpp"
 #include "mime/address.hpp"
 #include "mime/preformed.hpp"
 
@@ -78,8 +83,30 @@ Result<Accepted> Intake::compose(spool::Function function, const std::string& pr
     return submit(std::move(sub), **msg);
 }
 
-Result<Accepted> Intake::sendmail(const SendmailRequest& r, std::unique_ptr<ByteSource> message) {
+namespace {
+
+// The aliases file as the settings name it, read when a local name needs it.
+Result<Aliases> read_aliases(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        return fail(Errc::invalid_input,
+                    fmt::format("cannot read the aliases file {} (setting aliases)", path));
+    std::ostringstream text;
+    text << in.rdbuf();
+    return Aliases::parse(text.str());
+}
+
+}  // namespace
+
+Result<Accepted> Intake::sendmail(const SendmailRequest& r, std::unique_ptr<ByteSource> message,
+                                  Sysexit* why) {
+    const auto refuse = [why](Sysexit kind, Error e) -> Result<Accepted> {
+        if (why != nullptr) *why = kind;
+        return e;
+    };
     const auto config = profiles_.config();
+    if (auto ok = profiles_.check_profile(r.profile); !ok)
+        return refuse(Sysexit::config, std::move(ok).error());
     const std::string& sender = config->profile(r.profile).sender;
     // sender_policy rewrite (the default): services such as Exchange Online
     // send only as the signed-in mailbox, so the envelope sender and From
@@ -88,28 +115,57 @@ Result<Accepted> Intake::sendmail(const SendmailRequest& r, std::unique_ptr<Byte
     const bool rewrite =
         config->profile(r.profile).sender_policy == settings::SenderPolicy::rewrite &&
         !sender.empty();
+    if (r.from.empty() && sender.empty()) return refuse(Sysexit::config, no_sender(r.profile));
     auto from = mime::parse_mailbox(r.from.empty() || rewrite ? sender : r.from, "-f");
-    if (!from) return std::move(from).error();
+    if (!from) return refuse(Sysexit::usage, std::move(from).error());
     if (!r.full_name.empty()) from->display_name = r.full_name;
     mime::PreformedOptions popts;
     popts.rewrite_from = rewrite;
+    // Without -t the headers' recipients are the writer's business: cron's
+    // "To: root" goes out as written, to the alias given on the command line.
+    popts.parse_recipients = r.recipients_from_headers;
     auto pre = mime::wrap_preformed(std::move(message), *from, clock_, rng_, popts);
-    if (!pre) return std::move(pre).error();
+    if (!pre) return refuse(Sysexit::data, std::move(pre).error());
 
+    // Addresses as given; local names (no '@') through the aliases file.
     std::vector<std::string> rcpts;
+    std::optional<Aliases> aliases;
     for (const auto& raw : r.recipients) {
+        if (raw.find('@') == std::string::npos && settings::valid_user_name(lower(raw))) {
+            if (!aliases) {
+                auto read = read_aliases(config->global().aliases);
+                if (!read) return refuse(Sysexit::no_user, std::move(read).error());
+                aliases = std::move(*read);
+            }
+            auto expanded = aliases->expand(raw);
+            if (!expanded) return refuse(Sysexit::no_user, std::move(expanded).error());
+            for (auto& a : *expanded) rcpts.push_back(std::move(a));
+            continue;
+        }
         auto list = mime::parse_address_list(raw, "recipient");
-        if (!list) return std::move(list).error();
+        if (!list) return refuse(Sysexit::usage, std::move(list).error());
         for (const auto& m : *list) rcpts.push_back(m.addr_spec());
     }
     if (r.recipients_from_headers)
         for (const auto* list : {&pre->to, &pre->cc, &pre->bcc})
             for (const auto& m : *list) rcpts.push_back(m.addr_spec());
-    if (rcpts.empty()) return fail(Errc::invalid_input, "no recipient: give addresses or -t");
+    if (rcpts.empty())
+        return refuse(Sysexit::usage,
+                      fail(Errc::invalid_input, "no recipient: give addresses or -t"));
 
     spool::Submission sub{r.function,       r.profile,    from->addr_spec(),
                           std::move(rcpts), pre->subject, std::nullopt};
-    return submit(std::move(sub), *pre->message);
+    auto accepted = submit(std::move(sub), *pre->message);
+    if (!accepted) {
+        const Errc c = accepted.error().code;
+        const bool sign_in =
+            c == Errc::not_signed_in || c == Errc::sign_in_expired || c == Errc::sign_in_again;
+        return refuse(sign_in                       ? Sysexit::unavailable
+                      : c == Errc::spool_unwritable ? Sysexit::tempfail
+                                                    : Sysexit::data,
+                      std::move(accepted).error());
+    }
+    return accepted;
 }
 
 Result<Accepted> Intake::relayed(const RelayedMessage& envelope, ByteSource& message) {

@@ -59,6 +59,17 @@ class Profiles {
 };
 
 // sendmail's options (design.md "Command line").
+// What sendmail's callers expect its exit status to say (sysexits.h), for a
+// message sendmail() did not accept.
+enum class Sysexit : int {
+    usage = 64,        // EX_USAGE: the command line (a bad -f, no recipient)
+    data = 65,         // EX_DATAERR: the message itself
+    no_user = 67,      // EX_NOUSER: a local name with no alias
+    unavailable = 69,  // EX_UNAVAILABLE: the profile cannot send and refuses
+    tempfail = 75,     // EX_TEMPFAIL: not now (a full disk); try again
+    config = 78,       // EX_CONFIG: the settings (no sender, no such profile)
+};
+
 struct SendmailRequest {
     spool::Function function = spool::Function::cli;
     std::string profile = "email";
@@ -87,7 +98,11 @@ class Intake {
     // 652 when the profile has no sender ("set email.sender first").
     Result<Accepted> compose(spool::Function function, const std::string& profile,
                              mime::Draft draft);
-    Result<Accepted> sendmail(const SendmailRequest& request, std::unique_ptr<ByteSource> message);
+    // Local names among the recipients (root, lp) are expanded through the
+    // aliases file (setting `aliases`). When it refuses, `why` (if given)
+    // says which sendmail exit status fits.
+    Result<Accepted> sendmail(const SendmailRequest& request, std::unique_ptr<ByteSource> message,
+                              Sysexit* why = nullptr);
     // A message refused as unusable is 652 (the relay answers 554).
     Result<Accepted> relayed(const RelayedMessage& envelope, ByteSource& message);
 
