@@ -17,9 +17,13 @@
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <deque>
 #include <list>
+#include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include <fmt/format.h>
@@ -217,24 +221,53 @@ class LocalSubmissionServer final : public LocalSubmission {
         r.recipients = request->recipients;
         r.recipients_from_headers = request->recipients_from_headers;
         // The envelope sender is never another user's: -f counts from root
-        // and the service's own user only; everyone else's mail goes out as
-        // the profile's sender_policy makes it.
-        if (cred.uid == 0 || cred.uid == ::geteuid()) r.from = request->from;
-
+        // and the service's own user only. Everyone else's mail goes out as
+        // the profile's sender_policy makes it: rewrite, the profile's
+        // sender; keep, USER@ the sender's domain (www-data@example.com).
+        const bool owner = cred.uid == 0 || cred.uid == ::geteuid();
         const auto cfg = env_.outbox.config();
-        auto accepted = env_.outbox.intake().sendmail(
-            r, std::make_unique<SocketSource>(fd, head.substr(newline + 1),
-                                              cfg->global().relay_max_message_size));
-        if (!accepted) {
-            const auto& e = accepted.error();
-            return {e.code == Errc::invalid_input ? static_cast<int>(Exit::usage)
-                                                  : static_cast<int>(Exit::tempfail),
-                    0, false, e.describe()};
+        const auto& profile = cfg->profile(r.profile);
+        if (owner) {
+            r.from = request->from;
+        } else if (profile.sender_policy == settings::SenderPolicy::keep) {
+            if (const auto at = profile.sender.rfind('@'); at != std::string::npos)
+                r.from = user_name(cred.uid) + profile.sender.substr(at);
         }
+        if (!owner) {
+            if (auto refused = over_limit(cred.uid, cfg->global().local_rate_limit))
+                return {static_cast<int>(Exit::tempfail), 0, false, *refused};
+        }
+
+        intake::Sysexit why = intake::Sysexit::tempfail;
+        auto accepted = env_.outbox.intake().sendmail(
+            r,
+            std::make_unique<SocketSource>(fd, head.substr(newline + 1),
+                                           cfg->global().relay_max_message_size),
+            &why);
+        if (!accepted) return {static_cast<int>(why), 0, false, accepted.error().describe()};
         return {0, accepted->id, accepted->held.has_value(), {}};
     }
 
+    // local.rate_limit: at most `limit` messages of `uid` in any minute.
+    // nullopt when this one may go; else why not.
+    std::optional<std::string> over_limit(uid_t uid, std::int64_t limit) {
+        if (limit <= 0) return std::nullopt;
+        const auto now = std::chrono::steady_clock::now();
+        std::lock_guard lock(limits_mu_);
+        auto& times = sent_[uid];
+        while (!times.empty() && now - times.front() >= std::chrono::minutes{1}) times.pop_front();
+        if (static_cast<std::int64_t>(times.size()) >= limit)
+            return fmt::format(
+                "user {} handed over {} messages in the last minute, the most local.rate_limit "
+                "allows; try again later",
+                escaped(user_name(uid)), times.size());
+        times.push_back(now);
+        return std::nullopt;
+    }
+
     ServeEnv& env_;
+    std::mutex limits_mu_;
+    std::map<uid_t, std::deque<std::chrono::steady_clock::time_point>> sent_;
     int listener_;
     int wake_;
     std::string path_;

@@ -125,7 +125,8 @@ struct GlobalConfig {
     BareLf relay_bare_lf{};
     bool relay_dsn = true;
 
-    std::string aliases;  // the aliases file's path (sendmail's local names)
+    std::string aliases;                // the aliases file's path (sendmail's local names)
+    std::int64_t local_rate_limit = 0;  // local submissions per user and minute; 0 = none
 
     std::string metrics_allowed_networks;  // comma-separated CIDRs
     std::string notify_email;              // "" (off)

@@ -299,6 +299,17 @@ constexpr std::array kSchema = {
     KeyDef{"aliases", Type::string, to<&GlobalConfig::aliases>(), "/etc/aliases",
            "The aliases file (aliases(5)) that maps sendmail's local names, such as root, to "
            "addresses; `newaliases` checks it."},
+    KeyDef{"local.rate_limit",
+           Type::integer,
+           to<&GlobalConfig::local_rate_limit>(),
+           "120",
+           "Messages a local user (other than root and the service's) may hand to the service "
+           "per minute, so that one runaway script cannot use up the mailbox's quota (0 = no "
+           "limit).",
+           "",
+           {},
+           0,
+           1'000'000},
     KeyDef{"metrics.allowed_networks", Type::cidr_list,
            to<&GlobalConfig::metrics_allowed_networks>(), "127.0.0.0/8,::1",
            "Networks that may read /metrics without an API token."},

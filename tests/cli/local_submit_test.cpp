@@ -101,9 +101,39 @@ TEST_F(LocalSubmit, AMessageTheServiceRefusesGivesTheReasonAndItsStatus) {
     ASSERT_FALSE(HasFatalFailure());
     // No recipient at all: refused as bad input, nothing spooled.
     auto r = sendmail_as_nobody("-t", "Subject: nobody to\r\n\r\nb\r\n");
-    EXPECT_EQ(r.status, 2) << r.out;
+    EXPECT_EQ(r.status, 64) << r.out;  // EX_USAGE, as when sendmail spools itself
     EXPECT_NE(r.out.find("recipient"), std::string::npos) << r.out;
     EXPECT_EQ(pb("--json jobs").out.find("nobody to"), std::string::npos);
+}
+
+TEST_F(LocalSubmit, OneRunawayUserIsHeldToLocalRateLimit) {
+    ASSERT_EQ(pb("config set local.rate_limit 2").status, 0);
+    start_serve();
+    ASSERT_FALSE(HasFatalFailure());
+    const std::string m = "To: bob@example.test\r\nSubject: loop\r\n\r\nb\r\n";
+    EXPECT_EQ(sendmail_as_nobody("-t", m).status, 0);
+    EXPECT_EQ(sendmail_as_nobody("-t", m).status, 0);
+    auto third = sendmail_as_nobody("-t", m);
+    EXPECT_EQ(third.status, 75) << third.out;
+    EXPECT_NE(third.out.find("local.rate_limit"), std::string::npos) << third.out;
+    // Root is not limited: the queue's owner may flush its own backlog.
+    auto r = run_command(
+        "printf 'To: bob@example.test\\nSubject: root\\n\\nb\\n' | "
+        "POSTBRIDGE_SUBMIT_SOCKET=" +
+        socket() + " " + binary_path() + " --state " + state_.string() + " sendmail -t 2>&1");
+    EXPECT_EQ(r.status, 0) << r.out;
+}
+
+TEST_F(LocalSubmit, WithSenderPolicyKeepALocalUserSendsAsUserAtTheSendersDomain) {
+    ASSERT_EQ(pb("config set email.sender_policy keep").status, 0);
+    start_serve();
+    ASSERT_FALSE(HasFatalFailure());
+    auto r = sendmail_as_nobody("-t -f root@example.test",
+                                "To: bob@example.test\r\nSubject: kept\r\n\r\nb\r\n");
+    ASSERT_EQ(r.status, 0) << r.out;
+    auto jobs = pb("--json jobs");
+    EXPECT_NE(jobs.out.find(R"("sender":"nobody@example.test")"), std::string::npos) << jobs.out;
+    EXPECT_EQ(jobs.out.find(R"("sender":"root@example.test")"), std::string::npos) << jobs.out;
 }
 
 }  // namespace
