@@ -30,6 +30,7 @@
 #include <fmt/format.h>
 
 #include "cli/app.hpp"
+#include "core/text.hpp"
 #include "delivery/engine.hpp"
 #include "delivery/locks.hpp"
 #include "delivery/smtp_transport.hpp"
@@ -37,6 +38,8 @@
 #include "intake/intake.hpp"
 #include "intake/local_submission.hpp"
 #include "mime/message.hpp"
+#include "relay/dsn.hpp"  // reporting_host()
+#include "relay/session.hpp"
 #include "service/outbox.hpp"
 #include "spool/history.hpp"
 #include "spool/spool.hpp"
@@ -274,20 +277,20 @@ void send_all(int fd, std::string_view data) {
     }
 }
 
-// sendmail through the running service's socket: the request line, standard
-// input, the end of it, then the service's one-line answer.
-int sendmail_via_service(Context& ctx, const SendmailOptions& o) {
+// One message handed to the running service over its socket: the request
+// line, the message, the end of it, then the service's one-line answer. An
+// error when the service cannot be reached or gives no answer.
+Result<intake::local::Reply> hand_over(const intake::local::Request& req, ByteSource& message) {
     namespace local = intake::local;
     const std::string path = local::socket_path();
     const auto unreachable = [&](const std::string& why) {
-        ctx.report(
-            fail(Errc::spool_unwritable,
-                 fmt::format("the message was not accepted: this user has no postbridge state to "
-                             "spool it in, and the running service does not answer on {} ({}). "
-                             "Start the service (systemctl start postbridge), or give a state this "
-                             "user may write with --state DIR",
-                             path, why)));
-        return static_cast<int>(Exit::tempfail);
+        return fail(
+            Errc::spool_unwritable,
+            fmt::format("the message was not accepted: this user has no postbridge state to "
+                        "spool it in, and the running service does not answer on {} ({}). "
+                        "Start the service (systemctl start postbridge), or give a state this "
+                        "user may write with --state DIR",
+                        path, why));
     };
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
@@ -302,20 +305,11 @@ int sendmail_via_service(Context& ctx, const SendmailOptions& o) {
     if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0)
         return unreachable(std::strerror(errno));
 
-    local::Request req;
-    req.from = o.from;
-    req.full_name = o.full_name;
-    req.recipients = o.recipients;
-    req.recipients_from_headers = o.from_headers;
     send_all(fd, local::encode(req));
-    StdinSource in;
     std::array<char, 64 * 1024> buf{};
     for (;;) {
-        auto n = in.read(buf);
-        if (!n) {
-            ctx.report(n.error());
-            return static_cast<int>(Exit::tempfail);  // the service drops a cut message
-        }
+        auto n = message.read(buf);
+        if (!n) return std::move(n).error();  // the service drops a cut message
         if (*n == 0) break;
         send_all(fd, std::string_view(buf.data(), *n));
     }
@@ -331,6 +325,22 @@ int sendmail_via_service(Context& ctx, const SendmailOptions& o) {
     }
     auto reply = local::decode_reply(answer);
     if (!reply) return unreachable("it closed the connection without an answer");
+    return reply;
+}
+
+// sendmail through the running service: standard input is the message.
+int sendmail_via_service(Context& ctx, const SendmailOptions& o) {
+    intake::local::Request req;
+    req.from = o.from;
+    req.full_name = o.full_name;
+    req.recipients = o.recipients;
+    req.recipients_from_headers = o.from_headers;
+    StdinSource in;
+    auto reply = hand_over(req, in);
+    if (!reply) {
+        ctx.report(reply.error());
+        return static_cast<int>(Exit::tempfail);
+    }
     if (reply->exit_status != 0) {
         if (ctx.json)
             Context::emit({{"error", reply->message}, {"exit", reply->exit_status}});
@@ -341,6 +351,123 @@ int sendmail_via_service(Context& ctx, const SendmailOptions& o) {
     if (ctx.json) Context::emit({{"job", reply->job}, {"state", reply->held ? "held" : "queued"}});
     if (reply->held && !ctx.json) std::cerr << intake::kSignInMessage << "\n";
     return Exit::ok;
+}
+
+// The SMTP reply to the final dot for a message sendmail did not accept,
+// by why: the caller of -bs reads SMTP, not exit statuses.
+std::string smtp_refusal(int exit_status, std::string_view why) {
+    std::string words = printable(why, 300);
+    switch (exit_status) {
+        case static_cast<int>(intake::Sysexit::tempfail):
+            return "451 4.3.0 " + words;
+        case static_cast<int>(intake::Sysexit::no_user):
+            return "550 5.1.1 " + words;
+        case static_cast<int>(intake::Sysexit::data):
+            return "554 5.6.0 " + words;
+        default:
+            return "554 5.0.0 " + words;
+    }
+}
+
+// sendmail -bs: an SMTP session on standard input and output, on the
+// relay's session core (relay/session.hpp), as programs that speak SMTP to
+// a local sendmail expect. The caller is local: no login is asked, and no
+// TLS is offered (there is no network). Each message goes in as sendmail's
+// would: spooled here when this user owns a state, else handed to the
+// running service.
+int run_sendmail_bs(Context& ctx, const SendmailOptions& o) {
+    const bool via_service = hands_over(ctx);
+    std::unique_ptr<service::Outbox> box;
+    relay::SessionConfig cfg;
+    cfg.hostname = relay::reporting_host();
+    cfg.client_allowed = true;  // AUTH is not offered either: no TLS, and require_tls
+    cfg.local_names = true;     // RCPT TO:<root>, through the aliases file
+    if (!via_service) {
+        auto opened = open_outbox(ctx);
+        if (!opened) {
+            ctx.report(opened.error());
+            return static_cast<int>(intake::Sysexit::tempfail);
+        }
+        box = std::move(*opened);
+        const auto config = box->config();
+        cfg.max_message_size = config->global().relay_max_message_size;
+        cfg.max_recipients = config->global().relay_max_recipients;
+    }
+    std::vector<spool::JobId> queued;  // accepted here, not held
+    const auto submit = [&](const relay::Envelope& env, std::string message) -> std::string {
+        if (via_service) {
+            intake::local::Request req;
+            req.from = env.sender;
+            req.full_name = o.full_name;
+            req.recipients = env.recipients;
+            StringSource in(std::move(message));
+            auto reply = hand_over(req, in);
+            if (!reply) return smtp_refusal(static_cast<int>(Exit::tempfail), reply.error().detail);
+            if (reply->exit_status != 0) return smtp_refusal(reply->exit_status, reply->message);
+            return fmt::format("250 2.0.0 Ok: queued as {}", reply->job);
+        }
+        intake::SendmailRequest r;
+        r.function = o.function;
+        r.profile = o.profile;
+        r.from = env.sender;
+        r.full_name = o.full_name;
+        r.recipients = env.recipients;
+        intake::Sysexit why = intake::Sysexit::tempfail;
+        auto accepted =
+            box->intake().sendmail(r, std::make_unique<StringSource>(std::move(message)), &why);
+        if (!accepted) return smtp_refusal(static_cast<int>(why), accepted.error().detail);
+        if (!accepted->held) queued.push_back(accepted->id);
+        return fmt::format("250 2.0.0 Ok: queued as {}", accepted->id);
+    };
+    // Once the session is over, as sendmail does for its one message: the
+    // jobs it queued are delivered now unless serve runs (it takes them).
+    const auto deliver_queued = [&] {
+        for (const auto id : queued) (void)wait_for(ctx, *box, id, 0s);
+        return static_cast<int>(Exit::ok);
+    };
+
+    relay::Session session(cfg);
+    std::string out = session.greeting();
+    std::string message;
+    const auto flush_out = [&] {
+        std::cout << out << std::flush;
+        out.clear();
+    };
+    StdinSource in;
+    std::array<char, 16 * 1024> buf{};
+    for (;;) {
+        const relay::Action a = session.next();
+        switch (a.kind) {
+            case relay::Action::send:
+                out += a.text;
+                break;
+            case relay::Action::data:
+                message += a.text;
+                break;
+            case relay::Action::discard:
+                message.clear();
+                break;
+            case relay::Action::message:
+                session.message_result(submit(session.envelope(), std::exchange(message, {})));
+                break;
+            case relay::Action::verify_login:
+                session.login_result(false);  // no accounts here: a local caller needs none
+                break;
+            case relay::Action::start_tls:
+                session.tls_started();  // never offered (tls_available is false)
+                break;
+            case relay::Action::close:
+                flush_out();
+                return deliver_queued();
+            case relay::Action::need_input: {
+                flush_out();
+                auto n = in.read(buf);
+                if (!n || *n == 0) return deliver_queued();  // the caller hung up
+                session.feed(std::string_view(buf.data(), *n));
+                break;
+            }
+        }
+    }
 }
 
 int run_sendmail(Context& ctx, const SendmailOptions& o) {
@@ -574,8 +701,10 @@ void add_jobs_commands(CLI::App& app, Context& ctx) {
     sm->add_option("-F", mo->full_name, "the From display name");
     sm->add_flag("-i")->description("a lone dot does not end the message (always so)");
     auto mode = std::make_shared<std::string>("m");
-    sm->add_option("-b", *mode, "m: deliver the message (default); p: list the queue (mailq)")
-        ->check(CLI::IsMember({"m", "p"}));
+    sm->add_option("-b", *mode,
+                   "m: deliver the message (default); p: list the queue (mailq); s: an SMTP "
+                   "session on standard input and output")
+        ->check(CLI::IsMember({"m", "p", "s"}));
     auto flush_queue = std::make_shared<bool>(false);
     sm->add_flag("-q", *flush_queue, "run the queue once (root and the service's user)");
     sm->add_option("--profile", mo->profile, "profile that sends")->capture_default_str();
@@ -601,6 +730,8 @@ void add_jobs_commands(CLI::App& app, Context& ctx) {
             ctx.exit_status = run_flush(ctx, "");
         } else if (*mode == "p") {
             ctx.exit_status = run_mailq(ctx);
+        } else if (*mode == "s") {
+            ctx.exit_status = run_sendmail_bs(ctx, *mo);
         } else {
             ctx.exit_status = run_sendmail(ctx, *mo);
         }

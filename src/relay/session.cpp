@@ -477,7 +477,7 @@ void Session::do_rcpt(std::string_view arg) {
     if (!path) return bad_command("501 5.5.4 Syntax: RCPT TO:<address>");
     if (!path->params.empty())
         return bad_command("555 5.5.4 Unsupported parameter: " + std::string(path->params));
-    if (!plausible_address(path->address, true))
+    if (!plausible_address(path->address, !config_.local_names) || path->address.empty())
         return bad_command("553 5.1.3 Bad recipient address syntax: use user@domain");
     auto& r = envelope_.recipients;
     if (std::find(r.begin(), r.end(), path->address) != r.end())

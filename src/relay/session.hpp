@@ -43,6 +43,9 @@ struct SessionConfig {
     bool implicit_tls = false;    // the connection is TLS from the start (relay.listen_tls)
     bool require_tls = true;      // relay.require_tls: no AUTH before TLS
     bool client_allowed = false;  // the client's address is in relay.allowed_networks
+    // RCPT TO:<root>, a local name without a domain, is taken (sendmail
+    // -bs, whose caller is on this machine and whose names are aliases).
+    bool local_names = false;
     BareLf bare_lf = BareLf::normalize;
     StateTrace trace;  // told of every state change
 };

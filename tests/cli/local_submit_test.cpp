@@ -106,6 +106,26 @@ TEST_F(LocalSubmit, AMessageTheServiceRefusesGivesTheReasonAndItsStatus) {
     EXPECT_EQ(pb("--json jobs").out.find("nobody to"), std::string::npos);
 }
 
+// sendmail -bs by nobody: each message of the SMTP session goes to serve.
+TEST_F(LocalSubmit, AnSmtpSessionOfNobodyHandsEachMessageToServe) {
+    start_serve();
+    ASSERT_FALSE(HasFatalFailure());
+    auto r = sendmail_as_nobody(
+        "-bs",
+        "EHLO php.example\r\nMAIL FROM:<www-data@example.test>\r\nRCPT TO:<bob@example.test>\r\n"
+        "DATA\r\nSubject: bs one\r\n\r\n1\r\n.\r\nMAIL FROM:<www-data@example.test>\r\n"
+        "RCPT TO:<bob@example.test>\r\nDATA\r\nSubject: bs two\r\n\r\n2\r\n.\r\nQUIT\r\n");
+    EXPECT_EQ(r.status, 0) << r.out;
+    std::size_t queued = 0;
+    for (auto at = r.out.find("250 2.0.0 Ok: queued as "); at != std::string::npos;
+         at = r.out.find("250 2.0.0 Ok: queued as ", at + 1))
+        ++queued;
+    EXPECT_EQ(queued, 2U) << r.out;
+    const std::string log = read_all(serve_log());
+    EXPECT_EQ(count_of(log, "accepted from user nobody (uid 65534"), 2U) << log;
+    EXPECT_FALSE(fs::exists(home_));
+}
+
 TEST_F(LocalSubmit, OneRunawayUserIsHeldToLocalRateLimit) {
     ASSERT_EQ(pb("config set local.rate_limit 2").status, 0);
     start_serve();

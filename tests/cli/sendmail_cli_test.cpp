@@ -57,6 +57,32 @@ TEST_F(SendmailCli, CronsCommandLineReachesTheAliasOfRoot) {
     EXPECT_NE(jobs.out.find(R"("address":"bob@example.test")"), std::string::npos) << jobs.out;
 }
 
+// sendmail -bs: the caller speaks SMTP on standard input; the message goes
+// to the real SMTP server, a local name to its alias.
+TEST_F(SendmailCli, AnSmtpSessionOnStandardInputCarriesAMessage) {
+    auto lines = signin_as_user("approve");
+    ASSERT_EQ(lines.back(), 0);
+    const std::string subject = "over -bs " + std::to_string(::getpid());
+    auto r = sendmail("-bs",
+                      "EHLO app.example\r\nMAIL FROM:<app@example.test>\r\n"
+                      "RCPT TO:<postmaster>\r\nRCPT TO:<nosuchname>\r\nDATA\r\n"
+                      "Subject: " +
+                          subject + "\r\n\r\nhello\r\n.\r\nQUIT\r\n");
+    EXPECT_EQ(r.status, 0) << r.out;
+    EXPECT_TRUE(r.out.starts_with("220 ")) << r.out;
+    EXPECT_EQ(r.out.find("AUTH"), std::string::npos) << "no login for a local caller";
+    // A local name with no alias is refused at the final dot, with 550 5.1.1.
+    EXPECT_NE(r.out.find("550 5.1.1 nosuchname is a local name with no alias"), std::string::npos)
+        << r.out;
+    EXPECT_NE(r.out.find("221 "), std::string::npos) << r.out;
+    auto ok = sendmail("-bs",
+                       "HELO app.example\r\nMAIL FROM:<app@example.test>\r\n"
+                       "RCPT TO:<postmaster>\r\nDATA\r\nSubject: " +
+                           subject + "\r\n\r\nhello\r\n.\r\nQUIT\r\n");
+    EXPECT_NE(ok.out.find("250 2.0.0 Ok: queued as "), std::string::npos) << ok.out;
+    EXPECT_TRUE(in_maildir(subject));
+}
+
 TEST_F(SendmailCli, EachSysexitComesFromTheCaseSendmailUsesItFor) {
     // 64 EX_USAGE: an option sendmail does not have; a recipient that is no
     // address; an -f that is none, where -f counts (sender_policy keep).

@@ -611,6 +611,20 @@ TEST(RelaySession, BadAddressesAndParameters) {
         << d.out;
 }
 
+// sendmail -bs: a local caller's RCPT TO:<root> is a name for the aliases
+// file; the relay itself never takes one.
+TEST(RelaySession, LocalNamesOnlyWhereTheConfigTakesThem) {
+    SessionConfig c = allowed();
+    c.local_names = true;
+    Driver d(c);
+    d.feed("EHLO a\r\nMAIL FROM:<s@x.example>\r\nRCPT TO:<root>\r\nRCPT TO:<>\r\n");
+    EXPECT_TRUE(
+        d.out.ends_with("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n"
+                        "553 5.1.3 Bad recipient address syntax: use user@domain\r\n"))
+        << d.out;
+    EXPECT_EQ(d.s.envelope().recipients, std::vector<std::string>{"root"});
+}
+
 TEST(RelaySession, TooManyCommandsCloses) {
     SessionConfig c = allowed();
     c.max_commands = 3;
