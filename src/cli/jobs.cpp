@@ -245,6 +245,23 @@ struct SendmailOptions {
     spool::Function function = spool::Function::cli;
 };
 
+// What sendmail's options ask of intake, and of the service when it is
+// handed over; -bs puts each message's envelope in.
+intake::SendmailRequest sendmail_request(const SendmailOptions& o) {
+    intake::SendmailRequest r;
+    r.function = o.function;
+    r.profile = o.profile;
+    r.from = o.from;
+    r.full_name = o.full_name;
+    r.recipients = o.recipients;
+    r.recipients_from_headers = o.from_headers;
+    return r;
+}
+
+intake::local::Request local_request(const intake::SendmailRequest& r) {
+    return {r.from, r.full_name, r.recipients, r.recipients_from_headers};
+}
+
 // A ByteSource over standard input, unbuffered by iostreams.
 class StdinSource final : public ByteSource {
   public:
@@ -330,13 +347,8 @@ Result<intake::local::Reply> hand_over(const intake::local::Request& req, ByteSo
 
 // sendmail through the running service: standard input is the message.
 int sendmail_via_service(Context& ctx, const SendmailOptions& o) {
-    intake::local::Request req;
-    req.from = o.from;
-    req.full_name = o.full_name;
-    req.recipients = o.recipients;
-    req.recipients_from_headers = o.from_headers;
     StdinSource in;
-    auto reply = hand_over(req, in);
+    auto reply = hand_over(local_request(sendmail_request(o)), in);
     if (!reply) {
         ctx.report(reply.error());
         return static_cast<int>(Exit::tempfail);
@@ -395,23 +407,17 @@ int run_sendmail_bs(Context& ctx, const SendmailOptions& o) {
     }
     std::vector<spool::JobId> queued;  // accepted here, not held
     const auto submit = [&](const relay::Envelope& env, std::string message) -> std::string {
+        intake::SendmailRequest r = sendmail_request(o);
+        r.from = env.sender;
+        r.recipients = env.recipients;
+        r.recipients_from_headers = false;
         if (via_service) {
-            intake::local::Request req;
-            req.from = env.sender;
-            req.full_name = o.full_name;
-            req.recipients = env.recipients;
             StringSource in(std::move(message));
-            auto reply = hand_over(req, in);
+            auto reply = hand_over(local_request(r), in);
             if (!reply) return smtp_refusal(static_cast<int>(Exit::tempfail), reply.error().detail);
             if (reply->exit_status != 0) return smtp_refusal(reply->exit_status, reply->message);
             return fmt::format("250 2.0.0 Ok: queued as {}", reply->job);
         }
-        intake::SendmailRequest r;
-        r.function = o.function;
-        r.profile = o.profile;
-        r.from = env.sender;
-        r.full_name = o.full_name;
-        r.recipients = env.recipients;
         intake::Sysexit why = intake::Sysexit::tempfail;
         auto accepted =
             box->intake().sendmail(r, std::make_unique<StringSource>(std::move(message)), &why);
@@ -481,15 +487,9 @@ int run_sendmail(Context& ctx, const SendmailOptions& o) {
     };
     auto box = open_outbox(ctx);
     if (!box) return refuse(box.error(), intake::Sysexit::tempfail);
-    intake::SendmailRequest r;
-    r.function = o.function;
-    r.profile = o.profile;
-    r.from = o.from;
-    r.full_name = o.full_name;
-    r.recipients = o.recipients;
-    r.recipients_from_headers = o.from_headers;
     intake::Sysexit why = intake::Sysexit::tempfail;
-    auto accepted = told((*box)->intake().sendmail(r, std::make_unique<StdinSource>(), &why));
+    auto accepted =
+        told((*box)->intake().sendmail(sendmail_request(o), std::make_unique<StdinSource>(), &why));
     if (!accepted) return refuse(accepted.error(), why);
     if (!accepted->held) {
         auto done = wait_for(ctx, **box, accepted->id, 0s);
