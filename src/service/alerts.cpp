@@ -136,7 +136,13 @@ std::size_t Alerts::check() {
             log_(fmt::format("alerts: {}", due.error().describe()));
             continue;
         }
-        if (!*due) continue;
+        if (!*due) {
+            // Once per condition and process: it holds, and it was mailed
+            // within the day, so this pass sends nothing.
+            if (!via.empty() && still_.insert(c.key).second)
+                log_(fmt::format("alert: {} still holds; mailed within the last day", c.key));
+            continue;
+        }
         log_(fmt::format("alert: {}", c.summary));
         if (mail(via, to, c.summary, c.text))
             ++mailed;
@@ -147,6 +153,7 @@ std::size_t Alerts::check() {
     if (!all) return mailed;
     for (const auto& a : *all) {
         if (active.contains(a.condition)) continue;
+        still_.erase(a.condition);
         auto gone = store.clear_alert(a.condition);
         if (!gone || !*gone) continue;
         log_(fmt::format("alert cleared: {}", a.condition));

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <functional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -53,6 +54,7 @@ class Alerts {
     Outbox& outbox_;
     const Clock& clock_;
     std::function<void(std::string_view)> log_;
+    std::set<std::string> still_;  // conditions logged as still holding (once each)
 };
 
 }  // namespace pb::service

@@ -91,6 +91,10 @@ TEST_F(AlertsTest, ALapsingSignInIsMailedOnceADayAndItsClearingOnce) {
     EXPECT_EQ(alerts.check(), 0U);
     clock_.advance(23h);
     EXPECT_EQ(alerts.check(), 0U);
+    // The passes that send nothing say so once, not each time.
+    const std::string still = "alert: signin-lapse:email still holds";
+    ASSERT_NE(log_.find(still), std::string::npos) << log_;
+    EXPECT_EQ(log_.find(still), log_.rfind(still)) << log_;
     // Another instance on the same state does not mail it again either.
     auto other = open();
     Alerts second(*other, clock_, [](std::string_view) {});
