@@ -259,7 +259,12 @@ intake::SendmailRequest sendmail_request(const SendmailOptions& o) {
 }
 
 intake::local::Request local_request(const intake::SendmailRequest& r) {
-    return {r.from, r.full_name, r.recipients, r.recipients_from_headers};
+    intake::local::Request out;
+    out.from = r.from;
+    out.full_name = r.full_name;
+    out.recipients = r.recipients;
+    out.recipients_from_headers = r.recipients_from_headers;
+    return out;
 }
 
 // A ByteSource over standard input, unbuffered by iostreams.
@@ -503,9 +508,21 @@ int run_sendmail(Context& ctx, const SendmailOptions& o) {
 // waits, under the reason it waits).
 int run_mailq(Context& ctx) {
     if (hands_over(ctx)) {
-        std::cerr << "mailq: this user has no postbridge state to read; run it as root or as "
-                     "the service's user\n";
-        return 77;  // EX_NOPERM
+        // The service answers with this user's own jobs.
+        intake::local::Request req;
+        req.kind = intake::local::Request::Kind::queue;
+        StringSource nothing("");
+        auto reply = hand_over(req, nothing);
+        if (!reply) {
+            ctx.report(reply.error());
+            return static_cast<int>(intake::Sysexit::tempfail);
+        }
+        if (reply->exit_status != 0) {
+            std::cerr << "mailq: " << reply->message << "\n";
+            return reply->exit_status;
+        }
+        std::cout << reply->text;
+        return Exit::ok;
     }
     auto box = open_outbox(ctx);
     if (!box) {
@@ -517,50 +534,12 @@ int run_mailq(Context& ctx) {
         ctx.report(jobs.error());
         return static_cast<int>(intake::Sysexit::tempfail);
     }
-    std::vector<const spool::Job*> waiting;
-    for (auto it = jobs->rbegin(); it != jobs->rend(); ++it)  // oldest first, as mailq
-        if (!spool::is_final(it->state)) waiting.push_back(&*it);
     if (ctx.json) {
-        for (const auto* j : waiting) Context::emit(spool::to_json(*j));
+        for (auto it = jobs->rbegin(); it != jobs->rend(); ++it)
+            if (!spool::is_final(it->state)) Context::emit(spool::to_json(*it));
         return Exit::ok;
     }
-    if (waiting.empty()) {
-        std::cout << "Mail queue is empty\n";
-        return Exit::ok;
-    }
-    std::cout << "-Queue ID-  --Size-- ----Arrival Time---- -Sender/Recipient-------\n";
-    std::uint64_t bytes = 0;
-    for (const auto* j : waiting) {
-        const std::time_t t =
-            std::chrono::system_clock::to_time_t(std::chrono::system_clock::time_point(
-                std::chrono::duration_cast<std::chrono::system_clock::duration>(
-                    j->created_at.time_since_epoch())));
-        std::tm tm{};
-        ::gmtime_r(&t, &tm);
-        char when[32];
-        std::strftime(when, sizeof when, "%a %b %e %H:%M:%S", &tm);
-        // The state follows the id as Postfix marks held (!) and active (*)
-        // jobs.
-        const char* mark = j->state == spool::JobState::held      ? "!"
-                           : j->state == spool::JobState::sending ? "*"
-                                                                  : "";
-        std::cout << fmt::format("{:<11} {:>8} {:<20}  {}\n", std::to_string(j->id) + mark, j->size,
-                                 when, j->sender);
-        const std::string reason =
-            j->code
-                ? fmt::format("(code {}: {})", static_cast<int>(*j->code),
-                              j->detail.empty() ? std::string(info(*j->code).status) : j->detail)
-                : std::string(j->state == spool::JobState::sending ? "(being delivered)"
-                                                                   : "(waiting for delivery)");
-        std::cout << fmt::format("{:>42}{}\n", "", reason.substr(0, 200));
-        for (const auto& r : j->recipients)
-            if (r.result == spool::RecipientResult::pending)
-                std::cout << fmt::format("{:>42}{}\n", "", r.address);
-        std::cout << "\n";
-        bytes += j->size;
-    }
-    std::cout << fmt::format("-- {} Kbytes in {} Request{}.\n", (bytes + 1023) / 1024,
-                             waiting.size(), waiting.size() == 1 ? "" : "s");
+    std::cout << spool::mailq_text(*jobs);
     return Exit::ok;
 }
 

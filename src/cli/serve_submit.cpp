@@ -32,6 +32,7 @@
 #include "core/log.hpp"
 #include "core/text.hpp"
 #include "intake/local_submission.hpp"
+#include "spool/history.hpp"
 
 namespace pb::cli {
 namespace {
@@ -189,7 +190,7 @@ class LocalSubmissionServer final : public LocalSubmission {
             env_.log(fmt::format("local: job {} accepted from user {} (uid {}, pid {}){}",
                                  reply.job, escaped(user), cred.uid, cred.pid,
                                  reply.held ? ", held until the profile is signed in" : ""));
-        else
+        else if (!reply.message.empty())
             env_.log(fmt::format("local: refused a message from user {} (uid {}, pid {}): {}",
                                  escaped(user), cred.uid, cred.pid, reply.message));
         send_all(fd, local::encode(reply));
@@ -213,6 +214,8 @@ class LocalSubmissionServer final : public LocalSubmission {
         }
         auto request = local::decode_request(std::string_view(head).substr(0, newline + 1));
         if (!request) return {static_cast<int>(Exit::usage), 0, false, request.error().detail};
+        const bool owner = cred.uid == 0 || cred.uid == ::geteuid();
+        if (request->kind == local::Request::Kind::queue) return queue_of(cred.uid, owner);
 
         intake::SendmailRequest r;
         r.function = spool::Function::cli;
@@ -224,7 +227,6 @@ class LocalSubmissionServer final : public LocalSubmission {
         // and the service's own user only. Everyone else's mail goes out as
         // the profile's sender_policy makes it: rewrite, the profile's
         // sender; keep, USER@ the sender's domain (www-data@example.com).
-        const bool owner = cred.uid == 0 || cred.uid == ::geteuid();
         const auto cfg = env_.outbox.config();
         const auto& profile = cfg->profile(r.profile);
         if (owner) {
@@ -234,6 +236,7 @@ class LocalSubmissionServer final : public LocalSubmission {
                 r.from = user_name(cred.uid) + profile.sender.substr(at);
         }
         if (!owner) {
+            r.submitter = user_name(cred.uid);
             if (auto refused = over_limit(cred.uid, cfg->global().local_rate_limit))
                 return {static_cast<int>(Exit::tempfail), 0, false, *refused};
         }
@@ -246,6 +249,20 @@ class LocalSubmissionServer final : public LocalSubmission {
             &why);
         if (!accepted) return {static_cast<int>(why), 0, false, accepted.error().describe()};
         return {0, accepted->id, accepted->held.has_value(), {}};
+    }
+
+    // mailq of a local user: their own jobs that wait; all of them for the
+    // queue's owners.
+    local::Reply queue_of(uid_t uid, bool owner) {
+        auto jobs = env_.outbox.spool().jobs(100000);
+        if (!jobs) return {static_cast<int>(Exit::tempfail), 0, false, jobs.error().describe()};
+        if (!owner) {
+            const std::string user = user_name(uid);
+            std::erase_if(*jobs, [&](const spool::Job& j) { return j.submitter != user; });
+        }
+        local::Reply r;
+        r.text = spool::mailq_text(*jobs);
+        return r;
     }
 
     // local.rate_limit: at most `limit` messages of `uid` in any minute.

@@ -155,6 +155,7 @@ Result<Accepted> Intake::sendmail(const SendmailRequest& r, std::unique_ptr<Byte
 
     spool::Submission sub{r.function,       r.profile,    from->addr_spec(),
                           std::move(rcpts), pre->subject, std::nullopt};
+    sub.submitter = r.submitter;
     auto accepted = submit(std::move(sub), *pre->message);
     if (!accepted) {
         const Errc c = accepted.error().code;

@@ -77,6 +77,7 @@ struct SendmailRequest {
     std::string full_name;  // -F
     std::vector<std::string> recipients;
     bool recipients_from_headers = false;  // -t
+    std::string submitter = {};            // the local user, for local submissions
 };
 
 // What a device handed the relay.

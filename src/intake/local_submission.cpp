@@ -33,7 +33,8 @@ std::string socket_path() {
 }
 
 std::string encode(const Request& r) {
-    return line_of(json{{"from", r.from},
+    return line_of(json{{"kind", r.kind == Request::Kind::queue ? "queue" : "send"},
+                        {"from", r.from},
                         {"full_name", r.full_name},
                         {"recipients", r.recipients},
                         {"t", r.recipients_from_headers}});
@@ -44,6 +45,7 @@ std::string encode(const Reply& r) {
     if (r.job != 0) j["job"] = r.job;
     if (r.held) j["held"] = true;
     if (!r.message.empty()) j["message"] = r.message;
+    if (!r.text.empty()) j["text"] = r.text;
     return line_of(j);
 }
 
@@ -52,6 +54,10 @@ Result<Request> decode_request(std::string_view line) {
     if (!j) return std::move(j).error();
     Request r;
     try {
+        const std::string kind = j->value("kind", "send");
+        if (kind != "send" && kind != "queue")
+            return fail(Errc::invalid_input, "the submission's kind is neither send nor queue");
+        r.kind = kind == "queue" ? Request::Kind::queue : Request::Kind::send;
         r.from = j->value("from", "");
         r.full_name = j->value("full_name", "");
         r.recipients_from_headers = j->value("t", false);
@@ -73,6 +79,7 @@ Result<Reply> decode_reply(std::string_view line) {
         r.job = j->value("job", std::int64_t{0});
         r.held = j->value("held", false);
         r.message = j->value("message", "");
+        r.text = j->value("text", "");
     } catch (const json::exception&) {
         return fail(Errc::invalid_input, "the service's answer has a field of the wrong type");
     }

@@ -31,8 +31,12 @@ std::string socket_path();
 // by relay.max_message_size, as a relayed one is.
 inline constexpr std::size_t kMaxRequestLine = 64 * 1024;
 
-// What `sendmail` was asked, as it would pass it to intake itself.
+// What `sendmail` was asked, as it would pass it to intake itself; or, with
+// kind queue, `mailq`: no message follows, and the answer's text is the
+// queue as the caller may see it.
 struct Request {
+    enum class Kind { send, queue };
+    Kind kind = Kind::send;
     std::string from;       // -f / -r: taken from root and the service's user only
     std::string full_name;  // -F
     std::vector<std::string> recipients;
@@ -40,10 +44,11 @@ struct Request {
 };
 
 struct Reply {
-    int exit_status = 0;   // what the caller exits with
-    std::int64_t job = 0;  // accepted: its number
-    bool held = false;     // accepted into held (the profile is not signed in)
-    std::string message;   // refused: why, in words for the caller's stderr
+    int exit_status = 0;    // what the caller exits with
+    std::int64_t job = 0;   // accepted: its number
+    bool held = false;      // accepted into held (the profile is not signed in)
+    std::string message;    // refused: why, in words for the caller's stderr
+    std::string text = {};  // kind queue: what mailq prints
 };
 
 // One line each, with its "\n".

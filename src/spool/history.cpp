@@ -3,6 +3,9 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
+#include <ctime>
+
 namespace pb::spool {
 
 nlohmann::json to_json(const Job& j, bool with_transcript) {
@@ -46,6 +49,46 @@ std::string summary_line(const Job& j) {
     return fmt::format("{:>6}  {}  {:<8} {:>4}  {:<13} {:<8} {}  {}", j.id,
                        format_rfc3339(j.created_at), to_string(j.state), code,
                        to_string(j.function), j.profile, to, j.subject);
+}
+
+std::string mailq_text(const std::vector<Job>& jobs) {
+    std::vector<const Job*> waiting;
+    for (auto it = jobs.rbegin(); it != jobs.rend(); ++it)  // jobs are newest first
+        if (!is_final(it->state)) waiting.push_back(&*it);
+    if (waiting.empty()) return "Mail queue is empty\n";
+    std::string out = "-Queue ID-  --Size-- ----Arrival Time---- -Sender/Recipient-------\n";
+    std::uint64_t bytes = 0;
+    for (const auto* j : waiting) {
+        const std::time_t t =
+            std::chrono::system_clock::to_time_t(std::chrono::system_clock::time_point(
+                std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                    j->created_at.time_since_epoch())));
+        std::tm tm{};
+        ::gmtime_r(&t, &tm);
+        char when[32];
+        std::strftime(when, sizeof when, "%a %b %e %H:%M:%S", &tm);
+        // As Postfix marks held (!) and active (*) jobs after the id.
+        const char* mark = j->state == JobState::held      ? "!"
+                           : j->state == JobState::sending ? "*"
+                                                           : "";
+        out += fmt::format("{:<11} {:>8} {:<20}  {}\n", std::to_string(j->id) + mark, j->size, when,
+                           j->sender);
+        const std::string reason =
+            j->code
+                ? fmt::format("(code {}: {})", static_cast<int>(*j->code),
+                              j->detail.empty() ? std::string(info(*j->code).status) : j->detail)
+                : std::string(j->state == JobState::sending ? "(being delivered)"
+                                                            : "(waiting for delivery)");
+        out += fmt::format("{:>42}{}\n", "", reason.substr(0, 200));
+        for (const auto& r : j->recipients)
+            if (r.result == RecipientResult::pending)
+                out += fmt::format("{:>42}{}\n", "", r.address);
+        out += "\n";
+        bytes += j->size;
+    }
+    out += fmt::format("-- {} Kbytes in {} Request{}.\n", (bytes + 1023) / 1024, waiting.size(),
+                       waiting.size() == 1 ? "" : "s");
+    return out;
 }
 
 }  // namespace pb::spool

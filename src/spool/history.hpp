@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <string>
+#include <vector>
 
 #include "spool/job.hpp"
 
@@ -18,5 +19,11 @@ nlohmann::json to_json(const Job& job, bool with_transcript = false);
 
 // "12  2026-11-27T10:00:00Z  sent     cli  email  a@b.example  Subject"
 std::string summary_line(const Job& job);
+
+// mailq (sendmail -bp): the jobs of `jobs` not yet delivered, oldest first,
+// in the layout of Postfix's mailq: id (marked ! held, * being sent), size,
+// arrival time, sender; then the reason it waits and each recipient that
+// does; a total line. "Mail queue is empty" when none waits.
+std::string mailq_text(const std::vector<Job>& jobs);
 
 }  // namespace pb::spool

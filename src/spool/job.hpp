@@ -70,6 +70,7 @@ struct Job {
     std::string transcript;   // redacted SMTP session of the last failed attempt
     std::string file;         // the spool file's name; empty once it is no longer needed
     bool reported = false;    // its failure report (Reporter) was made
+    std::string submitter;    // the local user who handed it to serve, or ""
     std::vector<Recipient> recipients;
 };
 

@@ -22,7 +22,7 @@ constexpr std::string_view kColumns =
     "id, created_at, updated_at, next_attempt_at, finished_at, function, profile, sender, subject, "
     "size, "
     "attempts, state, code, detail, maybe_sent, transcript, file, queued_at, return_path, on_wire, "
-    "transport, reported";
+    "transport, reported, submitter";
 
 Result<void> make_dir(const fs::path& p) {
     std::error_code ec;
@@ -116,8 +116,8 @@ Result<JobId> Spool::insert_locked(const Submission& sub, const std::string& nam
                                    std::uint64_t size, std::int64_t now) {
     auto ins = db_.cached(
         "INSERT INTO jobs (created_at, updated_at, queued_at, next_attempt_at, function, profile, "
-        "sender, subject, size, state, code, detail, file, return_path) "
-        "VALUES (?1, ?1, ?1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+        "sender, subject, size, state, code, detail, file, return_path, submitter) "
+        "VALUES (?1, ?1, ?1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
     if (!ins) return ins.error();
     ins->bind(1, now)
         .bind(2, to_string(sub.function))
@@ -127,7 +127,8 @@ Result<JobId> Spool::insert_locked(const Submission& sub, const std::string& nam
         .bind(6, static_cast<std::int64_t>(size))
         .bind(7, to_string(sub.held ? JobState::held : JobState::queued))
         .bind(10, name)
-        .bind(11, sub.return_path);
+        .bind(11, sub.return_path)
+        .bind(12, sub.submitter);
     if (sub.held) {
         ins->bind(8, static_cast<std::int64_t>(*sub.held))
             .bind(9, std::string(info(*sub.held).status));
@@ -260,6 +261,7 @@ Result<std::vector<Job>> Spool::load(std::string_view where, std::int64_t arg, s
         j.on_wire = st->integer(19) != 0;
         j.transport = st->text(20);
         j.reported = st->integer(21) != 0;
+        j.submitter = st->text(22);
         out.push_back(std::move(j));
     }
     auto rc = db_.cached(

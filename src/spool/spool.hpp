@@ -60,6 +60,8 @@ struct Submission {
     // A header that names the job, put before the message when it is sent:
     // the relay's Received: (format.hpp's T record).
     std::optional<Trace> trace = {};
+    // The local user who handed it over (local submission); "" otherwise.
+    std::string submitter = {};
 };
 
 // What one delivery attempt found, for finish_attempt().

@@ -103,6 +103,11 @@ CREATE TABLE alerts (
     text       TEXT NOT NULL      -- what the last mail said
 );
 )sql"},
+    // The local user who handed a job to serve over the local submission
+    // socket ('' for everyone else's): mailq shows a local user their own.
+    Migration{7, R"sql(
+ALTER TABLE jobs ADD COLUMN submitter TEXT NOT NULL DEFAULT '';
+)sql"},
 };
 
 }  // namespace

@@ -126,6 +126,28 @@ TEST_F(LocalSubmit, AnSmtpSessionOfNobodyHandsEachMessageToServe) {
     EXPECT_FALSE(fs::exists(home_));
 }
 
+// mailq as nobody: the service answers with nobody's own jobs; root's
+// mailq has everyone's.
+TEST_F(LocalSubmit, MailqShowsALocalUserTheirOwnJobs) {
+    start_serve();  // not signed in: every job is held and stays in the queue
+    ASSERT_FALSE(HasFatalFailure());
+    ASSERT_EQ(sendmail_as_nobody("-t", "To: carol@example.test\r\nSubject: n\r\n\r\nb\r\n").status,
+              0);
+    auto root = run_command("printf 'To: dave@example.test\\nSubject: r\\n\\nb\\n' | " +
+                            binary_path() + " --state " + state_.string() + " sendmail -t 2>&1");
+    ASSERT_EQ(root.status, 0) << root.out;
+    auto mine = run_command(
+        "setpriv --reuid=65534 --regid=65534 --clear-groups env -i HOME=" + home_.string() +
+        " POSTBRIDGE_SUBMIT_SOCKET=" + socket() + " " + binary_path() + " sendmail -bp 2>&1");
+    EXPECT_EQ(mine.status, 0) << mine.out;
+    EXPECT_NE(mine.out.find("carol@example.test"), std::string::npos) << mine.out;
+    EXPECT_EQ(mine.out.find("dave@example.test"), std::string::npos) << mine.out;
+    EXPECT_NE(mine.out.find("in 1 Request."), std::string::npos) << mine.out;
+    auto all = run_command(binary_path() + " --state " + state_.string() + " sendmail -bp");
+    EXPECT_NE(all.out.find("carol@example.test"), std::string::npos) << all.out;
+    EXPECT_NE(all.out.find("dave@example.test"), std::string::npos) << all.out;
+}
+
 TEST_F(LocalSubmit, OneRunawayUserIsHeldToLocalRateLimit) {
     ASSERT_EQ(pb("config set local.rate_limit 2").status, 0);
     start_serve();

@@ -24,6 +24,13 @@ TEST(LocalSubmission, ARequestReadsBackAsWritten) {
     EXPECT_EQ(back->full_name, r.full_name);
     EXPECT_EQ(back->recipients, r.recipients);
     EXPECT_TRUE(back->recipients_from_headers);
+    EXPECT_EQ(back->kind, Request::Kind::send);
+    Request q;
+    q.kind = Request::Kind::queue;
+    auto queue = decode_request(encode(q));
+    ASSERT_TRUE(queue);
+    EXPECT_EQ(queue->kind, Request::Kind::queue);
+    EXPECT_FALSE(decode_request(R"({"kind":"delete"})"));
 }
 
 TEST(LocalSubmission, AReplyReadsBackAsWritten) {
@@ -32,6 +39,11 @@ TEST(LocalSubmission, AReplyReadsBackAsWritten) {
     EXPECT_EQ(ok->exit_status, 0);
     EXPECT_EQ(ok->job, 42);
     EXPECT_TRUE(ok->held);
+    Reply listing;
+    listing.text = "Mail queue is empty\n";
+    auto text = decode_reply(encode(listing));
+    ASSERT_TRUE(text);
+    EXPECT_EQ(text->text, "Mail queue is empty\n");
     auto no = decode_reply(encode(Reply{75, 0, false, "the spool is full\nnext"}));
     ASSERT_TRUE(no);
     EXPECT_EQ(no->exit_status, 75);
