@@ -243,6 +243,7 @@ struct SendmailOptions {
     std::vector<std::string> recipients;
     std::string profile = "email";
     spool::Function function = spool::Function::cli;
+    std::string dsn_notify, dsn_ret;  // -N, -R
 };
 
 // What sendmail's options ask of intake, and of the service when it is
@@ -255,6 +256,8 @@ intake::SendmailRequest sendmail_request(const SendmailOptions& o) {
     r.full_name = o.full_name;
     r.recipients = o.recipients;
     r.recipients_from_headers = o.from_headers;
+    r.dsn_notify = o.dsn_notify;
+    r.dsn_ret = o.dsn_ret;
     return r;
 }
 
@@ -264,6 +267,8 @@ intake::local::Request local_request(const intake::SendmailRequest& r) {
     out.full_name = r.full_name;
     out.recipients = r.recipients;
     out.recipients_from_headers = r.recipients_from_headers;
+    out.dsn_notify = r.dsn_notify;
+    out.dsn_ret = r.dsn_ret;
     return out;
 }
 
@@ -686,6 +691,10 @@ void add_jobs_commands(CLI::App& app, Context& ctx) {
         ->check(CLI::IsMember({"m", "p", "s"}));
     auto flush_queue = std::make_shared<bool>(false);
     sm->add_flag("-q", *flush_queue, "run the queue once (root and the service's user)");
+    sm->add_option("-N", mo->dsn_notify,
+                   "delivery status notifications asked of the server: never, or a list of "
+                   "success, failure, delay (RFC 3461 NOTIFY, where the server offers DSN)");
+    sm->add_option("-R", mo->dsn_ret, "what a notification returns: full or hdrs (RFC 3461 RET)");
     sm->add_option("--profile", mo->profile, "profile that sends")->capture_default_str();
     add_function_option(sm, mo->function);
     sm->add_option("recipients", mo->recipients, "recipients");

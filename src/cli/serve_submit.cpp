@@ -223,6 +223,8 @@ class LocalSubmissionServer final : public LocalSubmission {
         r.full_name = request->full_name;
         r.recipients = request->recipients;
         r.recipients_from_headers = request->recipients_from_headers;
+        r.dsn_notify = request->dsn_notify;
+        r.dsn_ret = request->dsn_ret;
         // The envelope sender is never another user's: -f counts from root
         // and the service's own user only. Everyone else's mail goes out as
         // the profile's sender_policy makes it: rewrite, the profile's

@@ -69,6 +69,8 @@ struct Engine::Batch {
         std::unique_ptr<ByteSource> reader = std::move(*opened_reader);
         if (observer) reader = std::make_unique<Progress>(std::move(reader), j, *observer);
         OutgoingMessage m{j.id, j.sender, {}, reader.get(), j.size, {}};
+        m.dsn_notify = j.dsn_notify;
+        m.dsn_ret = j.dsn_ret;
         // Graph reads a large message again for its uploads: each pass is
         // reported from its start.
         m.reopen = [&spool, &j, o = observer]() -> Result<std::unique_ptr<ByteSource>> {

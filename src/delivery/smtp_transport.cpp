@@ -121,6 +121,8 @@ BatchOutcome SmtpTransport::send(const std::string& profile, std::span<OutgoingM
         // MIME from our builder is 7-bit clean; a preformed message may not
         // be, and BODY=8BITMIME is harmless where offered.
         env.eight_bit = true;
+        env.dsn_notify = m.dsn_notify;
+        env.dsn_ret = m.dsn_ret;
         smtp_messages.push_back(smtp::OutgoingMessage{std::move(env), m.body});
     }
     smtp::ResultHook hook;

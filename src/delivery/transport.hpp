@@ -30,6 +30,10 @@ struct OutgoingMessage {
     // transport that reads it more than once (Graph: structure, draft,
     // attachments). Empty when the message cannot be read again.
     std::function<Result<std::unique_ptr<ByteSource>>()> reopen = {};
+    // RFC 3461 parameters the submitter asked for (sendmail -N, -R); empty:
+    // none. Passed on where the server offers DSN.
+    std::string dsn_notify = {};
+    std::string dsn_ret = {};
 };
 
 struct RecipientOutcome {

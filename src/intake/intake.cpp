@@ -98,6 +98,35 @@ Result<Aliases> read_aliases(const std::string& path) {
 
 }  // namespace
 
+Result<std::string> parse_dsn_notify(std::string_view value) {
+    const std::string v = upper(trim(value));
+    if (v == "NEVER") return v;
+    bool seen_any = false;
+    for (std::string_view rest = v; !rest.empty();) {
+        const auto comma = rest.find(',');
+        const std::string_view item = trim(rest.substr(0, comma));
+        rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+        if (item != "SUCCESS" && item != "FAILURE" && item != "DELAY")
+            return fail(Errc::invalid_input,
+                        fmt::format("-N: '{}' is not never nor a list of success, failure and "
+                                    "delay",
+                                    escaped(value)));
+        seen_any = true;
+    }
+    if (!seen_any) return fail(Errc::invalid_input, "-N: no value");
+    std::string out;
+    for (const char c : v)
+        if (c != ' ') out += c;
+    return out;
+}
+
+Result<std::string> parse_dsn_ret(std::string_view value) {
+    const std::string v = upper(trim(value));
+    if (v == "FULL" || v == "HDRS") return v;
+    return fail(Errc::invalid_input,
+                fmt::format("-R: '{}' is neither full nor hdrs", escaped(value)));
+}
+
 Result<Accepted> Intake::sendmail(const SendmailRequest& r, std::unique_ptr<ByteSource> message,
                                   Sysexit* why) {
     const auto refuse = [why](Sysexit kind, Error e) -> Result<Accepted> {
@@ -156,6 +185,16 @@ Result<Accepted> Intake::sendmail(const SendmailRequest& r, std::unique_ptr<Byte
     spool::Submission sub{r.function,       r.profile,    from->addr_spec(),
                           std::move(rcpts), pre->subject, std::nullopt};
     sub.submitter = r.submitter;
+    if (!r.dsn_notify.empty()) {
+        auto notify = parse_dsn_notify(r.dsn_notify);
+        if (!notify) return refuse(Sysexit::usage, std::move(notify).error());
+        sub.dsn_notify = std::move(*notify);
+    }
+    if (!r.dsn_ret.empty()) {
+        auto ret = parse_dsn_ret(r.dsn_ret);
+        if (!ret) return refuse(Sysexit::usage, std::move(ret).error());
+        sub.dsn_ret = std::move(*ret);
+    }
     auto accepted = submit(std::move(sub), *pre->message);
     if (!accepted) {
         const Errc c = accepted.error().code;

@@ -78,7 +78,15 @@ struct SendmailRequest {
     std::vector<std::string> recipients;
     bool recipients_from_headers = false;  // -t
     std::string submitter = {};            // the local user, for local submissions
+    std::string dsn_notify = {};           // -N, checked by parse_dsn_notify
+    std::string dsn_ret = {};              // -R, checked by parse_dsn_ret
 };
+
+// sendmail -N: "never", or a comma list of success, failure and delay, as
+// RFC 3461 NOTIFY= takes it ("NEVER", "SUCCESS,FAILURE"). 652 otherwise.
+Result<std::string> parse_dsn_notify(std::string_view value);
+// sendmail -R: "full" or "hdrs", as RET= ("FULL", "HDRS").
+Result<std::string> parse_dsn_ret(std::string_view value);
 
 // What a device handed the relay.
 struct RelayedMessage {

@@ -37,7 +37,9 @@ std::string encode(const Request& r) {
                         {"from", r.from},
                         {"full_name", r.full_name},
                         {"recipients", r.recipients},
-                        {"t", r.recipients_from_headers}});
+                        {"t", r.recipients_from_headers},
+                        {"notify", r.dsn_notify},
+                        {"ret", r.dsn_ret}});
 }
 
 std::string encode(const Reply& r) {
@@ -61,6 +63,8 @@ Result<Request> decode_request(std::string_view line) {
         r.from = j->value("from", "");
         r.full_name = j->value("full_name", "");
         r.recipients_from_headers = j->value("t", false);
+        r.dsn_notify = j->value("notify", "");
+        r.dsn_ret = j->value("ret", "");
         for (const auto& a : j->value("recipients", json::array()))
             r.recipients.push_back(a.get<std::string>());
     } catch (const json::exception&) {

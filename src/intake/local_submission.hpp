@@ -41,6 +41,8 @@ struct Request {
     std::string full_name;  // -F
     std::vector<std::string> recipients;
     bool recipients_from_headers = false;  // -t
+    std::string dsn_notify = {};           // -N
+    std::string dsn_ret = {};              // -R
 };
 
 struct Reply {

@@ -532,6 +532,7 @@ void Session::submit(Envelope envelope) {
     if (caps_.size && envelope_.size) cmd += " SIZE=" + std::to_string(*envelope_.size);
     if (envelope_.eight_bit && caps_.eightbitmime) cmd += " BODY=8BITMIME";
     if (utf8) cmd += " SMTPUTF8";
+    if (caps_.dsn && !envelope_.dsn_ret.empty()) cmd += " RET=" + envelope_.dsn_ret;
     cmd += "\r\n";
     set_state(State::mail);
     write(cmd);
@@ -544,7 +545,9 @@ void Session::submit(Envelope envelope) {
 
 void Session::send_rcpt(std::size_t index) {
     ++rcpt_sent_;
-    write("RCPT TO:<" + envelope_.to[index] + ">\r\n");
+    std::string cmd = "RCPT TO:<" + envelope_.to[index] + ">";
+    if (caps_.dsn && !envelope_.dsn_notify.empty()) cmd += " NOTIFY=" + envelope_.dsn_notify;
+    write(cmd + "\r\n");
 }
 
 void Session::finish_recipients() {

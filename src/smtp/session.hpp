@@ -63,6 +63,11 @@ struct Envelope {
     std::vector<std::string> to;
     std::optional<std::uint64_t> size;  // the message's size, for SIZE= and the early 633
     bool eight_bit = false;             // the body has 8-bit bytes: BODY=8BITMIME when offered
+    // RFC 3461, passed on when the server offers DSN (sendmail -N, -R):
+    // NOTIFY= on each RCPT ("NEVER" or e.g. "SUCCESS,FAILURE") and RET= on
+    // MAIL ("FULL" or "HDRS"); empty: the server's default.
+    std::string dsn_notify = {};
+    std::string dsn_ret = {};
 };
 
 struct RecipientResult {

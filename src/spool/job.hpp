@@ -71,6 +71,8 @@ struct Job {
     std::string file;         // the spool file's name; empty once it is no longer needed
     bool reported = false;    // its failure report (Reporter) was made
     std::string submitter;    // the local user who handed it to serve, or ""
+    std::string dsn_notify;   // RFC 3461 NOTIFY for the upstream ("" none)
+    std::string dsn_ret;      // RFC 3461 RET ("" none)
     std::vector<Recipient> recipients;
 };
 

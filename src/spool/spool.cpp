@@ -22,7 +22,7 @@ constexpr std::string_view kColumns =
     "id, created_at, updated_at, next_attempt_at, finished_at, function, profile, sender, subject, "
     "size, "
     "attempts, state, code, detail, maybe_sent, transcript, file, queued_at, return_path, on_wire, "
-    "transport, reported, submitter";
+    "transport, reported, submitter, dsn_notify, dsn_ret";
 
 Result<void> make_dir(const fs::path& p) {
     std::error_code ec;
@@ -116,8 +116,9 @@ Result<JobId> Spool::insert_locked(const Submission& sub, const std::string& nam
                                    std::uint64_t size, std::int64_t now) {
     auto ins = db_.cached(
         "INSERT INTO jobs (created_at, updated_at, queued_at, next_attempt_at, function, profile, "
-        "sender, subject, size, state, code, detail, file, return_path, submitter) "
-        "VALUES (?1, ?1, ?1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
+        "sender, subject, size, state, code, detail, file, return_path, submitter, dsn_notify, "
+        "dsn_ret) VALUES (?1, ?1, ?1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+        "?14)");
     if (!ins) return ins.error();
     ins->bind(1, now)
         .bind(2, to_string(sub.function))
@@ -128,7 +129,9 @@ Result<JobId> Spool::insert_locked(const Submission& sub, const std::string& nam
         .bind(7, to_string(sub.held ? JobState::held : JobState::queued))
         .bind(10, name)
         .bind(11, sub.return_path)
-        .bind(12, sub.submitter);
+        .bind(12, sub.submitter)
+        .bind(13, sub.dsn_notify)
+        .bind(14, sub.dsn_ret);
     if (sub.held) {
         ins->bind(8, static_cast<std::int64_t>(*sub.held))
             .bind(9, std::string(info(*sub.held).status));
@@ -262,6 +265,8 @@ Result<std::vector<Job>> Spool::load(std::string_view where, std::int64_t arg, s
         j.transport = st->text(20);
         j.reported = st->integer(21) != 0;
         j.submitter = st->text(22);
+        j.dsn_notify = st->text(23);
+        j.dsn_ret = st->text(24);
         out.push_back(std::move(j));
     }
     auto rc = db_.cached(

@@ -62,6 +62,9 @@ struct Submission {
     std::optional<Trace> trace = {};
     // The local user who handed it over (local submission); "" otherwise.
     std::string submitter = {};
+    // RFC 3461 NOTIFY and RET for the upstream server (sendmail -N, -R).
+    std::string dsn_notify = {};
+    std::string dsn_ret = {};
 };
 
 // What one delivery attempt found, for finish_attempt().

@@ -105,8 +105,11 @@ CREATE TABLE alerts (
 )sql"},
     // The local user who handed a job to serve over the local submission
     // socket ('' for everyone else's): mailq shows a local user their own.
+    // And the RFC 3461 parameters sendmail -N and -R asked for ('' none).
     Migration{7, R"sql(
 ALTER TABLE jobs ADD COLUMN submitter TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN dsn_notify TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN dsn_ret TEXT NOT NULL DEFAULT '';
 )sql"},
 };
 

@@ -83,6 +83,36 @@ TEST_F(SendmailCli, AnSmtpSessionOnStandardInputCarriesAMessage) {
     EXPECT_TRUE(in_maildir(subject));
 }
 
+// -N and -R reach a server that offers DSN as RCPT's NOTIFY= and MAIL's
+// RET= (RFC 3461); a bad value is a usage error.
+TEST_F(SendmailCli, NotifyAndRetReachAServerThatOffersDsn) {
+    const auto& p = Peers::get();
+    ASSERT_EQ(pb("config set email.smtp.port " + p.at("PB_SMTP_DSN_PORT")).status, 0);
+    auto lines = signin_as_user("approve");
+    ASSERT_EQ(lines.back(), 0);
+    const std::string subject = "with dsn " + std::to_string(::getpid());
+    auto r = sendmail("-N success,failure -R hdrs bob@example.test", message(subject));
+    ASSERT_EQ(r.status, 0) << r.out;
+    // The sidecar of the message the DSN server took: its envelope's args.
+    std::string sidecar;
+    for (const auto& e : fs::directory_iterator(fs::path(p.at("PB_DSN_MAILDIR")) / "new")) {
+        if (!e.path().string().ends_with(".envelope.json")) continue;
+        std::ifstream in(fs::path(e.path().string().substr(
+                             0, e.path().string().size() - std::string(".envelope.json").size())),
+                         std::ios::binary);
+        std::string text((std::istreambuf_iterator<char>(in)), {});
+        if (text.find(subject) == std::string::npos) continue;
+        std::ifstream side(e.path());
+        sidecar.assign((std::istreambuf_iterator<char>(side)), {});
+    }
+    ASSERT_FALSE(sidecar.empty()) << "not delivered to the DSN server";
+    const auto j = json::parse(sidecar);
+    EXPECT_EQ(j["mailFromArgs"]["RET"], "HDRS") << sidecar;
+    EXPECT_EQ(j["rcptToArgs"][0]["NOTIFY"], "SUCCESS,FAILURE") << sidecar;
+    EXPECT_EQ(sendmail("-N sometimes bob@example.test", message("s")).status, 64);
+    EXPECT_EQ(sendmail("-R body bob@example.test", message("s")).status, 64);
+}
+
 TEST_F(SendmailCli, EachSysexitComesFromTheCaseSendmailUsesItFor) {
     // 64 EX_USAGE: an option sendmail does not have; a recipient that is no
     // address; an -f that is none, where -f counts (sender_policy keep).

@@ -44,6 +44,9 @@ const { values: opt } = parseArgs({
     size: { type: 'string', default: process.env.PB_SMTP_SIZE || String(50 * 1024 * 1024) },
     'reject-prefix': { type: 'string', default: process.env.PB_SMTP_REJECT_PREFIX ?? 'reject' },
     'auth-disabled': { type: 'boolean', default: false },
+    // Offers DSN (RFC 3461); the envelope sidecar then has its NOTIFY and
+    // RET in rcptToArgs and mailFromArgs.
+    dsn: { type: 'boolean', default: false },
   },
 });
 const die = (msg) => { console.error(`smtp.mjs: ${msg}`); process.exit(2); };
@@ -161,6 +164,7 @@ function makeServer(secure) {
     // (5.7.8 for a 535) before any text, so the SMTP-AUTH-off stand-in
     // leaves them to its one reply, which carries Exchange's 5.7.139.
     hideENHANCEDSTATUSCODES: opt['auth-disabled'],
+    hideDSN: !opt.dsn,
     size: Number(opt.size),
     authMethods: ['XOAUTH2', 'PLAIN', 'LOGIN'],
     allowInsecureAuth: false,

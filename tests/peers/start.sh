@@ -9,6 +9,7 @@
 #   PB_NODE (the pinned node that tests run scripts with)
 #   PB_GRAPH_ENDPOINT PB_GRAPH_PORT PB_GRAPH_MAILDIR (graph.mjs)
 #   PB_SMTP_OFF_PORT (smtp.mjs --auth-disabled: a tenant with SMTP AUTH off)
+#   PB_SMTP_DSN_PORT PB_DSN_MAILDIR (smtp.mjs --dsn: a server that offers DSN)
 # Pids in RUNDIR/*.pid, logs in RUNDIR/*.log. Peers already running from
 # RUNDIR are stopped first (their tokens would not survive anyway).
 set -euo pipefail
@@ -57,6 +58,8 @@ spawn smtp node "$peers/smtp.mjs" --issuer "$issuer" --maildir "$run/maildir" \
 spawn graph node "$peers/graph.mjs" --issuer "$issuer" --maildir "$run/graph-maildir"
 spawn smtp-off node "$peers/smtp.mjs" --auth-disabled --issuer "$issuer" \
   --maildir "$run/smtp-off-maildir" --cert "$run/certs/server.pem" --key "$run/certs/server.key"
+spawn smtp-dsn node "$peers/smtp.mjs" --dsn --issuer "$issuer" \
+  --maildir "$run/dsn-maildir" --cert "$run/certs/server.pem" --key "$run/certs/server.key"
 
 {
   pb_env PB_RUNDIR "$run"
@@ -76,6 +79,8 @@ spawn smtp-off node "$peers/smtp.mjs" --auth-disabled --issuer "$issuer" \
   pb_env PB_GRAPH_ENDPOINT "$(sed -nE '1s/.*"endpoint":"([^"]*)".*/\1/p' "$run/graph.json")"
   pb_env PB_GRAPH_MAILDIR "$run/graph-maildir"
   pb_env PB_SMTP_OFF_PORT "$(json smtp-off port)"
+  pb_env PB_SMTP_DSN_PORT "$(json smtp-dsn port)"
+  pb_env PB_DSN_MAILDIR "$run/dsn-maildir"
   pb_env PB_CERT_DIR "$run/certs"
   pb_env PB_TEST_CA "$run/certs/ca.pem"
   pb_env PB_UNTRUSTED_CA "$run/certs/untrusted-ca.pem"

@@ -433,6 +433,30 @@ TEST(Session, Smtputf8And8bitmimeWhenOfferedAndNeeded) {
     EXPECT_FALSE(r.failure);
 }
 
+// sendmail -N / -R: RET= on MAIL and NOTIFY= on each RCPT when the server
+// offers DSN (RFC 3461 section 4); nothing where it does not.
+TEST(Session, DsnParametersOnlyWhereOffered) {
+    Script s = authenticated_script();
+    s.turns[3].server = "250-h\r\n250-DSN\r\n250 AUTH XOAUTH2\r\n";
+    auto m = message();
+    m.envelope.to = {"a@example.com"};
+    m.envelope.size.reset();
+    m.envelope.dsn_notify = "SUCCESS,FAILURE";
+    m.envelope.dsn_ret = "HDRS";
+    s.messages = {m};
+    s.turns.push_back({"235 ok\r\n", "MAIL FROM:<scanner@example.com> RET=HDRS\r\n"});
+    s.turns.push_back({"250 ok\r\n", "RCPT TO:<a@example.com> NOTIFY=SUCCESS,FAILURE\r\n"});
+    auto r = test::run_all_splits(s);
+    EXPECT_FALSE(r.failure);
+
+    Script plain = authenticated_script();
+    plain.messages = {m};
+    plain.turns.push_back(
+        {"235 ok\r\n", "MAIL FROM:<scanner@example.com>\r\nRCPT TO:<a@example.com>\r\n"});
+    auto r2 = test::run_all_splits(plain);
+    EXPECT_FALSE(r2.failure);
+}
+
 TEST(Session, SomeRecipientsRefusedOthersDelivered) {
     Script s = authenticated_script();
     s.messages = {message("hi\r\n")};

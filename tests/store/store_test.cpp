@@ -98,11 +98,13 @@ TEST(Migrations, VersionsStrictlyIncrease) {
 TEST_F(StoreTest, UpgradesAStateOfAnEarlierVersion) {
     // A state written before migration 3: its jobs had no return_path, nor
     // on_wire (4), nor transport (5), nor reported and alerts (6), nor
-    // submitter (7), and one
+    // submitter and the DSN parameters (7), and one
     // was being sent when that version stopped.
     {
         auto s = open();
         ASSERT_TRUE(s);
+        ASSERT_TRUE(s->db().exec("ALTER TABLE jobs DROP COLUMN dsn_ret"));
+        ASSERT_TRUE(s->db().exec("ALTER TABLE jobs DROP COLUMN dsn_notify"));
         ASSERT_TRUE(s->db().exec("ALTER TABLE jobs DROP COLUMN submitter"));
         ASSERT_TRUE(s->db().exec("DROP TABLE alerts"));
         ASSERT_TRUE(s->db().exec("ALTER TABLE jobs DROP COLUMN reported"));
