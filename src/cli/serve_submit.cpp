@@ -192,7 +192,7 @@ class LocalSubmissionServer final : public LocalSubmission {
                                  reply.held ? ", held until the profile is signed in" : ""));
         else if (!reply.message.empty())
             env_.log(fmt::format("local: refused a message from user {} (uid {}, pid {}): {}",
-                                 escaped(user), cred.uid, cred.pid, reply.message));
+                                 escaped(user), cred.uid, cred.pid, escaped(reply.message)));
         send_all(fd, local::encode(reply));
     }
 
@@ -209,11 +209,12 @@ class LocalSubmissionServer final : public LocalSubmission {
             head.append(buf, static_cast<std::size_t>(n));
             newline = head.find('\n');
             if (newline == std::string::npos && head.size() > local::kMaxRequestLine)
-                return {static_cast<int>(Exit::usage), 0, false,
+                return {static_cast<int>(intake::Sysexit::usage), 0, false,
                         "the submission's first line is too long"};
         }
         auto request = local::decode_request(std::string_view(head).substr(0, newline + 1));
-        if (!request) return {static_cast<int>(Exit::usage), 0, false, request.error().detail};
+        if (!request)
+            return {static_cast<int>(intake::Sysexit::usage), 0, false, request.error().detail};
         const bool owner = cred.uid == 0 || cred.uid == ::geteuid();
         if (request->kind == local::Request::Kind::queue) return queue_of(cred.uid, owner);
 
@@ -240,7 +241,7 @@ class LocalSubmissionServer final : public LocalSubmission {
         if (!owner) {
             r.submitter = user_name(cred.uid);
             if (auto refused = over_limit(cred.uid, cfg->global().local_rate_limit))
-                return {static_cast<int>(Exit::tempfail), 0, false, *refused};
+                return {static_cast<int>(intake::Sysexit::tempfail), 0, false, *refused};
         }
 
         intake::Sysexit why = intake::Sysexit::tempfail;
@@ -257,7 +258,8 @@ class LocalSubmissionServer final : public LocalSubmission {
     // queue's owners.
     local::Reply queue_of(uid_t uid, bool owner) {
         auto jobs = env_.outbox.spool().jobs(100000);
-        if (!jobs) return {static_cast<int>(Exit::tempfail), 0, false, jobs.error().describe()};
+        if (!jobs)
+            return {static_cast<int>(intake::Sysexit::tempfail), 0, false, jobs.error().describe()};
         if (!owner) {
             const std::string user = user_name(uid);
             std::erase_if(*jobs, [&](const spool::Job& j) { return j.submitter != user; });
