@@ -30,6 +30,7 @@
 #include <fmt/format.h>
 
 #include "cli/app.hpp"
+#include "core/fs.hpp"
 #include "core/text.hpp"
 #include "delivery/engine.hpp"
 #include "delivery/locks.hpp"
@@ -295,15 +296,6 @@ bool hands_over(const Context& ctx) {
     return !ctx.state_named;
 }
 
-void send_all(int fd, std::string_view data) {
-    while (!data.empty()) {
-        const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return;  // the service answers why (or is gone: no answer below)
-        data.remove_prefix(static_cast<std::size_t>(n));
-    }
-}
-
 // One message handed to the running service over its socket: the request
 // line, the message, the end of it, then the service's one-line answer. An
 // error when the service cannot be reached or gives no answer.
@@ -332,13 +324,13 @@ Result<intake::local::Reply> hand_over(const intake::local::Request& req, ByteSo
     if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0)
         return unreachable(std::strerror(errno));
 
-    send_all(fd, local::encode(req));
+    (void)send_all(fd, local::encode(req));  // a service that left: no answer below
     std::array<char, 64 * 1024> buf{};
     for (;;) {
         auto n = message.read(buf);
         if (!n) return std::move(n).error();  // the service drops a cut message
         if (*n == 0) break;
-        send_all(fd, std::string_view(buf.data(), *n));
+        if (!send_all(fd, std::string_view(buf.data(), *n))) break;  // it answers why
     }
     ::shutdown(fd, SHUT_WR);
 
@@ -557,14 +549,12 @@ int run_newaliases(Context& ctx) {
             if (auto loaded = (*s)->load_settings(); loaded) path = loaded->global_config().aliases;
         }
     }
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        std::cerr << "newaliases: cannot read " << path << " (setting aliases)\n";
+    auto text = read_file(path);
+    if (!text) {
+        std::cerr << "newaliases: " << text.error().detail << " (setting aliases)\n";
         return static_cast<int>(intake::Sysexit::config);
     }
-    std::ostringstream text;
-    text << in.rdbuf();
-    const auto aliases = intake::Aliases::parse(text.str());
+    const auto aliases = intake::Aliases::parse(*text);
     for (const auto& p : aliases.problems())
         std::cerr << "newaliases: " << path << ": " << p << "\n";
     std::cout << fmt::format(

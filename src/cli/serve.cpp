@@ -300,18 +300,17 @@ void take_signals(std::stop_token stop, const std::function<bool(int)>& on_signa
     ::close(wake);
 }
 
-// "STATUS=" for the service manager: what waits in the queue. Counted over
-// the newest jobs (the history keeps history.max_jobs final ones besides).
+// "STATUS=" for the service manager: what waits in the queue, counted by
+// the database (one GROUP BY, not the jobs loaded).
 std::string queue_status(service::Outbox& outbox) {
-    auto jobs = outbox.spool().jobs(100000);
-    if (!jobs) return "queue: unknown (" + jobs.error().describe() + ")";
-    std::size_t queued = 0, sending = 0, held = 0;
-    for (const auto& j : *jobs) {
-        if (j.state == spool::JobState::queued) ++queued;
-        if (j.state == spool::JobState::sending) ++sending;
-        if (j.state == spool::JobState::held) ++held;
-    }
-    return fmt::format("queue: {} queued, {} sending, {} held", queued, sending, held);
+    auto counts = outbox.spool().count_by_state();
+    if (!counts) return "queue: unknown (" + counts.error().describe() + ")";
+    const auto n = [&](spool::JobState s) {
+        const auto it = counts->find(std::string(spool::to_string(s)));
+        return it == counts->end() ? std::int64_t{0} : it->second;
+    };
+    return fmt::format("queue: {} queued, {} sending, {} held", n(spool::JobState::queued),
+                       n(spool::JobState::sending), n(spool::JobState::held));
 }
 
 // How long transactions in flight get after SIGTERM: below the unit's

@@ -29,6 +29,7 @@
 #include <fmt/format.h>
 
 #include "cli/serve.hpp"
+#include "core/fs.hpp"
 #include "core/log.hpp"
 #include "core/text.hpp"
 #include "intake/local_submission.hpp"
@@ -95,15 +96,6 @@ class SocketSource final : public ByteSource {
     std::uint64_t total_ = 0;
 };
 
-void send_all(int fd, std::string_view data) {
-    while (!data.empty()) {
-        const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return;  // the caller left: nothing to tell it
-        data.remove_prefix(static_cast<std::size_t>(n));
-    }
-}
-
 class LocalSubmissionServer final : public LocalSubmission {
   public:
     LocalSubmissionServer(ServeEnv& env, int listener, int wake, std::string path)
@@ -159,9 +151,10 @@ class LocalSubmissionServer final : public LocalSubmission {
             std::lock_guard lock(mu_);
             connections_.remove_if([](const Connection& c) { return c.done->load(); });
             if (connections_.size() >= kMaxConnections) {
-                send_all(fd, local::encode(local::Reply{
-                                 75, 0, false,
-                                 "the service is busy with other local submissions; try again"}));
+                (void)send_all(fd,
+                               local::encode(local::Reply{
+                                   75, 0, false,
+                                   "the service is busy with other local submissions; try again"}));
                 ::close(fd);
                 continue;
             }
@@ -178,8 +171,8 @@ class LocalSubmissionServer final : public LocalSubmission {
         ucred cred{};
         socklen_t len = sizeof cred;
         if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
-            send_all(fd,
-                     local::encode(local::Reply{75, 0, false, "cannot tell who the caller is"}));
+            (void)send_all(
+                fd, local::encode(local::Reply{75, 0, false, "cannot tell who the caller is"}));
             return;
         }
         const timeval timeout{kReadTimeoutSeconds, 0};
@@ -193,7 +186,7 @@ class LocalSubmissionServer final : public LocalSubmission {
         else if (!reply.message.empty())
             env_.log(fmt::format("local: refused a message from user {} (uid {}, pid {}): {}",
                                  escaped(user), cred.uid, cred.pid, escaped(reply.message)));
-        send_all(fd, local::encode(reply));
+        (void)send_all(fd, local::encode(reply));
     }
 
     local::Reply submit(int fd, const ucred& cred) {

@@ -18,5 +18,8 @@ Result<void> write_file_atomic(const std::filesystem::path& path, std::string_vi
 Result<std::string> read_file(const std::filesystem::path& path);
 // fsync a directory so that a rename inside it is durable.
 Result<void> fsync_directory(const std::filesystem::path& dir);
+// Writes all of `data` to the socket `fd` (no SIGPIPE); false when the peer
+// has gone before the end.
+bool send_all(int fd, std::string_view data);
 
 }  // namespace pb

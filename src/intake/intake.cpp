@@ -2,10 +2,9 @@
 
 #include <fmt/format.h>
 
-#include <fstream>
 #include <optional>
-#include <sstream>
 
+#include "core/fs.hpp"
 #include "core/text.hpp"
 #include "delivery/policy.hpp"
 #include "intake/aliases.hpp"
@@ -87,13 +86,11 @@ namespace {
 
 // The aliases file as the settings name it, read when a local name needs it.
 Result<Aliases> read_aliases(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
+    auto text = read_file(path);
+    if (!text)
         return fail(Errc::invalid_input,
-                    fmt::format("cannot read the aliases file {} (setting aliases)", path));
-    std::ostringstream text;
-    text << in.rdbuf();
-    return Aliases::parse(text.str());
+                    "the aliases file: " + text.error().detail + " (setting aliases)");
+    return Aliases::parse(*text);
 }
 
 }  // namespace

@@ -4,9 +4,6 @@
 // and a held job move it; /healthz and /readyz; read-only API tokens; the
 // delivery log of serve and the system log of the commands; and the relay's
 // delivery reports, made exactly once however serve is killed.
-#include <fcntl.h>
-#include <linux/fs.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -16,6 +13,7 @@
 #include <string>
 
 #include "cli/cli_with_peers.hpp"
+#include "support/immutable.hpp"
 #include "support/log_watch.hpp"
 #include "support/serve_process.hpp"
 
@@ -199,23 +197,6 @@ TEST_F(ObserveCli, MetricsAnswerToAllowedNetworksOrATokenAndReadOnlyTokensOnlyRe
     auto list = pb("api-token list");
     EXPECT_NE(list.out.find("prometheus"), std::string::npos);
     EXPECT_NE(list.out.find("read-only"), std::string::npos) << list.out;
-}
-
-// chattr +i (as root) or chmod (as anyone else) makes a directory
-// unwritable for the user serve runs as.
-void set_writable(const fs::path& dir, bool writable) {
-    if (::geteuid() != 0) {
-        fs::permissions(
-            dir, writable ? fs::perms::owner_all : fs::perms::owner_read | fs::perms::owner_exec);
-        return;
-    }
-    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    ASSERT_GE(fd, 0);
-    int flags = 0;
-    ASSERT_EQ(::ioctl(fd, FS_IOC_GETFLAGS, &flags), 0);
-    flags = writable ? (flags & ~FS_IMMUTABLE_FL) : (flags | FS_IMMUTABLE_FL);
-    ASSERT_EQ(::ioctl(fd, FS_IOC_SETFLAGS, &flags), 0) << "this file system has no chattr +i";
-    ::close(fd);
 }
 
 TEST_F(ObserveCli, ReadyzTurns503WhileTheSpoolIsUnwritableAndHealthzNeedsNoLogin) {

@@ -2,15 +2,13 @@
 // cron's command line delivered to the alias of root; each sysexits.h
 // status produced by the case sendmail uses it for; mailq in Postfix's
 // layout; -q only for those who own the queue; newaliases.
-#include <fcntl.h>
-#include <linux/fs.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <fstream>
 #include <string>
 
 #include "cli/cli_with_peers.hpp"
+#include "support/immutable.hpp"
 
 namespace pb::test {
 namespace {
@@ -144,20 +142,12 @@ TEST_F(SendmailCli, EachSysexitComesFromTheCaseSendmailUsesItFor) {
     auto config = sendmail("bob@example.test", message("s"));
     EXPECT_EQ(config.status, 78) << config.out;
     ASSERT_EQ(pb("config set email.sender alice@example.test").status, 0);
-    // 75 EX_TEMPFAIL: the spool cannot take it now (immutable, as root).
-    if (::geteuid() == 0) {
-        const fs::path tmp = state_ / "spool" / "tmp";
-        const int fd = ::open(tmp.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        ASSERT_GE(fd, 0);
-        int flags = 0;
-        ASSERT_EQ(::ioctl(fd, FS_IOC_GETFLAGS, &flags), 0);
-        int immutable = flags | FS_IMMUTABLE_FL;
-        ASSERT_EQ(::ioctl(fd, FS_IOC_SETFLAGS, &immutable), 0);
-        auto full = sendmail("bob@example.test", message("s"));
-        ASSERT_EQ(::ioctl(fd, FS_IOC_SETFLAGS, &flags), 0);
-        ::close(fd);
-        EXPECT_EQ(full.status, 75) << full.out;
-    }
+    // 75 EX_TEMPFAIL: the spool cannot take it now.
+    const fs::path tmp = state_ / "spool" / "tmp";
+    set_writable(tmp, false);
+    auto full = sendmail("bob@example.test", message("s"));
+    set_writable(tmp, true);
+    EXPECT_EQ(full.status, 75) << full.out;
     // Held (not signed in): accepted, 0, as sendmail's callers want.
     EXPECT_EQ(sendmail("bob@example.test", message("held")).status, 0);
 }
