@@ -3,7 +3,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
 #include <cstdlib>
+#include <limits>
+#include <optional>
 
 namespace pb::intake::local {
 namespace {
@@ -17,6 +20,27 @@ Result<json> object_line(std::string_view line, std::string_view what) {
         return fail(Errc::invalid_input,
                     std::string(what) + " is not one line of JSON (is the other side postbridge?)");
     return j;
+}
+
+// An integer field read without trusting the other side: a float or a value
+// out of [lo, hi] is refused (nlohmann's conversion of 1e300 to an integer
+// is undefined behaviour, which the fuzzer found).
+std::optional<std::int64_t> integer(const json& j, const char* key, std::int64_t fallback,
+                                    std::int64_t lo, std::int64_t hi) {
+    const auto it = j.find(key);
+    if (it == j.end()) return fallback;
+    std::int64_t v = 0;
+    if (it->is_number_unsigned()) {
+        const auto u = it->get<std::uint64_t>();
+        if (u > static_cast<std::uint64_t>(hi)) return std::nullopt;
+        v = static_cast<std::int64_t>(u);
+    } else if (it->is_number_integer()) {
+        v = it->get<std::int64_t>();
+    } else {
+        return std::nullopt;
+    }
+    if (v < lo || v > hi) return std::nullopt;
+    return v;
 }
 
 // Bytes that are not UTF-8 (an address typed in Latin-1, a server's words)
@@ -79,8 +103,12 @@ Result<Reply> decode_reply(std::string_view line) {
     if (!j) return std::move(j).error();
     Reply r;
     try {
-        r.exit_status = j->value("exit", 75);
-        r.job = j->value("job", std::int64_t{0});
+        const auto exit_status = integer(*j, "exit", 75, 0, 255);
+        const auto job = integer(*j, "job", 0, 0, std::numeric_limits<std::int64_t>::max());
+        if (!exit_status || !job)
+            return fail(Errc::invalid_input, "the service's answer has a number out of range");
+        r.exit_status = static_cast<int>(*exit_status);
+        r.job = *job;
         r.held = j->value("held", false);
         r.message = j->value("message", "");
         r.text = j->value("text", "");

@@ -71,6 +71,24 @@ TEST(LocalSubmission, WhatIsNotALineOfJsonIsRefused) {
     EXPECT_EQ(partial->exit_status, 75);
 }
 
+// Found by the fuzzer: a float or a huge number where an integer belongs was
+// converted with undefined behaviour. Now it is refused like any bad field.
+TEST(LocalSubmission, AReplysNumbersMustBeIntegersInRange) {
+    for (const std::string bad :
+         {"{\"exit\": 1e300}\n", "{\"exit\": 0.5}\n", "{\"exit\": 256}\n", "{\"exit\": -1}\n",
+          "{\"job\": -1e300}\n", "{\"job\": -3}\n", "{\"job\": 18446744073709551615}\n"}) {
+        auto r = decode_reply(bad);
+        EXPECT_FALSE(r) << bad;
+        if (!r) {
+            EXPECT_EQ(r.error().code, Errc::invalid_input) << bad;
+        }
+    }
+    auto edge = decode_reply("{\"exit\": 255, \"job\": 9223372036854775807}\n");
+    ASSERT_TRUE(edge);
+    EXPECT_EQ(edge->exit_status, 255);
+    EXPECT_EQ(edge->job, 9223372036854775807);
+}
+
 TEST(LocalSubmission, TheSocketIsTheEnvironmentsOrTheDefault) {
     ::unsetenv("POSTBRIDGE_SUBMIT_SOCKET");
     EXPECT_EQ(socket_path(), "/run/postbridge/submit.sock");
