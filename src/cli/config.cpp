@@ -9,6 +9,8 @@
 
 #include "cli/app.hpp"
 #include "core/settings.hpp"
+#include "service/replaced_sign_in.hpp"
+#include "service/tokens.hpp"
 
 namespace pb::cli {
 namespace {
@@ -98,6 +100,31 @@ int get(Context& ctx, const std::string& name) {
     return Exit::ok;
 }
 
+// One service at a time per profile: the sign-ins that belonged to the
+// settings `before` end (service/replaced_sign_in.hpp), each said.
+int end_replaced_sign_ins(Context& ctx, store::Store& s, const st::Settings& before) {
+    auto after = s.load_settings();
+    if (!after) return ctx.report(after.error());
+    auto users = s.users();
+    if (!users) return ctx.report(users.error());
+    std::vector<std::string> names;
+    for (const auto& u : *users) names.push_back(u.name);
+    service::SealedTokenStore tokens(s);
+    for (const auto& profile : service::replaced_sign_ins(before, *after, st::profiles(names))) {
+        auto ended = service::end_sign_in(s, tokens, before, profile, ctx.clock);
+        if (!ended) return ctx.report(ended.error());
+        if (!*ended) continue;
+        if (ctx.json)
+            Context::emit(nlohmann::json{{"signed_out", profile},
+                                         {"account", (*ended)->account},
+                                         {"revoked", (*ended)->revoked},
+                                         {"message", service::describe(**ended)}});
+        else
+            std::cout << service::describe(**ended) << "\n";
+    }
+    return Exit::ok;
+}
+
 // Applies changes after validating every one; prints what changed.
 int apply(Context& ctx, store::Store& s, Changes changes, bool replace = false) {
     // Expand presets and validate the whole batch before writing anything.
@@ -112,6 +139,8 @@ int apply(Context& ctx, store::Store& s, Changes changes, bool replace = false) 
         if (!ctx.json) std::cerr << "postbridge: nothing was changed\n";
         return Exit::usage;
     }
+    auto before = s.load_settings();
+    if (!before) return ctx.report(before.error());
     auto changed = s.apply_changes(expanded, replace);
     if (!changed) return ctx.report(changed.error());
     for (const auto& c : *changed) {
@@ -122,7 +151,8 @@ int apply(Context& ctx, store::Store& s, Changes changes, bool replace = false) 
                 "{}: {}{}\n", c.key, c.new_value.empty() ? "(unset)" : c.new_value,
                 c.old_value.empty() ? "" : fmt::format(" (was {})", c.old_value));
     }
-    return Exit::ok;
+    if (changed->empty()) return Exit::ok;
+    return end_replaced_sign_ins(ctx, s, *before);
 }
 
 int set(Context& ctx, const std::string& name, const std::string& value) {

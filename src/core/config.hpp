@@ -77,6 +77,7 @@ struct ProfileConfig {
 
     std::string oauth_client_id;
     std::string oauth_tenant;
+    std::string oauth_authority;  // Microsoft's cloud instance
     std::string oauth_issuer;
     std::string oauth_scopes;
     Grant oauth_grant{};

@@ -106,6 +106,10 @@ constexpr std::array kSchema = {
            "The app registration's client id (set once by the administrator)."},
     KeyDef{"oauth.tenant", Type::string, to<&ProfileConfig::oauth_tenant>(), "",
            "Microsoft tenant: organizations, consumers, common or a tenant id."},
+    KeyDef{"oauth.authority", Type::url, to<&ProfileConfig::oauth_authority>(),
+           "https://login.microsoftonline.com",
+           "Microsoft's sign-in cloud: https://login.microsoftonline.us (US Government) or "
+           "https://login.partner.microsoftonline.cn (21Vianet) for national clouds."},
     KeyDef{"oauth.issuer", Type::url, to<&ProfileConfig::oauth_issuer>(), "",
            "The OAuth 2.0 / OIDC issuer of a custom service (found by discovery)."},
     KeyDef{"oauth.scopes", Type::string, to<&ProfileConfig::oauth_scopes>(), "",

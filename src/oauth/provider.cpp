@@ -80,7 +80,7 @@ std::string_view default_scopes(Service s) noexcept {
     return custom_scopes;
 }
 
-Result<Provider> builtin_provider(Service s, std::string_view tenant) {
+Result<Provider> builtin_provider(Service s, std::string_view tenant, std::string_view authority) {
     Provider p;
     p.service = s;
     p.default_scopes = std::string(default_scopes(s));
@@ -93,8 +93,9 @@ Result<Provider> builtin_provider(Service s, std::string_view tenant) {
                     Errc::identity_provider_config,
                     "oauth.tenant must be organizations, consumers, common, a tenant ID or a "
                     "domain name");
-            const std::string base =
-                "https://login.microsoftonline.com/" + std::string(t) + "/oauth2/v2.0";
+            std::string_view host = authority.empty() ? kMicrosoftAuthority : authority;
+            while (host.ends_with('/')) host.remove_suffix(1);
+            const std::string base = std::string(host) + "/" + std::string(t) + "/oauth2/v2.0";
             p.family = Family::microsoft;
             // Microsoft has no RFC 7009 endpoint: sign-out deletes the tokens
             // here; revoking every session is an administrator's Graph call.

@@ -55,8 +55,12 @@ std::string_view default_scopes(Service s) noexcept;
 
 // The catalogue entry of a built-in service. `tenant` (Microsoft only; empty =
 // the service's default) goes into the endpoint path, so only a tenant name,
-// GUID or domain is accepted. Custom services come from discover().
-Result<Provider> builtin_provider(Service s, std::string_view tenant = {});
+// GUID or domain is accepted. `authority` (Microsoft only; empty = the global
+// cloud) is the cloud instance's sign-in host, a national cloud's
+// (login.microsoftonline.us) for example. Custom services come from discover().
+inline constexpr std::string_view kMicrosoftAuthority = "https://login.microsoftonline.com";
+Result<Provider> builtin_provider(Service s, std::string_view tenant = {},
+                                  std::string_view authority = {});
 
 // Reads an OIDC discovery document (/.well-known/openid-configuration). The
 // document's issuer must be the one asked for (OIDC Discovery 4.3), and every

@@ -165,6 +165,11 @@ Result<AccessToken> TokenManager::lead(std::string_view profile, const Client& c
     // the refresh token) since this one last looked.
     auto loaded = store_.load(profile);
     if (!loaded) return std::move(loaded).error();
+    // A sign-in made for another service is not this one's: the settings
+    // moved on and it was left behind (service/replaced_sign_in.hpp).
+    if (*loaded && !(*loaded)->service.empty() &&
+        (*loaded)->service != to_string(client.provider.service))
+        loaded->reset();
     const TimePoint now = clock_.now();
     if (client.grant == Grant::client_credentials)
         return fetch_app_token(profile, client, want, std::move(*loaded), now);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "pop3/client.hpp"
+#include "service/replaced_sign_in.hpp"
 
 namespace pb::service {
 namespace {
@@ -16,6 +17,8 @@ Error config_error(std::string_view profile, std::string_view what) {
 std::string_view current_status_label(oauth::SignInState s, settings::Grant grant) noexcept {
     if (grant == settings::Grant::client_credentials && s == oauth::SignInState::signed_out)
         return "App-only (signs in by itself when it sends)";
+    if (grant == settings::Grant::client_credentials && s == oauth::SignInState::signed_in)
+        return "Signed in (app)";
     switch (s) {
         case oauth::SignInState::signed_in:
             return "Signed in";
@@ -130,7 +133,7 @@ Result<oauth::Provider> provider_for(const settings::ProfileConfig& config,
     auto service = oauth::parse_service(service_name);
     if (!service) return config_error(profile, fmt::format("unknown service {}", service_name));
     if (*service != oauth::Service::custom)
-        return oauth::builtin_provider(*service, config.oauth_tenant);
+        return oauth::builtin_provider(*service, config.oauth_tenant, config.oauth_authority);
     const std::string& issuer = config.oauth_issuer;
     if (issuer.empty())
         return config_error(profile,
@@ -276,7 +279,7 @@ Result<SignInStatus> Runtime::status(std::string_view profile) {
     SignInStatus s;
     auto t = token_store_.load(profile);
     if (!t) return std::move(t).error();
-    if (!*t) return s;
+    if (!*t || !belongs_to(**t, config_.profile(profile))) return s;
     const oauth::TokenSet& set = **t;
     s.state = set.state;
     s.reason = set.state_reason;

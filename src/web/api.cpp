@@ -293,12 +293,18 @@ Response App::api_config_set(Call& call) {
                {"changed", json::array()}};
         return Response::json(j.dump(), 400);
     }
+    auto before = store_.load_settings();
+    if (!before) return error_answer(before.error());
     auto applied = store_.apply_changes(expanded);
     if (!applied) return error_answer(applied.error());
     json changed = json::array();
     for (const auto& c : *applied) changed.push_back({{"key", c.key}, {"value", c.new_value}});
     options_.log(fmt::format("web: API: {} setting(s) changed", changed.size()));
-    return ok(json{{"changed", changed}});
+    // One service at a time: a sign-in of the old settings ends.
+    json signed_out = json::array();
+    if (!applied->empty())
+        for (const auto& said : signin_.end_replaced(*before)) signed_out.push_back(said);
+    return ok(json{{"changed", changed}, {"signed_out", signed_out}});
 }
 
 Response App::api_signin_start(Call& call) {

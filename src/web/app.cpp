@@ -238,6 +238,8 @@ Response App::route(Call& call) {
          [](App& a, Call& c) { return a.test_email(c, kFaxBase); }},
         // The Sign In panel's script polls this (the Email Server and Users pages).
         {get, "/api/signin-status", admin, [](App& a, Call& c) { return a.signin_status(c); }},
+        // The setup guides (docs/), linked from the Basic page.
+        {get, kGuidePath, admin, [](App& a, Call& c) { return a.guide_page(c); }, below},
         {get_post, "/network/email/connection-test", admin,
          [](App& a, Call& c) { return a.connection_test(c); }},
 

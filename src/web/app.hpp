@@ -75,6 +75,10 @@ class App {
     // The Sign In panel's action on `profile` (start, finish, signout), also
     // the Users page's: the problem to show ("" when none), or nullopt for
     // an unknown action. `who` names the profile in the log.
+    // An application (client credentials) fetches its token as soon as its
+    // settings are applied; the problem to show when that fails.
+    Response guide_page(Call& call);
+    std::optional<std::string> app_sign_in(std::string_view profile, bool changed);
     std::optional<std::string> signin_action(Call& call, std::string_view profile,
                                              std::string_view action, std::string_view who);
     Response signin_status(Call& call);

@@ -13,6 +13,7 @@
 namespace pb::web {
 
 inline constexpr std::string_view kEmailBase = "/network/email/basic";
+inline constexpr std::string_view kGuidePath = "/guide";
 inline constexpr std::string_view kFaxBase = "/fax/email-server";
 inline constexpr std::string_view kJobsPath = "/device-management/jobs";
 inline constexpr std::string_view kExpiredForm =

@@ -20,11 +20,21 @@ std::string_view app_js() noexcept {
       var s = service ? service.value : '';
       document.querySelectorAll('[data-show]').forEach(function (row) {
         var ok = row.dataset.show.split(' ').indexOf(m) >= 0;
-        if (ok && row.dataset.service) ok = row.dataset.service === s;
+        if (ok && row.dataset.services) ok = row.dataset.services.split(' ').indexOf(s) >= 0;
         if (row.id === 'signed-account-row') ok = ok && !!document.getElementById('signin-account').textContent;
         row.hidden = !ok;
       });
     };
+    // Changing what the sign-in belongs to signs it out on OK: say so now.
+    var warning = document.getElementById('switch-warning');
+    var identity = ['service', 'oauth.grant', 'oauth.tenant', 'oauth.authority', 'oauth.issuer',
+                    'oauth.client_id'].map(function (k) { return form.querySelector('[name="' + k + '"]'); })
+      .filter(function (e) { return !!e; });
+    var saved = identity.map(function (e) { return e.value; });
+    var warn = function () {
+      if (warning) warning.hidden = identity.every(function (e, i) { return e.value === saved[i]; });
+    };
+    identity.forEach(function (e) { e.addEventListener('change', warn); e.addEventListener('input', warn); });
     if (method) method.addEventListener('change', sync);
     if (service) service.addEventListener('change', function () {
       var p = presets[service.value] || {};

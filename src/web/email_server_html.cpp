@@ -34,15 +34,19 @@ struct Field {
     std::string_view show;
     // For keys the manual has no label for (the schema's label is empty).
     std::string_view label = {};
-    bool custom_service_only = false;
+    // The Email services it belongs to; empty: all of them.
+    std::string_view services = {};
 };
 
-// In the order of the manual's screenshot; the OAuth client fields last.
+constexpr std::string_view kMicrosoft = "exchange-online outlook-com";
+
+// In the order of the manual's screenshot; the OAuth client fields last, each
+// shown only for the methods and services it applies to.
 constexpr std::array kFields = {
     Field{"auth_method", Input::select, ""},
     Field{"service", Input::select, "oauth2"},
     // SMTP, Microsoft Graph or Automatic (SMTP, Graph once SMTP AUTH is off).
-    Field{"transport", Input::select, "oauth2"},
+    Field{"transport", Input::select, "oauth2", {}, "exchange-online outlook-com custom"},
     Field{"account", Input::text, "smtp-auth pop-before-smtp oauth2"},
     Field{"password", Input::password, "smtp-auth pop-before-smtp"},
     Field{"sender", Input::text, ""},
@@ -52,8 +56,25 @@ constexpr std::array kFields = {
     Field{"smtp.verify_cert", Input::toggle, ""},
     Field{"pop3.host", Input::text, "pop-before-smtp"},
     Field{"pop3.port", Input::port, "pop-before-smtp"},
+    Field{"pop3.security", Input::select, "pop-before-smtp", "POP3 Security"},
+    Field{"oauth.grant", Input::select, "oauth2", "Sign-in Method"},
     Field{"oauth.client_id", Input::text, "oauth2", "Client ID"},
-    Field{"oauth.issuer", Input::text, "oauth2", "Issuer", true},
+    Field{"oauth.client_secret", Input::password, "oauth2", "Client Secret"},
+    Field{"oauth.tenant", Input::text, "oauth2", "Tenant", kMicrosoft},
+    Field{"oauth.authority", Input::text, "oauth2", "Cloud (Authority)", kMicrosoft},
+    Field{"oauth.issuer", Input::text, "oauth2", "Issuer", "custom"},
+    Field{"oauth.scopes", Input::text, "oauth2", "Scopes"},
+    Field{"oauth.redirect_uri", Input::text, "oauth2", "Redirect URI", "gmail custom"},
+    Field{"proxy.url", Input::text, "oauth2", "Proxy Server"},
+};
+
+// The setup guide of each service (docs/, at /guide/NAME), beside the
+// Email service: how to register the app, which permissions, and how to
+// allow SMTP AUTH for the mailbox.
+constexpr std::array kGuides = {
+    std::pair{"exchange-online"sv, "Microsoft Exchange Online"sv},
+    std::pair{"outlook-com"sv, "Outlook.com"sv},
+    std::pair{"gmail"sv, "Gmail"sv},
 };
 
 // The fields a service preset fills on the page.
@@ -82,16 +103,18 @@ std::string dom_id(std::string_view key) {
     return id;
 }
 
-bool shown(const Field& f, std::string_view method, std::string_view service) {
-    if (f.custom_service_only && service != "custom") return false;
-    if (f.show.empty()) return true;
-    std::string_view rest = f.show;
-    while (!rest.empty()) {
-        const auto sp = rest.find(' ');
-        if (rest.substr(0, sp) == method) return true;
-        rest = sp == std::string_view::npos ? std::string_view{} : rest.substr(sp + 1);
+bool listed(std::string_view list, std::string_view word) {
+    if (list.empty()) return true;
+    while (!list.empty()) {
+        const auto sp = list.find(' ');
+        if (list.substr(0, sp) == word) return true;
+        list = sp == std::string_view::npos ? std::string_view{} : list.substr(sp + 1);
     }
     return false;
+}
+
+bool shown(const Field& f, std::string_view method, std::string_view service) {
+    return listed(f.show, method) && listed(f.services, service);
 }
 
 std::string get(const std::map<std::string, std::string, std::less<>>& m, std::string_view k) {
@@ -104,7 +127,7 @@ std::string get(const std::map<std::string, std::string, std::less<>>& m, std::s
 std::string row_attrs(const Field& f, std::string_view method, std::string_view service) {
     std::string a;
     if (!f.show.empty()) a += fmt::format(R"( data-show="{}")", f.show);
-    if (f.custom_service_only) a += R"( data-service="custom")";
+    if (!f.services.empty()) a += fmt::format(R"( data-services="{}")", f.services);
     if (!shown(f, method, service)) a += " hidden";
     return a;
 }
@@ -140,7 +163,7 @@ std::string render_control(const Field& f, const EmailPage& page) {
             // field keeps it.
             return fmt::format(
                 R"(<input type="password" id="{}" name="{}" value="" autocomplete="new-password" placeholder="{}"{}>)",
-                id, escape(f.key), page.password_set ? "(unchanged)" : "", err_attr);
+                id, escape(f.key), page.secrets_set.contains(f.key) ? "(unchanged)" : "", err_attr);
         case Input::toggle: {
             const bool on = value != "false";
             return fmt::format(
@@ -163,6 +186,18 @@ std::string presets_json() {
         j[std::string(service)] = fields;
     }
     return j.dump();
+}
+
+// Shown by the script as soon as a field the sign-in belongs to differs from
+// its saved value (service/replaced_sign_in.hpp), before OK is pressed.
+std::string render_switch_warning(const EmailPage& page) {
+    if (page.signin.state == SignInStatus::State::signed_out) return {};
+    const std::string who =
+        page.signin.account.empty() ? "the current sign-in" : escape(page.signin.account);
+    return fmt::format(
+        R"(<p class="warning" id="switch-warning" hidden>{}. Pressing OK signs {} out of {} and revokes the sign-in where the provider can.</p>
+)",
+        kOneServiceNotice, who, escape(choice_label("service", get(page.values, "service"))));
 }
 
 std::string render_status_row(const EmailPage& page, std::string_view method) {
@@ -216,6 +251,9 @@ std::string_view choice_label(std::string_view key, std::string_view value) {
         P{"smtp", "SMTP"},
         P{"graph", "Microsoft Graph"},
         P{"auto", "Automatic (SMTP, or Microsoft Graph when SMTP AUTH is off)"},
+        P{"device", "Device code (a code shown on this page)"},
+        P{"authorization-code", "Authorization code with PKCE (a browser sign-in)"},
+        P{"client-credentials", "Client credentials (the app itself, with its secret)"},
     };
     (void)key;
     for (const auto& [v, l] : kLabels)
@@ -288,6 +326,7 @@ std::string render_email_page(const EmailPage& page) {
     std::string out;
     out += fmt::format(
         R"(<p class="note">{}. <a href="/network-security/ca-certificate">CA Certificate</a> <a href="/network-security/root-certificate-update">Root Certificate Update</a></p>
+<p class="note">Devices that cannot sign in with OAuth 2.0 can send through postbridge's relay: <a href="/guide/relay" target="_blank">the relay guide</a>.</p>
 )",
         kCertificateNote);
     if (!page.notice.empty())
@@ -326,7 +365,15 @@ std::string render_email_page(const EmailPage& page) {
                 row_attrs(f, method, service), id, escape(label_of(f)), render_control(f, page),
                 error);
         }
-        if (f.key == "service") out += render_status_row(page, method);
+        if (f.key == "service") {
+            for (const auto& [name, title] : kGuides)
+                out += fmt::format(
+                    R"(<p class="guide-link" data-show="oauth2" data-services="{0}"{1}><a href="/guide/{0}" target="_blank">Setup guide for {2}</a>: registering the app, its permissions, SMTP AUTH for the mailbox.</p>
+)",
+                    name, method == "oauth2" && service == name ? "" : " hidden", title);
+            out += render_switch_warning(page);
+            out += render_status_row(page, method);
+        }
     }
     out += R"(<div class="buttons"><button type="submit" id="ok">OK</button></div>
 </form>

@@ -7,6 +7,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -33,7 +34,7 @@ struct EmailPage {
     // was submitted when the form comes back with errors.
     std::map<std::string, std::string, std::less<>> values;
     std::map<std::string, std::string, std::less<>> errors;
-    bool password_set = false;
+    std::set<std::string, std::less<>> secrets_set;  // secret keys stored ("password")
     std::vector<std::string> warnings;  // Settings::warnings: keys that do not fit together
     std::string notice;                 // e.g. "The settings were applied."
     std::string problem;                // a page-level failure

@@ -16,6 +16,7 @@
 #include "web/app.hpp"
 #include "web/app_internal.hpp"
 #include "web/email_server_html.hpp"
+#include "web/guides.hpp"
 #include "web/layout.hpp"
 
 namespace pb::web {
@@ -24,6 +25,15 @@ namespace {
 std::string page_title(std::string_view profile) {
     return profile == "fax" ? "Fax > Fax Server > Email Server Settings"
                             : "Network > Email Server > Basic";
+}
+
+// The page's secret fields that have a stored value: they show "(unchanged)"
+// and never the value.
+std::set<std::string, std::less<>> stored_secrets(store::Store& store, std::string_view profile) {
+    std::set<std::string, std::less<>> set;
+    for (const char* key : {"password", "oauth.client_secret"})
+        if (store.has_secret(fmt::format("{}.{}", profile, key))) set.emplace(key);
+    return set;
 }
 
 }  // namespace
@@ -41,18 +51,16 @@ Response App::email_page(Call& call, std::string_view profile, std::string_view 
     } else {
         page.problem = settings.error().detail;
     }
-    page.password_set = store_.has_secret(std::string(profile) + ".password");
+    page.secrets_set = stored_secrets(store_, profile);
     page.signin = signin_.status(profile);
     page.signin_panel = call.req.param("signin").has_value();
     if (call.req.param("saved")) page.notice = "The settings were applied.";
     // A failed sign-in action left its reason here for the page it redirected to.
     if (!call.session->flash.empty()) page.problem = std::exchange(call.session->flash, {});
-    const bool fax = fax_configured();
     const Tab tab = profile == "fax" ? Tab::fax : Tab::network;
     if (!call.session->notice.empty()) page.notice = std::exchange(call.session->notice, {});
-    Frame frame{page_title(profile), tab, true, fax, call.session->csrf};
-    return Response::html(render_page(frame, render_subnav(tab, base, fax) +
-                                                 render_email_page(page) +
+    Frame frame{page_title(profile), tab, true, call.session->csrf};
+    return Response::html(render_page(frame, render_subnav(tab, base) + render_email_page(page) +
                                                  render_test_email_form(base, page.csrf, profile)));
 }
 
@@ -69,9 +77,18 @@ Response App::email_apply(Call& call, std::string_view profile, std::string_view
         if (auto r = store_.set_values(sub.changes); !r) problem = r.error().detail;
     }
     if (sub.errors.empty() && problem.empty()) {
-        if (!sub.changes.empty())
+        std::string notice;
+        if (!sub.changes.empty()) {
             options_.log(fmt::format("web: {} setting(s) of profile {} changed", sub.changes.size(),
                                      profile));
+            // One service at a time: a sign-in of the old settings ends.
+            for (const auto& said : signin_.end_replaced(*settings)) notice += " " + said;
+        }
+        if (auto problem_after = app_sign_in(profile, !sub.changes.empty())) {
+            call.session->flash = *problem_after;
+        } else if (!notice.empty()) {
+            call.session->notice = "The settings were applied." + notice;
+        }
         if (call.req.form("signin")) return Response::redirect(fmt::format("{}?signin=1", base));
         return Response::redirect(fmt::format("{}?saved=1", base));
     }
@@ -86,11 +103,25 @@ Response App::email_apply(Call& call, std::string_view profile, std::string_view
     for (auto& [k, v] : sub.values) page.values[k] = v;
     page.errors = std::move(sub.errors);
     page.problem = problem;
-    page.password_set = store_.has_secret(std::string(profile) + ".password");
+    page.secrets_set = stored_secrets(store_, profile);
     page.signin = signin_.status(profile);
     Frame frame{page_title(profile), profile == "fax" ? Tab::fax : Tab::network, true,
-                fax_configured(), call.session->csrf};
+                call.session->csrf};
     return Response::html(render_page(frame, render_email_page(page)), 400);
+}
+
+std::optional<std::string> App::app_sign_in(std::string_view profile, bool changed) {
+    auto settings = store_.load_settings();
+    if (!settings) return std::nullopt;
+    const auto cfg = settings->profile_config(profile);
+    if (cfg.auth_method != settings::AuthMethod::oauth2 ||
+        cfg.oauth_grant != settings::Grant::client_credentials)
+        return std::nullopt;
+    if (!changed && signin_.status(profile).state == SignInStatus::State::signed_in)
+        return std::nullopt;
+    auto r = signin_.start(profile);
+    if (!r) return fmt::format("Code {}: {}", r.error().number(), message_of(r.error()));
+    return std::nullopt;
 }
 
 std::optional<std::string> App::signin_action(Call& call, std::string_view profile,
@@ -144,6 +175,17 @@ Response App::signin_status(Call& call) {
             std::chrono::duration_cast<std::chrono::seconds>(s.expires_at - clock_.now()).count());
     }
     return Response::json(j.dump());
+}
+
+Response App::guide_page(Call& call) {
+    const std::string_view name = std::string_view(call.req.path).substr(kGuidePath.size() + 1);
+    const auto it = guides().find(name);
+    if (it == guides().end()) return not_found();
+    std::string_view title = it->second.substr(0, it->second.find('\n'));
+    while (title.starts_with('#') || title.starts_with(' ')) title.remove_prefix(1);
+    std::string_view body = it->second.substr(std::min(it->second.size(), it->second.find('\n')));
+    return framed(call, Tab::network, std::string(title),
+                  R"(<article class="guide">)" + render_guide(body) + "</article>");
 }
 
 Response App::test_email(Call& call, std::string_view base) {

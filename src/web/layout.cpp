@@ -51,10 +51,9 @@ std::string nav_item(const Link& link, bool current) {
 
 std::string render_page(const Frame& frame, std::string_view body) {
     std::string tabs;
-    for (const auto& t : kTabs) {
-        if (t.tab == Tab::fax && !frame.fax) continue;
-        tabs += nav_item(t, t.tab == frame.tab);
-    }
+    // Every tab is always there: the Fax Server page is found before any
+    // fax setting exists (it is where they are made).
+    for (const auto& t : kTabs) tabs += nav_item(t, t.tab == frame.tab);
     std::string account;
     if (frame.logged_in) {
         account = fmt::format(
@@ -86,13 +85,10 @@ std::string render_page(const Frame& frame, std::string_view body) {
                        fmt::arg("tabs", tabs), fmt::arg("body", body));
 }
 
-std::string render_subnav(Tab tab, std::string_view path, bool fax) {
+std::string render_subnav(Tab tab, std::string_view path) {
     std::string out;
-    for (const auto& l : kLinks) {
-        if (l.tab != tab) continue;
-        if (l.tab == Tab::fax && !fax) continue;
-        out += nav_item(l, l.href == path);
-    }
+    for (const auto& l : kLinks)
+        if (l.tab == tab) out += nav_item(l, l.href == path);
     return out.empty() ? out : fmt::format(R"(<ul class="subnav">{}</ul>)", out);
 }
 
@@ -114,10 +110,8 @@ bool App::fax_configured() {
 }
 
 Response App::framed(Call& call, Tab tab, std::string_view title, std::string body, int status) {
-    const bool fax = fax_configured();
-    Frame frame{std::string(title), tab, true, fax, call.session->csrf};
-    return Response::html(render_page(frame, render_subnav(tab, call.req.path, fax) + body),
-                          status);
+    Frame frame{std::string(title), tab, true, call.session->csrf};
+    return Response::html(render_page(frame, render_subnav(tab, call.req.path) + body), status);
 }
 
 Response App::unavailable(Call& call, Tab tab, std::string_view title) {

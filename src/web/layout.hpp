@@ -16,7 +16,6 @@ struct Frame {
     std::string title;  // the page's own heading, e.g. "Email Server > Basic"
     Tab tab = Tab::network;
     bool logged_in = false;
-    bool fax = false;  // show the Fax tab
     std::string csrf;  // for the Log out form
 };
 
@@ -26,7 +25,7 @@ std::string render_page(const Frame& frame, std::string_view body);
 
 // The links under a tab (Network: Basic, Connection Test; ...), the current
 // one marked.
-std::string render_subnav(Tab tab, std::string_view path, bool fax);
+std::string render_subnav(Tab tab, std::string_view path);
 
 // A notice and a problem line, both optional.
 std::string render_messages(std::string_view notice, std::string_view problem);

@@ -39,7 +39,7 @@ Response App::login_page(Call& call, std::string_view problem, int status) {
         cookie = random_base64url(rng_, 32);
         call.login_cookie = cookie;
     }
-    Frame frame{"Log in", Tab::network, false, false, {}};
+    Frame frame{"Log in", Tab::network, false, {}};
     return Response::html(
         render_page(frame, render_login_page(login_forms_.issue(cookie), problem)), status);
 }

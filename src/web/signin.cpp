@@ -23,6 +23,7 @@ std::string_view to_string(SignInStatus::State s) noexcept {
 std::string_view status_label(const SignInStatus& s) noexcept {
     if (s.app_only && s.state == SignInStatus::State::signed_out)
         return "App-only (signs in by itself when it sends)";
+    if (s.app_only && s.state == SignInStatus::State::signed_in) return "Signed in (app)";
     return s.state == SignInStatus::State::signed_in ? "Signed in" : "Signed out";
 }
 

@@ -11,9 +11,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/clock.hpp"
 #include "core/error.hpp"
+#include "core/settings.hpp"
 
 namespace pb::web {
 
@@ -60,6 +62,11 @@ class SignInService {
     virtual Result<SignInStatus> finish(std::string_view profile,
                                         std::string_view redirect_url) = 0;
     virtual Result<void> sign_out(std::string_view profile) = 0;
+    // After the settings changed from `before`: ends every sign-in that
+    // belonged to the old ones (service/replaced_sign_in.hpp), revoking it
+    // at the old provider where it can. A sentence per sign-in ended, for
+    // the page.
+    virtual std::vector<std::string> end_replaced(const settings::Settings& before) = 0;
 };
 
 }  // namespace pb::web

@@ -27,6 +27,7 @@
 #include "oauth/token_store.hpp"
 #include "service/device_sign_in.hpp"
 #include "service/pending.hpp"
+#include "service/replaced_sign_in.hpp"
 #include "service/runtime.hpp"
 #include "service/tokens.hpp"
 #include "store/store.hpp"
@@ -129,6 +130,21 @@ class OAuthSignIn final : public SignInService {
         cancel(profile);
         auto prepared = prepare(profile);
         if (!prepared) return std::move(prepared).error();
+        // An application signs in with its secret alone: the token is
+        // fetched now, so a wrong secret shows here, not at the first job.
+        if (prepared->client.grant == oauth::Grant::client_credentials) {
+            // A new one, even while the old is good: the secret may be new.
+            if (auto r = tokens_->remove(profile); !r) return std::move(r).error();
+            oauth::TokenManager manager(*prepared->http, *tokens_, clock_, dir_);
+            auto token = manager.access_token(profile, prepared->client);
+            if (!token) return std::move(token).error();
+            log_(fmt::format("web: profile {} got its app token", profile));
+            SignInStatus s;
+            s.state = State::signed_in;
+            s.app_only = true;
+            s.account = token->account;
+            return s;
+        }
         auto flow = std::make_unique<Flow>(clock_);
         flow->http = std::move(prepared->http);
         flow->client = std::move(prepared->client);
@@ -144,9 +160,6 @@ class OAuthSignIn final : public SignInService {
                 flows_[std::string(profile)] = std::move(flow);
                 return f.status;
             }
-            if (f.client.grant != oauth::Grant::device)
-                return fail(Errc::identity_provider_config,
-                            "this grant needs no sign-in on the page: the app signs in by itself");
             flows_[std::string(profile)] = std::move(flow);
         }
         f.thread = std::thread([this, &f, p = std::string(profile)] { run_device(p, f); });
@@ -168,6 +181,12 @@ class OAuthSignIn final : public SignInService {
         }
         SignInStatus s;
         auto stored = tokens_->load(profile);
+        std::lock_guard lock(store_mu_);
+        auto loaded = store_->load_settings();
+        // A sign-in left from another service is not shown as this one's.
+        if (stored && *stored && loaded &&
+            !service::belongs_to(**stored, loaded->profile_config(profile)))
+            stored->reset();
         if (!stored) {
             s.reason = stored.error().detail;
         } else if (*stored) {
@@ -175,8 +194,7 @@ class OAuthSignIn final : public SignInService {
             s.account = (*stored)->account;
             s.reason = (*stored)->state_reason;
         }
-        std::lock_guard lock(store_mu_);
-        if (auto loaded = store_->load_settings()) {
+        if (loaded) {
             const auto cfg = loaded->profile_config(profile);
             s.app_only = cfg.oauth_grant == settings::Grant::client_credentials;
             if (stored && *stored) {
@@ -232,6 +250,34 @@ class OAuthSignIn final : public SignInService {
             log_(fmt::format("web: sign-out of {}: the provider could not be told: {}", profile,
                              report->revoke_error->detail));
         return {};
+    }
+
+    std::vector<std::string> end_replaced(const settings::Settings& before) override {
+        std::vector<std::string> profiles = {"email", "fax"};
+        settings::Settings after;
+        {
+            std::lock_guard lock(store_mu_);
+            auto now = store_->load_settings();
+            if (!now) return {"The old sign-ins could not be checked: " + now.error().detail};
+            after = std::move(*now);
+            if (auto users = store_->users())
+                for (const auto& u : *users) profiles.push_back("user:" + u.name);
+        }
+        std::vector<std::string> said;
+        for (const auto& profile : service::replaced_sign_ins(before, after, profiles)) {
+            cancel(profile);
+            // The Store is thread-safe on its own; tokens_ takes store_mu_
+            // for each of its calls.
+            auto ended = service::end_sign_in(*store_, *tokens_, before, profile, clock_);
+            if (!ended) {
+                said.push_back(fmt::format("The sign-in of profile {} could not be ended: {}",
+                                           profile, ended.error().detail));
+            } else if (*ended) {
+                said.push_back(service::describe(**ended));
+                log_("web: " + said.back());
+            }
+        }
+        return said;
     }
 
   private:

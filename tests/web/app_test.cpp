@@ -2,6 +2,7 @@
 // CSRF, throttling, escaping, security headers, field validation, presets,
 // and the sign-in panel over a scripted SignInService.
 #include "web/app.hpp"
+#include "web/guides.hpp"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -43,6 +44,13 @@ class ScriptedSignIn final : public SignInService {
     Result<void> sign_out(std::string_view) override {
         ++sign_outs;
         next = {};
+        return {};
+    }
+    // What the page asked to end after a change of settings: the service
+    // before it (the real one is tested in tests/web/operations_service_test.cpp).
+    std::vector<std::string> replaced_from;
+    std::vector<std::string> end_replaced(const settings::Settings& before) override {
+        replaced_from.push_back(before.get("email", "service"));
         return {};
     }
 };
@@ -411,7 +419,8 @@ TEST_F(WebAppTest, BasicPageShowsTheManualsLabelsAndNotes) {
           "confirming the "
           "safety of the email server when the Certificate Validation is disabled."})
         EXPECT_NE(page.find(text), std::string::npos) << text;
-    EXPECT_EQ(page.find(">Fax<"), std::string::npos);  // no fax profile configured
+    // The Fax tab is there before any fax setting: its page is where they are made.
+    EXPECT_NE(page.find(R"(<a href="/fax/email-server">Fax</a>)"), std::string::npos);
 }
 
 TEST_F(WebAppTest, FieldsOfOtherMethodsAreHiddenWithoutScript) {
@@ -585,6 +594,7 @@ TEST_F(WebAppTest, FailedSignInShowsItsReasonOnce) {
             return SignInStatus{};
         }
         Result<void> sign_out(std::string_view) override { return {}; }
+        std::vector<std::string> end_replaced(const settings::Settings&) override { return {}; }
     } failing;
     app_ = std::make_unique<App>(*store_, failing, clock_, rng_);
     Browser b;
@@ -599,13 +609,117 @@ TEST_F(WebAppTest, FailedSignInShowsItsReasonOnce) {
     app_.reset();  // before `failing` goes
 }
 
-TEST_F(WebAppTest, FaxTabAppearsWhenTheFaxProfileIsConfigured) {
+TEST_F(WebAppTest, TheFaxServerPageIsThereBeforeAnyFaxSetting) {
     Browser b;
     login(b);
-    ASSERT_TRUE(store_->set_values({{"fax.auth_method", "oauth2"}}));
     const auto page = get(b, "/fax/email-server").body;
-    EXPECT_NE(page.find(">Fax<"), std::string::npos);
+    EXPECT_NE(page.find(R"(<a href="/fax/email-server" aria-current="page">Fax</a>)"),
+              std::string::npos);
     EXPECT_NE(page.find("Fax &gt; Fax Server &gt; Email Server Settings"), std::string::npos);
+}
+
+// Every profile setting a user of a service needs, on the page: tenant and
+// cloud for Microsoft, grant, client secret, scopes, redirect URI, proxy,
+// POP3 security; each applied by OK, the secret never shown again.
+TEST_F(WebAppTest, EveryOAuthSettingIsOnThePageAndApplied) {
+    Browser b;
+    const std::string csrf = login(b);
+    ASSERT_TRUE(store_->set_values(
+        {{"email.auth_method", "oauth2"}, {"email.service", "exchange-online"}}));
+    auto page = get(b, "/network/email/basic").body;
+    for (const char* field :
+         {"f-oauth_grant", "f-oauth_client_secret", "f-oauth_tenant", "f-oauth_authority",
+          "f-oauth_scopes", "f-oauth_redirect_uri", "f-proxy_url", "f-pop3_security"})
+        EXPECT_NE(page.find(fmt::format(R"(id="{}")", field)), std::string::npos) << field;
+    // Shown for the services they belong to: the tenant for Microsoft's.
+    EXPECT_NE(
+        page.find(R"(data-services="exchange-online outlook-com"><label for="f-oauth_tenant")"),
+        std::string::npos);
+    EXPECT_NE(page.find(R"(href="/guide/exchange-online")"), std::string::npos);
+
+    const auto r =
+        post(b, "/network/email/basic",
+             "csrf=" + csrf +
+                 "&auth_method=oauth2&service=exchange-online&oauth.grant=client-credentials"
+                 "&oauth.client_id=c1&oauth.client_secret=s3cr3t-value&oauth.tenant=contoso."
+                 "onmicrosoft.com"
+                 "&oauth.authority=https%3A%2F%2Flogin.microsoftonline.us"
+                 "&oauth.scopes=https%3A%2F%2Foutlook.office365.com%2F.default"
+                 "&proxy.url=http%3A%2F%2Fproxy.example.test%3A3128&pop3.security=ssl-tls");
+    ASSERT_EQ(r.status, 303);
+    const auto s = settings();
+    EXPECT_EQ(s.get("email", "oauth.grant"), "client-credentials");
+    EXPECT_EQ(s.get("email", "oauth.tenant"), "contoso.onmicrosoft.com");
+    EXPECT_EQ(s.get("email", "oauth.authority"), "https://login.microsoftonline.us");
+    EXPECT_EQ(s.get("email", "oauth.scopes"), "https://outlook.office365.com/.default");
+    EXPECT_EQ(s.get("email", "proxy.url"), "http://proxy.example.test:3128");
+    EXPECT_EQ(s.get("email", "pop3.security"), "ssl-tls");
+    EXPECT_TRUE(store_->has_secret("email.oauth.client_secret"));
+    // The app signs in as soon as its settings are applied.
+    EXPECT_EQ(signin_.starts, 1);
+    page = get(b, "/network/email/basic").body;
+    EXPECT_EQ(page.find("s3cr3t-value"), std::string::npos);
+    EXPECT_NE(
+        page.find(
+            R"x(name="oauth.client_secret" value="" autocomplete="new-password" placeholder="(unchanged)")x"),
+        std::string::npos);
+}
+
+TEST_F(WebAppTest, ChangingTheServiceEndsTheOldSignInAndSaysSoBeforeOk) {
+    Browser b;
+    const std::string csrf = login(b);
+    ASSERT_TRUE(store_->set_values(
+        {{"email.auth_method", "oauth2"}, {"email.service", "exchange-online"}}));
+    signin_.next.state = SignInStatus::State::signed_in;
+    signin_.next.account = "scanner@contoso.example";
+    auto page = get(b, "/network/email/basic").body;
+    EXPECT_NE(
+        page.find(
+            R"(id="switch-warning" hidden>Any other email services signed in will be signed out automatically. Pressing OK signs scanner@contoso.example out)"),
+        std::string::npos);
+    ASSERT_EQ(
+        post(b, "/network/email/basic", "csrf=" + csrf + "&auth_method=oauth2&service=outlook-com")
+            .status,
+        303);
+    ASSERT_EQ(signin_.replaced_from.size(), 1u);
+    EXPECT_EQ(signin_.replaced_from[0], "exchange-online");  // given the settings before
+    // Nothing changed: nothing to end.
+    ASSERT_EQ(
+        post(b, "/network/email/basic", "csrf=" + csrf + "&auth_method=oauth2&service=outlook-com")
+            .status,
+        303);
+    EXPECT_EQ(signin_.replaced_from.size(), 1u);
+}
+
+TEST_F(WebAppTest, TheSetupGuidesAreServedAsPages) {
+    Browser b;
+    login(b);
+    const auto r = get(b, "/guide/exchange-online");
+    ASSERT_EQ(r.status, 200);
+    EXPECT_NE(r.body.find("<h2>Why postbridge ships no client id</h2>"), std::string::npos);
+    EXPECT_NE(r.body.find("Set-CASMailbox"), std::string::npos);
+    for (const char* g : {"/guide/outlook-com", "/guide/gmail", "/guide/relay"})
+        EXPECT_EQ(get(b, g).status, 200) << g;
+    EXPECT_EQ(get(b, "/guide/../etc/passwd").status, 404);
+    EXPECT_EQ(get(b, "/guide/nothing").status, 404);
+}
+
+TEST(Guides, MarkdownBecomesEscapedHtml) {
+    const auto html = render_guide(
+        "# T\n\nSome **bold** and `a<b>` with https://example.test/x.\n"
+        "continued.\n\n1. one\n   more\n2. two\n\n- a\n- b\n\n"
+        "| k | v |\n|---|---|\n| `x` | <y> |\n\n```\n<code>\n```\n");
+    EXPECT_EQ(
+        html,
+        "<h2>T</h2>\n"
+        "<p>Some <strong>bold</strong> and <code>a&lt;b&gt;</code> with <a "
+        "href=\"https://example.test/x\" rel=\"noopener noreferrer\">https://example.test/x</a>. "
+        "continued.</p>\n"
+        "<ol>\n<li>one more</li>\n<li>two</li>\n</ol>\n"
+        "<ul>\n<li>a</li>\n<li>b</li>\n</ul>\n"
+        "<table>\n<tr><th>k</th><th>v</th></tr>\n<tr><td><code>x</code></td><td>&lt;y&gt;</td></"
+        "tr>\n</table>\n"
+        "<pre><code>&lt;code&gt;\n</code></pre>\n");
 }
 
 TEST(Html, EscapesEveryMetacharacter) {

@@ -55,6 +55,7 @@ class ScriptedSignIn final : public web::SignInService {
         states.erase(std::string(profile));
         return {};
     }
+    std::vector<std::string> end_replaced(const settings::Settings&) override { return {}; }
 };
 
 // The running service as the pages see it: the connection test's result is
