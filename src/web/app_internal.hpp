@@ -3,6 +3,9 @@
 // same way. Not for use outside src/web.
 #pragma once
 
+#include <cstddef>
+#include <filesystem>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -22,6 +25,16 @@ inline constexpr std::string_view kExpiredForm =
 inline Response forbidden(std::string_view why) {
     return Response::text(403, std::string(why) + "\n");
 }
+
+// The operating system's bundle of root certificates, as Root Certificate
+// Update shows it: the first of `candidates` that exists, its count and
+// when it was last written. Empty path: none was found.
+struct SystemBundle {
+    std::filesystem::path path;
+    std::size_t certificates = 0;
+    std::string updated;  // "2026-11-30 10:12 UTC"
+};
+SystemBundle system_bundle(std::span<const std::filesystem::path> candidates);
 
 inline Response not_found() {
     return Response::text(404, "Not found.\n");

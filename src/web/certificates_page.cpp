@@ -6,12 +6,16 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 
 #include "web/app.hpp"
@@ -79,12 +83,26 @@ std::string render_ca_page(const std::vector<store::CaCert>& certs, std::string_
     return out + "</tbody></table>";
 }
 
-std::string render_root_update_page(std::size_t imported, std::string_view csrf,
-                                    std::string_view notice, std::string_view problem) {
-    std::string out = render_messages(notice, problem);
+std::string render_root_update_page(const SystemBundle& bundle, std::size_t imported,
+                                    std::size_t unreadable, std::string_view csrf,
+                                    std::string_view notice) {
+    std::string out = render_messages(notice, "");
+    out += R"(<table id="trust"><tbody>)";
+    if (bundle.path.empty())
+        out +=
+            R"(<tr><th>System root certificates</th><td id="bundle">No system certificate bundle was found: install the ca-certificates package.</td></tr>)";
+    else
+        out += fmt::format(
+            R"(<tr><th>System root certificates</th><td id="bundle">{} certificates in <code>{}</code>, last updated {}</td></tr>)",
+            bundle.certificates, escape(bundle.path.string()), escape(bundle.updated));
     out += fmt::format(
-        R"(<p>Servers are checked against the system's root certificates, which the operating system's updates keep current, and against the {} CA certificate(s) imported on the <a href="/network-security/ca-certificate">CA Certificate</a> page. Update shows what the system trusts now; new connections use it, and imported certificates are used within seconds.</p>)",
-        imported);
+        R"(<tr><th>Imported CA certificates</th><td id="imported">{}{} (<a href="/network-security/ca-certificate">CA Certificate</a>)</td></tr></tbody></table>)",
+        imported,
+        unreadable == 0 ? std::string()
+                        : fmt::format(", and {} file(s) that could not be read", unreadable));
+    out +=
+        R"(<p><strong>What Update does:</strong> it reads the system's bundle and the imported CA certificates again and shows what they hold now. Every new connection (the email server, the identity provider, Microsoft Graph) checks servers against both, here and in the running service.</p>
+<p><strong>What it does not do:</strong> download certificates. The system's root certificates come with the operating system's <code>ca-certificates</code> package: its updates (<code>apt upgrade</code>, which runs <code>update-ca-certificates</code>) refresh the bundle, and the next connection uses them. A certificate of your own organisation goes on the CA Certificate page.</p>)";
     out += fmt::format(
         R"(<form method="post" action="/network-security/root-certificate-update">{}<div class="buttons"><button type="submit" id="update">Update</button></div></form>)",
         csrf_input(csrf));
@@ -145,23 +163,50 @@ Response App::ca_remove(Call& call) {
     return Response::redirect(std::string(kCaPath));
 }
 
+SystemBundle system_bundle(std::span<const std::filesystem::path> candidates) {
+    for (const auto& path : candidates) {
+        std::ifstream f(path);
+        if (!f) continue;
+        SystemBundle b;
+        b.path = path;
+        for (std::string line; std::getline(f, line);)
+            if (line.starts_with("-----BEGIN CERTIFICATE-----")) ++b.certificates;
+        std::error_code ec;
+        const auto mtime = std::filesystem::last_write_time(path, ec);
+        if (!ec) {
+            const auto at = std::chrono::file_clock::to_sys(mtime);
+            b.updated =
+                fmt::format("{:%Y-%m-%d %H:%M} UTC", std::chrono::floor<std::chrono::minutes>(at));
+        }
+        return b;
+    }
+    return {};
+}
+
 Response App::root_update(Call& call) {
     constexpr std::string_view title = "Network Security > Root Certificate Update";
     constexpr Tab tab = Tab::network_security;
-    std::string notice, problem;
-    if (call.post()) {
-        if (!call.csrf_ok()) return forbidden(kExpiredForm);
-        if (options_.operations == nullptr) return unavailable(call, tab, title);
-        auto r = options_.operations->reload_certificates();
-        if (r)
-            notice = fmt::format("The system trusts {}.", *r);
-        else
-            problem = message_of(r.error());
-    }
+    if (call.post() && !call.csrf_ok()) return forbidden(kExpiredForm);
+    // Read on every visit: what the page shows is what a connection would use.
+    static const std::filesystem::path kBundles[] = {"/etc/ssl/certs/ca-certificates.crt",
+                                                     "/etc/pki/tls/certs/ca-bundle.crt"};
+    const SystemBundle bundle = system_bundle(kBundles);
     auto certs = store_.ca_certs();
+    const std::size_t imported = certs ? certs->size() : 0;
+    const std::size_t files = store_.ca_files().size();
+    const std::size_t unreadable = files > imported ? files - imported : 0;
+    std::string notice;
+    if (call.post()) {
+        notice = fmt::format(
+            "Read again: {} system root certificates and {} imported CA "
+            "certificate(s). New connections use them.",
+            bundle.certificates, imported);
+        options_.log(fmt::format("web: root certificates read again: {} system, {} imported",
+                                 bundle.certificates, imported));
+    }
     return framed(
         call, tab, title,
-        render_root_update_page(certs ? certs->size() : 0, call.session->csrf, notice, problem));
+        render_root_update_page(bundle, imported, unreadable, call.session->csrf, notice));
 }
 
 }  // namespace pb::web

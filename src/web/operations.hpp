@@ -74,10 +74,6 @@ class Operations {
     // `status --json`: {"profiles":[..]}; one profile when given.
     virtual Result<nlohmann::json> status(std::optional<std::string> profile) = 0;
     virtual Result<StatusSheet> status_sheet() = 0;
-
-    // Root Certificate Update: what the system trusts, described for the
-    // page (serve follows the store's CA certificates by itself).
-    virtual Result<std::string> reload_certificates() = 0;
 };
 
 }  // namespace pb::web

@@ -182,11 +182,6 @@ class OutboxOperations final : public Operations {
             clock_.now());
     }
 
-    // serve reads the settings and CA certificates again every two seconds
-    // by itself, and OpenSSL reads the system's bundle for each new
-    // connection: nothing is reloaded here.
-    Result<std::string> reload_certificates() override { return system_bundle(); }
-
   private:
     // On the test's own thread. The Store is thread-safe, and the Random
     // serve passes is OpenSSL's generator, which is too.
@@ -203,22 +198,6 @@ class OutboxOperations final : public Operations {
         bool done = false;
         std::jthread thread;  // last: joined before the rest goes
     };
-
-    // What the operating system trusts: its bundle file and how many
-    // certificates it holds. OpenSSL and libcurl read it for every new
-    // connection, so an update of the system's package is in use at once.
-    static std::string system_bundle() {
-        for (const char* path :
-             {"/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt"}) {
-            std::ifstream f(path);
-            if (!f) continue;
-            std::size_t n = 0;
-            for (std::string line; std::getline(f, line);)
-                if (line.starts_with("-----BEGIN CERTIFICATE-----")) ++n;
-            return fmt::format("{} certificates in {}", n, path);
-        }
-        return "no system certificate bundle was found";
-    }
 
     store::Store& store_;
     service::Outbox& outbox_;

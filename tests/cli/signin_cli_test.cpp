@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "cli/cli_with_peers.hpp"
@@ -111,6 +112,32 @@ TEST_F(SigninCli, SignOutRevokesAtTheProvider) {
     auto t = pb("test-connection --json");
     EXPECT_EQ(t.status, 1);
     EXPECT_EQ(json::parse(t.out)["code"], 360) << t.out;
+}
+
+// The manual's "Any other email services signed in will be signed out
+// automatically", from the command line: a new service ends the sign-in
+// that belonged to the old one and revokes it at the old provider (the real
+// OAuth server's revocation endpoint).
+TEST_F(SigninCli, ANewServiceSignsTheOldOneOutAndRevokesIt) {
+    (void)signin_as_user("approve");
+    ASSERT_EQ(status_json()["status"], "signed-in");
+    auto r = pb("config set email.service outlook-com --json");
+    ASSERT_EQ(r.status, 0) << r.out;
+    json ended;
+    std::istringstream lines(r.out);
+    for (std::string line; std::getline(lines, line);)
+        if (auto j = json::parse(line, nullptr, false); j.is_object() && j.contains("signed_out"))
+            ended = j;
+    ASSERT_FALSE(ended.is_null()) << r.out;
+    EXPECT_EQ(ended["signed_out"], "email");
+    EXPECT_EQ(ended["account"], "alice@example.test");
+    EXPECT_TRUE(ended["revoked"].get<bool>()) << r.out;
+    EXPECT_EQ(status_json()["status"], "signed-out");
+    EXPECT_EQ(status_json()["service"], "outlook-com");
+    // A setting the sign-in does not belong to ends nothing.
+    auto again = pb("config set email.sender scans@example.test --json");
+    ASSERT_EQ(again.status, 0) << again.out;
+    EXPECT_EQ(again.out.find("signed_out"), std::string::npos) << again.out;
 }
 
 TEST_F(SigninCli, UserProfileSignsInAsTheUser) {

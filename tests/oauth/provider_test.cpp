@@ -36,6 +36,15 @@ TEST(Catalogue, TenantCannotRewriteThePath) {
     EXPECT_EQ(p.error().code, Errc::identity_provider_config);
 }
 
+TEST(Catalogue, ANationalCloudsAuthorityReplacesTheGlobalHost) {
+    auto us = builtin_provider(Service::exchange_online, "contoso.us",
+                               "https://login.microsoftonline.us/")
+                  .value();
+    EXPECT_EQ(us.endpoints.token, "https://login.microsoftonline.us/contoso.us/oauth2/v2.0/token");
+    EXPECT_EQ(us.endpoints.device_authorization,
+              "https://login.microsoftonline.us/contoso.us/oauth2/v2.0/devicecode");
+}
+
 TEST(Catalogue, Gmail) {
     auto p = builtin_provider(Service::gmail).value();
     EXPECT_TRUE(p.endpoints.device_authorization.empty());

@@ -97,6 +97,19 @@ TEST_F(TokenManagerTest, ValidTokenNeedsNoRequest) {
     EXPECT_EQ(http.count(), 0);
 }
 
+// One service at a time: a sign-in left from another service (the settings
+// moved on) is neither used nor refreshed; the profile is signed out.
+TEST_F(TokenManagerTest, ASignInOfAnotherServiceIsNeverUsed) {
+    sign_in(minutes{30});
+    Client gmail = client;
+    gmail.provider.service = Service::gmail;
+    auto t = manager.access_token("email", gmail);
+    ASSERT_FALSE(t.ok());
+    EXPECT_EQ(t.error().code, Errc::not_signed_in);
+    EXPECT_EQ(http.count(), 0);
+    EXPECT_TRUE(manager.access_token("email", client).ok());  // its own service's, still
+}
+
 TEST_F(TokenManagerTest, RefreshesWithinTheMargin) {
     sign_in(minutes{4});  // default margin is 5 min
     auto t = manager.access_token("email", client);

@@ -5,6 +5,12 @@
 #include <gtest/gtest.h>
 
 #include "web/app.hpp"
+#include "web/app_internal.hpp"
+
+#include <fstream>
+#include <regex>
+
+#include "support/temp_dir.hpp"
 
 #include "web_config_fixture.hpp"
 
@@ -34,7 +40,38 @@ TEST_F(CertificatesPageTest, CaImportTakesAMultipartUploadWithItsCsrfToken) {
     const auto page = get(b, "/network-security/ca-certificate");
     EXPECT_NE(page.body.find(R"(class="error")"), std::string::npos);
     EXPECT_NE(page.body.find(R"(id="no-ca")"), std::string::npos);
-    EXPECT_EQ(ops_.reloads, 0);
+}
+
+// Root Certificate Update says what it read and when the system last
+// updated it, and what it does and does not do.
+TEST_F(CertificatesPageTest, RootCertificateUpdateShowsTheBundleAndWhatItDoes) {
+    Browser b;
+    const auto csrf = login(b);
+    auto page = get(b, "/network-security/root-certificate-update").body;
+    EXPECT_NE(page.find("update-ca-certificates"), std::string::npos);
+    EXPECT_NE(page.find("What it does not do:"), std::string::npos);
+    EXPECT_NE(page.find(R"(<td id="imported">0 ()"), std::string::npos);
+    EXPECT_EQ(post(b, "/network-security/root-certificate-update", "csrf=wrong").status, 403);
+    const auto r = post(b, "/network-security/root-certificate-update", "csrf=" + csrf);
+    ASSERT_EQ(r.status, 200);
+    EXPECT_NE(r.body.find("Read again: "), std::string::npos);
+}
+
+TEST(SystemBundle, CountsTheCertificatesOfTheFirstBundleThatExists) {
+    const auto dir = test::fresh_dir("pb-bundle");
+    std::filesystem::create_directories(dir);
+    const auto file = dir / "bundle.crt";
+    std::ofstream(file) << "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
+                           "-----BEGIN CERTIFICATE-----\nBBBB\n-----END CERTIFICATE-----\n";
+    const std::filesystem::path candidates[] = {dir / "absent.crt", file};
+    const auto b = system_bundle(candidates);
+    EXPECT_EQ(b.path, file);
+    EXPECT_EQ(b.certificates, 2u);
+    EXPECT_TRUE(std::regex_match(b.updated, std::regex(R"(\d{4}-\d\d-\d\d \d\d:\d\d UTC)")))
+        << b.updated;
+    const std::filesystem::path none[] = {dir / "absent.crt"};
+    EXPECT_TRUE(system_bundle(none).path.empty());
+    std::filesystem::remove_all(dir);
 }
 
 TEST(Multipart, ReadsPartsAndRefusesBrokenBodies) {

@@ -68,7 +68,6 @@ class ScriptedOperations final : public web::Operations {
     std::vector<std::string> tests_started;
     std::vector<json> history;
     std::vector<web::SendRequest> sent;
-    int reloads = 0;
 
     void start_connection_test(std::string_view profile) override {
         tests_started.emplace_back(profile);
@@ -115,10 +114,6 @@ class ScriptedOperations final : public web::Operations {
         s.network = {{"Device Name", "printer-3f"}};
         s.profiles.push_back({"email", "Email Server", {{"Current Status", "Signed in"}}, {}});
         return s;
-    }
-    Result<std::string> reload_certificates() override {
-        ++reloads;
-        return std::string("140 certificates in /etc/ssl/certs/ca-certificates.crt");
     }
     std::vector<web::ReadyCheck> ready = {{"spool", ""}, {"store", ""}, {"listeners", ""}};
     std::vector<web::ReadyCheck> readiness() override { return ready; }
