@@ -247,6 +247,9 @@ Result<smtp::Credentials> Runtime::credentials(std::string_view profile,
         auto st = token_store_.load(profile);
         if (st && *st) c.user = (*st)->account;
     }
+    // An application's token names no user: it sends as the mailbox of the
+    // sender address (Exchange wants that mailbox in XOAUTH2's user=).
+    if (c.user.empty()) c.user = config.sender;
     return c;
 }
 

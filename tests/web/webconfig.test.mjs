@@ -598,6 +598,60 @@ test('sign out, then a denied sign-in shows its reason', async () => {
   await shot('07-denied');
 });
 
+test('the Fax tab opens the Fax Server page; a new service signs the old one out, said before OK', async () => {
+  await page.goto(`${url}network/email/basic`);
+  await page.click('nav a:has-text("Fax")');
+  assert.match(await page.textContent('h1'), /Fax > Fax Server > Email Server Settings/);
+  assert.equal(await page.textContent('#current-status'), 'Signed in');
+  assert.ok(await page.isHidden('#switch-warning'));
+  await page.selectOption('#f-service', 'outlook-com');
+  assert.ok(await page.isVisible('#switch-warning'), 'the page says so before OK');
+  assert.match(await page.textContent('#switch-warning'), /Pressing OK signs faxer@example\.test out/);
+  // The fields of the new service show; the guide is beside it.
+  assert.ok(await page.isVisible('#f-oauth_tenant'));
+  assert.ok(await page.isHidden('#f-oauth_issuer'));
+  assert.ok(await page.isVisible('a[href="/guide/outlook-com"]'));
+  await shot('24-switch-warning');
+  await page.click('#ok');
+  await page.waitForSelector('text=/faxer@example\\.test \\(profile fax\\) was ended.*revoked at the old provider/');
+  assert.equal(await page.textContent('#current-status'), 'Signed out');
+  await serveLogged('web: The sign-in of faxer@example.test (profile fax) was ended');
+  const { stdout } = await pb('--json', 'status', '--profile', 'fax');
+  assert.equal(JSON.parse(stdout).profiles[0].status, 'signed-out');
+  await shot('25-switched-signed-out');
+  // The guide the link opens.
+  await page.goto(`${url}guide/outlook-com`);
+  assert.match(await page.textContent('h1'), /Outlook\.com/);
+  await shot('26-guide-outlook-com');
+});
+
+test('client credentials set on the page sign in at once, and a job goes out with no command', async () => {
+  await page.goto(`${url}fax/email-server`);
+  await page.selectOption('#f-service', 'custom');
+  await page.fill('#f-oauth_issuer', env.PB_OIDC_ISSUER);
+  await page.selectOption('#f-oauth_grant', 'client-credentials');
+  await page.fill('#f-oauth_client_id', env.PB_APP_CLIENT_ID);
+  await page.fill('#f-oauth_client_secret', 'not-the-secret');
+  await page.fill('#f-oauth_scopes', 'smtp.send');
+  await page.fill('#f-smtp_host', env.PB_SMTP_HOST);
+  await page.fill('#f-smtp_port', String(env.PB_SMTP_PORT));
+  await page.click('#ok');
+  // The provider's refusal, with its code.
+  await page.waitForSelector('p.error[role="alert"]:has-text("Code ")');
+  assert.match(await page.textContent('p.error[role="alert"]'), /Code \d{3}: .*invalid_client/);
+  await shot('27-client-credentials-wrong-secret');
+  assert.equal(await page.inputValue('#f-oauth_client_secret'), '', 'a secret never comes back');
+  await page.fill('#f-oauth_client_secret', env.PB_APP_CLIENT_SECRET);
+  await page.click('#ok');
+  await page.waitForSelector('#current-status:has-text("Signed in (app)")');
+  await shot('28-client-credentials-signed-in');
+  await page.fill('#test-to', 'erin@example.test');
+  await page.click('#send-test');
+  await page.waitForSelector('text=The test email was accepted as job');
+  const sent = await waitForMessage(env.PB_MAILDIR, 'settings of fax', 20000);
+  assert.match(sent.text, /erin@example\.test/);
+});
+
 test('serve stops cleanly on SIGTERM and never logged the password', async () => {
   const exited = new Promise((resolve) => serve.on('exit', (code, signal) => resolve({ code, signal })));
   serve.kill('SIGTERM');
