@@ -74,7 +74,7 @@ void print_job(Context& ctx, const spool::Job& j) {
         std::cout << fmt::format(" (code {}: {})", static_cast<int>(*j.code), info(*j.code).status);
     std::cout << "\n";
     if (!j.detail.empty()) std::cout << "  " << j.detail << "\n";
-    if (j.code) std::cout << "  " << info(*j.code).remedy << "\n";
+    if (j.code) std::cout << "  " << spool::remedy_of(j) << "\n";
 }
 
 int exit_for_state(spool::JobState s) {

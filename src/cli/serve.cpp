@@ -171,7 +171,8 @@ class PendingSignIns {
         service::SealedTokenStore tokens(store);
         const auto out = service::resume_device_sign_in(
             profile, *client, record,
-            {**http, ctx_.clock, waiter, records, tokens, ctx_.state_dir});
+            {**http, ctx_.clock, waiter, records, tokens, ctx_.state_dir,
+             service::registered_address(store, profile)});
         using End = service::DeviceSignInOutcome::End;
         switch (out.end) {
             case End::signed_in:

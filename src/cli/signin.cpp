@@ -135,6 +135,10 @@ int signed_in(Context& ctx, const std::string& profile, const std::string& accou
 
 int finish(Context& ctx, Runtime& rt, const std::string& profile, const oauth::Client& client,
            oauth::TokenResponse tokens) {
+    if (auto who = service::check_signed_in_account(
+            tokens, service::registered_address(rt.store(), profile));
+        !who)
+        return report_failure(ctx, profile, who.error(), "");
     auto manager = rt.tokens(profile);
     if (!manager) return ctx.report(manager.error());
     auto t = (*manager)->complete_sign_in(profile, client, std::move(tokens));
@@ -182,7 +186,9 @@ int signin_device(Context& ctx, Runtime& rt, const std::string& profile,
     const auto out = service::start_device_sign_in(
         profile, client,
         no_wait ? service::DeviceSignInMode::hand_over : service::DeviceSignInMode::wait, ctx.rng,
-        {**http, ctx.clock, waiter, records, tokens, rt.store().dir()}, events);
+        {**http, ctx.clock, waiter, records, tokens, rt.store().dir(),
+         service::registered_address(rt.store(), profile)},
+        events);
     using End = service::DeviceSignInOutcome::End;
     switch (out.end) {
         case End::handed_over:

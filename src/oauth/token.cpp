@@ -80,11 +80,14 @@ Result<TokenResponse> parse_token_response(std::string_view body, TimePoint now)
     r.expires_at = now + lifetime;
     r.refresh_token = Secret(text("refresh_token"));
     r.scope = text("scope");
-    if (const auto id = text("id_token"); !id.empty()) r.account = account_from_id_token(id);
+    if (const auto id = text("id_token"); !id.empty()) {
+        r.identities = identities_from_id_token(id);
+        if (!r.identities.empty()) r.account = r.identities.front();
+    }
     return r;
 }
 
-std::string account_from_id_token(std::string_view id_token) {
+std::vector<std::string> identities_from_id_token(std::string_view id_token) {
     const auto first = id_token.find('.');
     if (first == std::string_view::npos) return {};
     const auto second = id_token.find('.', first + 1);
@@ -93,12 +96,18 @@ std::string account_from_id_token(std::string_view id_token) {
     if (!payload) return {};
     const auto claims = nlohmann::json::parse(*payload, nullptr, false);
     if (!claims.is_object()) return {};
+    std::vector<std::string> names;
     for (const char* name : {"email", "preferred_username", "upn"}) {
         const auto it = claims.find(name);
         if (it != claims.end() && it->is_string() && !it->get<std::string>().empty())
-            return it->get<std::string>();
+            names.push_back(it->get<std::string>());
     }
-    return {};
+    return names;
+}
+
+std::string account_from_id_token(std::string_view id_token) {
+    auto names = identities_from_id_token(id_token);
+    return names.empty() ? std::string() : std::move(names.front());
 }
 
 TokenSet merge(TokenSet previous, TokenResponse response, TimePoint now) {

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/clock.hpp"
 #include "core/error.hpp"
@@ -68,6 +69,9 @@ struct TokenResponse {
     Secret refresh_token;  // empty when the server kept the old one
     std::string scope;     // empty when the server did not say (then: as requested)
     std::string account;   // empty without an ID token naming the user
+    // Every name the ID token gives the user (email, preferred_username,
+    // upn), for checking that the right account signed in.
+    std::vector<std::string> identities;
 };
 
 // When a server leaves out expires_in (RFC 6749 makes it only RECOMMENDED),
@@ -85,6 +89,8 @@ Result<TokenResponse> parse_token_response(std::string_view body, TimePoint now)
 // authenticated request (OIDC Core 3.1.3.7, item 6), and it is used only to
 // show and address the account, never to grant access.
 std::string account_from_id_token(std::string_view id_token);
+// Its `email`, `preferred_username` and `upn` claims, those present, in that order.
+std::vector<std::string> identities_from_id_token(std::string_view id_token);
 
 // The stored set after a successful grant or refresh: a server that did not
 // rotate the refresh token, or said no scope or account, leaves the old ones.

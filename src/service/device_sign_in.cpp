@@ -1,6 +1,8 @@
 // The device sign-in driver (see device_sign_in.hpp).
 #include "service/device_sign_in.hpp"
 
+#include <cctype>
+
 #include <fmt/format.h>
 
 #include "oauth/token_manager.hpp"
@@ -98,6 +100,8 @@ DeviceSignInOutcome drive(oauth::DeviceFlow& flow, const Run& run, const DeviceS
     env.records.erase(run.profile, run.nonce);
     if (!tokens) return ended(End::failed, flow.state(), std::move(tokens).error());
 
+    if (auto who = check_signed_in_account(*tokens, env.expected_account); !who)
+        return ended(End::failed, flow.state(), std::move(who).error());
     oauth::TokenManager manager(env.http, env.tokens, env.clock, env.lock_dir);
     auto t = manager.complete_sign_in(run.profile, run.client, std::move(*tokens));
     if (!t) return ended(End::failed, flow.state(), std::move(t).error());
@@ -107,6 +111,37 @@ DeviceSignInOutcome drive(oauth::DeviceFlow& flow, const Run& run, const DeviceS
 }
 
 }  // namespace
+
+Result<void> check_signed_in_account(const oauth::TokenResponse& tokens,
+                                     std::string_view expected) {
+    if (expected.empty()) return {};
+    auto lower = [](std::string_view s) {
+        std::string out(s);
+        for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        return out;
+    };
+    const std::string want = lower(expected);
+    for (const auto& name : tokens.identities)
+        if (lower(name) == want) return {};
+    if (tokens.identities.empty())
+        return fail(Errc::sign_in_again,
+                    fmt::format("the provider did not say which account signed in, so it cannot "
+                                "be checked against {}: add openid and email to oauth.scopes",
+                                expected));
+    return fail(Errc::sign_in_again,
+                fmt::format("You signed in as {}, but this sign-in is for {}. Sign in again with "
+                            "the account of {}.",
+                            tokens.identities.front(), expected, expected));
+}
+
+std::string registered_address(store::Store& store, std::string_view profile) {
+    if (!profile.starts_with("user:")) return {};
+    auto users = store.users();
+    if (!users) return {};
+    for (const auto& u : *users)
+        if (u.name == profile.substr(5)) return u.email;
+    return {};
+}
 
 DeviceSignInOutcome start_device_sign_in(const std::string& profile, const oauth::Client& client,
                                          DeviceSignInMode mode, Random& rng,

@@ -41,7 +41,24 @@ struct DeviceSignInEnv {
     // Where the token manager's per-profile lock files are (the state
     // directory), so that a sign-in never interleaves with a refresh.
     std::filesystem::path lock_dir;
+    // Who must sign in (registered_address): tokens of another account are
+    // not kept. Empty: whoever signs in.
+    std::string expected_account;
 };
+
+// Scan to My Email: a user's sign-in is kept only when the account that
+// signed in is the user's registered address. Each name the ID token gives
+// (email, preferred_username, upn) is compared, case-insensitively: which
+// one carries the address differs by provider (Microsoft's
+// preferred_username is the UPN and its email claim is optional; Google and
+// most OIDC servers send email). Fails with 370 saying who signed in and who
+// should have; with no name in the answer at all, says to ask for the
+// openid and email scopes.
+Result<void> check_signed_in_account(const oauth::TokenResponse& tokens, std::string_view expected);
+
+// The address a profile's sign-in must be: a registered user's email for
+// user:NAME; empty for email and fax (any account of the organization).
+std::string registered_address(store::Store& store, std::string_view profile);
 
 // What the caller shows. Both run on the thread of the run.
 struct DeviceSignInEvents {

@@ -8,13 +8,21 @@
 
 namespace pb::spool {
 
+std::string_view remedy_of(const Job& j) {
+    if (!j.code) return {};
+    // A user's own sign-in (Scan to My Email) is the user's to make.
+    if (info(*j.code).condition == Condition::sign_in && j.profile.starts_with("user:"))
+        return kUserSignInRemedy;
+    return info(*j.code).remedy;
+}
+
 nlohmann::json to_json(const Job& j, bool with_transcript) {
     nlohmann::json o{{"job", j.id}, {"state", to_string(j.state)}};
     if (j.code) {
         const auto& c = info(*j.code);
         o["code"] = static_cast<int>(*j.code);
         o["status"] = c.status;
-        o["remedy"] = c.remedy;
+        o["remedy"] = remedy_of(j);
     }
     if (!j.detail.empty()) o["detail"] = j.detail;
     auto rcpts = nlohmann::json::array();

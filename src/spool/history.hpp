@@ -17,6 +17,14 @@ namespace pb::spool {
 //  "attempts":..,"created_at":..,"updated_at":..,...}; absent values left out.
 nlohmann::json to_json(const Job& job, bool with_transcript = false);
 
+// What to do about the job's code: the code's remedy, except that a user's
+// own sign-in (Scan to My Email, profile user:NAME) is the user's to make,
+// on Web Config's My Email page.
+inline constexpr std::string_view kUserSignInRemedy =
+    "Sign in with your own account on Web Config's My Email page (/my-email); the job then "
+    "goes out by itself.";
+std::string_view remedy_of(const Job& job);
+
 // "12  2026-11-27T10:00:00Z  sent     cli  email  a@b.example  Subject"
 std::string summary_line(const Job& job);
 

@@ -136,7 +136,8 @@ App::App(store::Store& store, SignInService& signin, const Clock& clock, Random&
       certificate_names_(certificate_names(store)),
       sessions_(clock, rng, session_timeout(store)),
       login_forms_(clock, rng),
-      throttle_(clock) {
+      throttle_(clock),
+      my_email_limit_(clock, 5, std::chrono::minutes{10}) {
     // The one way to the log: whatever a line quotes of a request, it stays
     // one line.
     options_.log = [log = std::move(options_.log)](std::string_view line) { log(escaped(line)); };
@@ -208,6 +209,11 @@ Response App::route(Call& call) {
         {get, "/assets/style.css", anyone,
          [](App&, Call&) { return asset(style_css(), "text/css; charset=utf-8"); }},
         {get, "/login", anyone, [](App& a, Call& c) { return a.login_page(c, ""); }},
+        // Scan to My Email: each user signs in on their own, with no
+        // administrator login (my_email_page.cpp).
+        {get, "/my-email", anyone, [](App& a, Call& c) { return a.my_email_page(c); }},
+        {post, "/my-email", anyone, [](App& a, Call& c) { return a.my_email(c); }},
+        {get, "/my-email/status", anyone, [](App& a, Call& c) { return a.my_email_status(c); }},
         {post, "/login", anyone, [](App& a, Call& c) { return a.login(c); }},
         {post, "/logout", anyone, [](App& a, Call& c) { return a.logout(c); }},
         // The JSON API authenticates each request with an API token, not with

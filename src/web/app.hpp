@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -72,13 +73,14 @@ class App {
     Response email_page(Call& call, std::string_view profile, std::string_view base);
     Response email_apply(Call& call, std::string_view profile, std::string_view base);
     Response email_signin(Call& call, std::string_view profile, std::string_view base);
+    // A setup guide of docs/, at /guide/NAME.
+    Response guide_page(Call& call);
+    // An application (client credentials) fetches its token as soon as its
+    // settings are applied; the problem to show when that fails.
+    std::optional<std::string> app_sign_in(std::string_view profile, bool changed);
     // The Sign In panel's action on `profile` (start, finish, signout), also
     // the Users page's: the problem to show ("" when none), or nullopt for
     // an unknown action. `who` names the profile in the log.
-    // An application (client credentials) fetches its token as soon as its
-    // settings are applied; the problem to show when that fails.
-    Response guide_page(Call& call);
-    std::optional<std::string> app_sign_in(std::string_view profile, bool changed);
     std::optional<std::string> signin_action(Call& call, std::string_view profile,
                                              std::string_view action, std::string_view who);
     Response signin_status(Call& call);
@@ -103,6 +105,15 @@ class App {
     Response job_path(Call& call);
     Response job_page(Call& call, std::int64_t id);
     Response job_retry(Call& call, std::int64_t id);
+
+    // Scan to My Email, for the users themselves, with no administrator
+    // login (my_email_page.cpp): a registered user signs in with their own
+    // account.
+    Response my_email_page(Call& call, std::string_view problem = {}, int status = 200);
+    Response my_email(Call& call);
+    Response my_email_status(Call& call);
+    Response my_email_answer(Call& call, const std::string& address, const SignInStatus& shown,
+                             const std::string& ticket);
 
     // Device Management > Users (Scan to My Email) (users_page.cpp).
     Response users_page(Call& call);
@@ -144,6 +155,15 @@ class App {
     Sessions sessions_;
     LoginForms login_forms_;
     LoginThrottle throttle_;
+    // What one request of the My Email page started: the profile whose
+    // sign-in it shows (empty for an address that is not registered), until
+    // the code expires. The status link names it by a random ticket.
+    struct MyEmailTicket {
+        std::string profile;
+        SignInStatus shown;
+    };
+    std::map<std::string, MyEmailTicket, std::less<>> my_email_tickets_;
+    RequestLimit my_email_limit_;
 };
 
 // The script and style sheet (assets.cpp): files, because the

@@ -119,6 +119,25 @@ void LoginThrottle::failed(std::string_view client) {
     r.blocked_until = clock_.now() + std::min(delay, max_delay);
 }
 
+std::optional<Duration> RequestLimit::take(std::string_view client) {
+    const auto now = clock_.now();
+    // Forget what has left every window.
+    for (auto i = clients_.begin(); i != clients_.end();) {
+        auto& times = i->second;
+        while (!times.empty() && now - times.front() >= window_) times.pop_front();
+        i = times.empty() ? clients_.erase(i) : std::next(i);
+    }
+    auto it = clients_.find(client);
+    if (it == clients_.end()) {
+        if (clients_.size() >= max_clients) return window_;  // a flood: everyone waits
+        it = clients_.emplace(std::string(client), std::deque<TimePoint>{}).first;
+    }
+    auto& times = it->second;
+    if (times.size() >= per_window_) return times.front() + window_ - now;
+    times.push_back(now);
+    return std::nullopt;
+}
+
 void LoginThrottle::succeeded(std::string_view client) {
     if (const auto it = clients_.find(client); it != clients_.end()) clients_.erase(it);
 }

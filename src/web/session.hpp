@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <string>
@@ -113,6 +114,27 @@ class LoginThrottle {
     };
     const Clock& clock_;
     std::map<std::string, Record, std::less<>> clients_;
+};
+
+// At most `per_window` requests per client address in any `window`: the My
+// Email page, which anyone can reach and which costs a request to the
+// identity provider each time.
+class RequestLimit {
+  public:
+    static constexpr std::size_t max_clients = 4096;
+
+    RequestLimit(const Clock& clock, std::size_t per_window, Duration window)
+        : clock_(clock), per_window_(per_window), window_(window) {}
+
+    // Counts a request; nullopt when it may go ahead, else how long until
+    // the client may ask again.
+    std::optional<Duration> take(std::string_view client);
+
+  private:
+    const Clock& clock_;
+    std::size_t per_window_;
+    Duration window_;
+    std::map<std::string, std::deque<TimePoint>, std::less<>> clients_;
 };
 
 }  // namespace pb::web

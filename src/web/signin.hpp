@@ -67,6 +67,10 @@ class SignInService {
     // at the old provider where it can. A sentence per sign-in ended, for
     // the page.
     virtual std::vector<std::string> end_replaced(const settings::Settings& before) = 0;
+    // A device code from `profile`'s provider that nobody polls for: what
+    // the My Email page shows for an address that is not registered, so that
+    // its answer (shape, link, time taken) is the same as a real one's.
+    virtual Result<SignInStatus> decoy(std::string_view profile) = 0;
 };
 
 }  // namespace pb::web

@@ -220,6 +220,8 @@ class OAuthSignIn final : public SignInService {
         auto tokens = oauth::exchange_code(*f->http, f->client, *code, f->authorization->verifier,
                                            clock_.now());
         if (!tokens) return finish_failed(profile, *f, tokens.error());
+        if (auto who = service::check_signed_in_account(*tokens, expected_account(profile)); !who)
+            return finish_failed(profile, *f, who.error());
         oauth::TokenManager manager(*f->http, *tokens_, clock_, dir_);
         auto access = manager.complete_sign_in(profile, f->client, std::move(*tokens));
         if (!access) return finish_failed(profile, *f, access.error());
@@ -250,6 +252,28 @@ class OAuthSignIn final : public SignInService {
             log_(fmt::format("web: sign-out of {}: the provider could not be told: {}", profile,
                              report->revoke_error->detail));
         return {};
+    }
+
+    Result<SignInStatus> decoy(std::string_view profile) override {
+        auto prepared = prepare(profile);
+        if (!prepared) return std::move(prepared).error();
+        if (prepared->client.grant != oauth::Grant::device)
+            return fail(Errc::identity_provider_config, "this profile does not use device codes");
+        oauth::DeviceFlow flow(prepared->client);
+        const auto step = flow.next(clock_.now());
+        if (step.kind != oauth::DeviceFlow::Step::Kind::send)
+            return fail(Errc::identity_provider_unavailable, flow.message());
+        flow.on_answer(oauth::send_to_identity_provider(*prepared->http, step.request),
+                       clock_.now());
+        if (!flow.authorization()) return flow.error().value_or(Error{Errc::not_signed_in, ""});
+        const auto& a = *flow.authorization();
+        SignInStatus s;
+        s.state = State::pending;
+        s.user_code = a.user_code;
+        s.verification_uri = a.verification_uri;
+        s.verification_uri_complete = a.verification_uri_complete;
+        s.expires_at = a.expires_at;
+        return s;
     }
 
     std::vector<std::string> end_replaced(const settings::Settings& before) override {
@@ -325,6 +349,12 @@ class OAuthSignIn final : public SignInService {
         return p;
     }
 
+    // A user's registered address, which their sign-in must be.
+    std::string expected_account(std::string_view profile) {
+        std::lock_guard lock(store_mu_);
+        return service::registered_address(*store_, profile);
+    }
+
     void run_device(const std::string& profile, Flow& f) {
         service::DeviceSignInEvents events;
         events.code_shown = [&](const oauth::DeviceFlow& d) {
@@ -338,7 +368,8 @@ class OAuthSignIn final : public SignInService {
         };
         const auto out = service::start_device_sign_in(
             profile, f.client, service::DeviceSignInMode::wait, rng_,
-            {*f.http, clock_, f.waiter, *records_, *tokens_, dir_}, events);
+            {*f.http, clock_, f.waiter, *records_, *tokens_, dir_, expected_account(profile)},
+            events);
         std::lock_guard lock(mu_);
         using End = service::DeviceSignInOutcome::End;
         switch (out.end) {

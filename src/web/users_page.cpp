@@ -55,7 +55,7 @@ bool consent_missing(std::string_view reason) {
 std::string render_users_page(const UsersPage& page) {
     std::string out = render_messages(page.notice, page.problem);
     out +=
-        R"(<p class="note" id="consent-note">Scan to My Email sends from each user's own address, so each user signs in with their own account. Before the first user can, an administrator of the organization signs in once with an account that has the global administrator role and ticks <strong>Consent on behalf of your organization</strong> to approve the permission request. After that, every registered user signs in on their own.</p>)";
+        R"(<p class="note" id="consent-note">Scan to My Email sends from each user's own address, so each user signs in with their own account. Before the first user can, an administrator of the organization signs in once with an account that has the global administrator role and ticks <strong>Consent on behalf of your organization</strong> to approve the permission request. After that, every registered user signs in on their own, on the <a href="/my-email" id="my-email-link">My Email page</a> (no administrator password needed; give users its address), or here with Sign In. A user's scans wait (code 360) until they have signed in, then go out by themselves.</p>)";
     bool consent = false;
     for (const auto& r : page.users) consent = consent || consent_missing(r.signin.reason);
     if (consent)

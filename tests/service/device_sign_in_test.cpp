@@ -109,7 +109,7 @@ class DeviceSignInTest : public ::testing::Test {
         std::filesystem::remove_all(dir_);
     }
 
-    DeviceSignInEnv env() { return {http, clock, waiter, *records_, *tokens_, dir_}; }
+    DeviceSignInEnv env() { return {http, clock, waiter, *records_, *tokens_, dir_, {}}; }
 
     // The answers of the token endpoint, in turn; each may act first (another
     // sign-in writing its record while this one polls).
@@ -196,6 +196,38 @@ TEST_F(DeviceSignInTest, ApprovedCodeSignsInStoresTheTokensAndErasesItsRecord) {
     EXPECT_EQ(t->refresh_token.reveal(), "RT");
     EXPECT_EQ(t->account, "alice@example.test");
     EXPECT_FALSE(record());
+}
+
+// Scan to My Email: a user's sign-in keeps only the user's own account,
+// compared case-insensitively with each name of the ID token.
+TEST_F(DeviceSignInTest, AnotherAccountThanTheRegisteredOneIsRefusedAndNothingIsStored) {
+    then([] { return tokens_for("mallory@example.test"); });
+    auto e = env();
+    e.expected_account = "Bob@Example.test";
+    auto out = start_device_sign_in(kProfile, client, DeviceSignInMode::wait, rng, e);
+    EXPECT_EQ(out.end, End::failed);
+    ASSERT_TRUE(out.error);
+    EXPECT_EQ(out.error->code, Errc::sign_in_again);
+    EXPECT_EQ(out.error->detail,
+              "You signed in as mallory@example.test, but this sign-in is for Bob@Example.test. "
+              "Sign in again with the account of Bob@Example.test.");
+    EXPECT_FALSE(stored_tokens());
+
+    then([] { return tokens_for("bob@example.TEST"); });
+    out = start_device_sign_in(kProfile, client, DeviceSignInMode::wait, rng, e);
+    EXPECT_EQ(out.end, End::signed_in);
+    EXPECT_TRUE(stored_tokens());
+}
+
+TEST(SignedInAccount, EachNameOfTheIdTokenCountsAndNoNameIsItsOwnError) {
+    oauth::TokenResponse t;
+    t.identities = {"someone@contoso.com", "Bob@Contoso.com"};  // email, then the UPN
+    EXPECT_TRUE(check_signed_in_account(t, "bob@contoso.com"));
+    EXPECT_TRUE(check_signed_in_account(t, ""));  // email and fax: any account
+    t.identities.clear();
+    auto none = check_signed_in_account(t, "bob@contoso.com");
+    ASSERT_FALSE(none);
+    EXPECT_NE(none.error().detail.find("add openid and email to oauth.scopes"), std::string::npos);
 }
 
 TEST_F(DeviceSignInTest, RecordOfAWaitingFlowHasNoDeviceCode) {
@@ -368,7 +400,7 @@ TEST_F(DeviceSignInTest, ResumingARecordWithoutDeviceCodeLeavesItAlone) {
 TEST_F(DeviceSignInTest, UnwritableRecordFailsBeforeTheCodeIsShown) {
     UnwritableRecords unwritable;
     auto e = env();
-    DeviceSignInEnv broken{e.http, e.clock, e.waiter, unwritable, e.tokens, e.lock_dir};
+    DeviceSignInEnv broken{e.http, e.clock, e.waiter, unwritable, e.tokens, e.lock_dir, {}};
 
     for (auto mode : {DeviceSignInMode::wait, DeviceSignInMode::hand_over}) {
         auto out = start_device_sign_in(kProfile, client, mode, rng, broken, events());
@@ -384,7 +416,7 @@ TEST_F(DeviceSignInTest, TokensThatCannotBeStoredFailWithTheFlowSignedIn) {
     then([] { return tokens_for("alice@example.test"); });
     UnsavableTokens unsavable;
     auto e = env();
-    DeviceSignInEnv broken{e.http, e.clock, e.waiter, e.records, unsavable, e.lock_dir};
+    DeviceSignInEnv broken{e.http, e.clock, e.waiter, e.records, unsavable, e.lock_dir, {}};
 
     auto out = start_device_sign_in(kProfile, client, DeviceSignInMode::wait, rng, broken);
 

@@ -49,6 +49,16 @@ class ScriptedSignIn final : public SignInService {
     // What the page asked to end after a change of settings: the service
     // before it (the real one is tested in tests/web/operations_service_test.cpp).
     std::vector<std::string> replaced_from;
+    int decoys = 0;
+    Result<SignInStatus> decoy(std::string_view) override {
+        ++decoys;
+        SignInStatus s;
+        s.state = SignInStatus::State::pending;
+        s.user_code = "QXPL-TRMZ";
+        s.verification_uri = "https://example.test/device";
+        s.expires_at = TimePoint{std::chrono::seconds{1'800'000'600}};
+        return s;
+    }
     std::vector<std::string> end_replaced(const settings::Settings& before) override {
         replaced_from.push_back(before.get("email", "service"));
         return {};
@@ -595,6 +605,7 @@ TEST_F(WebAppTest, FailedSignInShowsItsReasonOnce) {
         }
         Result<void> sign_out(std::string_view) override { return {}; }
         std::vector<std::string> end_replaced(const settings::Settings&) override { return {}; }
+        Result<SignInStatus> decoy(std::string_view) override { return SignInStatus{}; }
     } failing;
     app_ = std::make_unique<App>(*store_, failing, clock_, rng_);
     Browser b;
@@ -702,6 +713,110 @@ TEST_F(WebAppTest, TheSetupGuidesAreServedAsPages) {
         EXPECT_EQ(get(b, g).status, 200) << g;
     EXPECT_EQ(get(b, "/guide/../etc/passwd").status, 404);
     EXPECT_EQ(get(b, "/guide/nothing").status, 404);
+}
+
+// Scan to My Email for the users themselves: no administrator login, the
+// same answer for any address, a pending code shown again rather than
+// replaced, and a limit per client.
+class MyEmailTest : public WebAppTest {
+  protected:
+    void SetUp() override {
+        WebAppTest::SetUp();
+        ASSERT_TRUE(store_->set_values(
+            {{"email.auth_method", "oauth2"}, {"email.service", "exchange-online"}}));
+        ASSERT_TRUE(store_->add_user("bob", "Bob@Example.test"));
+    }
+    Response ask(Browser& b, std::string_view address) {
+        const std::string csrf = csrf_of(get(b, "/my-email"));
+        return post(b, "/my-email", "csrf=" + csrf + "&address=" + url_encode(address));
+    }
+    // The answer with what differs between two codes taken out.
+    static std::string shape(std::string body) {
+        for (const char* code : {"WDJB-MJHT", "QXPL-TRMZ"})
+            for (auto at = body.find(code); at != std::string::npos; at = body.find(code))
+                body.replace(at, 9, "CODE");
+        body = std::regex_replace(body, std::regex(R"(<svg.*?</svg>)"), "QR");
+        body = std::regex_replace(body, std::regex(R"(t=[A-Za-z0-9_-]+)"), "t=TICKET");
+        body = std::regex_replace(body, std::regex(R"((bob|eve)@example\.test)"), "ADDRESS");
+        return body;
+    }
+};
+
+TEST_F(MyEmailTest, ARegisteredUserGetsACodeForTheirOwnProfileWithNoLogin) {
+    Browser user;
+    const auto page = get(user, "/my-email");
+    ASSERT_EQ(page.status, 200);
+    EXPECT_NE(page.body.find(R"(id="my-address")"), std::string::npos);
+    const auto r = ask(user, "  bob@example.TEST ");  // case and spaces do not matter
+    ASSERT_EQ(r.status, 200);
+    EXPECT_NE(r.body.find("and enter the code <strong id=\"user-code\">WDJB-MJHT</strong>"),
+              std::string::npos);
+    EXPECT_EQ(signin_.starts, 1);
+    EXPECT_EQ(signin_.decoys, 0);
+}
+
+TEST_F(MyEmailTest, AnUnknownAddressGetsTheSameAnswer) {
+    Browser a, b;
+    const auto known = ask(a, "bob@example.test");
+    const auto unknown = ask(b, "eve@example.test");
+    ASSERT_EQ(unknown.status, known.status);
+    EXPECT_EQ(signin_.decoys, 1);
+    EXPECT_EQ(signin_.starts, 1);  // nothing started for eve
+    EXPECT_EQ(shape(known.body), shape(unknown.body));
+}
+
+TEST_F(MyEmailTest, APendingSignInIsShownAgainNotReplaced) {
+    Browser a, b;
+    (void)ask(a, "bob@example.test");
+    ASSERT_EQ(signin_.starts, 1);
+    const auto again = ask(b, "bob@example.test");
+    EXPECT_EQ(signin_.starts, 1) << "a second request must not cancel the first one's code";
+    EXPECT_NE(again.body.find("WDJB-MJHT"), std::string::npos);
+}
+
+TEST_F(MyEmailTest, TheStatusLinkSaysWhenTheSignInIsDoneOrWhyNot) {
+    Browser user;
+    const auto r = ask(user, "bob@example.test");
+    std::smatch m;
+    ASSERT_TRUE(
+        std::regex_search(r.body, m, std::regex(R"re(href="(/my-email/status\?t=[^"]+)")re")));
+    const std::string link = m[1].str();
+    EXPECT_NE(get(user, link).body.find("Waiting for you to sign in"), std::string::npos);
+    signin_.next = {};
+    signin_.next.reason =
+        "You signed in as eve@example.test, but this sign-in is for Bob@Example.test.";
+    EXPECT_NE(get(user, link).body.find("You signed in as eve@example.test"), std::string::npos);
+    signin_.next = {};
+    signin_.next.state = SignInStatus::State::signed_in;
+    signin_.next.account = "bob@example.test";
+    EXPECT_NE(
+        get(user, link)
+            .body.find(
+                "Authentication was successful. Try the operation again from the Home Screen."),
+        std::string::npos);
+    EXPECT_NE(get(user, "/my-email/status?t=forged").body.find("expired or is unknown"),
+              std::string::npos);
+}
+
+TEST_F(MyEmailTest, EachClientMayAskFiveTimesInTenMinutes) {
+    Browser user;
+    for (int i = 0; i < 5; ++i) EXPECT_EQ(ask(user, "eve@example.test").status, 200) << i;
+    const auto refused = ask(user, "eve@example.test");
+    EXPECT_EQ(refused.status, 429);
+    EXPECT_NE(refused.body.find("Too many sign-in requests"), std::string::npos);
+    EXPECT_EQ(signin_.decoys, 5);
+    Browser other;
+    other.client = "192.0.2.99";
+    EXPECT_EQ(ask(other, "eve@example.test").status, 200);
+    clock_.advance(std::chrono::minutes{10});
+    EXPECT_EQ(ask(user, "eve@example.test").status, 200);
+}
+
+TEST_F(MyEmailTest, TheFormNeedsItsToken) {
+    Browser user;
+    (void)get(user, "/my-email");
+    EXPECT_EQ(post(user, "/my-email", "csrf=forged&address=bob%40example.test").status, 403);
+    EXPECT_EQ(signin_.starts, 0);
 }
 
 TEST(Guides, MarkdownBecomesEscapedHtml) {

@@ -56,6 +56,7 @@ class ScriptedSignIn final : public web::SignInService {
         return {};
     }
     std::vector<std::string> end_replaced(const settings::Settings&) override { return {}; }
+    Result<web::SignInStatus> decoy(std::string_view) override { return web::SignInStatus{}; }
 };
 
 // The running service as the pages see it: the connection test's result is

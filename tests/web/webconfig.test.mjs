@@ -652,6 +652,49 @@ test('client credentials set on the page sign in at once, and a job goes out wit
   assert.match(sent.text, /erin@example\.test/);
 });
 
+test('Scan to My Email: a user signs in on /my-email with no administrator login; another account is refused; the held scan then goes out from the user\'s address', async () => {
+  await pb('users', 'add', 'dora', '--email', 'Dora@example.test');
+  const subject = `dora's scan ${process.pid}`;
+  const { stdout } = await pb('--json', 'send', '--profile', 'user:dora', '--to', 'erin@example.test', '--subject', subject, '--body', 'Scanned.');
+  const held = JSON.parse(stdout.trim().split('\n')[0]);
+  const shown = JSON.parse((await pb('--json', 'jobs', 'show', String(held.job))).stdout);
+  assert.equal(shown.state, 'held');
+  assert.equal(shown.code, 360);
+  assert.match(shown.remedy, /My Email page \(\/my-email\)/);
+
+  // The user's own browser: no administrator session.
+  const userContext = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 900, height: 800 } });
+  const user = await userContext.newPage();
+  const ask = async () => {
+    await user.goto(`${url}my-email`);
+    await user.fill('#my-address', 'dora@example.test');
+    await user.click('#my-sign-in');
+    return user.textContent('#user-code');
+  };
+  let code = await ask();
+  await user.screenshot({ path: path.join(SHOTS, '29-my-email-code.png'), fullPage: true });
+  // Someone else's account signs in with the code: refused, nothing kept.
+  await run(process.execPath, [path.join(PEERS_DIR, 'user.mjs'), 'approve', '--issuer', env.PB_OIDC_ISSUER, '--code', code, '--login', 'mallory']);
+  await serveLogged('web: sign-in of user:dora failed: You signed in as mallory@example.test', 30000);
+  await user.click('#my-status');
+  assert.match(await user.textContent('#my-result'), /You signed in as mallory@example\.test, but this sign-in is for Dora@example\.test/);
+  await user.screenshot({ path: path.join(SHOTS, '30-my-email-wrong-account.png'), fullPage: true });
+  assert.equal(JSON.parse((await pb('--json', 'status', '--profile', 'user:dora')).stdout).profiles[0].status, 'signed-out');
+
+  // The right account.
+  code = await ask();
+  await run(process.execPath, [path.join(PEERS_DIR, 'user.mjs'), 'approve', '--issuer', env.PB_OIDC_ISSUER, '--code', code, '--login', 'dora']);
+  await serveLogged('web: profile user:dora signed in', 30000);
+  await user.click('#my-status');
+  assert.equal(await user.textContent('#my-result'), USER_DONE);
+  await user.screenshot({ path: path.join(SHOTS, '31-my-email-signed-in.png'), fullPage: true });
+  await userContext.close();
+
+  // The held scan goes out by itself, from the user's own address.
+  const sent = await waitForMessage(env.PB_MAILDIR, subject, 30000);
+  assert.match(sent.text, /^From: .*Dora@example\.test/im);
+});
+
 test('serve stops cleanly on SIGTERM and never logged the password', async () => {
   const exited = new Promise((resolve) => serve.on('exit', (code, signal) => resolve({ code, signal })));
   serve.kill('SIGTERM');
