@@ -95,6 +95,16 @@ Response App::my_email(Call& call) {
     if (address.empty() || address.find('@') == std::string::npos || address.size() > 254)
         return my_email_page(call, "Enter your email address, such as name@example.com.", 400);
 
+    // Users sign in here with device codes only; said alike to every
+    // address, before anyone's is looked up.
+    if (auto s = store_.load_settings();
+        !s || s->profile_config("email").auth_method != settings::AuthMethod::oauth2 ||
+        s->profile_config("email").oauth_grant != settings::Grant::device)
+        return my_email_page(call,
+                             "This organization's users are signed in by the administrator, on "
+                             "the Users page. Ask the administrator.",
+                             400);
+
     // Whose address it is, if anyone's.
     std::string profile;
     if (auto users = store_.users()) {

@@ -812,6 +812,20 @@ TEST_F(MyEmailTest, EachClientMayAskFiveTimesInTenMinutes) {
     EXPECT_EQ(ask(user, "eve@example.test").status, 200);
 }
 
+// Gmail's authorization code grant has no code to show here: every address
+// gets the same words, and nothing is started.
+TEST_F(MyEmailTest, WithoutDeviceCodesEveryAddressIsSentToTheAdministrator) {
+    ASSERT_TRUE(store_->set_values({{"email.oauth.grant", "authorization-code"}}));
+    Browser a, b;
+    const auto known = ask(a, "bob@example.test");
+    const auto unknown = ask(b, "eve@example.test");
+    EXPECT_EQ(known.status, 400);
+    EXPECT_EQ(unknown.status, 400);
+    EXPECT_NE(known.body.find("signed in by the administrator"), std::string::npos);
+    EXPECT_EQ(signin_.starts, 0);
+    EXPECT_EQ(signin_.decoys, 0);
+}
+
 TEST_F(MyEmailTest, TheFormNeedsItsToken) {
     Browser user;
     (void)get(user, "/my-email");
