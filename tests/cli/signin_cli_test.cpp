@@ -12,6 +12,8 @@
 #include <thread>
 
 #include "cli/cli_with_peers.hpp"
+#include "service/tokens.hpp"
+#include "store/store.hpp"
 
 namespace pb::test {
 namespace {
@@ -19,7 +21,27 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-class SigninCli : public CliWithPeers {};
+class SigninCli : public CliWithPeers {
+  protected:
+    // The refresh token the state holds for `profile`, read as serve would.
+    std::string stored_refresh_token(const std::string& profile) {
+        SystemClock clock;
+        SystemRandom rng;
+        auto store = store::Store::open(state_, rng, clock);
+        if (!store) return {};
+        service::SealedTokenStore tokens(**store);
+        auto t = tokens.load(profile);
+        return t && *t ? std::string((*t)->refresh_token.reveal()) : std::string();
+    }
+    // What the OAuth server says of a token (tests/peers/introspect.mjs).
+    static json introspect(const std::string& token) {
+        const auto& p = Peers::get();
+        auto r = run_command(p.at("PB_NODE") + " " + p.at("PB_PEERS_DIR") + "/introspect.mjs " +
+                             token + " --issuer " + p.at("PB_OIDC_ISSUER"));
+        EXPECT_EQ(r.status, 0) << r.out;
+        return json::parse(r.out, nullptr, false);
+    }
+};
 
 TEST_F(SigninCli, ApprovedCodeSignsInAndStatusSaysSo) {
     EXPECT_EQ(status_json()["status"], "signed-out");
@@ -121,6 +143,9 @@ TEST_F(SigninCli, SignOutRevokesAtTheProvider) {
 TEST_F(SigninCli, ANewServiceSignsTheOldOneOutAndRevokesIt) {
     (void)signin_as_user("approve");
     ASSERT_EQ(status_json()["status"], "signed-in");
+    const std::string refresh = stored_refresh_token("email");
+    ASSERT_FALSE(refresh.empty());
+    ASSERT_TRUE(introspect(refresh)["active"].get<bool>());
     auto r = pb("config set email.service outlook-com --json");
     ASSERT_EQ(r.status, 0) << r.out;
     json ended;
@@ -132,6 +157,8 @@ TEST_F(SigninCli, ANewServiceSignsTheOldOneOutAndRevokesIt) {
     EXPECT_EQ(ended["signed_out"], "email");
     EXPECT_EQ(ended["account"], "alice@example.test");
     EXPECT_TRUE(ended["revoked"].get<bool>()) << r.out;
+    // Revoked at the OAuth server itself, not only forgotten here.
+    EXPECT_FALSE(introspect(refresh)["active"].get<bool>());
     EXPECT_EQ(status_json()["status"], "signed-out");
     EXPECT_EQ(status_json()["service"], "outlook-com");
     // A setting the sign-in does not belong to ends nothing.
