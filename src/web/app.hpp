@@ -112,7 +112,7 @@ class App {
     Response my_email_page(Call& call, std::string_view problem = {}, int status = 200);
     Response my_email(Call& call);
     Response my_email_status(Call& call);
-    Response my_email_answer(Call& call, const std::string& address, const SignInStatus& shown,
+    Response my_email_answer(const std::string& address, const SignInStatus& shown,
                              const std::string& ticket);
 
     // Device Management > Users (Scan to My Email) (users_page.cpp).

@@ -158,12 +158,11 @@ Response App::my_email(Call& call) {
     my_email_tickets_[ticket] = MyEmailTicket{profile, shown};
     options_.log(fmt::format("web: my-email from {}: {} {}", call.req.client, started,
                              profile.empty() ? std::string("-") : profile));
-    return my_email_answer(call, address, shown, ticket);
+    return my_email_answer(address, shown, ticket);
 }
 
-Response App::my_email_answer(Call& call, const std::string& address, const SignInStatus& shown,
+Response App::my_email_answer(const std::string& address, const SignInStatus& shown,
                               const std::string& ticket) {
-    (void)call;
     const auto left = std::max(Duration{0}, shown.expires_at - clock_.now());
     const std::string uri = escape(shown.verification_uri);
     const std::string body = fmt::format(
