@@ -36,11 +36,23 @@ std::string_view app_js() noexcept {
     };
     identity.forEach(function (e) { e.addEventListener('change', warn); e.addEventListener('input', warn); });
     if (method) method.addEventListener('change', sync);
+    // A preset fills its fields; a field the chosen service has no value
+    // for goes back to its saved value, so that trying one service and then
+    // another leaves nothing of the first behind.
+    var presetKeys = {};
+    Object.keys(presets).forEach(function (s) {
+      Object.keys(presets[s]).forEach(function (k) { presetKeys[k] = true; });
+    });
+    var savedPreset = {};
+    Object.keys(presetKeys).forEach(function (k) {
+      var input = form.querySelector('[name="' + k + '"]');
+      if (input) savedPreset[k] = input.value;
+    });
     if (service) service.addEventListener('change', function () {
       var p = presets[service.value] || {};
-      Object.keys(p).forEach(function (k) {
+      Object.keys(savedPreset).forEach(function (k) {
         var input = form.querySelector('[name="' + k + '"]');
-        if (input) input.value = p[k];
+        input.value = Object.prototype.hasOwnProperty.call(p, k) ? p[k] : savedPreset[k];
       });
       sync();
     });

@@ -77,8 +77,11 @@ constexpr std::array kGuides = {
     std::pair{"gmail"sv, "Gmail"sv},
 };
 
-// The fields a service preset fills on the page.
-constexpr std::array kPresetFields = {"smtp.host"sv, "smtp.port"sv, "smtp.security"sv};
+// The fields a service preset fills on the page as soon as the service is
+// chosen, so that what OK will apply is what the page shows.
+constexpr std::array kPresetFields = {"smtp.host"sv,    "smtp.port"sv,    "smtp.security"sv,
+                                      "oauth.tenant"sv, "oauth.scopes"sv, "oauth.grant"sv,
+                                      "transport"sv};
 
 std::string_view sign_in_button(std::string_view service) {
     if (service == "exchange-online" || service == "outlook-com") return "Sign in with Microsoft";

@@ -135,7 +135,10 @@ test('OAuth2 with the custom service shows its fields and applies', async () => 
   assert.equal(await page.isVisible('#f-password'), false);
   await page.selectOption('#f-service', 'outlook-com');
   assert.equal(await page.inputValue('#f-smtp_host'), 'smtp-mail.outlook.com');  // the preset
+  assert.equal(await page.inputValue('#f-oauth_tenant'), 'consumers');
   await page.selectOption('#f-service', 'custom');
+  // Nothing of the service tried first is left: its scopes give way to the saved ones.
+  assert.equal(await page.inputValue('#f-oauth_scopes'), 'openid email offline_access smtp.send');
   await page.fill('#f-oauth_issuer', env.PB_OIDC_ISSUER);
   await page.fill('#f-oauth_client_id', env.PB_OIDC_CLIENT_ID);
   await page.fill('#f-sender', 'alice@example.test');
@@ -609,6 +612,7 @@ test('the Fax tab opens the Fax Server page; a new service signs the old one out
   assert.match(await page.textContent('#switch-warning'), /Pressing OK signs faxer@example\.test out/);
   // The fields of the new service show; the guide is beside it.
   assert.ok(await page.isVisible('#f-oauth_tenant'));
+  assert.equal(await page.inputValue('#f-oauth_tenant'), 'consumers', 'the preset fills what OK will apply');
   assert.ok(await page.isHidden('#f-oauth_issuer'));
   assert.ok(await page.isVisible('a[href="/guide/outlook-com"]'));
   await shot('24-switch-warning');
