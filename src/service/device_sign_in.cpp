@@ -1,10 +1,9 @@
 // The device sign-in driver (see device_sign_in.hpp).
 #include "service/device_sign_in.hpp"
 
-#include <cctype>
-
 #include <fmt/format.h>
 
+#include "core/text.hpp"
 #include "oauth/token_manager.hpp"
 
 namespace pb::service {
@@ -115,14 +114,8 @@ DeviceSignInOutcome drive(oauth::DeviceFlow& flow, const Run& run, const DeviceS
 Result<void> check_signed_in_account(const oauth::TokenResponse& tokens,
                                      std::string_view expected) {
     if (expected.empty()) return {};
-    auto lower = [](std::string_view s) {
-        std::string out(s);
-        for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        return out;
-    };
-    const std::string want = lower(expected);
     for (const auto& name : tokens.identities)
-        if (lower(name) == want) return {};
+        if (iequals(name, expected)) return {};
     if (tokens.identities.empty())
         return fail(Errc::sign_in_again,
                     fmt::format("the provider did not say which account signed in, so it cannot "

@@ -1,10 +1,9 @@
 // Ending a sign-in that a change of settings replaced (replaced_sign_in.hpp).
 #include "service/replaced_sign_in.hpp"
 
-#include <cctype>
-
 #include <fmt/format.h>
 
+#include "core/text.hpp"
 #include "oauth/http_curl.hpp"
 #include "oauth/token_manager.hpp"
 #include "service/pending.hpp"
@@ -70,7 +69,7 @@ std::string describe(const EndedSignIn& e) {
     const std::string who = e.account.empty() ? "the sign-in" : "the sign-in of " + e.account;
     std::string s = fmt::format("{} (profile {}) was ended, since it belongs to the old settings",
                                 who, e.profile);
-    s[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(s[0])));
+    s[0] = ascii_upper(s[0]);
     if (e.revoked) return s + ", and revoked at the old provider.";
     return s + (e.note.empty() ? "." : ": " + e.note + ".");
 }

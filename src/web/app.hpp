@@ -64,6 +64,9 @@ class App {
 
     // Log in and out (login_page.cpp).
     Response login_page(Call& call, std::string_view problem, int status = 200);
+    // The cookie a form without a session is bound to (the login and My
+    // Email forms): the browser's, or a new one sent with this answer.
+    std::string form_cookie(Call& call);
     Response login(Call& call);
     Response logout(Call& call);
 

@@ -12,17 +12,11 @@
 
 #include <fmt/format.h>
 
+#include "core/text.hpp"
 #include "web/html.hpp"
 
 namespace pb::web {
 namespace {
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-        s.remove_suffix(1);
-    return s;
-}
 
 // A bare URL ends at a space or at what closes the sentence around it.
 std::size_t url_end(std::string_view s, std::size_t from) {

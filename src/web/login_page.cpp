@@ -32,16 +32,21 @@ std::string render_login_page(std::string_view csrf, std::string_view problem) {
 }  // namespace
 
 Response App::login_page(Call& call, std::string_view problem, int status) {
-    // The form is bound to the browser's cookie: a live session's, or a
-    // random value given now, which nothing on this side keeps.
+    const std::string cookie = form_cookie(call);
+    Frame frame{"Log in", Tab::network, false, {}};
+    return Response::html(
+        render_page(frame, render_login_page(login_forms_.issue(cookie), problem)), status);
+}
+
+std::string App::form_cookie(Call& call) {
+    // A live session's cookie, or a random value given now, which nothing on
+    // this side keeps.
     std::string cookie = call.req.cookie_value(cookie_name(call.req.secure)).value_or("");
     if (cookie.empty()) {
         cookie = random_base64url(rng_, 32);
         call.login_cookie = cookie;
     }
-    Frame frame{"Log in", Tab::network, false, {}};
-    return Response::html(
-        render_page(frame, render_login_page(login_forms_.issue(cookie), problem)), status);
+    return cookie;
 }
 
 Response App::login(Call& call) {

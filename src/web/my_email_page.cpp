@@ -15,12 +15,12 @@
 // - the form carries a token bound to the browser's cookie, as the login
 //   form does.
 #include <algorithm>
-#include <cctype>
 #include <chrono>
 #include <string>
 
 #include <fmt/format.h>
 
+#include "core/text.hpp"
 #include "web/app.hpp"
 #include "web/app_internal.hpp"
 #include "web/email_server_html.hpp"
@@ -35,19 +35,6 @@ constexpr std::string_view kPath = "/my-email";
 constexpr std::string_view kTitle = "Scan to My Email > Sign In";
 constexpr std::size_t kMaxTickets = 1024;
 
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
-
-std::string trim(std::string_view s) {
-    const auto b = s.find_first_not_of(" \t\r\n");
-    if (b == std::string_view::npos) return {};
-    const auto e = s.find_last_not_of(" \t\r\n");
-    return std::string(s.substr(b, e - b + 1));
-}
-
 Response anonymous_page(std::string_view body, int status = 200) {
     Frame frame{std::string(kTitle), Tab::device_management, false, {}};
     return Response::html(render_page(frame, body), status);
@@ -57,11 +44,7 @@ Response anonymous_page(std::string_view body, int status = 200) {
 
 Response App::my_email_page(Call& call, std::string_view problem, int status) {
     // Bound to the browser's cookie, as the login form is.
-    std::string cookie = call.req.cookie_value(cookie_name(call.req.secure)).value_or("");
-    if (cookie.empty()) {
-        cookie = random_base64url(rng_, 32);
-        call.login_cookie = cookie;
-    }
+    const std::string cookie = form_cookie(call);
     const std::string body = fmt::format(
         R"({}<p>Scan to My Email sends your scans from your own address. Sign in once with your own account; your scans then go out by themselves.</p>
 <form method="post" action="{}" id="my-email-form">
@@ -91,7 +74,7 @@ Response App::my_email(Call& call) {
         r.set("Retry-After", std::to_string(mins * 60));
         return r;
     }
-    const std::string address = trim(call.req.form("address").value_or(""));
+    const std::string address(trim(call.req.form("address").value_or("")));
     if (address.empty() || address.find('@') == std::string::npos || address.size() > 254)
         return my_email_page(call, "Enter your email address, such as name@example.com.", 400);
 
@@ -109,7 +92,7 @@ Response App::my_email(Call& call) {
     std::string profile;
     if (auto users = store_.users()) {
         for (const auto& u : *users)
-            if (lower(u.email) == lower(address)) profile = "user:" + u.name;
+            if (iequals(u.email, address)) profile = "user:" + u.name;
     }
     SignInStatus shown;
     std::string started;  // for the log: what this request did
