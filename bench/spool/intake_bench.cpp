@@ -15,6 +15,7 @@
 #include <string>
 
 #include "spool/spool.hpp"
+#include "storage/backends.hpp"
 #include "store/store.hpp"
 
 namespace {
@@ -52,9 +53,9 @@ void BM_IntakeOneProcess(benchmark::State& state) {
     pb::SystemClock clock;
     pb::SystemRandom rng;
     auto store =
-        pb::store::Store::open(dir, rng, clock, {.key_base64 = std::string(43, 'A') + "="});
+        pb::storage::open_store(dir, rng, clock, {.key_base64 = std::string(43, 'A') + "="});
     pb::spool::PosixFileOps ops;
-    auto spool = pb::spool::Spool::open(dir, ops, clock, rng);
+    auto spool = pb::storage::open_spool(dir, ops, clock, rng);
     if (!store || !spool) {
         state.SkipWithError("cannot open the state directory");
         return;
@@ -76,7 +77,7 @@ void BM_IntakeProcesses(benchmark::State& state) {
     pb::SystemRandom rng;
     {
         auto store =
-            pb::store::Store::open(dir, rng, clock, {.key_base64 = std::string(43, 'A') + "="});
+            pb::storage::open_store(dir, rng, clock, {.key_base64 = std::string(43, 'A') + "="});
         if (!store) {
             state.SkipWithError("cannot open the state directory");
             return;
@@ -88,7 +89,7 @@ void BM_IntakeProcesses(benchmark::State& state) {
                 pb::SystemClock c;
                 pb::SystemRandom r;
                 pb::spool::PosixFileOps ops;
-                auto spool = pb::spool::Spool::open(dir, ops, c, r);
+                auto spool = pb::storage::open_spool(dir, ops, c, r);
                 int ok = 0;
                 for (int i = 0; spool && i < per_process; ++i) ok += accept_one(**spool) ? 1 : 0;
                 ::_exit(ok == per_process ? 0 : 1);

@@ -14,6 +14,8 @@
 
 #include <fmt/format.h>
 
+#include "storage/backends.hpp"
+
 namespace pb::cli {
 
 std::string default_state_dir() {
@@ -63,7 +65,7 @@ Result<store::Store*> Context::store() {
         store::Options opts;
         if (const char* k = std::getenv("POSTBRIDGE_KEY"); k != nullptr && *k != '\0')
             opts.key_base64 = k;
-        auto s = store::Store::open(state_dir, rng, clock, opts);
+        auto s = storage::open_store(state_dir, rng, clock, opts);
         if (!s) return std::move(s).error();
         store_ = std::move(*s);
     }

@@ -169,10 +169,10 @@ class PendingSignIns {
         std::stop_callback on_stop(stop, [&waiter] { waiter.cancel(); });
         service::StorePendingRecords records(store);
         service::SealedTokenStore tokens(store);
-        const auto out = service::resume_device_sign_in(
-            profile, *client, record,
-            {**http, ctx_.clock, waiter, records, tokens, ctx_.state_dir,
-             service::registered_address(store, profile)});
+        const auto out =
+            service::resume_device_sign_in(profile, *client, record,
+                                           {**http, ctx_.clock, waiter, records, tokens,
+                                            service::registered_address(store, profile)});
         using End = service::DeviceSignInOutcome::End;
         switch (out.end) {
             case End::signed_in:

@@ -16,6 +16,7 @@
 #include "relay/intake.hpp"
 #include "relay/logins.hpp"
 #include "relay/server.hpp"
+#include "storage/backends.hpp"
 
 namespace pb::cli {
 namespace {
@@ -201,7 +202,7 @@ Result<std::unique_ptr<Background>> start_relay(ServeEnv& env, const settings::G
     // The relay's own connection to the state: its workers check logins
     // while Web Config's thread uses env.store.
     auto store =
-        store::Store::open(env.ctx.state_dir, env.ctx.rng, env.ctx.clock, env.store_options);
+        storage::open_store(env.ctx.state_dir, env.ctx.rng, env.ctx.clock, env.store_options);
     if (!store) return std::move(store).error();
     auto relay = std::make_unique<Relay>(env, std::move(*store), hostname, listen);
     if (auto r = relay->start(std::move(*o)); !r) return std::move(r).error();

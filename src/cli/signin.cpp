@@ -186,7 +186,7 @@ int signin_device(Context& ctx, Runtime& rt, const std::string& profile,
     const auto out = service::start_device_sign_in(
         profile, client,
         no_wait ? service::DeviceSignInMode::hand_over : service::DeviceSignInMode::wait, ctx.rng,
-        {**http, ctx.clock, waiter, records, tokens, rt.store().dir(),
+        {**http, ctx.clock, waiter, records, tokens,
          service::registered_address(rt.store(), profile)},
         events);
     using End = service::DeviceSignInOutcome::End;

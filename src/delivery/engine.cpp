@@ -221,18 +221,30 @@ class Engine::Books {
             e_.observer_.attempted(*jobs[i], results[i].second);
     }
 
+    // Also renews the spool's leases (spool.hpp) every lease_renewal, busy
+    // or idle, so that no claim of a live engine runs out while it sends.
     void syncer(std::stop_token done) {
+        using steady = std::chrono::steady_clock;
+        auto renew_at = steady::now() + e_.opt_.lease_renewal;
         std::unique_lock lock(mu_);
         for (;;) {
-            sync_cv_.wait(lock, done, [this] { return unsynced_; });
+            sync_cv_.wait_until(lock, done, renew_at, [this] { return unsynced_; });
             if (done.stop_requested()) return;  // ~Books syncs the rest
-            // The commits of the next few milliseconds share this sync.
-            sync_cv_.wait_for(lock, done, e_.opt_.sync_interval, [] { return false; });
-            unsynced_ = false;
-            lock.unlock();
-            if (auto r = e_.spool_.sync(); !r) e_.opt_.on_error(r.error());
-            e_.spool_.remove_freed();
-            lock.lock();
+            if (unsynced_) {
+                // The commits of the next few milliseconds share this sync.
+                sync_cv_.wait_for(lock, done, e_.opt_.sync_interval, [] { return false; });
+                unsynced_ = false;
+                lock.unlock();
+                if (auto r = e_.spool_.sync(); !r) e_.opt_.on_error(r.error());
+                e_.spool_.remove_freed();
+                lock.lock();
+            }
+            if (steady::now() >= renew_at) {
+                lock.unlock();
+                if (auto r = e_.spool_.renew_leases(); !r) e_.opt_.on_error(r.error());
+                lock.lock();
+                renew_at = steady::now() + e_.opt_.lease_renewal;
+            }
         }
     }
 
@@ -541,12 +553,22 @@ void Engine::run(std::stop_token stop) {
     };
     std::list<Worker> workers;
     auto last_prune = TimePoint{};
+    auto last_recovery = clock_.now();  // the caller recovered as it started
     while (!stop.stop_requested()) {
         workers.remove_if([](const Worker& w) { return w.done->load(); });  // joins the finished
         const auto now = clock_.now();
         if (now - last_prune >= std::chrono::hours{1}) {
             if (auto r = spool_.prune(opt_.retention()); !r) opt_.on_error(r.error());
             last_prune = now;
+        }
+        // Another deliverer on the queue may have died meanwhile: its jobs
+        // come back here, not only when a deliverer starts.
+        if (now - last_recovery >= opt_.recovery_interval || now < last_recovery) {
+            if (auto n = spool_.recover_expired(); !n)
+                opt_.on_error(n.error());
+            else if (*n > 0)
+                wake();
+            last_recovery = now;
         }
         if (opt_.sign_in_problem) {
             if (auto held = spool_.held_profiles()) {

@@ -3,8 +3,10 @@
 // decides. Per profile: at most delivery.concurrency connections at once,
 // at most delivery.rate_limit messages a minute.
 //
-// Three ways to run, matching "Processes" in design.md; the caller holds the
-// delivery lock (locks.hpp) for all of them:
+// Three ways to run, matching "Processes" in design.md. Claims are leases
+// (spool.hpp), so any number of engines may share a queue; the commands
+// still take the delivery lock (locks.hpp) so that one process at a time
+// works a host's queue:
 //   deliver(id)  one attempt at one job now (`send --wait`, `sendmail`
 //                without a running serve)
 //   flush()      every due job until none is due (`postbridge flush`)
@@ -80,12 +82,19 @@ struct EngineOptions {
     // (the jobs are sent again). Disk time, so real time, not the clock's.
     std::chrono::milliseconds sync_interval{10};
     Duration poll = std::chrono::seconds{1};  // how often run() looks for other processes' jobs
+    // How often run() takes back the jobs of deliverers that died
+    // (Spool::recover_expired), and how often the claims of this one are
+    // renewed (real time: a stuck clock must not let them run out).
+    Duration recovery_interval = std::chrono::seconds{30};
+    std::chrono::milliseconds lease_renewal =
+        std::chrono::duration_cast<std::chrono::milliseconds>(spool::kLeaseLength) / 4;
     // Not owned; null: a ClockWaiter of the engine's clock.
     Waiter* waiter = nullptr;
     // Not owned; may be null.
     Observer* observer = nullptr;
     // Where failures of the engine itself go (a database error while
-    // recording a result); the job stays `sending` and recover() requeues it.
+    // recording a result); the job stays `sending` until its claim is
+    // recovered.
     std::function<void(const Error&)> on_error = [](const Error&) {};
 };
 

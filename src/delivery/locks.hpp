@@ -4,9 +4,10 @@
 //   serve.lock     held by `postbridge serve` for its whole life: tells the
 //                  other commands that serve's workers will deliver.
 //   delivery.lock  held by whoever delivers: serve, or a `send --wait`,
-//                  `sendmail` or `flush` when serve does not run. One
-//                  deliverer at a time means a job found in `sending` by the
-//                  lock's new holder was left by a process that died.
+//                  `sendmail` or `flush` when serve does not run, so that
+//                  one process at a time works this host's queue. It is not
+//                  what makes recovery safe: that is the claims' leases
+//                  (spool/spool.hpp), which hold whoever delivers.
 #pragma once
 
 #include <chrono>

@@ -47,9 +47,8 @@ class FlightGuard {
 
 }  // namespace
 
-TokenManager::TokenManager(HttpClient& http, TokenStore& store, const Clock& clock,
-                           std::filesystem::path lock_dir)
-    : http_(http), store_(store), clock_(clock), lock_dir_(std::move(lock_dir)) {}
+TokenManager::TokenManager(HttpClient& http, TokenStore& store, const Clock& clock)
+    : http_(http), store_(store), clock_(clock) {}
 
 Result<AccessToken> TokenManager::access_token(std::string_view profile, const Client& client,
                                                Duration margin) {
@@ -148,12 +147,10 @@ Result<TokenManager::Exclusive> TokenManager::exclusive(std::string_view profile
                      .first;
         m = it->second.get();
     }
-    Exclusive ex{std::unique_lock(*m), std::nullopt};
-    if (!lock_dir_.empty()) {
-        auto file = ProfileLock::acquire(ProfileLock::path_for(lock_dir_, profile));
-        if (!file) return std::move(file).error();
-        ex.file.emplace(std::move(*file));
-    }
+    Exclusive ex{std::unique_lock(*m), nullptr};
+    auto shared = store_.lock(profile);
+    if (!shared) return std::move(shared).error();
+    ex.shared = std::move(*shared);
     return ex;
 }
 

@@ -5,7 +5,7 @@
 //
 // Single flight: any number of threads asking for one profile's token while
 // a refresh is due cause one request; the others wait for its result. Across
-// processes, the leader holds the profile's flock (profile_lock.hpp) and
+// processes, the leader holds the store's lock (TokenStore::lock) and
 // re-reads the stored set under it, so a refresh another process finished a
 // moment ago is used, not repeated with a refresh token that has rotated out.
 #pragma once
@@ -24,7 +24,6 @@
 #include "core/secret.hpp"
 #include "oauth/grants.hpp"
 #include "oauth/http.hpp"
-#include "oauth/profile_lock.hpp"
 #include "oauth/token.hpp"
 #include "oauth/token_store.hpp"
 
@@ -58,11 +57,8 @@ struct SignOutReport {
 
 class TokenManager {
   public:
-    // `lock_dir`: where the per-profile lock files live (the state
-    // directory); empty only where a single process owns the store (tests,
-    // embedders with an in-memory store).
-    TokenManager(HttpClient& http, TokenStore& store, const Clock& clock,
-                 std::filesystem::path lock_dir = {});
+    // Other processes are kept out by the store's lock (TokenStore::lock).
+    TokenManager(HttpClient& http, TokenStore& store, const Clock& clock);
 
     // A token that is good for at least `margin` (refreshing when it is not).
     // Errors: 360/361/370 from the sign-in state (no request is made); 642,
@@ -117,18 +113,17 @@ class TokenManager {
                                         const Want& want, std::optional<TokenSet> stored,
                                         TimePoint now);
     // What a leader, a sign-in or a sign-out holds while it reads and writes
-    // the profile's set: the profile's mutex (threads here) and its flock
-    // (other processes), taken in that order.
+    // the profile's set: the profile's mutex (threads here) and the
+    // store's lock (other processes), taken in that order.
     struct Exclusive {
         std::unique_lock<std::mutex> local;
-        std::optional<ProfileLock> file;
+        std::unique_ptr<TokenStore::Lock> shared;
     };
     Result<Exclusive> exclusive(std::string_view profile);
 
     HttpClient& http_;
     TokenStore& store_;
     const Clock& clock_;
-    std::filesystem::path lock_dir_;
 
     std::mutex mu_;  // guards the two maps
     std::map<std::string, Shared, std::less<>> flights_;

@@ -22,6 +22,22 @@ Result<void> MemoryTokenStore::remove(std::string_view profile) {
     return {};
 }
 
+Result<std::unique_ptr<TokenStore::Lock>> MemoryTokenStore::lock(std::string_view profile) {
+    struct Held final : Lock {
+        explicit Held(std::mutex& m) : lock(m) {}
+        std::unique_lock<std::mutex> lock;
+    };
+    std::mutex* m = nullptr;
+    {
+        std::lock_guard lock(mu_);
+        auto it = locks_.find(profile);
+        if (it == locks_.end())
+            it = locks_.emplace(std::string(profile), std::make_unique<std::mutex>()).first;
+        m = it->second.get();
+    }
+    return std::unique_ptr<Lock>(std::make_unique<Held>(*m));
+}
+
 int MemoryTokenStore::saves() const {
     std::lock_guard lock(mu_);
     return saves_;

@@ -1,5 +1,6 @@
 // The delivery log: one line per attempt and one per final outcome, in the
-// spirit of Postfix's, so that a lost scan is traced with grep, not SQLite.
+// spirit of Postfix's, so that a lost scan is traced with grep, not a
+// database query.
 //
 //   job=12 profile=email transport=smtp server=smtp.office365.com:587
 //     attempt=1 to=<a@example.com> accepted "250 2.6.0 queued" size=20481

@@ -101,7 +101,7 @@ DeviceSignInOutcome drive(oauth::DeviceFlow& flow, const Run& run, const DeviceS
 
     if (auto who = check_signed_in_account(*tokens, env.expected_account); !who)
         return ended(End::failed, flow.state(), std::move(who).error());
-    oauth::TokenManager manager(env.http, env.tokens, env.clock, env.lock_dir);
+    oauth::TokenManager manager(env.http, env.tokens, env.clock);
     auto t = manager.complete_sign_in(run.profile, run.client, std::move(*tokens));
     if (!t) return ended(End::failed, flow.state(), std::move(t).error());
     auto out = ended(End::signed_in, flow.state());

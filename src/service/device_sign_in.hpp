@@ -37,10 +37,8 @@ struct DeviceSignInEnv {
     // another one): a wait that returns false ends the run as `stopped`.
     oauth::Waiter& waiter;
     PendingRecords& records;
+    // Its lock keeps a sign-in from interleaving with a refresh.
     oauth::TokenStore& tokens;
-    // Where the token manager's per-profile lock files are (the state
-    // directory), so that a sign-in never interleaves with a refresh.
-    std::filesystem::path lock_dir;
     // Who must sign in (registered_address): tokens of another account are
     // not kept. Empty: whoever signs in.
     std::string expected_account;

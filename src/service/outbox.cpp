@@ -9,6 +9,7 @@
 #include "oauth/token_manager.hpp"
 #include "oauth/url.hpp"
 #include "service/transport_choice.hpp"
+#include "storage/backends.hpp"
 
 namespace pb::service {
 namespace {
@@ -133,11 +134,11 @@ class ByProfile final : public delivery::Transport {
 Result<Backends> open_backends(const std::filesystem::path& state_dir, const Clock& clock,
                                Random& rng, const store::Options& options) {
     Backends b;
-    auto st = store::Store::open(state_dir, rng, clock, options);
+    auto st = storage::open_store(state_dir, rng, clock, options);
     if (!st) return std::move(st).error();
     b.store = std::move(*st);
     b.file_ops = std::make_unique<spool::PosixFileOps>();
-    auto sp = spool::Spool::open(state_dir, *b.file_ops, clock, rng);
+    auto sp = storage::open_spool(state_dir, *b.file_ops, clock, rng);
     if (!sp) return std::move(sp).error();
     b.spool = std::move(*sp);
     return b;

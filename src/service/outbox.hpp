@@ -1,8 +1,8 @@
 // The outbox: the composition root that every submitter and every deliverer
 // shares. It picks the parts and wires them; the work is theirs:
 //
-//   backends   the settings store and the spool, in the state directory
-//              (open_backends(): the seam a database backend plugs into)
+//   backends   the settings store and the spool (open_backends(), over
+//              storage/backends.hpp: the seam a second backend plugs into)
 //   intake     intake/intake.hpp, the one way a message enters; the outbox
 //              answers its questions about profiles (intake::Profiles)
 //   transports one per kind, each profile's picked by its `transport`
@@ -67,7 +67,7 @@ struct Backends {
     std::unique_ptr<spool::FileOps> file_ops;  // the spool's; outlives it
     std::unique_ptr<spool::Spool> spool;
 };
-// The local backends: SQLite and spool files in the state directory.
+// The backends of the state (storage/backends.hpp).
 Result<Backends> open_backends(const std::filesystem::path& state_dir, const Clock& clock,
                                Random& rng, const store::Options& options);
 

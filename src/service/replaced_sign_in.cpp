@@ -54,7 +54,7 @@ Result<std::optional<EndedSignIn>> end_sign_in(store::Store& store, oauth::Token
     if (!provider) return forget(provider.error());
     auto client = client_for(old, store, profile, std::move(*provider));
     if (!client) return forget(client.error());
-    oauth::TokenManager manager(**http, tokens, clock, store.dir());
+    oauth::TokenManager manager(**http, tokens, clock);
     auto report = manager.sign_out(profile, *client);
     if (!report) return std::move(report).error();
     ended.revoked = report->revoked;

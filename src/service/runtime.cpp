@@ -100,7 +100,7 @@ Result<Runtime::PerProfile*> Runtime::slot(std::string_view profile) {
     if (!http) return std::move(http).error();
     PerProfile p;
     p.http = std::move(*http);
-    p.manager = std::make_unique<oauth::TokenManager>(*p.http, token_store_, clock_, store_.dir());
+    p.manager = std::make_unique<oauth::TokenManager>(*p.http, token_store_, clock_);
     return &profiles_.emplace(std::string(profile), std::move(p)).first->second;
 }
 

@@ -30,6 +30,16 @@ std::string key(std::string_view profile) {
 
 }  // namespace
 
+Result<std::unique_ptr<oauth::TokenStore::Lock>> SealedTokenStore::lock(std::string_view profile) {
+    struct Held final : oauth::TokenStore::Lock {
+        explicit Held(std::unique_ptr<store::Store::Lock> l) : lock(std::move(l)) {}
+        std::unique_ptr<store::Store::Lock> lock;
+    };
+    auto held = store_.lock("oauth-" + std::string(profile));
+    if (!held) return std::move(held).error();
+    return std::unique_ptr<oauth::TokenStore::Lock>(std::make_unique<Held>(std::move(*held)));
+}
+
 std::string encode_token_set(const oauth::TokenSet& t) {
     json j = {{"v", 1},
               {"state", oauth::to_string(t.state)},

@@ -1,6 +1,7 @@
 // The product's TokenStore: each profile's TokenSet kept as one sealed value
-// ("token:PROFILE") in the state database, so a save is one committed SQLite
-// write (atomic and durable) and the tokens are encrypted at rest.
+// ("token:PROFILE") in the store, so a save is one committed write (atomic
+// and durable) and the tokens are encrypted at rest. The refresh lock is
+// the store's named lock "oauth-PROFILE".
 #pragma once
 
 #include "oauth/token_store.hpp"
@@ -14,6 +15,7 @@ class SealedTokenStore final : public oauth::TokenStore {
     Result<std::optional<oauth::TokenSet>> load(std::string_view profile) override;
     Result<void> save(std::string_view profile, const oauth::TokenSet& tokens) override;
     Result<void> remove(std::string_view profile) override;
+    Result<std::unique_ptr<Lock>> lock(std::string_view profile) override;
 
   private:
     store::Store& store_;

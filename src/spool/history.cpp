@@ -45,6 +45,9 @@ nlohmann::json to_json(const Job& j, bool with_transcript) {
         o["next_attempt_at"] = format_rfc3339(*j.next_attempt_at);
     if (j.finished_at) o["finished_at"] = format_rfc3339(*j.finished_at);
     if (j.maybe_sent) o["maybe_duplicate"] = true;
+    // Being sent: by whom, and until when unless renewed (spool.hpp).
+    if (!j.owner.empty()) o["owner"] = j.owner;
+    if (j.lease_until) o["lease_until"] = format_rfc3339(*j.lease_until);
     if (!j.transport.empty()) o["transport"] = j.transport;
     if (with_transcript && !j.transcript.empty()) o["transcript"] = j.transcript;
     return o;

@@ -73,6 +73,9 @@ struct Job {
     std::string submitter;    // the local user who handed it to serve, or ""
     std::string dsn_notify;   // RFC 3461 NOTIFY for the upstream ("" none)
     std::string dsn_ret;      // RFC 3461 RET ("" none)
+    // `sending`: whose claim it is, and until when unless renewed (spool.hpp).
+    std::string owner;
+    std::optional<TimePoint> lease_until;
     std::vector<Recipient> recipients;
 };
 

@@ -108,8 +108,7 @@ CaCert describe(X509* x, const fs::path& file, std::string id) {
 
 }  // namespace
 
-Result<std::unique_ptr<Store>> Store::open(const fs::path& dir, Random& rng, const Clock& clock,
-                                           const Options& opts) {
+Result<void> make_state_dir(const fs::path& dir) {
     std::error_code ec;
     fs::create_directories(dir, ec);
     if (ec)
@@ -117,87 +116,33 @@ Result<std::unique_ptr<Store>> Store::open(const fs::path& dir, Random& rng, con
                                                         dir.string(), ec.message()));
     ::chmod(dir.c_str(),
             0700);  // best effort: a pre-existing shared dir stays as the admin made it
+    return {};
+}
 
-    std::optional<SealKey> key;
-    if (opts.key_base64) {
-        key = SealKey::from_base64(*opts.key_base64);
-        if (!key)
-            return fail(
-                Errc::invalid_input,
-                "POSTBRIDGE_KEY must be 32 bytes in base64 (e.g. from: openssl rand -base64 32)");
-    } else {
-        auto k = load_or_create_key(dir / "key", rng);
-        if (!k) return std::move(k).error();
-        key = *k;
-    }
+Result<SealKey> resolve_key(const fs::path& dir, const Options& opts, Random& rng) {
+    if (!opts.key_base64) return load_or_create_key(dir / "key", rng);
+    auto key = SealKey::from_base64(*opts.key_base64);
+    if (!key)
+        return fail(
+            Errc::invalid_input,
+            "POSTBRIDGE_KEY must be 32 bytes in base64 (e.g. from: openssl rand -base64 32)");
+    return *key;
+}
 
-    // Made 0600 before SQLite first sees it; its -wal and -shm files follow
-    // suit. Only when it does not exist yet: closing any descriptor of the
-    // file drops every POSIX lock this process holds on it, SQLite's
-    // included, and another process would then check the WAL away under a
-    // connection that is still open here.
-    const fs::path db_file = dir / "postbridge.db";
-    if (struct stat st{}; ::stat(db_file.c_str(), &st) != 0) {
-        if (const int fd = ::open(db_file.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
-            fd >= 0)
-            ::close(fd);
-    }
-    auto db = Db::open(db_file);
-    if (!db) return std::move(db).error();
-    std::unique_ptr<Store> s(new Store(dir, std::move(*db), *key, rng, clock));
-    if (auto r = s->migrate(); !r) return std::move(r).error();
-
-    // A known value sealed at first start tells a wrong key from tampering.
-    auto check = s->get_sealed(std::string(kKeyCheck));
+Result<void> Store::check_key() {
+    auto check = get_sealed(std::string(kKeyCheck));
     if (!check)
         return fail(Errc::invalid_input,
                     fmt::format("the key does not open the state in {}: the key file or "
                                 "POSTBRIDGE_KEY is not the one this state was made with",
-                                dir.string()));
-    if (!check->has_value()) {
-        if (auto r = s->put_sealed(std::string(kKeyCheck), Secret("postbridge")); !r)
-            return std::move(r).error();
-    }
-    return s;
+                                location()));
+    if (!check->has_value()) return put_sealed(std::string(kKeyCheck), Secret("postbridge"));
+    return {};
 }
 
-int Store::schema_version() {
-    std::lock_guard lock(mu_);
-    auto st = db_.prepare("PRAGMA user_version");
-    if (!st || !st->step().ok()) return -1;
-    return static_cast<int>(st->integer(0));
-}
-
-Result<void> Store::migrate() {
-    Transaction tx(db_);
-    if (auto r = tx.begin(); !r) return r;
-    const int current = schema_version();
-    const auto all = migrations();
-    if (!all.empty() && current > all.back().version)
-        return fail(Errc::invalid_input,
-                    fmt::format("{} was written by a newer postbridge (schema {}, this one knows "
-                                "{}): upgrade postbridge",
-                                db_.path().string(), current, all.back().version));
-    for (const auto& m : all) {
-        if (m.version <= current) continue;
-        if (auto r = db_.exec(m.sql); !r) return r;
-        if (auto r = db_.exec(fmt::format("PRAGMA user_version = {}", m.version)); !r) return r;
-    }
-    return tx.commit();
-}
-
-Result<settings::Settings> Store::load_settings() {
-    std::lock_guard lock(mu_);
-    auto st = db_.prepare("SELECT key, value FROM settings");
-    if (!st) return std::move(st).error();
-    std::map<std::string, std::string> values;
-    for (;;) {
-        auto row = st->step();
-        if (!row) return std::move(row).error();
-        if (!*row) break;
-        values[st->text(0)] = st->text(1);
-    }
-    return settings::Settings(std::move(values));
+std::string Store::seal_value(const std::string& name, const Secret& value) {
+    std::lock_guard lock(seal_mu_);
+    return seal(key_, rng_, name, value);
 }
 
 Result<Store::CheckedChanges> Store::check_changes(const Changes& wanted) {
@@ -264,103 +209,49 @@ Result<std::vector<Store::Changed>> Store::apply_changes(const Changes& checked,
 
 Result<void> Store::set_values(
     const std::vector<std::pair<std::string, std::optional<std::string>>>& changes, bool replace) {
-    std::lock_guard lock(mu_);
-    std::vector<std::pair<settings::Key, std::optional<std::string>>> checked;
+    std::vector<SettingWrite> writes;
     for (const auto& [name, value] : changes) {
         auto key = settings::parse_key(name);
         if (!key) return std::move(key).error();
-        if (!value) {
-            checked.emplace_back(*key, std::nullopt);
-            continue;
+        const bool secret = key->def->type == settings::Type::secret;
+        SettingWrite w{key->full(), std::nullopt, secret};
+        if (value && !value->empty()) {
+            auto v = settings::normalize(*key, *value);
+            if (!v) return std::move(v).error();
+            w.value = secret ? seal_value("setting:" + w.key, Secret(*v)) : std::move(*v);
         }
-        auto v = settings::normalize(*key, *value);
-        if (!v) return std::move(v).error();
-        checked.emplace_back(*key, std::move(*v));
+        writes.push_back(std::move(w));
     }
-    Transaction tx(db_);
-    if (auto r = tx.begin(); !r) return r;
-    if (replace) {
-        if (auto r =
-                db_.exec("DELETE FROM settings; DELETE FROM sealed WHERE name LIKE 'setting:%';");
-            !r)
-            return r;
-    }
-    if (auto r = write_values(checked); !r) return r;
-    return tx.commit();
+    return write_settings(writes, replace);
 }
 
-Result<void> Store::write_values(
-    const std::vector<std::pair<settings::Key, std::optional<std::string>>>& checked) {
-    auto upsert = db_.prepare(
-        "INSERT INTO settings(key, value) VALUES(?1, ?2) "
-        "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
-    auto erase = db_.prepare("DELETE FROM settings WHERE key = ?1");
-    if (!upsert) return std::move(upsert).error();
-    if (!erase) return std::move(erase).error();
-    for (const auto& [key, value] : checked) {
-        const std::string full = key.full();
-        const bool secret = key.def->type == settings::Type::secret;
-        if (!value || value->empty()) {
-            if (secret) {
-                if (auto r = erase_sealed("setting:" + full); !r) return r;
-            } else if (auto r = erase->bind(1, full).run(); !r) {
-                return r;
-            }
-            continue;
-        }
-        if (secret) {
-            if (auto r = put_sealed("setting:" + full, Secret(*value)); !r) return r;
-        } else if (auto r = upsert->bind(1, full).bind(2, *value).run(); !r) {
-            return r;
-        }
-    }
-    return {};
-}
-
-bool Store::has_secret(const std::string& name) {
-    std::lock_guard lock(mu_);
-    auto st = db_.prepare("SELECT 1 FROM sealed WHERE name = ?1");
-    if (!st) return false;
-    st->bind(1, "setting:" + name);
-    auto row = st->step();
-    return row && *row;
+bool Store::has_secret(const std::string& key) {
+    auto v = read_sealed("setting:" + key);
+    return v && v->has_value();
 }
 
 Result<void> Store::put_sealed(const std::string& name, const Secret& value) {
-    std::lock_guard lock(mu_);
-    auto st = db_.prepare(
-        "INSERT INTO sealed(name, value) VALUES(?1, ?2) "
-        "ON CONFLICT(name) DO UPDATE SET value = excluded.value");
-    if (!st) return std::move(st).error();
-    return st->bind(1, name).bind(2, seal(key_, rng_, name, value)).run();
+    return write_sealed(name, seal_value(name, value));
 }
 
 Result<std::optional<Secret>> Store::get_sealed(const std::string& name) {
-    std::lock_guard lock(mu_);
-    auto st = db_.prepare("SELECT value FROM sealed WHERE name = ?1");
-    if (!st) return std::move(st).error();
-    st->bind(1, name);
-    auto row = st->step();
-    if (!row) return std::move(row).error();
-    if (!*row) return std::optional<Secret>{};
-    auto plain = unseal(key_, name, st->text(0));
+    auto text = read_sealed(name);
+    if (!text) return std::move(text).error();
+    if (!*text) return std::optional<Secret>{};
+    auto plain = unseal(key_, name, **text);
     if (!plain)
         return fail(Errc::invalid_input,
                     fmt::format("the stored secret '{}' in {} was altered or sealed under another "
                                 "key: set it again (or sign in again for a token)",
-                                name, db_.path().string()));
+                                name, location()));
     return std::optional<Secret>(std::move(*plain));
 }
 
 Result<void> Store::erase_sealed(const std::string& name) {
-    std::lock_guard lock(mu_);
-    auto st = db_.prepare("DELETE FROM sealed WHERE name = ?1");
-    if (!st) return std::move(st).error();
-    return st->bind(1, name).run();
+    return write_sealed(name, std::nullopt);
 }
 
 Result<void> Store::add_user(const std::string& name, const std::string& email) {
-    std::lock_guard lock(mu_);
     if (!settings::valid_user_name(name))
         return fail(Errc::invalid_input,
                     fmt::format("'{}' is not a user name: use lowercase letters, digits, '.', '_' "
@@ -370,191 +261,13 @@ Result<void> Store::add_user(const std::string& name, const std::string& email) 
     if (!key) return std::move(key).error();
     auto addr = settings::normalize(*key, email);
     if (!addr) return std::move(addr).error();
-    Transaction tx(db_);
-    if (auto r = tx.begin(); !r) return r;
-    auto st = db_.prepare("INSERT INTO users(name, email, created_at) VALUES(?1, ?2, ?3)");
-    if (!st) return std::move(st).error();
-    auto r =
-        st->bind(1, name)
-            .bind(2, *addr)
-            .bind(3,
-                  std::chrono::duration_cast<std::chrono::seconds>(clock_.now().time_since_epoch())
-                      .count())
-            .run();
-    if (!r) {
-        auto exists = db_.prepare("SELECT 1 FROM users WHERE name = ?1");
-        auto found = exists ? exists->bind(1, name).step() : Result<bool>(false);
-        if (found && *found)
-            return fail(Errc::invalid_input, fmt::format("user '{}' is already registered", name));
-        return r;
-    }
-    if (auto s = write_values({{*key, *addr}}); !s) return s;
-    return tx.commit();
-}
-
-Result<void> Store::remove_user(const std::string& name) {
-    std::lock_guard lock(mu_);
-    Transaction tx(db_);
-    if (auto r = tx.begin(); !r) return r;
-    auto st = db_.prepare("DELETE FROM users WHERE name = ?1");
-    if (!st) return std::move(st).error();
-    if (auto r = st->bind(1, name).run(); !r) return r;
-    if (db_.changes() == 0) return fail(Errc::invalid_input, fmt::format("no user '{}'", name));
-    const std::string prefix = "user:" + name + ".";
-    auto del = db_.prepare("DELETE FROM settings WHERE substr(key, 1, ?2) = ?1");
-    if (!del) return std::move(del).error();
-    if (auto r = del->bind(1, prefix).bind(2, static_cast<std::int64_t>(prefix.size())).run(); !r)
-        return r;
-    auto del_sealed = db_.prepare("DELETE FROM sealed WHERE name = ?1 OR substr(name, 1, ?3) = ?2");
-    if (!del_sealed) return std::move(del_sealed).error();
-    const std::string sprefix = "setting:" + prefix;
-    if (auto r = del_sealed->bind(1, "token:user:" + name)
-                     .bind(2, sprefix)
-                     .bind(3, static_cast<std::int64_t>(sprefix.size()))
-                     .run();
-        !r)
-        return r;
-    return tx.commit();
-}
-
-Result<std::vector<User>> Store::users() {
-    std::lock_guard lock(mu_);
-    auto st = db_.prepare("SELECT name, email, created_at FROM users ORDER BY name");
-    if (!st) return std::move(st).error();
-    std::vector<User> out;
-    for (;;) {
-        auto row = st->step();
-        if (!row) return std::move(row).error();
-        if (!*row) break;
-        out.push_back({st->text(0), st->text(1), st->integer(2)});
-    }
-    return out;
-}
-
-Result<void> Store::put_credential(const std::string& kind, const std::string& name,
-                                   const std::string& hash) {
-    std::lock_guard lock(mu_);
-    auto st = db_.prepare(
-        "INSERT INTO credentials(kind, name, hash, created_at) VALUES(?1, ?2, ?3, ?4) "
-        "ON CONFLICT(kind, name) DO UPDATE SET hash = excluded.hash");
-    if (!st) return std::move(st).error();
-    return st->bind(1, kind)
-        .bind(2, name)
-        .bind(3, hash)
-        .bind(4, std::chrono::duration_cast<std::chrono::seconds>(clock_.now().time_since_epoch())
-                     .count())
-        .run();
-}
-
-Result<std::optional<std::string>> Store::credential(const std::string& kind,
-                                                     const std::string& name) {
-    std::lock_guard lock(mu_);
-    auto st = db_.prepare("SELECT hash FROM credentials WHERE kind = ?1 AND name = ?2");
-    if (!st) return std::move(st).error();
-    st->bind(1, kind).bind(2, name);
-    auto row = st->step();
-    if (!row) return std::move(row).error();
-    if (!*row) return std::optional<std::string>{};
-    return std::optional<std::string>(st->text(0));
-}
-
-Result<std::vector<std::pair<std::string, std::int64_t>>> Store::credentials(
-    const std::string& kind) {
-    std::lock_guard lock(mu_);
-    auto st = db_.prepare("SELECT name, created_at FROM credentials WHERE kind = ?1 ORDER BY name");
-    if (!st) return std::move(st).error();
-    st->bind(1, kind);
-    std::vector<std::pair<std::string, std::int64_t>> out;
-    for (;;) {
-        auto row = st->step();
-        if (!row) return std::move(row).error();
-        if (!*row) break;
-        out.emplace_back(st->text(0), st->integer(1));
-    }
-    return out;
-}
-
-Result<bool> Store::remove_credential(const std::string& kind, const std::string& name) {
-    std::lock_guard lock(mu_);
-    auto st = db_.prepare("DELETE FROM credentials WHERE kind = ?1 AND name = ?2");
-    if (!st) return std::move(st).error();
-    if (auto r = st->bind(1, kind).bind(2, name).run(); !r) return std::move(r).error();
-    return db_.changes() > 0;
-}
-
-namespace {
-
-// A row of `SELECT condition, raised_at, mailed_at, text FROM alerts`.
-Store::Alert alert_row(const Stmt& st) {
-    Store::Alert a{st.text(0), st.integer(1), std::nullopt, st.text(3)};
-    if (!st.is_null(2)) a.mailed_at = st.integer(2);
-    return a;
-}
-
-}  // namespace
-
-Result<std::vector<Store::Alert>> Store::alerts() {
-    std::lock_guard lock(mu_);
-    auto st =
-        db_.prepare("SELECT condition, raised_at, mailed_at, text FROM alerts ORDER BY condition");
-    if (!st) return std::move(st).error();
-    std::vector<Alert> out;
-    for (;;) {
-        auto row = st->step();
-        if (!row) return std::move(row).error();
-        if (!*row) break;
-        out.push_back(alert_row(*st));
-    }
-    return out;
-}
-
-Result<bool> Store::raise_alert(const std::string& condition, const std::string& text,
-                                std::int64_t now_ms, std::optional<std::int64_t> mail_every_ms) {
-    std::lock_guard lock(mu_);
-    auto up = db_.prepare(
-        "INSERT INTO alerts (condition, raised_at, mailed_at, text) VALUES (?1, ?2, NULL, ?3) "
-        "ON CONFLICT (condition) DO UPDATE SET text = ?3");
-    if (!up) return std::move(up).error();
-    if (auto r = up->bind(1, condition).bind(2, now_ms).bind(3, text).run(); !r)
-        return std::move(r).error();
-    if (!mail_every_ms) return false;
-    auto claim = db_.prepare(
-        "UPDATE alerts SET mailed_at = ?2 WHERE condition = ?1 AND "
-        "(mailed_at IS NULL OR mailed_at <= ?2 - ?3)");
-    if (!claim) return std::move(claim).error();
-    if (auto r = claim->bind(1, condition).bind(2, now_ms).bind(3, *mail_every_ms).run(); !r)
-        return std::move(r).error();
-    return db_.changes() > 0;
-}
-
-Result<void> Store::unmark_alert_mail(const std::string& condition) {
-    std::lock_guard lock(mu_);
-    auto st = db_.prepare("UPDATE alerts SET mailed_at = NULL WHERE condition = ?1");
-    if (!st) return std::move(st).error();
-    return st->bind(1, condition).run();
-}
-
-Result<std::optional<Store::Alert>> Store::clear_alert(const std::string& condition) {
-    std::lock_guard lock(mu_);
-    auto st = db_.prepare(
-        "DELETE FROM alerts WHERE condition = ?1 RETURNING condition, raised_at, mailed_at, text");
-    if (!st) return std::move(st).error();
-    st->bind(1, condition);
-    auto row = st->step();
-    if (!row) return std::move(row).error();
-    if (!*row) return std::optional<Alert>{};
-    Alert a = alert_row(*st);
-    // Finish the statement: the delete is done when it is stepped to its end.
-    while (true) {
-        auto more = st->step();
-        if (!more) return std::move(more).error();
-        if (!*more) break;
-    }
-    return std::optional<Alert>{std::move(a)};
+    const auto now =
+        std::chrono::duration_cast<std::chrono::seconds>(clock_.now().time_since_epoch()).count();
+    return insert_user(User{name, *addr, now}, SettingWrite{key->full(), *addr, false});
 }
 
 Result<std::vector<CaCert>> Store::import_ca(const fs::path& file) {
-    std::lock_guard lock(mu_);
+    std::lock_guard lock(ca_mu_);
     auto data = read_file(file);
     if (!data) return std::move(data).error();
     auto certs = parse_certs(*data);
@@ -590,7 +303,6 @@ Result<std::vector<CaCert>> Store::import_ca(const fs::path& file) {
 }
 
 Result<std::vector<CaCert>> Store::ca_certs() {
-    std::lock_guard lock(mu_);
     std::vector<CaCert> out;
     for (const auto& f : ca_files()) {
         auto data = read_file(f);
@@ -603,7 +315,7 @@ Result<std::vector<CaCert>> Store::ca_certs() {
 }
 
 Result<void> Store::remove_ca(const std::string& id) {
-    std::lock_guard lock(mu_);
+    std::lock_guard lock(ca_mu_);
     const bool plain = !id.empty() && std::ranges::all_of(id, [](char c) {
         return std::isxdigit(static_cast<unsigned char>(c)) != 0;
     });
@@ -616,7 +328,7 @@ Result<void> Store::remove_ca(const std::string& id) {
 }
 
 std::vector<fs::path> Store::ca_files() {
-    std::lock_guard lock(mu_);
+    std::lock_guard lock(ca_mu_);
     std::vector<fs::path> out;
     std::error_code ec;
     for (const auto& e : fs::directory_iterator(dir_ / "ca", ec))

@@ -1,7 +1,7 @@
-// The state directory: one SQLite database (WAL) with versioned migrations,
-// the key that seals secrets, and imported CA certificates.
+// The settings store: settings, sealed secrets and tokens, users,
+// credentials and alerts in the backend's database; in the state directory
+// the key that seals secrets and the imported CA certificates.
 //
-//   STATE/postbridge.db   settings, sealed secrets, users, credentials, jobs
 //   STATE/key             32 random bytes, 0600 (or POSTBRIDGE_KEY instead)
 //   STATE/ca/ID.pem       CA certificates imported by the administrator
 //
@@ -25,7 +25,6 @@
 #include "core/error.hpp"
 #include "core/secret.hpp"
 #include "core/settings.hpp"
-#include "store/sqlite.hpp"
 
 namespace pb::store {
 
@@ -50,32 +49,35 @@ struct CaCert {
     std::filesystem::path file;
 };
 
-// One database migration: applied in order, each exactly once.
-struct Migration {
-    int version;
-    std::string_view sql;
-};
-
 // The kinds of credentials (put_credential): API tokens with every right,
 // and those that only read (status, jobs, metrics).
 inline constexpr const char* kApiTokenKind = "api-token";
 inline constexpr const char* kReadOnlyApiTokenKind = "api-token-read-only";
 
+// The store as every backend has it (storage/backends.hpp opens one).
 // Thread-safe: serve's delivery workers, the relay's sessions and the web
-// thread may share one Store; each call runs alone on its connection (a
-// transaction of another thread never interleaves with it).
+// thread may share one Store; each call runs alone (a transaction of
+// another thread never interleaves with it).
+//
+// What is the same for every backend lives here: settings are checked and
+// normalised, secrets sealed and opened, users' addresses checked, and the
+// CA certificates kept as files in the state directory. A backend keeps
+// the rows: the protected primitives below and the pure virtual calls.
 class Store {
   public:
-    static Result<std::unique_ptr<Store>> open(const std::filesystem::path& dir, Random& rng,
-                                               const Clock& clock, const Options& opts = {});
+    virtual ~Store() = default;
+    Store(const Store&) = delete;
+    Store& operator=(const Store&) = delete;
 
+    // The state directory: the key file, the CA certificates, lock files.
     const std::filesystem::path& dir() const { return dir_; }
-    Db& db() { return db_; }
-    int schema_version();
+    // Where the rows are, for messages ("/var/lib/postbridge/postbridge.db").
+    virtual std::string location() const = 0;
+    virtual int schema_version() = 0;
 
     // --- settings ------------------------------------------------------
     // The non-secret values that were set.
-    Result<settings::Settings> load_settings();
+    virtual Result<settings::Settings> load_settings() = 0;
     // Applies all changes in one transaction, or none: every value is
     // validated first (normalize), so one bad value changes nothing. A value
     // of nullopt unsets the key. Secrets are sealed.
@@ -113,21 +115,26 @@ class Store {
     Result<void> erase_sealed(const std::string& name);
 
     // --- users (Scan to My Email) --------------------------------------
+    // Registers `name` with its address, and sets user:NAME.sender to it in
+    // the same transaction.
     Result<void> add_user(const std::string& name, const std::string& email);
-    Result<void> remove_user(const std::string& name);
-    Result<std::vector<User>> users();
+    // Removes the user with its settings and its sign-in.
+    virtual Result<void> remove_user(const std::string& name) = 0;
+    virtual Result<std::vector<User>> users() = 0;
 
     // --- password-like credentials: admin, api tokens, relay devices ---
     // kind: "admin", "api-token", "relay-user". Only hashes are stored.
-    Result<void> put_credential(const std::string& kind, const std::string& name,
-                                const std::string& hash);
-    Result<std::optional<std::string>> credential(const std::string& kind, const std::string& name);
-    Result<std::vector<std::pair<std::string, std::int64_t>>> credentials(const std::string& kind);
-    Result<bool> remove_credential(const std::string& kind, const std::string& name);
+    virtual Result<void> put_credential(const std::string& kind, const std::string& name,
+                                        const std::string& hash) = 0;
+    virtual Result<std::optional<std::string>> credential(const std::string& kind,
+                                                          const std::string& name) = 0;
+    virtual Result<std::vector<std::pair<std::string, std::int64_t>>> credentials(
+        const std::string& kind) = 0;
+    virtual Result<bool> remove_credential(const std::string& kind, const std::string& name) = 0;
 
     // --- the administrator's alerts (notify.email) ----------------------
     // A condition that needs the administrator ("signin-lapse:email"): kept
-    // in the database so that a mail about it goes at most once a period,
+    // in the store so that a mail about it goes at most once a period,
     // across restarts and instances.
     struct Alert {
         std::string condition;
@@ -135,17 +142,28 @@ class Store {
         std::optional<std::int64_t> mailed_at;  // unix ms: the last mail about it
         std::string text;
     };
-    Result<std::vector<Alert>> alerts();
+    virtual Result<std::vector<Alert>> alerts() = 0;
     // Records that `condition` holds now (`text` says what it is). With
     // `mail_every`: returns true when no mail about it went out in that
     // time, and marks it mailed now in the same statement, so that of
     // several instances exactly one mails. Without: only records it.
-    Result<bool> raise_alert(const std::string& condition, const std::string& text,
-                             std::int64_t now_ms, std::optional<std::int64_t> mail_every_ms);
+    virtual Result<bool> raise_alert(const std::string& condition, const std::string& text,
+                                     std::int64_t now_ms,
+                                     std::optional<std::int64_t> mail_every_ms) = 0;
     // The mail marked by raise_alert() could not be sent: due again.
-    Result<void> unmark_alert_mail(const std::string& condition);
+    virtual Result<void> unmark_alert_mail(const std::string& condition) = 0;
     // The condition no longer holds: removed. Returns it as it was.
-    Result<std::optional<Alert>> clear_alert(const std::string& condition);
+    virtual Result<std::optional<Alert>> clear_alert(const std::string& condition) = 0;
+
+    // --- named locks ---------------------------------------------------
+    // Held by one caller at a time across every process (and instance) on
+    // this store; released when the Lock is destroyed or its holder dies.
+    // A profile's token refresh takes "oauth-PROFILE".
+    class Lock {
+      public:
+        virtual ~Lock() = default;
+    };
+    virtual Result<std::unique_ptr<Lock>> lock(std::string_view name) = 0;
 
     // --- CA certificates -----------------------------------------------
     // PEM or DER; stored as PEM. Returns the certificate(s) imported.
@@ -158,23 +176,51 @@ class Store {
     Random& random() { return rng_; }
     const Clock& clock() const { return clock_; }
 
-  private:
-    Store(std::filesystem::path dir, Db db, SealKey key, Random& rng, const Clock& clock)
-        : dir_(std::move(dir)), db_(std::move(db)), key_(key), rng_(rng), clock_(clock) {}
-    Result<void> migrate();
-    // Writes validated values inside the caller's transaction.
-    Result<void> write_values(
-        const std::vector<std::pair<settings::Key, std::optional<std::string>>>& checked);
+  protected:
+    Store(std::filesystem::path dir, SealKey key, Random& rng, const Clock& clock)
+        : dir_(std::move(dir)), key_(key), rng_(rng), clock_(clock) {}
+    // The backend's last step of opening: a value sealed at first start
+    // tells a wrong key from tampering.
+    Result<void> check_key();
 
-    std::recursive_mutex mu_;  // one call at a time on db_ (set_values nests)
+    // One setting to write: `value` is the text of a plain setting, or the
+    // sealed text of a secret one (stored by the name "setting:KEY" with
+    // the other sealed values); nullopt or empty removes it.
+    struct SettingWrite {
+        std::string key;  // "email.host"
+        std::optional<std::string> value;
+        bool secret = false;
+    };
+    // All in one transaction. With `replace`, every setting (plain and
+    // secret) not written here is removed in it too.
+    virtual Result<void> write_settings(const std::vector<SettingWrite>& writes, bool replace) = 0;
+    // The sealed text stored under `name`, nullopt when none.
+    virtual Result<std::optional<std::string>> read_sealed(const std::string& name) = 0;
+    // Stores (or with nullopt removes) the sealed text under `name`.
+    virtual Result<void> write_sealed(const std::string& name,
+                                      const std::optional<std::string>& sealed) = 0;
+    // Adds the user and writes `sender` (user:NAME.sender, already
+    // normalised) in one transaction; 652 naming the user when one of
+    // that name exists.
+    virtual Result<void> insert_user(const User& user, const SettingWrite& sender) = 0;
+
+  private:
+    // The sealed text of `value` under `name` (the generator is not
+    // thread-safe: sealing takes seal_mu_).
+    std::string seal_value(const std::string& name, const Secret& value);
+
     std::filesystem::path dir_;
-    Db db_;
     SealKey key_;
     Random& rng_;
+    std::mutex seal_mu_;  // rng_
+    std::mutex ca_mu_;    // the files in dir_/ca
     const Clock& clock_;
 };
 
-// Every migration of the state database, in order (store/migrations.cpp).
-std::span<const Migration> migrations();
+// The seal key: POSTBRIDGE_KEY when given, else STATE/key (made at first
+// start, 0600; two processes starting at once end up with the same one).
+Result<SealKey> resolve_key(const std::filesystem::path& dir, const Options& opts, Random& rng);
+// Makes the state directory (0700) when it does not exist.
+Result<void> make_state_dir(const std::filesystem::path& dir);
 
 }  // namespace pb::store

@@ -1,12 +1,8 @@
 // Operations over service::Outbox (operations_service.hpp).
 #include "web/operations_service.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -201,21 +197,9 @@ class OutboxOperations final : public Operations {
 
     store::Store& store_;
     service::Outbox& outbox_;
-    // Whether a file can be made in the spool now: written, synced and
+    // Whether a message can be accepted now: a body written, synced and
     // removed, as intake would.
-    std::string spool_problem() {
-        const auto dir = outbox_.spool().dir() / "tmp";
-        const auto probe = dir / fmt::format("ready-{}", random_hex(rng_, 8));
-        const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (fd < 0)
-            return fmt::format("cannot write in {}: {}", dir.string(), std::strerror(errno));
-        const bool ok = ::write(fd, "x", 1) == 1 && ::fsync(fd) == 0;
-        const int err = errno;
-        ::close(fd);
-        ::unlink(probe.c_str());
-        if (!ok) return fmt::format("cannot write in {}: {}", dir.string(), std::strerror(err));
-        return {};
-    }
+    std::string spool_problem() { return outbox_.spool().problem(); }
 
     const Clock& clock_;
     Random& rng_;

@@ -30,6 +30,7 @@
 #include "service/replaced_sign_in.hpp"
 #include "service/runtime.hpp"
 #include "service/tokens.hpp"
+#include "storage/backends.hpp"
 #include "store/store.hpp"
 
 namespace pb::web {
@@ -74,6 +75,10 @@ class LockedTokenStore final : public oauth::TokenStore {
         std::lock_guard lock(mu_);
         return inner_.remove(profile);
     }
+    // Not under mu_: it waits for other processes, and the pages must not.
+    Result<std::unique_ptr<Lock>> lock(std::string_view profile) override {
+        return inner_.lock(profile);
+    }
 
   private:
     service::SealedTokenStore inner_;
@@ -109,7 +114,7 @@ class OAuthSignIn final : public SignInService {
         : dir_(std::move(dir)), clock_(clock), log_(std::move(log)) {}
 
     Result<void> open(const store::Options& options) {
-        auto store = store::Store::open(dir_, rng_, clock_, options);
+        auto store = storage::open_store(dir_, rng_, clock_, options);
         if (!store) return std::move(store).error();
         store_ = std::move(*store);
         tokens_.emplace(*store_, store_mu_);
@@ -135,7 +140,7 @@ class OAuthSignIn final : public SignInService {
         if (prepared->client.grant == oauth::Grant::client_credentials) {
             // A new one, even while the old is good: the secret may be new.
             if (auto r = tokens_->remove(profile); !r) return std::move(r).error();
-            oauth::TokenManager manager(*prepared->http, *tokens_, clock_, dir_);
+            oauth::TokenManager manager(*prepared->http, *tokens_, clock_);
             auto token = manager.access_token(profile, prepared->client);
             if (!token) return std::move(token).error();
             log_(fmt::format("web: profile {} got its app token", profile));
@@ -222,7 +227,7 @@ class OAuthSignIn final : public SignInService {
         if (!tokens) return finish_failed(profile, *f, tokens.error());
         if (auto who = service::check_signed_in_account(*tokens, expected_account(profile)); !who)
             return finish_failed(profile, *f, who.error());
-        oauth::TokenManager manager(*f->http, *tokens_, clock_, dir_);
+        oauth::TokenManager manager(*f->http, *tokens_, clock_);
         auto access = manager.complete_sign_in(profile, f->client, std::move(*tokens));
         if (!access) return finish_failed(profile, *f, access.error());
         log_(fmt::format("web: profile {} signed in", profile));
@@ -245,7 +250,7 @@ class OAuthSignIn final : public SignInService {
         auto prepared = prepare(profile);
         if (!prepared)
             return tokens_->remove(profile);  // cannot reach the provider: forget locally
-        oauth::TokenManager manager(*prepared->http, *tokens_, clock_, dir_);
+        oauth::TokenManager manager(*prepared->http, *tokens_, clock_);
         auto report = manager.sign_out(profile, prepared->client);
         if (!report) return std::move(report).error();
         if (report->revoke_error)
@@ -368,8 +373,7 @@ class OAuthSignIn final : public SignInService {
         };
         const auto out = service::start_device_sign_in(
             profile, f.client, service::DeviceSignInMode::wait, rng_,
-            {*f.http, clock_, f.waiter, *records_, *tokens_, dir_, expected_account(profile)},
-            events);
+            {*f.http, clock_, f.waiter, *records_, *tokens_, expected_account(profile)}, events);
         std::lock_guard lock(mu_);
         using End = service::DeviceSignInOutcome::End;
         switch (out.end) {

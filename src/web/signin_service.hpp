@@ -17,7 +17,7 @@
 namespace pb::web {
 
 // Opens its own connection to the state in `state_dir`: sign-ins finish on
-// their own threads, and a SQLite connection is not shared across threads.
+// their own threads, apart from the pages' use of the store.
 Result<std::unique_ptr<SignInService>> make_signin_service(
     const std::filesystem::path& state_dir, const store::Options& options, const Clock& clock,
     std::function<void(std::string_view)> log);

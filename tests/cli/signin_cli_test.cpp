@@ -13,6 +13,7 @@
 
 #include "cli/cli_with_peers.hpp"
 #include "service/tokens.hpp"
+#include "storage/backends.hpp"
 #include "store/store.hpp"
 
 namespace pb::test {
@@ -27,7 +28,7 @@ class SigninCli : public CliWithPeers {
     std::string stored_refresh_token(const std::string& profile) {
         SystemClock clock;
         SystemRandom rng;
-        auto store = store::Store::open(state_, rng, clock);
+        auto store = storage::open_store(state_, rng, clock);
         if (!store) return {};
         service::SealedTokenStore tokens(**store);
         auto t = tokens.load(profile);

@@ -15,6 +15,7 @@
 #include "delivery/locks.hpp"
 #include "engine_probes.hpp"
 #include "fake_transport.hpp"
+#include "storage/backends.hpp"
 #include "store/store.hpp"
 #include "support/fakes.hpp"
 #include "support/temp_dir.hpp"
@@ -105,10 +106,10 @@ class EngineTest : public ::testing::Test {
     void SetUp() override {
         dir_ = test::fresh_dir("pb-engine");
         auto st =
-            store::Store::open(dir_, rng_, clock_, {.key_base64 = std::string(43, 'A') + "="});
+            storage::open_store(dir_, rng_, clock_, {.key_base64 = std::string(43, 'A') + "="});
         ASSERT_TRUE(st.ok()) << st.error().detail;
         store_ = std::move(*st);
-        auto sp = spool::Spool::open(dir_, ops_, clock_, rng_);
+        auto sp = storage::open_spool(dir_, ops_, clock_, rng_);
         ASSERT_TRUE(sp.ok());
         spool_ = std::move(*sp);
     }
@@ -233,7 +234,7 @@ TEST_F(EngineTest, TheFilesOfASentBatchAreClosedOffTheSendingThread) {
     // keeping the books, not for the one the connection waits on.
     CloseWatch ops;
     spool_.reset();
-    auto sp = spool::Spool::open(dir_, ops, clock_, rng_);
+    auto sp = storage::open_spool(dir_, ops, clock_, rng_);
     ASSERT_TRUE(sp.ok());
     spool_ = std::move(*sp);
     std::vector<std::string> first_batch;

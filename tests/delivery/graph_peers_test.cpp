@@ -17,6 +17,7 @@
 #include "oauth/http_curl.hpp"
 #include "spool/file_ops.hpp"
 #include "spool/spool.hpp"
+#include "storage/backends.hpp"
 #include "store/store.hpp"
 #include "support/fakes.hpp"
 #include "support/peers.hpp"
@@ -73,10 +74,10 @@ class GraphEngineTest : public ::testing::Test {
         if (!pb::test::Peers::get().available()) GTEST_SKIP() << "needs the peers fixture";
         dir_ = pb::test::fresh_dir("pb-graph-engine");
         auto st =
-            store::Store::open(dir_, rng_, clock_, {.key_base64 = std::string(43, 'A') + "="});
+            storage::open_store(dir_, rng_, clock_, {.key_base64 = std::string(43, 'A') + "="});
         ASSERT_TRUE(st.ok()) << st.error().detail;
         store_ = std::move(*st);
-        auto sp = spool::Spool::open(dir_, ops_, clock_, rng_);
+        auto sp = storage::open_spool(dir_, ops_, clock_, rng_);
         ASSERT_TRUE(sp.ok());
         spool_ = std::move(*sp);
         auto http = oauth::CurlHttpClient::create({});

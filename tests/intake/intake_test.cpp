@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "spool/file_ops.hpp"
+#include "storage/backends.hpp"
 #include "store/store.hpp"
 #include "support/drain.hpp"
 #include "support/fakes.hpp"
@@ -39,10 +40,10 @@ class IntakeTest : public ::testing::Test {
     void SetUp() override {
         dir_ = test::fresh_dir("pb-intake-core");
         auto st =
-            store::Store::open(dir_, rng_, clock_, {.key_base64 = std::string(43, 'A') + "="});
+            storage::open_store(dir_, rng_, clock_, {.key_base64 = std::string(43, 'A') + "="});
         ASSERT_TRUE(st.ok()) << st.error().detail;
         store_ = std::move(*st);
-        auto sp = spool::Spool::open(dir_, ops_, clock_, rng_);
+        auto sp = storage::open_spool(dir_, ops_, clock_, rng_);
         ASSERT_TRUE(sp.ok());
         spool_ = std::move(*sp);
         profiles_.settings.values()["email.sender"] = "scanner@example.test";

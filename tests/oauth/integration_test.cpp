@@ -142,12 +142,9 @@ TEST_F(Integration, ReusedRotatedRefreshTokenNeedsANewSignIn) {
 TEST_F(Integration, TwoProcessesRefreshingAtOnceLoseNoGrant) {
     auto tokens = device_sign_in("approve");
     ASSERT_TRUE(tokens.ok()) << tokens.error().describe();
-    const auto dir =
-        std::filesystem::temp_directory_path() / ("pb-oauth-it-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir);
     Counting counting(*curl);
-    TokenManager a(counting, store, clock, dir);
-    TokenManager b(counting, store, clock, dir);
+    TokenManager a(counting, store, clock);
+    TokenManager b(counting, store, clock);
     ASSERT_TRUE(a.complete_sign_in("email", client, std::move(*tokens)).ok());
     TokenSet expired = store.load("email").value().value();
     expired.access_expires_at = clock.now() - std::chrono::seconds{1};
@@ -166,7 +163,6 @@ TEST_F(Integration, TwoProcessesRefreshingAtOnceLoseNoGrant) {
     // The grant is intact: the stored refresh token still works.
     auto again = a.access_token("email", client, std::chrono::hours{2});
     EXPECT_TRUE(again.ok()) << again.error().describe();
-    std::filesystem::remove_all(dir);
 }
 
 TEST_F(Integration, ClientCredentials) {

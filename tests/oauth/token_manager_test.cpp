@@ -307,14 +307,11 @@ TEST_F(TokenManagerTest, ClientCredentialsFetchesAndCaches) {
 }
 
 // Two managers stand for two processes: separate single-flight maps, one
-// store, one lock directory. The flock and the re-read under it must make
-// the second use the first one's refresh instead of redeeming RT0 again.
+// store and its lock. The lock and the re-read under it must make the
+// second use the first one's refresh instead of redeeming RT0 again.
 TEST_F(TokenManagerTest, TwoProcessesRefreshOnceAndLoseNoGrant) {
-    const auto dir =
-        std::filesystem::temp_directory_path() / ("pb-oauth-lock-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir);
-    TokenManager a(http, store, clock, dir);
-    TokenManager b(http, store, clock, dir);
+    TokenManager a(http, store, clock);
+    TokenManager b(http, store, clock);
     sign_in(seconds{-1});
     http.delay(std::chrono::milliseconds{30});
     std::latch start(20);
@@ -329,13 +326,6 @@ TEST_F(TokenManagerTest, TwoProcessesRefreshOnceAndLoseNoGrant) {
     EXPECT_EQ(http.count(), 1);
     EXPECT_EQ(provider.reuses(), 0);
     EXPECT_EQ(stored().state, SignInState::signed_in);
-    std::filesystem::remove_all(dir);
-}
-
-TEST(ProfileLock, PathEncodesTheProfile) {
-    EXPECT_EQ(ProfileLock::path_for("/s", "user:ann").filename(), "oauth-user%3Aann.lock");
-    EXPECT_EQ(ProfileLock::path_for("/s", "email").filename(), "oauth-email.lock");
-    EXPECT_EQ(ProfileLock::path_for("/s", "../x").filename(), "oauth-..%2Fx.lock");
 }
 
 // ---- tokens for another resource (Graph beside SMTP) -----------------------

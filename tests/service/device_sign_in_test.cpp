@@ -12,6 +12,7 @@
 #include "oauth/fake_http.hpp"
 #include "oauth/provider.hpp"
 #include "service/tokens.hpp"
+#include "storage/backends.hpp"
 #include "store/store.hpp"
 #include "support/fakes.hpp"
 #include "support/temp_dir.hpp"
@@ -98,7 +99,7 @@ class DeviceSignInTest : public ::testing::Test {
   protected:
     void SetUp() override {
         dir_ = pb::test::fresh_dir("pb-device-sign-in");
-        auto s = store::Store::open(dir_, store_rng_, clock, {});
+        auto s = storage::open_store(dir_, store_rng_, clock, {});
         ASSERT_TRUE(s) << s.error().detail;
         store_ = std::move(*s);
         records_.emplace(*store_);
@@ -109,7 +110,7 @@ class DeviceSignInTest : public ::testing::Test {
         std::filesystem::remove_all(dir_);
     }
 
-    DeviceSignInEnv env() { return {http, clock, waiter, *records_, *tokens_, dir_, {}}; }
+    DeviceSignInEnv env() { return {http, clock, waiter, *records_, *tokens_, {}}; }
 
     // The answers of the token endpoint, in turn; each may act first (another
     // sign-in writing its record while this one polls).
@@ -400,7 +401,7 @@ TEST_F(DeviceSignInTest, ResumingARecordWithoutDeviceCodeLeavesItAlone) {
 TEST_F(DeviceSignInTest, UnwritableRecordFailsBeforeTheCodeIsShown) {
     UnwritableRecords unwritable;
     auto e = env();
-    DeviceSignInEnv broken{e.http, e.clock, e.waiter, unwritable, e.tokens, e.lock_dir, {}};
+    DeviceSignInEnv broken{e.http, e.clock, e.waiter, unwritable, e.tokens, {}};
 
     for (auto mode : {DeviceSignInMode::wait, DeviceSignInMode::hand_over}) {
         auto out = start_device_sign_in(kProfile, client, mode, rng, broken, events());
@@ -416,7 +417,7 @@ TEST_F(DeviceSignInTest, TokensThatCannotBeStoredFailWithTheFlowSignedIn) {
     then([] { return tokens_for("alice@example.test"); });
     UnsavableTokens unsavable;
     auto e = env();
-    DeviceSignInEnv broken{e.http, e.clock, e.waiter, e.records, unsavable, e.lock_dir, {}};
+    DeviceSignInEnv broken{e.http, e.clock, e.waiter, e.records, unsavable, {}};
 
     auto out = start_device_sign_in(kProfile, client, DeviceSignInMode::wait, rng, broken);
 

@@ -7,7 +7,7 @@
 #include <fstream>
 #include <random>
 
-#include "failing_file_ops.hpp"
+#include "support/failing_file_ops.hpp"
 #include "support/temp_dir.hpp"
 
 namespace pb::spool {

@@ -10,6 +10,7 @@
 #include <regex>
 
 #include "core/crypto.hpp"
+#include "storage/backends.hpp"
 #include "support/fakes.hpp"
 #include "support/temp_dir.hpp"
 #include "web/certificate.hpp"
@@ -75,7 +76,7 @@ class WebAppTest : public ::testing::Test {
   protected:
     void SetUp() override {
         dir_ = test::fresh_dir("pb-web");
-        auto s = store::Store::open(dir_, rng_, clock_);
+        auto s = storage::open_store(dir_, rng_, clock_);
         ASSERT_TRUE(s) << s.error().detail;
         store_ = std::move(*s);
         // Few rounds: the hash format carries its count, and speed is not

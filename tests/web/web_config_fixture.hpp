@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/crypto.hpp"
+#include "storage/backends.hpp"
 #include "support/fakes.hpp"
 #include "support/temp_dir.hpp"
 #include "web/app.hpp"
@@ -137,7 +138,7 @@ class WebConfigTest : public ::testing::Test {
 
     void SetUp() override {
         dir_ = fresh_dir("pb-webconfig");
-        auto s = store::Store::open(dir_, rng_, clock_);
+        auto s = storage::open_store(dir_, rng_, clock_);
         ASSERT_TRUE(s) << s.error().detail;
         store_ = std::move(*s);
         ASSERT_TRUE(store_->put_credential(

@@ -1,4 +1,8 @@
-#include "store/store.hpp"
+// The local backend's store where SQLite and the state directory show:
+// migrations, the file at rest, the key file, several connections and
+// processes, CA files, lock files. The contract itself is
+// tests/storage/store_suite_test.cpp.
+#include "sqlite/store.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -6,11 +10,12 @@
 #include <fstream>
 #include <thread>
 
+#include "sqlite/file_lock.hpp"
 #include "support/fakes.hpp"
 #include "support/peers.hpp"
 #include "support/temp_dir.hpp"
 
-namespace pb::store {
+namespace pb::sqlite {
 namespace {
 
 namespace fs = std::filesystem;
@@ -20,8 +25,8 @@ class StoreTest : public ::testing::Test {
     void SetUp() override { dir_ = test::fresh_dir("pb-store"); }
     void TearDown() override { fs::remove_all(dir_); }
 
-    std::unique_ptr<Store> open(const Options& o = {}) {
-        auto s = Store::open(dir_, rng_, clock_, o);
+    std::unique_ptr<SqliteStore> open(const store::Options& o = {}) {
+        auto s = SqliteStore::open(dir_, rng_, clock_, o);
         EXPECT_TRUE(s) << (s ? "" : s.error().detail);
         return s ? std::move(*s) : nullptr;
     }
@@ -98,11 +103,14 @@ TEST(Migrations, VersionsStrictlyIncrease) {
 TEST_F(StoreTest, UpgradesAStateOfAnEarlierVersion) {
     // A state written before migration 3: its jobs had no return_path, nor
     // on_wire (4), nor transport (5), nor reported and alerts (6), nor
-    // submitter and the DSN parameters (7), and one
-    // was being sent when that version stopped.
+    // submitter and the DSN parameters (7), nor owners and leases (8), and
+    // one was being sent when that version stopped.
     {
         auto s = open();
         ASSERT_TRUE(s);
+        ASSERT_TRUE(s->db().exec("DROP INDEX jobs_owner"));
+        ASSERT_TRUE(s->db().exec("ALTER TABLE jobs DROP COLUMN lease_until"));
+        ASSERT_TRUE(s->db().exec("ALTER TABLE jobs DROP COLUMN owner"));
         ASSERT_TRUE(s->db().exec("ALTER TABLE jobs DROP COLUMN dsn_ret"));
         ASSERT_TRUE(s->db().exec("ALTER TABLE jobs DROP COLUMN dsn_notify"));
         ASSERT_TRUE(s->db().exec("ALTER TABLE jobs DROP COLUMN submitter"));
@@ -140,6 +148,12 @@ TEST_F(StoreTest, UpgradesAStateOfAnEarlierVersion) {
     auto row = st->step();
     ASSERT_TRUE(row && *row);
     EXPECT_EQ(st->integer(0), 1);
+    // It has no owner: the first recovery takes it back (sqlite_spool_test).
+    auto own = s->db().cached("SELECT owner IS NULL FROM jobs WHERE state = 'sending'");
+    ASSERT_TRUE(own);
+    auto own_row = own->step();
+    ASSERT_TRUE(own_row && *own_row);
+    EXPECT_EQ(own->integer(0), 1);
 }
 
 TEST_F(StoreTest, RefusesAStateFromANewerVersion) {
@@ -148,21 +162,9 @@ TEST_F(StoreTest, RefusesAStateFromANewerVersion) {
         ASSERT_TRUE(s);
         ASSERT_TRUE(s->db().exec("PRAGMA user_version = 999"));
     }
-    auto s = Store::open(dir_, rng_, clock_);
+    auto s = SqliteStore::open(dir_, rng_, clock_);
     ASSERT_FALSE(s);
     EXPECT_NE(s.error().detail.find("newer postbridge"), std::string::npos);
-}
-
-TEST_F(StoreTest, SetValuesIsAllOrNothing) {
-    auto s = open();
-    ASSERT_TRUE(s->set_values({{"email.smtp.port", "465"}}));
-    auto r = s->set_values({{"email.smtp.host", "smtp.example.com"}, {"email.smtp.port", "70000"}});
-    ASSERT_FALSE(r);
-    EXPECT_NE(r.error().detail.find("email.smtp.port"), std::string::npos);
-    auto cfg = s->load_settings();
-    ASSERT_TRUE(cfg);
-    EXPECT_EQ(cfg->get("email", "smtp.port"), "465");
-    EXPECT_FALSE(cfg->is_set("email.smtp.host"));
 }
 
 TEST_F(StoreTest, SecretsAreSealedAtRest) {
@@ -182,40 +184,6 @@ TEST_F(StoreTest, SecretsAreSealedAtRest) {
     EXPECT_EQ(raw.find("refresh-token-plaintext"), std::string::npos);
 }
 
-TEST_F(StoreTest, TamperedSecretIsReportedNotUsed) {
-    auto s = open();
-    ASSERT_TRUE(s->put_sealed("token:email", Secret("rt")));
-    ASSERT_TRUE(s->put_sealed("token:fax", Secret("other")));
-    // Move fax's sealed value onto email's row: bound to its name, it fails.
-    ASSERT_TRUE(s->db().exec(
-        "UPDATE sealed SET value = (SELECT value FROM sealed WHERE name = 'token:fax') "
-        "WHERE name = 'token:email'"));
-    auto r = s->get_sealed("token:email");
-    ASSERT_FALSE(r);
-    EXPECT_EQ(r.error().code, Errc::invalid_input);
-    EXPECT_NE(r.error().detail.find("token:email"), std::string::npos);
-    EXPECT_NE(r.error().detail.find("altered"), std::string::npos);
-}
-
-TEST_F(StoreTest, WrongKeyIsRefusedAtOpen) {
-    Options a;
-    a.key_base64 = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
-    {
-        auto s = open(a);
-        ASSERT_TRUE(s);
-    }
-    Options b;
-    b.key_base64 = "AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
-    auto s = Store::open(dir_, rng_, clock_, b);
-    ASSERT_FALSE(s);
-    EXPECT_NE(s.error().detail.find("key does not open"), std::string::npos);
-    Options bad;
-    bad.key_base64 = "short";
-    auto s2 = Store::open(dir_, rng_, clock_, bad);
-    ASSERT_FALSE(s2);
-    EXPECT_NE(s2.error().detail.find("POSTBRIDGE_KEY"), std::string::npos);
-}
-
 TEST_F(StoreTest, CorruptDatabaseNamesTheFile) {
     {
         auto s = open();
@@ -227,7 +195,7 @@ TEST_F(StoreTest, CorruptDatabaseNamesTheFile) {
         std::ofstream out(dir_ / "postbridge.db", std::ios::binary | std::ios::trunc);
         out << std::string(8192, 'x');
     }
-    auto s = Store::open(dir_, rng_, clock_);
+    auto s = SqliteStore::open(dir_, rng_, clock_);
     ASSERT_FALSE(s);
     EXPECT_EQ(s.error().code, Errc::invalid_input);
     EXPECT_NE(s.error().detail.find("postbridge.db"), std::string::npos);
@@ -240,12 +208,12 @@ TEST_F(StoreTest, KeyFileMustBePrivateAndWellFormed) {
         ASSERT_TRUE(s);
     }
     ::chmod((dir_ / "key").c_str(), 0644);
-    auto s = Store::open(dir_, rng_, clock_);
+    auto s = SqliteStore::open(dir_, rng_, clock_);
     ASSERT_FALSE(s);
     EXPECT_NE(s.error().detail.find("chmod 600"), std::string::npos);
     ::chmod((dir_ / "key").c_str(), 0600);
     { std::ofstream(dir_ / "key", std::ios::trunc) << "short"; }
-    auto s2 = Store::open(dir_, rng_, clock_);
+    auto s2 = SqliteStore::open(dir_, rng_, clock_);
     ASSERT_FALSE(s2);
     EXPECT_NE(s2.error().detail.find("not a postbridge key"), std::string::npos);
 }
@@ -256,7 +224,7 @@ TEST_F(StoreTest, ConcurrentFirstStartsAgreeOnOneKey) {
     for (int i = 0; i < 4; ++i)
         threads.emplace_back([&] {
             SystemRandom rng;
-            auto s = Store::open(dir_, rng, clock_);
+            auto s = SqliteStore::open(dir_, rng, clock_);
             if (s)
                 ++ok;
             else
@@ -283,32 +251,6 @@ TEST_F(StoreTest, WritesSurviveASecondOpenAndAnotherProcess) {
     ASSERT_TRUE(a->set_values({{"email.smtp.port", "2526"}}));
     EXPECT_EQ(b->load_settings()->get("email", "smtp.port"), "2526");
     EXPECT_EQ(test::run_command(cli + " config get email.smtp.port").out, "2526\n");
-}
-
-TEST_F(StoreTest, UsersAndTheirProfiles) {
-    auto s = open();
-    ASSERT_TRUE(s->add_user("alice", "alice@example.com"));
-    EXPECT_FALSE(s->add_user("alice", "other@example.com"));
-    EXPECT_FALSE(s->add_user("Alice", "a@example.com"));
-    EXPECT_FALSE(s->add_user("bob", "not-an-address"));
-    auto cfg = s->load_settings();
-    EXPECT_EQ(cfg->get("user:alice", "sender"), "alice@example.com");
-    ASSERT_TRUE(s->put_sealed("token:user:alice", Secret("t")));
-    ASSERT_TRUE(s->remove_user("alice"));
-    EXPECT_FALSE(s->load_settings()->is_set("user:alice.sender"));
-    EXPECT_FALSE(s->get_sealed("token:user:alice")->has_value());
-    EXPECT_FALSE(s->remove_user("alice"));
-}
-
-TEST_F(StoreTest, CredentialsStoreHashesOnly) {
-    auto s = open();
-    ASSERT_TRUE(s->put_credential("relay-user", "scanner1", "pbkdf2-sha256$1000$a$b"));
-    auto c = s->credential("relay-user", "scanner1");
-    ASSERT_TRUE(c);
-    EXPECT_EQ(c->value_or(""), "pbkdf2-sha256$1000$a$b");
-    EXPECT_EQ(s->credentials("relay-user")->size(), 1U);
-    EXPECT_TRUE(*s->remove_credential("relay-user", "scanner1"));
-    EXPECT_FALSE(*s->remove_credential("relay-user", "scanner1"));
 }
 
 TEST_F(StoreTest, ImportsListsAndRemovesCaCertificates) {
@@ -340,5 +282,11 @@ TEST_F(StoreTest, ImportsListsAndRemovesCaCertificates) {
     fs::remove(der);
 }
 
+TEST(FileLock, TheFileNameEncodesTheLocksName) {
+    EXPECT_EQ(FileLock::path_for("/s", "oauth-user:ann").filename(), "oauth-user%3Aann.lock");
+    EXPECT_EQ(FileLock::path_for("/s", "oauth-email").filename(), "oauth-email.lock");
+    EXPECT_EQ(FileLock::path_for("/s", "oauth-../x").filename(), "oauth-..%2Fx.lock");
+}
+
 }  // namespace
-}  // namespace pb::store
+}  // namespace pb::sqlite

@@ -1,14 +1,30 @@
-// The durable queue (spool.hpp): intake, the job history's queries, and the
-// state changes that delivery makes, each one transaction.
-#include "spool/spool.hpp"
+// The queue in the state database (sqlite/spool.hpp): intake, the job
+// history's queries, and the state changes that delivery makes, each one
+// transaction.
+#include "sqlite/spool.hpp"
 
-#include <sys/stat.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <system_error>
 
-namespace pb::spool {
+#include "sqlite/store.hpp"
+
+namespace pb::sqlite {
 namespace fs = std::filesystem;
+using spool::Attempt;
+using spool::Durability;
+using spool::Function;
+using spool::Job;
+using spool::JobId;
+using spool::JobState;
+using spool::Recipient;
+using spool::RecipientResult;
+using spool::Submission;
 namespace {
 
 std::int64_t ms(TimePoint t) {
@@ -22,23 +38,14 @@ constexpr std::string_view kColumns =
     "id, created_at, updated_at, next_attempt_at, finished_at, function, profile, sender, subject, "
     "size, "
     "attempts, state, code, detail, maybe_sent, transcript, file, queued_at, return_path, on_wire, "
-    "transport, reported, submitter, dsn_notify, dsn_ret";
-
-Result<void> make_dir(const fs::path& p) {
-    std::error_code ec;
-    fs::create_directories(p, ec);
-    if (ec)
-        return fail(Errc::spool_unwritable, "cannot create " + p.string() + ": " + ec.message());
-    fs::permissions(p, fs::perms::owner_all, fs::perm_options::replace, ec);
-    return {};
-}
+    "transport, reported, submitter, dsn_notify, dsn_ret, owner, lease_until";
 
 Error refused(const Error& e) {
     // The words a submitter sees when intake says no; the cause stays exact.
     return fail(e.code, "the message was not accepted: " + e.detail);
 }
 
-std::optional<Errc> code_column(const store::Stmt& st, int col) {
+std::optional<Errc> code_column(const Stmt& st, int col) {
     if (st.is_null(col)) return std::nullopt;
     return errc_from_int(static_cast<int>(st.integer(col)));
 }
@@ -47,7 +54,7 @@ std::optional<Errc> code_column(const store::Stmt& st, int col) {
 // commit to the log without syncing it; back to FULL however the commit ends.
 class DeferredSync {
   public:
-    DeferredSync(store::Db& db, Durability d) : db_(db), on_(d == Durability::deferred) {}
+    DeferredSync(Db& db, Durability d) : db_(db), on_(d == Durability::deferred) {}
     DeferredSync(const DeferredSync&) = delete;
     DeferredSync& operator=(const DeferredSync&) = delete;
     ~DeferredSync() {
@@ -62,58 +69,99 @@ class DeferredSync {
         return st->run();
     }
 
-    store::Db& db_;
+    Db& db_;
     bool on_;
 };
 
+// Whose claims a spool's are: the host, the process and a random part, so
+// that a person reading the table sees where a job is being sent.
+std::string new_owner(Random& rng) {
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+    std::string name(host);
+    std::ranges::replace_if(
+        name, [](char c) { return c == '/' || c == '.' || c == '\0'; }, '-');
+    return (name.empty() ? std::string("local") : name) + "-" + std::to_string(::getpid()) + "-" +
+           random_hex(rng, 6);
+}
+
 }  // namespace
 
-Result<std::unique_ptr<Spool>> Spool::open(const fs::path& state_dir, FileOps& ops,
-                                           const Clock& clock, Random& rng) {
+Result<std::unique_ptr<SqliteSpool>> SqliteSpool::open(const fs::path& state_dir,
+                                                       spool::FileOps& ops, const Clock& clock,
+                                                       Random& rng) {
     const fs::path dir = state_dir / "spool";
-    for (const char* sub : {"tmp", "msg", "quarantine"})
-        if (auto r = make_dir(dir / sub); !r) return r.error();
-    auto db = store::Db::open(state_dir / "postbridge.db");
+    auto bodies = spool::FileBodyStore::open(dir, ops, rng);
+    if (!bodies) return bodies.error();
+    std::error_code ec;
+    fs::create_directories(dir / "owners", ec);
+    if (ec)
+        return fail(Errc::spool_unwritable,
+                    "cannot create " + (dir / "owners").string() + ": " + ec.message());
+    auto db = Db::open(database_path(state_dir));
     if (!db) return db.error();
-    if (auto r = db->exec("SELECT 1 FROM jobs LIMIT 0"); !r)
+    if (auto r = db->exec("SELECT owner FROM jobs LIMIT 0"); !r)
         return fail(Errc::spool_unwritable,
                     "the state database has no job tables; open the store first (" +
                         r.error().detail + ")");
-    return std::unique_ptr<Spool>(new Spool(std::move(*db), dir, ops, clock, rng));
+    return std::unique_ptr<SqliteSpool>(
+        new SqliteSpool(std::move(*db), std::move(*bodies), ops, new_owner(rng), clock));
 }
 
-Result<std::string> Spool::new_name_locked() {
-    // 128 random bits do not collide; the check is for weak generators, and
-    // the rename refuses to replace a file in any case.
-    for (int tries = 0; tries < 8; ++tries) {
-        std::string name = random_hex(rng_, 16);
-        if (!fs::exists(dir_ / "msg" / name) && !fs::exists(dir_ / "quarantine" / name))
-            return name;
+SqliteSpool::~SqliteSpool() {
+    if (owner_fd_ < 0) return;
+    // With nothing of ours left in `sending` the file goes. Otherwise (a
+    // delivery that could not record its results) it stays, unlocked once
+    // closed: a dead owner's, whose jobs the next recovery takes back and
+    // which it then removes, as after a crash.
+    bool sending = true;
+    {
+        std::lock_guard lock(mu_);
+        if (auto st = db_.cached("SELECT 1 FROM jobs WHERE owner = ?1 AND state = 'sending'")) {
+            st->bind(1, owner_);
+            if (auto row = st->step()) sending = *row;
+        }
     }
-    return fail(Errc::spool_unwritable,
-                "no free spool file name (is the random generator broken?)");
+    if (!sending) ::unlink(owner_lock(owner_).c_str());
+    ::close(owner_fd_);
 }
 
-Result<std::uint64_t> Spool::write_message(const std::string& name, const Submission& sub,
-                                           ByteSource& body) {
-    const fs::path tmp = dir_ / "tmp" / name;
-    const fs::path final_path = dir_ / "msg" / name;
-    auto size =
-        write_spool_file(ops_, tmp, FileEnvelope{sub.sender, sub.recipients, sub.trace}, body);
-    if (!size) return size.error();
-    if (auto r = ops_.rename(tmp, final_path); !r) {
-        ops_.remove(tmp);
-        return r.error();
-    }
-    if (auto r = ops_.fsync_dir(dir_ / "msg"); !r) {
-        ops_.remove(final_path);
-        return r.error();
-    }
-    return *size;
+fs::path SqliteSpool::owner_lock(const std::string& owner) const {
+    return bodies_->dir() / "owners" / (owner + ".lock");
 }
 
-Result<JobId> Spool::insert_locked(const Submission& sub, const std::string& name,
-                                   std::uint64_t size, std::int64_t now) {
+Result<void> SqliteSpool::hold_owner_lock_locked() {
+    if (owner_fd_ >= 0) return {};
+    const fs::path path = owner_lock(owner_);
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return fail(Errc::spool_unwritable,
+                    "cannot create " + path.string() + ": " + std::strerror(errno));
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        const int err = errno;
+        ::close(fd);
+        return fail(Errc::spool_unwritable,
+                    "cannot lock " + path.string() + ": " + std::strerror(err));
+    }
+    owner_fd_ = fd;
+    return {};
+}
+
+bool SqliteSpool::owner_dead(const std::string& owner) {
+    // A name that is not one of ours (a path) is never taken for a file.
+    if (owner.empty() || owner.find('/') != std::string::npos || owner.starts_with("."))
+        return false;
+    const fs::path path = owner_lock(owner);
+    const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0) return errno == ENOENT;
+    const bool dead = ::flock(fd, LOCK_EX | LOCK_NB) == 0;
+    if (dead) ::unlink(path.c_str());  // locked by us meanwhile: nobody takes it
+    ::close(fd);
+    return dead;
+}
+
+Result<JobId> SqliteSpool::insert_locked(const Submission& sub, const spool::StoredBody& body,
+                                         std::int64_t now) {
     auto ins = db_.cached(
         "INSERT INTO jobs (created_at, updated_at, queued_at, next_attempt_at, function, profile, "
         "sender, subject, size, state, code, detail, file, return_path, submitter, dsn_notify, "
@@ -121,13 +169,13 @@ Result<JobId> Spool::insert_locked(const Submission& sub, const std::string& nam
         "?14)");
     if (!ins) return ins.error();
     ins->bind(1, now)
-        .bind(2, to_string(sub.function))
+        .bind(2, spool::to_string(sub.function))
         .bind(3, sub.profile)
         .bind(4, sub.sender)
         .bind(5, sub.subject)
-        .bind(6, static_cast<std::int64_t>(size))
+        .bind(6, static_cast<std::int64_t>(body.size))
         .bind(7, to_string(sub.held ? JobState::held : JobState::queued))
-        .bind(10, name)
+        .bind(10, body.name)
         .bind(11, sub.return_path)
         .bind(12, sub.submitter)
         .bind(13, sub.dsn_notify)
@@ -150,25 +198,18 @@ Result<JobId> Spool::insert_locked(const Submission& sub, const std::string& nam
     return id;
 }
 
-Result<JobId> Spool::accept(const Submission& sub, ByteSource& body) {
+Result<JobId> SqliteSpool::accept(const Submission& sub, ByteSource& body) {
     if (sub.recipients.empty()) return fail(Errc::invalid_input, "the message has no recipient");
-    std::string name;
-    {
-        std::lock_guard lock(mu_);
-        auto n = new_name_locked();
-        if (!n) return refused(n.error());
-        name = std::move(*n);
-    }
-    auto size = write_message(name, sub, body);
-    if (!size)
-        return size.error().code == Errc::spool_unwritable ? refused(size.error()) : size.error();
-
+    auto stored = bodies_->write(spool::FileEnvelope{sub.sender, sub.recipients, sub.trace}, body);
+    if (!stored)
+        return stored.error().code == Errc::spool_unwritable ? refused(stored.error())
+                                                             : stored.error();
     const auto now = ms(clock_.now());
     std::lock_guard lock(mu_);
     auto commit = [&]() -> Result<JobId> {
-        store::Transaction tx(db_);
+        Transaction tx(db_);
         if (auto r = tx.begin(); !r) return r.error();
-        auto id = insert_locked(sub, name, *size, now);
+        auto id = insert_locked(sub, *stored, now);
         if (!id) return id.error();
         if (auto r = tx.commit(); !r) return r.error();
         committed_locked(Durability::synced);
@@ -176,18 +217,18 @@ Result<JobId> Spool::accept(const Submission& sub, ByteSource& body) {
     };
     auto id = commit();
     if (!id) {
-        ops_.remove(dir_ / "msg" / name);
+        bodies_->remove(stored->name);
         return refused(id.error());
     }
     return id;
 }
 
-void Spool::set_reporter(Reporter* reporter) {
+void SqliteSpool::set_reporter(spool::Reporter* reporter) {
     std::lock_guard lock(mu_);
     reporter_ = reporter;
 }
 
-Result<void> Spool::follow_up_locked(JobId id, std::int64_t now) {
+Result<void> SqliteSpool::follow_up_locked(JobId id, std::int64_t now) {
     if (reporter_ == nullptr) return {};
     auto jobs = load("WHERE id = ?1 AND reported = 0", id, 1);
     if (!jobs) return jobs.error();
@@ -197,22 +238,19 @@ Result<void> Spool::follow_up_locked(JobId id, std::int64_t now) {
     if (!report) return {};
     if (report->submission.recipients.empty()) return {};
 
-    // Outside the savepoint: a file with no job is swept by recover().
-    auto name = new_name_locked();
-    if (!name) {
-        reporter_->failed(job, name.error());
-        return {};
-    }
-    StringSource body(std::move(report->message));
-    auto size = write_message(*name, report->submission, body);
-    if (!size) {
-        reporter_->failed(job, size.error());
+    // Outside the savepoint: a body with no job is swept by recovery.
+    StringSource message(std::move(report->message));
+    const auto& sub = report->submission;
+    auto stored =
+        bodies_->write(spool::FileEnvelope{sub.sender, sub.recipients, sub.trace}, message);
+    if (!stored) {
+        reporter_->failed(job, stored.error());
         return {};
     }
     auto in_savepoint = [&]() -> Result<void> {
         if (auto r = db_.exec("SAVEPOINT follow_up"); !r) return r;
         auto insert = [&]() -> Result<void> {
-            auto made = insert_locked(report->submission, *name, *size, now);
+            auto made = insert_locked(report->submission, *stored, now);
             if (!made) return made.error();
             auto mark = db_.cached("UPDATE jobs SET reported = 1 WHERE id = ?1");
             if (!mark) return mark.error();
@@ -225,13 +263,14 @@ Result<void> Spool::follow_up_locked(JobId id, std::int64_t now) {
         return r;
     };
     if (auto r = in_savepoint(); !r) {
-        ops_.remove(dir_ / "msg" / *name);
+        bodies_->remove(stored->name);
         reporter_->failed(job, r.error());
     }
     return {};
 }
 
-Result<std::vector<Job>> Spool::load(std::string_view where, std::int64_t arg, std::size_t limit) {
+Result<std::vector<Job>> SqliteSpool::load(std::string_view where, std::int64_t arg,
+                                           std::size_t limit) {
     auto st = db_.cached(std::string("SELECT ") + std::string(kColumns) + " FROM jobs " +
                          std::string(where) + " ORDER BY id DESC LIMIT ?2");
     if (!st) return st.error();
@@ -247,13 +286,13 @@ Result<std::vector<Job>> Spool::load(std::string_view where, std::int64_t arg, s
         j.updated_at = from_ms(st->integer(2));
         if (!st->is_null(3)) j.next_attempt_at = from_ms(st->integer(3));
         if (!st->is_null(4)) j.finished_at = from_ms(st->integer(4));
-        j.function = parse_function(st->text(5)).value_or(Function::cli);
+        j.function = spool::parse_function(st->text(5)).value_or(Function::cli);
         j.profile = st->text(6);
         j.sender = st->text(7);
         j.subject = st->text(8);
         j.size = static_cast<std::uint64_t>(st->integer(9));
         j.attempts = static_cast<int>(st->integer(10));
-        j.state = parse_job_state(st->text(11)).value_or(JobState::failed);
+        j.state = spool::parse_job_state(st->text(11)).value_or(JobState::failed);
         j.code = code_column(*st, 12);
         j.detail = st->text_or_null(13).value_or("");
         j.maybe_sent = st->integer(14) != 0;
@@ -267,6 +306,8 @@ Result<std::vector<Job>> Spool::load(std::string_view where, std::int64_t arg, s
         j.submitter = st->text(22);
         j.dsn_notify = st->text(23);
         j.dsn_ret = st->text(24);
+        j.owner = st->text_or_null(25).value_or("");
+        if (!st->is_null(26)) j.lease_until = from_ms(st->integer(26));
         out.push_back(std::move(j));
     }
     auto rc = db_.cached(
@@ -279,16 +320,16 @@ Result<std::vector<Job>> Spool::load(std::string_view where, std::int64_t arg, s
             auto row = rc->step();
             if (!row) return row.error();
             if (!*row) break;
-            j.recipients.push_back(
-                Recipient{static_cast<int>(rc->integer(0)), rc->text(1),
-                          parse_recipient_result(rc->text(2)).value_or(RecipientResult::pending),
-                          code_column(*rc, 3), rc->text_or_null(4).value_or("")});
+            j.recipients.push_back(Recipient{
+                static_cast<int>(rc->integer(0)), rc->text(1),
+                spool::parse_recipient_result(rc->text(2)).value_or(RecipientResult::pending),
+                code_column(*rc, 3), rc->text_or_null(4).value_or("")});
         }
     }
     return out;
 }
 
-Result<std::optional<Job>> Spool::job(JobId id) {
+Result<std::optional<Job>> SqliteSpool::job(JobId id) {
     std::lock_guard lock(mu_);
     auto jobs = load("WHERE id = ?1", id, 1);
     if (!jobs) return jobs.error();
@@ -296,13 +337,13 @@ Result<std::optional<Job>> Spool::job(JobId id) {
     return std::optional<Job>{std::move(jobs->front())};
 }
 
-Result<std::vector<Job>> Spool::jobs(std::size_t limit) {
+Result<std::vector<Job>> SqliteSpool::jobs(std::size_t limit) {
     std::lock_guard lock(mu_);
     return load("WHERE ?1 = ?1", 0, limit);
 }
 
-Result<std::vector<std::string>> Spool::profiles_where(std::string_view condition,
-                                                       std::int64_t arg) {
+Result<std::vector<std::string>> SqliteSpool::profiles_where(std::string_view condition,
+                                                             std::int64_t arg) {
     std::lock_guard lock(mu_);
     auto st = db_.cached("SELECT DISTINCT profile FROM jobs WHERE " + std::string(condition));
     if (!st) return st.error();
@@ -317,11 +358,11 @@ Result<std::vector<std::string>> Spool::profiles_where(std::string_view conditio
     return out;
 }
 
-Result<std::vector<std::string>> Spool::held_profiles() {
+Result<std::vector<std::string>> SqliteSpool::held_profiles() {
     return profiles_where("state = 'held' AND ?1 = ?1", 0);
 }
 
-Result<std::map<std::string, std::int64_t>> Spool::count_by_state() {
+Result<std::map<std::string, std::int64_t>> SqliteSpool::count_by_state() {
     std::lock_guard lock(mu_);
     auto st = db_.cached("SELECT state, COUNT(*) FROM jobs GROUP BY state");
     if (!st) return st.error();
@@ -335,7 +376,7 @@ Result<std::map<std::string, std::int64_t>> Spool::count_by_state() {
     return out;
 }
 
-Result<std::map<std::string, TimePoint>> Spool::oldest_waiting(bool with_held) {
+Result<std::map<std::string, TimePoint>> SqliteSpool::oldest_waiting(bool with_held) {
     std::lock_guard lock(mu_);
     auto st = db_.cached(
         "SELECT profile, MIN(created_at) FROM jobs WHERE state IN ('queued', 'sending', ?1) "
@@ -352,12 +393,12 @@ Result<std::map<std::string, TimePoint>> Spool::oldest_waiting(bool with_held) {
     return out;
 }
 
-Result<std::vector<std::string>> Spool::due_profiles() {
+Result<std::vector<std::string>> SqliteSpool::due_profiles() {
     return profiles_where("state = 'queued' AND next_attempt_at <= ?1", ms(clock_.now()));
 }
 
-Result<std::optional<TimePoint>> Spool::next_due(std::optional<std::string> profile,
-                                                 std::optional<TimePoint> after) {
+Result<std::optional<TimePoint>> SqliteSpool::next_due(std::optional<std::string> profile,
+                                                       std::optional<TimePoint> after) {
     std::lock_guard lock(mu_);
     auto st = db_.cached(
         "SELECT MIN(next_attempt_at) FROM jobs WHERE state = 'queued' AND (?1 IS NULL OR profile = "
@@ -374,15 +415,16 @@ Result<std::optional<TimePoint>> Spool::next_due(std::optional<std::string> prof
     return std::optional<TimePoint>{from_ms(st->integer(0))};
 }
 
-Result<std::vector<Job>> Spool::claim(const std::string& profile, std::size_t max,
-                                      std::optional<JobId> only, Durability durability) {
+Result<std::vector<Job>> SqliteSpool::claim(const std::string& profile, std::size_t max,
+                                            std::optional<JobId> only, Durability durability) {
     std::lock_guard lock(mu_);
+    if (auto r = hold_owner_lock_locked(); !r) return r.error();
     const auto now = ms(clock_.now());
     std::vector<JobId> ids;
     {
         DeferredSync mode(db_, durability);
         if (auto r = mode.begin(); !r) return r.error();
-        store::Transaction tx(db_);
+        Transaction tx(db_);
         if (auto r = tx.begin(); !r) return r.error();
         auto pick =
             only ? db_.cached(
@@ -404,11 +446,12 @@ Result<std::vector<Job>> Spool::claim(const std::string& profile, std::size_t ma
         }
         auto up = db_.cached(
             "UPDATE jobs SET state = 'sending', attempts = attempts + 1, on_wire = 0, updated_at = "
-            "?2 WHERE id = ?1");
+            "?2, owner = ?3, lease_until = ?4 WHERE id = ?1");
         if (!up) return up.error();
+        const auto lease_until = ms(clock_.now() + spool::kLeaseLength);
         for (const JobId id : ids) {
             up->reset();
-            up->bind(1, id).bind(2, now);
+            up->bind(1, id).bind(2, now).bind(3, owner_).bind(4, lease_until);
             if (auto r = up->run(); !r) return r.error();
         }
         if (auto r = tx.commit(); !r) return r.error();
@@ -423,13 +466,13 @@ Result<std::vector<Job>> Spool::claim(const std::string& profile, std::size_t ma
     return out;
 }
 
-Result<void> Spool::unclaim(std::span<const JobId> ids) {
+Result<void> SqliteSpool::unclaim(std::span<const JobId> ids) {
     std::lock_guard lock(mu_);
-    store::Transaction tx(db_);
+    Transaction tx(db_);
     if (auto r = tx.begin(); !r) return r.error();
     auto up = db_.cached(
-        "UPDATE jobs SET state = 'queued', attempts = MAX(attempts - 1, 0), updated_at = ?2 "
-        "WHERE id = ?1 AND state = 'sending'");
+        "UPDATE jobs SET state = 'queued', attempts = MAX(attempts - 1, 0), updated_at = ?2, "
+        "owner = NULL, lease_until = NULL WHERE id = ?1 AND state = 'sending'");
     if (!up) return up.error();
     for (const JobId id : ids) {
         up->reset();
@@ -441,67 +484,46 @@ Result<void> Spool::unclaim(std::span<const JobId> ids) {
     return {};
 }
 
-Result<void> Spool::quarantine_locked(const Job& job, const Error& why) {
-    const fs::path from = dir_ / "msg" / job.file;
-    const fs::path to = dir_ / "quarantine" / job.file;
-    std::string where = "; the file is kept in " + to.string();
-    if (auto r = ops_.rename(from, to); !r) {
-        where = "; the file could not be moved to quarantine (" + r.error().detail + ")";
-    } else {
-        (void)ops_.fsync_dir(dir_ / "quarantine");
-        (void)ops_.fsync_dir(dir_ / "msg");
-    }
+Result<void> SqliteSpool::quarantine_locked(const Job& job, const Error& why) {
+    const std::string where = bodies_->quarantine(job.file);
     auto st = db_.cached(
         "UPDATE jobs SET state = 'failed', code = ?2, detail = ?3, file = NULL, updated_at = ?4, "
-        "finished_at = ?4, "
-        "next_attempt_at = NULL WHERE id = ?1");
+        "finished_at = ?4, next_attempt_at = NULL, owner = NULL, lease_until = NULL WHERE id = ?1");
     if (!st) return st.error();
     st->bind(1, job.id)
         .bind(2, static_cast<std::int64_t>(Errc::spool_unwritable))
-        .bind(3, why.detail + where)
+        .bind(3, why.detail + "; " + where)
         .bind(4, ms(clock_.now()));
     return st->run();
 }
 
-Result<std::unique_ptr<SpoolReader>> Spool::open_message(const Job& job) {
+Result<std::unique_ptr<ByteSource>> SqliteSpool::open_message(const Job& job) {
     if (job.file.empty())
         return fail(Errc::spool_unwritable,
                     "job " + std::to_string(job.id) + " has no message file");
-    const fs::path path = dir_ / "msg" / job.file;
-    // A full pass before the first byte goes out: a damaged file is found
-    // here, not halfway through DATA. It costs one read from the page cache.
-    auto scan = scan_spool_file(ops_, path);
-    if (!scan) {
+    auto reader = bodies_->open(job.file, job.size, job.id);
+    if (!reader) {
         std::lock_guard lock(mu_);
-        store::Transaction tx(db_);
+        Transaction tx(db_);
         if (auto r = tx.begin(); !r) return r.error();
-        if (auto q = quarantine_locked(job, scan.error()); !q) return q.error();
+        if (auto q = quarantine_locked(job, reader.error()); !q) return q.error();
         if (auto f = follow_up_locked(job.id, ms(clock_.now())); !f) return f.error();
         if (auto r = tx.commit(); !r) return r.error();
         committed_locked(Durability::synced);
-        return scan.error();
+        return reader.error();
     }
-    auto reader = SpoolReader::open(ops_, path);
-    if (!reader) return reader.error();
-    (*reader)->set_size_hint(scan->size);
-    (*reader)->set_job(job.id);
     return reader;
 }
 
-Result<void> Spool::finish_attempt(JobId id, const Attempt& a) {
-    const std::pair<JobId, Attempt> one[] = {{id, a}};
-    return finish_attempts(one);
-}
-
-Result<void> Spool::finish_attempts(std::span<const std::pair<JobId, Attempt>> attempts,
-                                    Durability durability, std::span<const JobId> going_out) {
+Result<void> SqliteSpool::finish_attempts(std::span<const std::pair<JobId, Attempt>> attempts,
+                                          Durability durability, std::span<const JobId> going_out) {
     std::unique_lock lock(mu_);
     const auto now = ms(clock_.now());
     std::vector<std::string> drop_files;
     {
         DeferredSync mode(db_, durability);
         if (auto r = mode.begin(); !r) return r.error();
-        store::Transaction tx(db_);
+        Transaction tx(db_);
         if (auto r = tx.begin(); !r) return r.error();
         for (const auto& [id, a] : attempts) {
             std::optional<std::string> drop_file;
@@ -519,7 +541,9 @@ Result<void> Spool::finish_attempts(std::span<const std::pair<JobId, Attempt>> a
                 "next_attempt_at = ?7, finished_at = ?8, updated_at = ?9, file = CASE WHEN ?2 = "
                 "'sent' "
                 "THEN NULL ELSE file END, "
-                "transport = CASE WHEN ?10 = '' THEN transport ELSE ?10 END "
+                "transport = CASE WHEN ?10 = '' THEN transport ELSE ?10 END, "
+                "owner = CASE WHEN ?2 = 'sending' THEN owner END, "
+                "lease_until = CASE WHEN ?2 = 'sending' THEN lease_until END "
                 "WHERE id = ?1");
             if (!st) return st.error();
             st->bind(1, id)
@@ -585,13 +609,13 @@ Result<void> Spool::finish_attempts(std::span<const std::pair<JobId, Attempt>> a
     return {};
 }
 
-void Spool::committed_locked(Durability durability) {
+void SqliteSpool::committed_locked(Durability durability) {
     ++written_;
     // A synced commit syncs the whole log, with every deferred commit in it.
     if (durability == Durability::synced) synced_locked(written_);
 }
 
-void Spool::synced_locked(std::uint64_t upto) {
+void SqliteSpool::synced_locked(std::uint64_t upto) {
     synced_ = std::max(synced_, upto);
     auto durable = [&](const auto& d) { return d.first <= synced_; };
     for (auto& d : unsynced_drops_)
@@ -599,7 +623,7 @@ void Spool::synced_locked(std::uint64_t upto) {
     std::erase_if(unsynced_drops_, durable);
 }
 
-void Spool::remove_freed() {
+void SqliteSpool::remove_freed() {
     std::vector<std::string> files;
     {
         std::lock_guard lock(mu_);
@@ -607,10 +631,10 @@ void Spool::remove_freed() {
     }
     // Unlinks are journal work for the file system, a tenth of a millisecond
     // each on ext4 under load: kept out of the lock and off the sending path.
-    for (const auto& f : files) ops_.remove(dir_ / "msg" / f);
+    for (const auto& f : files) bodies_->remove(f);
 }
 
-Result<void> Spool::sync() {
+Result<void> SqliteSpool::sync() {
     std::uint64_t upto = 0;
     {
         std::lock_guard lock(mu_);
@@ -627,7 +651,7 @@ Result<void> Spool::sync() {
         if (!fd)
             return fail(Errc::spool_unwritable,
                         "cannot sync delivery results: " + fd.error().detail);
-        Fd guard(ops_, *fd);
+        spool::Fd guard(ops_, *fd);
         if (auto r = ops_.fsync(*fd); !r)
             return fail(Errc::spool_unwritable,
                         "cannot sync delivery results: " + r.error().detail);
@@ -637,7 +661,7 @@ Result<void> Spool::sync() {
     return {};
 }
 
-Result<std::size_t> Spool::release_held(const std::string& profile) {
+Result<std::size_t> SqliteSpool::release_held(const std::string& profile) {
     std::lock_guard lock(mu_);
     auto st = db_.cached(
         "UPDATE jobs SET state = 'queued', next_attempt_at = ?2, updated_at = ?2 WHERE profile = "
@@ -648,7 +672,7 @@ Result<std::size_t> Spool::release_held(const std::string& profile) {
     return static_cast<std::size_t>(db_.changes());
 }
 
-Result<void> Spool::retry(JobId id) {
+Result<void> SqliteSpool::retry(JobId id) {
     std::lock_guard lock(mu_);
     auto jobs = load("WHERE id = ?1", id, 1);
     if (!jobs) return jobs.error();
@@ -662,7 +686,7 @@ Result<void> Spool::retry(JobId id) {
                                              " has no message left to send (" +
                                              std::string(to_string(j.state)) + ")");
     const auto now = ms(clock_.now());
-    store::Transaction tx(db_);
+    Transaction tx(db_);
     if (auto r = tx.begin(); !r) return r.error();
     // queued_at restarts: delivery.max_age counts from the retry, or an old
     // job retried by hand would give up at once.
@@ -684,51 +708,86 @@ Result<void> Spool::retry(JobId id) {
     return tx.commit();
 }
 
-Result<std::size_t> Spool::recover(Duration orphan_age) {
+Result<void> SqliteSpool::renew_leases() {
     std::lock_guard lock(mu_);
-    const auto now = clock_.now();
-    store::Transaction tx(db_);
+    if (owner_fd_ < 0) return {};  // never claimed: nothing to renew
+    auto st = db_.cached("UPDATE jobs SET lease_until = ?2 WHERE owner = ?1 AND state = 'sending'");
+    if (!st) return st.error();
+    return st->bind(1, owner_).bind(2, ms(clock_.now() + spool::kLeaseLength)).run();
+}
+
+Result<std::size_t> SqliteSpool::recover_expired() {
+    std::lock_guard lock(mu_);
+    const auto now = ms(clock_.now());
+    // Whose jobs are in `sending`, and whether each owner is gone: looked
+    // at before the transaction, since a lock file is tested by locking it.
+    std::vector<std::string> gone;
+    {
+        auto st = db_.cached(
+            "SELECT owner, MIN(lease_until) FROM jobs WHERE state = 'sending' GROUP BY owner");
+        if (!st) return st.error();
+        std::vector<std::pair<std::string, std::optional<std::int64_t>>> seen;
+        for (;;) {
+            auto row = st->step();
+            if (!row) return row.error();
+            if (!*row) break;
+            seen.emplace_back(
+                st->text_or_null(0).value_or(""),
+                st->is_null(1) ? std::nullopt : std::optional<std::int64_t>(st->integer(1)));
+        }
+        for (const auto& [owner, lease] : seen) {
+            if (owner == owner_) continue;  // ours: we know what we are sending
+            std::error_code ec;
+            const bool testable = !owner.empty() && fs::exists(owner_lock(owner), ec);
+            // A live owner on this host keeps its jobs whatever the clock
+            // says; one that cannot be tested goes by its lease.
+            if (testable ? owner_dead(owner) : (!lease || *lease < now)) gone.push_back(owner);
+        }
+    }
+    if (gone.empty()) return std::size_t{0};
+    std::size_t requeued = 0;
+    Transaction tx(db_);
     if (auto r = tx.begin(); !r) return r.error();
     // Reserved, never sent: back as they were, as unclaim() does.
     auto reserved = db_.cached(
-        "UPDATE jobs SET state = 'queued', attempts = MAX(attempts - 1, 0), updated_at = ?1 "
-        "WHERE state = 'sending' AND on_wire = 0");
+        "UPDATE jobs SET state = 'queued', attempts = MAX(attempts - 1, 0), updated_at = ?1, "
+        "owner = NULL, lease_until = NULL "
+        "WHERE state = 'sending' AND on_wire = 0 AND COALESCE(owner, '') = ?2");
     if (!reserved) return reserved.error();
-    reserved->bind(1, ms(now));
-    if (auto r = reserved->run(); !r) return r.error();
-    auto requeued = static_cast<std::size_t>(db_.changes());
-    auto st = db_.cached(
+    auto wire = db_.cached(
         "UPDATE jobs SET state = 'queued', maybe_sent = 1, next_attempt_at = ?1, updated_at = ?1, "
+        "owner = NULL, lease_until = NULL, "
         "detail = 'the process delivering it stopped; if it stopped at end of data, this resend "
         "may duplicate it' "
-        "WHERE state = 'sending'");
-    if (!st) return st.error();
-    st->bind(1, ms(now));
-    if (auto r = st->run(); !r) return r.error();
-    requeued += static_cast<std::size_t>(db_.changes());
-    if (auto r = tx.commit(); !r) return r.error();
-
-    // Files that never became a job (a crash between rename and commit).
-    auto known = db_.cached("SELECT 1 FROM jobs WHERE file = ?");
-    if (!known) return known.error();
-    const auto cutoff = std::chrono::system_clock::now() - orphan_age;
-    for (const char* sub : {"tmp", "msg"}) {
-        std::error_code ec;
-        for (const auto& entry : fs::directory_iterator(dir_ / sub, ec)) {
-            struct stat sb {};
-            if (::stat(entry.path().c_str(), &sb) != 0) continue;
-            if (std::chrono::system_clock::from_time_t(sb.st_mtime) > cutoff) continue;
-            known->reset();
-            known->bind(1, entry.path().filename().string());
-            auto row = known->step();
-            if (!row) return row.error();
-            if (!*row) ops_.remove(entry.path());
+        "WHERE state = 'sending' AND COALESCE(owner, '') = ?2");
+    if (!wire) return wire.error();
+    for (const auto& owner : gone) {
+        for (Stmt* st : {&*reserved, &*wire}) {
+            st->reset();
+            st->bind(1, now).bind(2, owner);
+            if (auto r = st->run(); !r) return r.error();
+            requeued += static_cast<std::size_t>(db_.changes());
         }
     }
+    if (auto r = tx.commit(); !r) return r.error();
+    committed_locked(Durability::synced);
     return requeued;
 }
 
-Result<std::size_t> Spool::prune(const Retention& r) {
+Result<std::size_t> SqliteSpool::sweep_orphans(Duration orphan_age) {
+    // Bodies that never became a job (a crash between writing and commit).
+    return bodies_->sweep(
+        [this](const std::string& name) -> Result<bool> {
+            std::lock_guard lock(mu_);
+            auto known = db_.cached("SELECT 1 FROM jobs WHERE file = ?");
+            if (!known) return known.error();
+            known->bind(1, name);
+            return known->step();
+        },
+        orphan_age);
+}
+
+Result<std::size_t> SqliteSpool::prune(const spool::Retention& r) {
     std::lock_guard lock(mu_);
     const auto oldest = ms(clock_.now() - r.max_age);
     std::vector<std::pair<JobId, std::string>> doomed;
@@ -747,7 +806,7 @@ Result<std::size_t> Spool::prune(const Retention& r) {
     }
     if (doomed.empty()) return std::size_t{0};
     {
-        store::Transaction tx(db_);
+        Transaction tx(db_);
         if (auto x = tx.begin(); !x) return x.error();
         auto dj = db_.cached("DELETE FROM jobs WHERE id = ?");
         auto dr = db_.cached("DELETE FROM job_recipients WHERE job = ?");
@@ -762,8 +821,8 @@ Result<std::size_t> Spool::prune(const Retention& r) {
         if (auto x = tx.commit(); !x) return x.error();
     }
     for (const auto& [id, file] : doomed)
-        if (!file.empty()) ops_.remove(dir_ / "msg" / file);
+        if (!file.empty()) bodies_->remove(file);
     return doomed.size();
 }
 
-}  // namespace pb::spool
+}  // namespace pb::sqlite

@@ -1,21 +1,18 @@
-// The durable queue: intake, fault injection on the disk, quarantine,
-// delivery's state changes, retry, crash recovery and retention.
-#include "spool/spool.hpp"
-
+// The queue's contract, on every backend (backend.hpp): intake, claims and
+// their leases, results, retry, release, recovery of a dead owner's jobs,
+// retention and the history's figures. What only a backend of files can
+// show (a failing disk, fsyncs, orphan files) is in tests/sqlite.
 #include <gtest/gtest.h>
 
-#include <fstream>
+#include <set>
 
-#include "failing_file_ops.hpp"
 #include "spool/history.hpp"
-#include "store/store.hpp"
+#include "spool/spool.hpp"
+#include "storage/backend.hpp"
 #include "support/fakes.hpp"
-#include "support/temp_dir.hpp"
 
 namespace pb::spool {
 namespace {
-
-namespace fs = std::filesystem;
 
 Attempt ended(JobState s, std::optional<Error> e = std::nullopt) {
     Attempt a;
@@ -24,22 +21,36 @@ Attempt ended(JobState s, std::optional<Error> e = std::nullopt) {
     return a;
 }
 
-class SpoolTest : public ::testing::Test {
+Attempt sent_to_b() {
+    return Attempt{
+        JobState::sent,
+        std::nullopt,
+        false,
+        std::nullopt,
+        std::nullopt,
+        {Recipient{0, "b@example.test", RecipientResult::accepted, std::nullopt, "250"}}};
+}
+
+class QueueSuite : public ::testing::TestWithParam<test::Backend> {
   protected:
     void SetUp() override {
-        dir_ = test::fresh_dir("pb-spool");
-        auto st =
-            store::Store::open(dir_, rng_, clock_, {.key_base64 = std::string(43, 'A') + "="});
+        env_ = GetParam().make(clock_, rng_);
+        auto st = env_->open_store({.key_base64 = std::string(43, 'A') + "="});
         ASSERT_TRUE(st.ok()) << st.error().detail;
         store_ = std::move(*st);
-        auto sp = Spool::open(dir_, ops_, clock_, rng_);
-        ASSERT_TRUE(sp.ok()) << sp.error().detail;
-        spool_ = std::move(*sp);
+        spool_ = another();
+        ASSERT_NE(spool_, nullptr);
     }
     void TearDown() override {
         spool_.reset();
         store_.reset();
-        fs::remove_all(dir_);
+        env_.reset();
+    }
+    // Another spool on the same queue: another owner.
+    std::unique_ptr<Spool> another() {
+        auto sp = env_->open_spool();
+        EXPECT_TRUE(sp.ok()) << (sp.ok() ? "" : sp.error().detail);
+        return sp.ok() ? std::move(*sp) : nullptr;
     }
 
     Submission sub(std::vector<std::string> rcpts = {"b@example.test"}) {
@@ -57,11 +68,6 @@ class SpoolTest : public ::testing::Test {
         EXPECT_TRUE(j.ok() && j->has_value());
         return j.ok() && j->has_value() ? **j : Job{};
     }
-    std::size_t files(const char* sub) {
-        std::size_t n = 0;
-        for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir_ / "spool" / sub)) ++n;
-        return n;
-    }
     std::string read_body(const Job& j) {
         auto r = spool_->open_message(j);
         EXPECT_TRUE(r.ok());
@@ -75,15 +81,14 @@ class SpoolTest : public ::testing::Test {
         }
     }
 
-    fs::path dir_;
     test::ManualClock clock_;
     test::CountingRandom rng_;
-    test::FailingFileOps ops_;
+    std::unique_ptr<test::BackendEnv> env_;
     std::unique_ptr<store::Store> store_;
     std::unique_ptr<Spool> spool_;
 };
 
-TEST_F(SpoolTest, AcceptedJobIsQueuedWithItsRecord) {
+TEST_P(QueueSuite, AcceptedJobIsQueuedWithItsRecord) {
     const JobId id = accept("Subject: x\r\n\r\nhi\r\n");
     const Job j = get(id);
     EXPECT_EQ(j.state, JobState::queued);
@@ -94,25 +99,24 @@ TEST_F(SpoolTest, AcceptedJobIsQueuedWithItsRecord) {
     EXPECT_EQ(j.size, 18U);
     ASSERT_EQ(j.recipients.size(), 1U);
     EXPECT_EQ(j.recipients[0].result, RecipientResult::pending);
-    EXPECT_EQ(files("msg"), 1U);
-    EXPECT_EQ(files("tmp"), 0U);
+    EXPECT_EQ(env_->bodies(), 1U);
     EXPECT_EQ(read_body(j), "Subject: x\r\n\r\nhi\r\n");
 }
 
-TEST_F(SpoolTest, JobIdsIncrease) {
+TEST_P(QueueSuite, JobIdsIncrease) {
     const JobId a = accept();
     const JobId b = accept();
     EXPECT_LT(a, b);
 }
 
-TEST_F(SpoolTest, NoRecipientIsInvalidInput) {
+TEST_P(QueueSuite, NoRecipientIsInvalidInput) {
     StringSource src("x");
     auto id = spool_->accept(sub({}), src);
     ASSERT_FALSE(id.ok());
     EXPECT_EQ(id.error().code, Errc::invalid_input);
 }
 
-TEST_F(SpoolTest, HeldSubmissionIsHeldWithTheManualsText) {
+TEST_P(QueueSuite, HeldSubmissionIsHeldWithTheManualsText) {
     auto s = sub();
     s.held = Errc::not_signed_in;
     StringSource src("x");
@@ -127,59 +131,12 @@ TEST_F(SpoolTest, HeldSubmissionIsHeldWithTheManualsText) {
 // Fault injection: the Nth write fails, for every N that intake makes. The
 // intake refuses with 651 and a clear message; what was accepted before is
 // untouched and no trace of the refused job remains.
-TEST_F(SpoolTest, WriteFailingAtEveryCallRefusesAndHarmsNothing) {
-    const JobId before = accept("first");
-    for (int n = 1;; ++n) {
-        ops_.writes = 0;
-        ops_.fail_write_at = n;
-        StringSource src("second");
-        auto id = spool_->accept(sub(), src);
-        if (id.ok()) {
-            EXPECT_GT(n, 4) << "a failed write went unnoticed";
-            break;
-        }
-        EXPECT_EQ(id.error().code, Errc::spool_unwritable);
-        EXPECT_NE(id.error().detail.find("the message was not accepted"), std::string::npos);
-        EXPECT_NE(id.error().detail.find("No space left on device"), std::string::npos);
-        auto all = spool_->jobs(10);
-        ASSERT_TRUE(all.ok());
-        EXPECT_EQ(all->size(), 1U) << "write " << n;
-        EXPECT_EQ(files("msg"), 1U) << "write " << n;
-        EXPECT_EQ(files("tmp"), 0U) << "write " << n;
-    }
-    ops_.fail_write_at.reset();
-    EXPECT_EQ(read_body(get(before)), "first");
-}
-
-TEST_F(SpoolTest, FsyncFailingAtEveryCallRefusesAndHarmsNothing) {
-    const JobId before = accept("first");
-    for (int n = 1;; ++n) {
-        ops_.fsyncs = 0;
-        ops_.fail_fsync_at = n;
-        StringSource src("second");
-        auto id = spool_->accept(sub(), src);
-        if (id.ok()) {
-            EXPECT_GT(n, 2) << "both the file's and the directory's fsync must be checked";
-            break;
-        }
-        EXPECT_EQ(id.error().code, Errc::spool_unwritable);
-        auto all = spool_->jobs(10);
-        ASSERT_TRUE(all.ok());
-        EXPECT_EQ(all->size(), 1U);
-        EXPECT_EQ(files("msg"), 1U);
-        EXPECT_EQ(files("tmp"), 0U);
-    }
-    ops_.fail_fsync_at.reset();
-    EXPECT_EQ(read_body(get(before)), "first");
-}
-
-TEST_F(SpoolTest, CorruptFileIsQuarantinedAndShownInHistory) {
+TEST_P(QueueSuite, ADamagedBodyIsQuarantinedAndShownInHistory) {
     const JobId id = accept("body");
     auto claimed = spool_->claim("email", 10);
     ASSERT_TRUE(claimed.ok());
     ASSERT_EQ(claimed->size(), 1U);
-    const fs::path file = dir_ / "spool" / "msg" / claimed->front().file;
-    fs::resize_file(file, fs::file_size(file) - 3);
+    env_->damage(claimed->front().file);
 
     auto r = spool_->open_message(claimed->front());
     ASSERT_FALSE(r.ok());
@@ -189,12 +146,12 @@ TEST_F(SpoolTest, CorruptFileIsQuarantinedAndShownInHistory) {
     EXPECT_EQ(j.code, Errc::spool_unwritable);
     EXPECT_NE(j.detail.find("damaged"), std::string::npos) << j.detail;
     EXPECT_NE(j.detail.find("quarantine"), std::string::npos) << j.detail;
-    EXPECT_EQ(files("msg"), 0U);
-    EXPECT_EQ(files("quarantine"), 1U);
+    EXPECT_EQ(env_->bodies(), 0U);
+    EXPECT_EQ(env_->quarantined(), 1U);
     EXPECT_FALSE(spool_->retry(id).ok()) << "a quarantined job has nothing left to send";
 }
 
-TEST_F(SpoolTest, ClaimTakesDueJobsOldestFirstAndCountsAttempts) {
+TEST_P(QueueSuite, ClaimTakesDueJobsOldestFirstAndCountsAttempts) {
     const JobId a = accept();
     const JobId b = accept();
     auto c = spool_->claim("email", 1);
@@ -210,7 +167,7 @@ TEST_F(SpoolTest, ClaimTakesDueJobsOldestFirstAndCountsAttempts) {
     EXPECT_TRUE(spool_->claim("fax", 10)->empty());
 }
 
-TEST_F(SpoolTest, ClaimSkipsJobsNotYetDue) {
+TEST_P(QueueSuite, ClaimSkipsJobsNotYetDue) {
     const JobId id = accept();
     auto c = spool_->claim("email", 1);
     Attempt a{JobState::queued, fail(Errc::cannot_connect, "refused"),  false,
@@ -222,7 +179,7 @@ TEST_F(SpoolTest, ClaimSkipsJobsNotYetDue) {
     EXPECT_EQ(spool_->claim("email", 10)->size(), 1U);
 }
 
-TEST_F(SpoolTest, SentJobDropsItsFileAndKeepsItsHistory) {
+TEST_P(QueueSuite, ASentJobDropsItsBodyAndKeepsItsHistory) {
     const JobId id = accept();
     auto c = spool_->claim("email", 1);
     Attempt a{JobState::sent,
@@ -236,73 +193,10 @@ TEST_F(SpoolTest, SentJobDropsItsFileAndKeepsItsHistory) {
     EXPECT_EQ(j.state, JobState::sent);
     EXPECT_TRUE(j.finished_at.has_value());
     EXPECT_EQ(j.recipients[0].result, RecipientResult::accepted);
-    EXPECT_EQ(files("msg"), 0U);
+    EXPECT_EQ(env_->bodies(), 0U);
 }
 
-Attempt sent_to_b() {
-    return Attempt{
-        JobState::sent,
-        std::nullopt,
-        false,
-        std::nullopt,
-        std::nullopt,
-        {Recipient{0, "b@example.test", RecipientResult::accepted, std::nullopt, "250"}}};
-}
-
-TEST_F(SpoolTest, ADeferredResultKeepsItsFileUntilItIsSynced) {
-    // Written, not synced: a power cut could undo it and the job would be
-    // sent again, so its message must still be there.
-    const JobId id = accept();
-    ASSERT_EQ(spool_->claim("email", 1, std::nullopt, Durability::deferred)->size(), 1U);
-    const std::pair<JobId, Attempt> one[] = {{id, sent_to_b()}};
-    ASSERT_TRUE(spool_->finish_attempts(one, Durability::deferred).ok());
-    EXPECT_EQ(get(id).state, JobState::sent);
-    spool_->remove_freed();
-    EXPECT_EQ(files("msg"), 1U);
-
-    const int fsyncs = ops_.fsyncs;
-    ASSERT_TRUE(spool_->sync().ok());
-    EXPECT_EQ(ops_.fsyncs, fsyncs + 1);  // the log, once
-    EXPECT_EQ(files("msg"), 1U);         // freed; removed off the lock, by remove_freed
-    spool_->remove_freed();
-    EXPECT_EQ(files("msg"), 0U);
-
-    ASSERT_TRUE(spool_->sync().ok());  // nothing deferred since: no fsync
-    EXPECT_EQ(ops_.fsyncs, fsyncs + 1);
-}
-
-TEST_F(SpoolTest, ASyncedCommitMakesTheDeferredOnesBeforeItDurable) {
-    const JobId id = accept();
-    ASSERT_EQ(spool_->claim("email", 1, std::nullopt, Durability::deferred)->size(), 1U);
-    const std::pair<JobId, Attempt> one[] = {{id, sent_to_b()}};
-    ASSERT_TRUE(spool_->finish_attempts(one, Durability::deferred).ok());
-    accept();  // intake commits synced, which syncs the whole log
-    spool_->remove_freed();
-    EXPECT_EQ(files("msg"), 1U);  // only the new job's
-    const int fsyncs = ops_.fsyncs;
-    ASSERT_TRUE(spool_->sync().ok());
-    EXPECT_EQ(ops_.fsyncs, fsyncs);
-}
-
-TEST_F(SpoolTest, ASyncThatFailsSaysSoAndKeepsTheFiles) {
-    const JobId id = accept();
-    ASSERT_EQ(spool_->claim("email", 1, std::nullopt, Durability::deferred)->size(), 1U);
-    const std::pair<JobId, Attempt> one[] = {{id, sent_to_b()}};
-    ASSERT_TRUE(spool_->finish_attempts(one, Durability::deferred).ok());
-    ops_.fail_fsync_at = ops_.fsyncs + 1;
-    auto r = spool_->sync();
-    ASSERT_FALSE(r.ok());
-    EXPECT_EQ(r.error().code, Errc::spool_unwritable);
-    EXPECT_NE(r.error().detail.find("cannot sync delivery results"), std::string::npos)
-        << r.error().detail;
-    spool_->remove_freed();
-    EXPECT_EQ(files("msg"), 1U);
-    ASSERT_TRUE(spool_->sync().ok());  // the next one tries again
-    spool_->remove_freed();
-    EXPECT_EQ(files("msg"), 0U);
-}
-
-TEST_F(SpoolTest, UnclaimPutsJobsBackWithTheirAttemptUncounted) {
+TEST_P(QueueSuite, UnclaimPutsJobsBackWithTheirAttemptUncounted) {
     const JobId a = accept();
     const JobId b = accept();
     ASSERT_EQ(spool_->claim("email", 2)->size(), 2U);
@@ -316,7 +210,7 @@ TEST_F(SpoolTest, UnclaimPutsJobsBackWithTheirAttemptUncounted) {
     EXPECT_EQ(spool_->claim("email", 5)->size(), 1U);
 }
 
-TEST_F(SpoolTest, FailedAttemptKeepsTranscriptAndRetryRequeues) {
+TEST_P(QueueSuite, FailedAttemptKeepsTranscriptAndRetryRequeues) {
     StringSource src("x");
     auto id = spool_->accept(sub({"ok@example.test", "reject@example.test"}), src);
     ASSERT_TRUE(id.ok());
@@ -346,7 +240,7 @@ TEST_F(SpoolTest, FailedAttemptKeepsTranscriptAndRetryRequeues) {
     EXPECT_EQ(j.recipients[1].result, RecipientResult::pending);
 }
 
-TEST_F(SpoolTest, RetryOfJobBeingSentIsRefused) {
+TEST_P(QueueSuite, RetryOfJobBeingSentIsRefused) {
     const JobId id = accept();
     (void)spool_->claim("email", 1);
     auto r = spool_->retry(id);
@@ -354,7 +248,7 @@ TEST_F(SpoolTest, RetryOfJobBeingSentIsRefused) {
     EXPECT_EQ(r.error().code, Errc::invalid_input);
 }
 
-TEST_F(SpoolTest, RetryOfQueuedJobMakesItDueNow) {
+TEST_P(QueueSuite, RetryOfQueuedJobMakesItDueNow) {
     const JobId id = accept();
     (void)spool_->claim("email", 1);
     Attempt later{JobState::queued, fail(Errc::cannot_connect, "refused"), false,
@@ -365,11 +259,11 @@ TEST_F(SpoolTest, RetryOfQueuedJobMakesItDueNow) {
     EXPECT_EQ(spool_->claim("email", 1)->size(), 1U);
 }
 
-TEST_F(SpoolTest, RetryOfUnknownJobIsRefused) {
+TEST_P(QueueSuite, RetryOfUnknownJobIsRefused) {
     EXPECT_FALSE(spool_->retry(999).ok());
 }
 
-TEST_F(SpoolTest, ReleaseHeldQueuesOnlyThatProfile) {
+TEST_P(QueueSuite, ReleaseHeldQueuesOnlyThatProfile) {
     auto s = sub();
     s.held = Errc::sign_in_again;
     StringSource a("a"), b("b");
@@ -381,20 +275,25 @@ TEST_F(SpoolTest, ReleaseHeldQueuesOnlyThatProfile) {
     EXPECT_EQ(get(*jb).state, JobState::held);
 }
 
-TEST_F(SpoolTest, RecoverRequeuesJobsThatWentOutAsMaybeSentAndReservedOnesAsUntried) {
+TEST_P(QueueSuite, ADeadOwnersJobsComeBackMaybeSentIfOnTheWireAndUntriedIfReserved) {
     const JobId out = accept();
     const JobId reserved = accept();
-    ASSERT_EQ(spool_->claim("email", 2)->size(), 2U);
-    const JobId going[] = {out};
-    ASSERT_TRUE(spool_->finish_attempts({}, Durability::deferred, going).ok());
-    EXPECT_TRUE(get(out).on_wire);
-    EXPECT_FALSE(get(reserved).on_wire);
-
+    {
+        auto other = another();  // another process, which dies while sending
+        ASSERT_EQ(other->claim("email", 2)->size(), 2U);
+        const JobId going[] = {out};
+        ASSERT_TRUE(other->finish_attempts({}, Durability::deferred, going).ok());
+        EXPECT_TRUE(get(out).on_wire);
+        EXPECT_FALSE(get(reserved).on_wire);
+        EXPECT_EQ(get(out).owner, other->owner());
+        EXPECT_EQ(*spool_->recover_expired(), 0U) << "its owner is alive";
+    }
     EXPECT_EQ(*spool_->recover(), 2U);
     const Job j = get(out);
     EXPECT_EQ(j.state, JobState::queued);
     EXPECT_TRUE(j.maybe_sent) << "the server may have taken it before the process died";
     EXPECT_EQ(j.attempts, 1);
+    EXPECT_TRUE(j.owner.empty());
     EXPECT_EQ(read_body(j), "Subject: x\r\n\r\nhi\r\n");
     const Job r = get(reserved);
     EXPECT_EQ(r.state, JobState::queued);
@@ -403,7 +302,64 @@ TEST_F(SpoolTest, RecoverRequeuesJobsThatWentOutAsMaybeSentAndReservedOnesAsUntr
     EXPECT_EQ(spool_->claim("email", 5)->size(), 2U);
 }
 
-TEST_F(SpoolTest, AClaimStartsAJobOffTheWireAgain) {
+TEST_P(QueueSuite, AClaimIsLeasedToItsOwnerAndRenewed) {
+    const JobId id = accept();
+    ASSERT_EQ(spool_->claim("email", 1)->size(), 1U);
+    Job j = get(id);
+    EXPECT_EQ(j.owner, spool_->owner());
+    ASSERT_TRUE(j.lease_until.has_value());
+    EXPECT_EQ(*j.lease_until, clock_.now() + kLeaseLength);
+    EXPECT_EQ(to_json(j)["owner"], spool_->owner()) << "jobs show says who sends it";
+    EXPECT_TRUE(to_json(j).contains("lease_until"));
+    clock_.advance(std::chrono::seconds{20});
+    ASSERT_TRUE(spool_->renew_leases().ok());
+    EXPECT_EQ(*get(id).lease_until, clock_.now() + kLeaseLength);
+    // A result ends the lease.
+    ASSERT_TRUE(spool_->finish_attempt(id, sent_to_b()).ok());
+    EXPECT_TRUE(get(id).owner.empty());
+    EXPECT_FALSE(get(id).lease_until.has_value());
+    EXPECT_FALSE(to_json(get(id)).contains("owner"));
+}
+
+TEST_P(QueueSuite, OwnersAreDistinctAndNeverRecoverTheirOwnJobs) {
+    auto other = another();
+    EXPECT_NE(other->owner(), spool_->owner());
+    const JobId id = accept();
+    ASSERT_EQ(spool_->claim("email", 1)->size(), 1U);
+    clock_.advance(kLeaseLength * 3);
+    EXPECT_EQ(*spool_->recover_expired(), 0U) << "a spool knows what it is sending";
+    EXPECT_EQ(get(id).state, JobState::sending);
+}
+
+TEST_P(QueueSuite, ALiveRenewingOwnerKeepsItsJobs) {
+    auto other = another();
+    const JobId id = accept();
+    ASSERT_EQ(other->claim("email", 1)->size(), 1U);
+    for (int i = 0; i < 8; ++i) {
+        clock_.advance(kLeaseLength / 4);
+        ASSERT_TRUE(other->renew_leases().ok());
+        EXPECT_EQ(*spool_->recover_expired(), 0U);
+    }
+    EXPECT_EQ(get(id).state, JobState::sending);
+    EXPECT_EQ(get(id).owner, other->owner());
+}
+
+TEST_P(QueueSuite, TwoOwnersNeverClaimTheSameJob) {
+    auto other = another();
+    std::vector<JobId> ids;
+    for (int i = 0; i < 10; ++i) ids.push_back(accept());
+    auto a = spool_->claim("email", 6);
+    auto b = other->claim("email", 6);
+    ASSERT_TRUE(a.ok() && b.ok());
+    EXPECT_EQ(a->size(), 6U);
+    EXPECT_EQ(b->size(), 4U);
+    std::set<JobId> seen;
+    for (const auto& j : *a) seen.insert(j.id);
+    for (const auto& j : *b) EXPECT_TRUE(seen.insert(j.id).second) << "job " << j.id;
+    EXPECT_EQ(seen.size(), 10U);
+}
+
+TEST_P(QueueSuite, AClaimStartsAJobOffTheWireAgain) {
     const JobId id = accept();
     ASSERT_EQ(spool_->claim("email", 1)->size(), 1U);
     const JobId going[] = {id};
@@ -419,18 +375,7 @@ TEST_F(SpoolTest, AClaimStartsAJobOffTheWireAgain) {
     EXPECT_FALSE(get(id).on_wire);
 }
 
-TEST_F(SpoolTest, RecoverSweepsOldOrphanFilesOnly) {
-    accept();
-    std::ofstream(dir_ / "spool" / "msg" / "orphan") << "x";
-    std::ofstream(dir_ / "spool" / "tmp" / "half") << "x";
-    EXPECT_TRUE(spool_->recover(std::chrono::minutes{10}).ok());
-    EXPECT_EQ(files("msg"), 2U) << "young files may be an intake that has not committed yet";
-    EXPECT_TRUE(spool_->recover(Duration{-1000}).ok());
-    EXPECT_EQ(files("msg"), 1U);
-    EXPECT_EQ(files("tmp"), 0U);
-}
-
-TEST_F(SpoolTest, PruneByCountKeepsNewestFinalJobsAndAllPending) {
+TEST_P(QueueSuite, PruneByCountKeepsNewestFinalJobsAndAllPending) {
     std::vector<JobId> ids;
     for (int i = 0; i < 5; ++i) ids.push_back(accept());
     for (int i = 0; i < 4; ++i) {
@@ -445,10 +390,10 @@ TEST_F(SpoolTest, PruneByCountKeepsNewestFinalJobsAndAllPending) {
     EXPECT_FALSE(spool_->job(ids[1])->has_value());
     EXPECT_TRUE(spool_->job(ids[2])->has_value());
     EXPECT_TRUE(spool_->job(ids[4])->has_value()) << "a queued job is never pruned";
-    EXPECT_EQ(files("msg"), 3U);
+    EXPECT_EQ(env_->bodies(), 3U);
 }
 
-TEST_F(SpoolTest, PruneByAgeRemovesOldFinalJobs) {
+TEST_P(QueueSuite, PruneByAgeRemovesOldFinalJobs) {
     const JobId old = accept();
     auto c = spool_->claim("email", 1);
     ASSERT_TRUE(spool_->finish_attempt(old, ended(JobState::sent)).ok());
@@ -459,7 +404,7 @@ TEST_F(SpoolTest, PruneByAgeRemovesOldFinalJobs) {
     EXPECT_TRUE(spool_->job(fresh)->has_value());
 }
 
-TEST_F(SpoolTest, JobsListNewestFirst) {
+TEST_P(QueueSuite, JobsListNewestFirst) {
     const JobId a = accept();
     const JobId b = accept();
     auto all = spool_->jobs(10);
@@ -469,7 +414,7 @@ TEST_F(SpoolTest, JobsListNewestFirst) {
     EXPECT_EQ((*all)[1].id, a);
 }
 
-TEST_F(SpoolTest, JsonShapeMatchesTheContract) {
+TEST_P(QueueSuite, JsonShapeMatchesTheContract) {
     const JobId id = accept();
     auto j = to_json(get(id));
     EXPECT_EQ(j["job"], id);
@@ -482,7 +427,7 @@ TEST_F(SpoolTest, JsonShapeMatchesTheContract) {
     EXPECT_FALSE(j.contains("transport")) << "not tried yet: no transport";
 }
 
-TEST_F(SpoolTest, AJobKeepsTheTransportItsLastAttemptWentOver) {
+TEST_P(QueueSuite, AJobKeepsTheTransportItsLastAttemptWentOver) {
     const JobId id = accept();
     (void)spool_->claim("email", 1);
     Attempt smtp{JobState::queued,
@@ -514,6 +459,9 @@ TEST_F(SpoolTest, AJobKeepsTheTransportItsLastAttemptWentOver) {
     EXPECT_EQ(get(id).transport, "graph");
     EXPECT_EQ(to_json(get(id), true)["transport"], "graph");
 }
+
+INSTANTIATE_TEST_SUITE_P(Storage, QueueSuite, ::testing::ValuesIn(test::backends()),
+                         test::backend_name);
 
 }  // namespace
 }  // namespace pb::spool

@@ -16,7 +16,7 @@
 
 #include "core/error.hpp"
 
-namespace pb::store {
+namespace pb::sqlite {
 
 class StmtCache;
 
@@ -141,4 +141,4 @@ class Transaction {
     bool open_ = false;
 };
 
-}  // namespace pb::store
+}  // namespace pb::sqlite

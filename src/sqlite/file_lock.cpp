@@ -1,4 +1,4 @@
-#include "oauth/profile_lock.hpp"
+#include "sqlite/file_lock.hpp"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -7,9 +7,9 @@
 #include <cerrno>
 #include <cstring>
 
-namespace pb::oauth {
+namespace pb::sqlite {
 
-Result<ProfileLock> ProfileLock::acquire(const std::filesystem::path& path) {
+Result<std::unique_ptr<FileLock>> FileLock::acquire(const std::filesystem::path& path) {
     const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0)
         return fail(Errc::spool_unwritable,
@@ -24,37 +24,28 @@ Result<ProfileLock> ProfileLock::acquire(const std::filesystem::path& path) {
         return fail(Errc::spool_unwritable,
                     "cannot lock " + path.string() + ": " + std::strerror(err));
     }
-    return ProfileLock(fd);
+    return std::unique_ptr<FileLock>(new FileLock(fd));
 }
 
-std::filesystem::path ProfileLock::path_for(const std::filesystem::path& dir,
-                                            std::string_view profile) {
+std::filesystem::path FileLock::path_for(const std::filesystem::path& dir, std::string_view name) {
     static constexpr char digits[] = "0123456789ABCDEF";
-    std::string name = "oauth-";
-    for (const char c : profile) {
+    std::string file;
+    for (const char c : name) {
         if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-') {
-            name += c;
+            file += c;
         } else {
             const auto b = static_cast<unsigned char>(c);
-            name += '%';
-            name += digits[b >> 4];
-            name += digits[b & 0x0f];
+            file += '%';
+            file += digits[b >> 4];
+            file += digits[b & 0x0f];
         }
     }
-    return dir / (name + ".lock");
-}
-
-ProfileLock& ProfileLock::operator=(ProfileLock&& other) noexcept {
-    if (this != &other) {
-        if (fd_ >= 0) ::close(fd_);
-        fd_ = std::exchange(other.fd_, -1);
-    }
-    return *this;
+    return dir / (file + ".lock");
 }
 
 // Closing the descriptor releases the flock.
-ProfileLock::~ProfileLock() {
+FileLock::~FileLock() {
     if (fd_ >= 0) ::close(fd_);
 }
 
-}  // namespace pb::oauth
+}  // namespace pb::sqlite

@@ -1,11 +1,11 @@
 // The state database's schema, as a list of migrations. Append only: a
 // migration that has shipped is never edited, so every store upgrades the
 // same way whatever version it starts from.
-#include "store/store.hpp"
+#include "sqlite/store.hpp"
 
 #include <array>
 
-namespace pb::store {
+namespace pb::sqlite {
 namespace {
 
 constexpr std::array kMigrations = {
@@ -111,6 +111,15 @@ ALTER TABLE jobs ADD COLUMN submitter TEXT NOT NULL DEFAULT '';
 ALTER TABLE jobs ADD COLUMN dsn_notify TEXT NOT NULL DEFAULT '';
 ALTER TABLE jobs ADD COLUMN dsn_ret TEXT NOT NULL DEFAULT '';
 )sql"},
+    // A job being sent belongs to its claimer (`owner`) until `lease_until`
+    // (unix ms), which the owner renews while it sends: recovery takes back
+    // the jobs whose lease ran out or whose owner died, not "whatever is in
+    // sending" (spool/spool.hpp).
+    Migration{8, R"sql(
+ALTER TABLE jobs ADD COLUMN owner TEXT;
+ALTER TABLE jobs ADD COLUMN lease_until INTEGER;
+CREATE INDEX jobs_owner ON jobs(owner) WHERE state = 'sending';
+)sql"},
 };
 
 }  // namespace
@@ -119,4 +128,4 @@ std::span<const Migration> migrations() {
     return kMigrations;
 }
 
-}  // namespace pb::store
+}  // namespace pb::sqlite

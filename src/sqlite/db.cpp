@@ -1,8 +1,8 @@
-#include "store/sqlite.hpp"
+#include "sqlite/db.hpp"
 
 #include <fmt/format.h>
 
-namespace pb::store {
+namespace pb::sqlite {
 namespace {
 
 Error sqlite_error(sqlite3* db, int rc, std::string_view what, const std::filesystem::path& p) {
@@ -137,4 +137,4 @@ Error Db::error(std::string_view what) const {
     return sqlite_error(db_, sqlite3_errcode(db_), what, path_);
 }
 
-}  // namespace pb::store
+}  // namespace pb::sqlite
