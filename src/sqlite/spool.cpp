@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -133,18 +134,25 @@ fs::path SqliteSpool::owner_lock(const std::string& owner) const {
 Result<void> SqliteSpool::hold_owner_lock_locked() {
     if (owner_fd_ >= 0) return {};
     const fs::path path = owner_lock(owner_);
-    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return fail(Errc::spool_unwritable,
-                    "cannot create " + path.string() + ": " + std::strerror(errno));
-    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        const int err = errno;
+    // A sweep (sweep_orphans) may take the new file for a dead owner's
+    // between its creation and our lock, and remove it: then the lock is
+    // on a file nobody can find, and it is made again.
+    for (int attempt = 0; attempt < 3; ++attempt) {
+        const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0)
+            return fail(Errc::spool_unwritable,
+                        "cannot create " + path.string() + ": " + std::strerror(errno));
+        struct stat held {};
+        struct stat named {};
+        if (::flock(fd, LOCK_EX) == 0 && ::fstat(fd, &held) == 0 &&
+            ::stat(path.c_str(), &named) == 0 && held.st_ino == named.st_ino &&
+            held.st_dev == named.st_dev) {
+            owner_fd_ = fd;
+            return {};
+        }
         ::close(fd);
-        return fail(Errc::spool_unwritable,
-                    "cannot lock " + path.string() + ": " + std::strerror(err));
     }
-    owner_fd_ = fd;
-    return {};
+    return fail(Errc::spool_unwritable, "cannot hold the lock file " + path.string());
 }
 
 bool SqliteSpool::owner_dead(const std::string& owner) {
@@ -775,6 +783,25 @@ Result<std::size_t> SqliteSpool::recover_expired() {
 }
 
 Result<std::size_t> SqliteSpool::sweep_orphans(Duration orphan_age) {
+    // Lock files of owners that died with nothing in `sending` (those with
+    // jobs are recovery's): a lock that can be taken is nobody's.
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(bodies_->dir() / "owners", ec)) {
+        const std::string name = entry.path().filename().string();
+        if (name == owner_ + ".lock" || !name.ends_with(".lock")) continue;
+        const std::string owner = name.substr(0, name.size() - 5);
+        bool sending = true;
+        {
+            std::lock_guard lock(mu_);
+            auto st = db_.cached("SELECT 1 FROM jobs WHERE owner = ?1 AND state = 'sending'");
+            if (!st) return st.error();
+            st->bind(1, owner);
+            auto row = st->step();
+            if (!row) return row.error();
+            sending = *row;
+        }
+        if (!sending) (void)owner_dead(owner);  // removes the file when so
+    }
     // Bodies that never became a job (a crash between writing and commit).
     return bodies_->sweep(
         [this](const std::string& name) -> Result<bool> {

@@ -215,10 +215,12 @@ Result<void> Store::set_values(
         if (!key) return std::move(key).error();
         const bool secret = key->def->type == settings::Type::secret;
         SettingWrite w{key->full(), std::nullopt, secret};
-        if (value && !value->empty()) {
+        if (value) {
             auto v = settings::normalize(*key, *value);
             if (!v) return std::move(v).error();
-            w.value = secret ? seal_value("setting:" + w.key, Secret(*v)) : std::move(*v);
+            // An empty value unsets the key, as nullopt does.
+            if (!v->empty())
+                w.value = secret ? seal_value("setting:" + w.key, Secret(*v)) : std::move(*v);
         }
         writes.push_back(std::move(w));
     }

@@ -503,6 +503,35 @@ TEST_F(EngineTest, RunNapsWhileItsWorkerIsBusyWithDueJobs) {
     t.join();
 }
 
+// A send that takes longer than a lease (a large scan on a slow line) keeps
+// its claim: the engine renews it while the message is on its way, so no
+// other deliverer takes the job back and sends it a second time.
+TEST_F(EngineTest, ALongSendKeepsItsLeaseRenewed) {
+    const auto id = submit();
+    std::promise<void> started;
+    std::promise<void> gate;
+    const std::shared_future<void> open = gate.get_future().share();
+    transport_.script = [&](const OutgoingMessage& m) {
+        started.set_value();
+        open.wait();
+        return test::FakeTransport::accept_all(m);
+    };
+    auto e = strict_engine([](EngineOptions& o) { o.lease_renewal = 5ms; });
+    std::jthread sender([&] { (void)e.deliver(id); });
+    started.get_future().wait();
+    clock_.advance(spool::kLeaseLength * 10);  // the send goes on for ten leases
+    const auto renewed = [&] {
+        const auto j = get(id);
+        return j.lease_until && *j.lease_until >= clock_.now() + spool::kLeaseLength / 2;
+    };
+    for (int i = 0; i < 1000 && !renewed(); ++i) std::this_thread::sleep_for(5ms);
+    EXPECT_TRUE(renewed()) << "the lease ran out while the message was being sent";
+    EXPECT_EQ(get(id).owner, spool_->owner());
+    gate.set_value();
+    sender.join();
+    EXPECT_EQ(get(id).state, spool::JobState::sent);
+}
+
 TEST_F(EngineTest, ARateLimitedFlushWaitsOnTheEnginesClock) {
     std::vector<spool::JobId> ids;
     for (int i = 0; i < 5; ++i) ids.push_back(submit());

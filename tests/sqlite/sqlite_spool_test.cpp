@@ -227,6 +227,21 @@ TEST_F(SqliteSpoolTest, AKilledProcessesJobsAreRecoveredAtOnce) {
     EXPECT_EQ(files("owners"), 0U) << "and removed by the recovery that found it dead";
 }
 
+// Lock files of owners that died with nothing being sent go at the next
+// recovery; a live owner's stays.
+TEST_F(SqliteSpoolTest, ADeadOwnersLockFileIsSweptALiveOnesIsKept) {
+    accept();
+    auto opened = SqliteSpool::open(dir_, ops_, clock_, rng_);
+    ASSERT_TRUE(opened.ok());
+    std::unique_ptr<Spool> live = std::move(*opened);
+    ASSERT_EQ(live->claim("email", 1)->size(), 1U);
+    std::ofstream(dir_ / "spool" / "owners" / "gone-1-abc.lock") << "";
+    EXPECT_EQ(files("owners"), 2U);
+    ASSERT_TRUE(spool_->recover().ok());
+    EXPECT_EQ(files("owners"), 1U);
+    EXPECT_TRUE(fs::exists(dir_ / "spool" / "owners" / (live->owner() + ".lock")));
+}
+
 // NTP stepping the clock two hours forward must not hand a live sender's
 // jobs to another process: on one host, liveness is the owner's lock.
 TEST_F(SqliteSpoolTest, AClockJumpDoesNotTakeALiveOwnersJobs) {
