@@ -65,7 +65,7 @@ Result<StoredBody> FileBodyStore::write(const FileEnvelope& envelope, ByteSource
     return StoredBody{std::move(*name), *size};
 }
 
-Result<std::unique_ptr<ByteSource>> FileBodyStore::open(const std::string& name, std::uint64_t size,
+Result<std::unique_ptr<ByteSource>> FileBodyStore::read(const std::string& name, std::uint64_t size,
                                                         std::int64_t job) {
     const fs::path path = dir_ / "msg" / name;
     // A full pass before the first byte goes out. It costs one read from

@@ -34,7 +34,7 @@ class BodyStore {
     // The message as it is sent (the trace header with `job` in it, then
     // the message), checked whole first: damage is found before the first
     // byte goes out, not halfway through DATA. A damaged body is 651 "damaged".
-    virtual Result<std::unique_ptr<ByteSource>> open(const std::string& name, std::uint64_t size,
+    virtual Result<std::unique_ptr<ByteSource>> read(const std::string& name, std::uint64_t size,
                                                      std::int64_t job) = 0;
     // No error when it is already gone.
     virtual void remove(const std::string& name) noexcept = 0;
@@ -62,7 +62,7 @@ class FileBodyStore final : public BodyStore {
                                                        FileOps& ops, Random& rng);
 
     Result<StoredBody> write(const FileEnvelope& envelope, ByteSource& body) override;
-    Result<std::unique_ptr<ByteSource>> open(const std::string& name, std::uint64_t size,
+    Result<std::unique_ptr<ByteSource>> read(const std::string& name, std::uint64_t size,
                                              std::int64_t job) override;
     void remove(const std::string& name) noexcept override;
     std::string quarantine(const std::string& name) override;

@@ -509,7 +509,7 @@ Result<std::unique_ptr<ByteSource>> SqliteSpool::open_message(const Job& job) {
     if (job.file.empty())
         return fail(Errc::spool_unwritable,
                     "job " + std::to_string(job.id) + " has no message file");
-    auto reader = bodies_->open(job.file, job.size, job.id);
+    auto reader = bodies_->read(job.file, job.size, job.id);
     if (!reader) {
         std::lock_guard lock(mu_);
         Transaction tx(db_);

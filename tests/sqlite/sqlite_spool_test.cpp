@@ -14,6 +14,7 @@
 #include "sqlite/store.hpp"
 #include "support/failing_file_ops.hpp"
 #include "support/fakes.hpp"
+#include "support/spool_jobs.hpp"
 #include "support/temp_dir.hpp"
 
 namespace pb::sqlite {
@@ -23,15 +24,7 @@ namespace fs = std::filesystem;
 
 using namespace spool;  // NOLINT: the tests speak of jobs and attempts
 
-Attempt sent_to_b() {
-    return Attempt{
-        JobState::sent,
-        std::nullopt,
-        false,
-        std::nullopt,
-        std::nullopt,
-        {Recipient{0, "b@example.test", RecipientResult::accepted, std::nullopt, "250"}}};
-}
+using test::sent_to_b;
 
 class SqliteSpoolTest : public ::testing::Test {
   protected:
@@ -51,8 +44,7 @@ class SqliteSpoolTest : public ::testing::Test {
     }
 
     Submission sub(std::vector<std::string> rcpts = {"b@example.test"}) {
-        return Submission{Function::scan_to_email, "email", "a@example.test",
-                          std::move(rcpts),        "Scan",  std::nullopt};
+        return test::scan_submission(std::move(rcpts));
     }
     JobId accept(const std::string& body = "Subject: x\r\n\r\nhi\r\n") {
         StringSource src(body);
@@ -70,18 +62,7 @@ class SqliteSpoolTest : public ::testing::Test {
         for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir_ / "spool" / sub)) ++n;
         return n;
     }
-    std::string read_body(const Job& j) {
-        auto r = spool_->open_message(j);
-        EXPECT_TRUE(r.ok());
-        if (!r) return {};
-        std::string out;
-        std::vector<char> buf(100);
-        for (;;) {
-            auto n = (*r)->read(buf);
-            if (!n || *n == 0) return out;
-            out.append(buf.data(), *n);
-        }
-    }
+    std::string read_body(const Job& j) { return test::read_message(*spool_, j); }
 
     fs::path dir_;
     test::ManualClock clock_;

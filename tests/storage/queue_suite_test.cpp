@@ -10,6 +10,7 @@
 #include "spool/spool.hpp"
 #include "storage/backend.hpp"
 #include "support/fakes.hpp"
+#include "support/spool_jobs.hpp"
 
 namespace pb::spool {
 namespace {
@@ -21,15 +22,7 @@ Attempt ended(JobState s, std::optional<Error> e = std::nullopt) {
     return a;
 }
 
-Attempt sent_to_b() {
-    return Attempt{
-        JobState::sent,
-        std::nullopt,
-        false,
-        std::nullopt,
-        std::nullopt,
-        {Recipient{0, "b@example.test", RecipientResult::accepted, std::nullopt, "250"}}};
-}
+using test::sent_to_b;
 
 class QueueSuite : public ::testing::TestWithParam<test::Backend> {
   protected:
@@ -54,8 +47,7 @@ class QueueSuite : public ::testing::TestWithParam<test::Backend> {
     }
 
     Submission sub(std::vector<std::string> rcpts = {"b@example.test"}) {
-        return Submission{Function::scan_to_email, "email", "a@example.test",
-                          std::move(rcpts),        "Scan",  std::nullopt};
+        return test::scan_submission(std::move(rcpts));
     }
     JobId accept(const std::string& body = "Subject: x\r\n\r\nhi\r\n") {
         StringSource src(body);
@@ -68,18 +60,7 @@ class QueueSuite : public ::testing::TestWithParam<test::Backend> {
         EXPECT_TRUE(j.ok() && j->has_value());
         return j.ok() && j->has_value() ? **j : Job{};
     }
-    std::string read_body(const Job& j) {
-        auto r = spool_->open_message(j);
-        EXPECT_TRUE(r.ok());
-        if (!r) return {};
-        std::string out;
-        std::vector<char> buf(100);
-        for (;;) {
-            auto n = (*r)->read(buf);
-            if (!n || *n == 0) return out;
-            out.append(buf.data(), *n);
-        }
-    }
+    std::string read_body(const Job& j) { return test::read_message(*spool_, j); }
 
     test::ManualClock clock_;
     test::CountingRandom rng_;
