@@ -98,7 +98,10 @@ constexpr std::array kCodes = {
 
     CodeInfo{mail_service_unavailable, "mail_service_unavailable",
              "The email service is temporarily unavailable.",
-             "Nothing: postbridge retries by itself.", C::transient},
+             "Nothing: postbridge retries by itself. If it goes on, the job detail says what "
+             "the email server (SMTP Server Address) answered or where it closed the "
+             "connection.",
+             C::transient},
     CodeInfo{identity_provider_unavailable, "identity_provider_unavailable",
              "The sign-in service could not be reached.",
              "Check the network and the Proxy Server setting. postbridge retries by itself.",

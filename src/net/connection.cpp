@@ -217,7 +217,11 @@ awaitable<Result<std::size_t>> Connection::Impl::do_read(std::span<char> buffer,
     auto [ec, n] = std::get<0>(r);
     if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated)
         co_return std::size_t{0};
-    if (ec) co_return fail(Errc::cannot_connect, "reading from " + host + ": " + ec.message());
+    // Connected already: a reset now is the server (or something between)
+    // dropping the session, not a failure to connect (the fault matrix).
+    if (ec)
+        co_return fail(Errc::mail_service_unavailable,
+                       "the connection to " + host + " was lost: " + ec.message());
     co_return n;
 }
 
@@ -230,7 +234,9 @@ awaitable<Result<void>> Connection::Impl::do_write(std::string_view bytes, Durat
         r = co_await write_on(socket, timer, bytes);
     if (r.index() == 1) co_return timed_out("sending to the server", timeout);
     auto [ec, n] = std::get<0>(r);
-    if (ec) co_return fail(Errc::cannot_connect, "writing to " + host + ": " + ec.message());
+    if (ec)
+        co_return fail(Errc::mail_service_unavailable,
+                       "the connection to " + host + " was lost: " + ec.message());
     co_return Result<void>{};
 }
 
