@@ -124,6 +124,31 @@ class FaultMatrix : public CliWithPeers, public ::testing::WithParamInterface<Ce
     }
     void check(const Cell& c, const std::string& path, const std::string& id,
                const std::string& subject);
+    // The cell's proxy, started, with the profile's server set to it.
+    std::unique_ptr<FaultProxy> start_fault(const Cell& c) {
+        auto proxy = std::make_unique<FaultProxy>(c.fault);
+        EXPECT_FALSE(proxy->port().empty()) << "the proxy did not start";
+        point_at(proxy->port());
+        return proxy;
+    }
+    // The newest job, which must be the one with `subject`; its number.
+    std::string newest_job(const std::string& subject) {
+        auto list = pb("jobs --json");
+        auto first = nlohmann::json::parse(list.out.substr(0, list.out.find('\n')), nullptr, false);
+        if (first.is_array() && !first.empty()) first = first[0];
+        EXPECT_TRUE(first.is_object()) << list.out;
+        if (!first.is_object()) return "0";
+        EXPECT_EQ(first.value("subject", ""), subject);
+        return std::to_string(first.value("job", 0));
+    }
+    // Until serve's first attempt at the job is recorded (at most 30 s).
+    void await_first_attempt(const std::string& id) {
+        for (int i = 0; i < 300; ++i) {
+            const auto j = job(id);
+            if (j.value("attempts", 0) >= 1 && j.value("state", "") != "sending") return;
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+    }
     nlohmann::json job(const std::string& id) {
         auto r = pb("jobs show " + id + " --json");
         return nlohmann::json::parse(r.out, nullptr, false);
@@ -175,25 +200,19 @@ void FaultMatrix::check(const Cell& c, const std::string& path, const std::strin
 // `postbridge send --wait`: the CLI delivers the job itself (no serve).
 TEST_P(FaultMatrix, SendWait) {
     const Cell& c = GetParam();
-    FaultProxy proxy(c.fault);
-    ASSERT_FALSE(proxy.port().empty()) << "the proxy did not start";
-    point_at(proxy.port());
+    const auto proxy = start_fault(c);
     const std::string subject = unique_subject(c, "send");
     auto r = pb("send --to bob@example.test --subject '" + subject + "' --body x --attach " +
                 make_scan(state_).string() + " --wait --json");
     EXPECT_EQ(r.status, 75) << r.out;  // EX_TEMPFAIL: accepted, not yet sent
-    const auto sent = nlohmann::json::parse(r.out.substr(r.out.rfind("\n{") + 1), nullptr, false);
-    ASSERT_TRUE(sent.is_object()) << r.out;
-    check(c, "send --wait", std::to_string(sent.value("job", 0)), subject);
+    check(c, "send --wait", newest_job(subject), subject);
 }
 
 // sendmail, as cron and scripts call it (no serve): it queues the message
 // and delivers it itself; a failure leaves the job queued.
 TEST_P(FaultMatrix, Sendmail) {
     const Cell& c = GetParam();
-    FaultProxy proxy(c.fault);
-    ASSERT_FALSE(proxy.port().empty()) << "the proxy did not start";
-    point_at(proxy.port());
+    const auto proxy = start_fault(c);
     const std::string subject = unique_subject(c, "sendmail");
     const fs::path message = state_ / "message.eml";
     {
@@ -206,21 +225,14 @@ TEST_P(FaultMatrix, Sendmail) {
     // Accepted into the queue: 0, as Postfix's sendmail; the delivery that
     // failed is the job's to tell.
     EXPECT_EQ(r.status, 0) << r.out;
-    auto list = pb("jobs --json");
-    auto first = nlohmann::json::parse(list.out.substr(0, list.out.find('\n')), nullptr, false);
-    if (first.is_array() && !first.empty()) first = first[0];
-    ASSERT_TRUE(first.is_object()) << list.out;
-    EXPECT_EQ(first.value("subject", ""), subject);
-    check(c, "sendmail", std::to_string(first.value("job", 0)), subject);
+    check(c, "sendmail", newest_job(subject), subject);
 }
 
 // serve's delivery: `send` queues the job and serve's engine makes the
 // attempt; the cell ends once that attempt is recorded.
 TEST_P(FaultMatrix, ServeDelivery) {
     const Cell& c = GetParam();
-    FaultProxy proxy(c.fault);
-    ASSERT_FALSE(proxy.port().empty()) << "the proxy did not start";
-    point_at(proxy.port());
+    const auto proxy = start_fault(c);
     const std::string subject = unique_subject(c, "serve");
     std::string id;
     {
@@ -229,16 +241,8 @@ TEST_P(FaultMatrix, ServeDelivery) {
         auto r = pb("send --to bob@example.test --subject '" + subject + "' --body x --attach " +
                     make_scan(state_).string() + " --json");
         ASSERT_EQ(r.status, 0) << r.out;
-        const auto queued =
-            nlohmann::json::parse(r.out.substr(r.out.rfind("\n{") + 1), nullptr, false);
-        ASSERT_TRUE(queued.is_object()) << r.out;
-        id = std::to_string(queued.value("job", 0));
-        // serve's first attempt, recorded: attempts 1 and back in the queue.
-        for (int i = 0; i < 300; ++i) {
-            const auto j = job(id);
-            if (j.value("attempts", 0) >= 1 && j.value("state", "") != "sending") break;
-            std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        }
+        id = newest_job(subject);
+        await_first_attempt(id);
         serve.kill(SIGTERM);
     }
     EXPECT_EQ(job(id).value("attempts", 0), 1);
@@ -249,9 +253,7 @@ TEST_P(FaultMatrix, ServeDelivery) {
 // plain SMTP from an allowed network (no AUTH), and serve delivers it.
 TEST_P(FaultMatrix, Relay) {
     const Cell& c = GetParam();
-    FaultProxy proxy(c.fault);
-    ASSERT_FALSE(proxy.port().empty()) << "the proxy did not start";
-    point_at(proxy.port());
+    const auto proxy = start_fault(c);
     ASSERT_EQ(pb("config set relay.allowed_networks 127.0.0.1/32").status, 0);
     const std::string subject = unique_subject(c, "relay");
     const fs::path log = state_.string() + ".serve.log";
@@ -287,17 +289,8 @@ TEST_P(FaultMatrix, Relay) {
         std::ofstream(script) << device;
         auto r = run_command("python3 " + script.string() + " 2>&1");
         ASSERT_EQ(r.status, 0) << "the relay did not take the scan: " << r.out;
-        auto list = pb("jobs --json");
-        auto first = nlohmann::json::parse(list.out.substr(0, list.out.find('\n')), nullptr, false);
-        if (first.is_array() && !first.empty()) first = first[0];
-        ASSERT_TRUE(first.is_object()) << list.out;
-        EXPECT_EQ(first.value("subject", ""), subject);
-        id = std::to_string(first.value("job", 0));
-        for (int i = 0; i < 300; ++i) {
-            const auto j = job(id);
-            if (j.value("attempts", 0) >= 1 && j.value("state", "") != "sending") break;
-            std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        }
+        id = newest_job(subject);
+        await_first_attempt(id);
         serve.kill(SIGTERM);
     }
     EXPECT_EQ(job(id).value("attempts", 0), 1);
