@@ -70,6 +70,7 @@ struct ProfileConfig {
     Security smtp_security{};
     bool smtp_verify_cert = true;
     bool smtp_allow_plaintext_auth = false;
+    std::chrono::seconds smtp_timeout{};  // 0: the RFC 5321 waits
 
     std::string pop3_host;
     std::uint16_t pop3_port = 0;

@@ -207,6 +207,7 @@ Result<smtp::ServerConfig> Runtime::smtp_server(std::string_view profile) {
     }
     s.tls.verify = config.smtp_verify_cert;
     s.allow_plaintext_auth = config.smtp_allow_plaintext_auth;
+    if (config.smtp_timeout.count() > 0) s.timeout_limit = config.smtp_timeout;
     for (const auto& f : store_.ca_files()) s.tls.ca_files.push_back(f.string());
     return s;
 }
