@@ -50,16 +50,9 @@ class QueueSuite : public ::testing::TestWithParam<test::Backend> {
         return test::scan_submission(std::move(rcpts));
     }
     JobId accept(const std::string& body = "Subject: x\r\n\r\nhi\r\n") {
-        StringSource src(body);
-        auto id = spool_->accept(sub(), src);
-        EXPECT_TRUE(id.ok()) << (id.ok() ? "" : id.error().detail);
-        return id.ok() ? *id : 0;
+        return test::accept_scan(*spool_, body);
     }
-    Job get(JobId id) {
-        auto j = spool_->job(id);
-        EXPECT_TRUE(j.ok() && j->has_value());
-        return j.ok() && j->has_value() ? **j : Job{};
-    }
+    Job get(JobId id) { return test::job_of(*spool_, id); }
     std::string read_body(const Job& j) { return test::read_message(*spool_, j); }
 
     test::ManualClock clock_;

@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <chrono>
+#include <latch>
 #include <thread>
 
 #include "storage/backend.hpp"
@@ -158,19 +158,22 @@ TEST_P(StoreSuite, ANamedLockExcludesAcrossInstances) {
     auto b = open();
     auto held = a->lock("oauth-email");
     ASSERT_TRUE(held);
-    std::atomic<bool> got{false};
+    std::atomic<bool> released{false};
+    std::latch asking(1);
     std::thread waiter([&] {
+        asking.count_down();
         auto second = b->lock("oauth-email");
         EXPECT_TRUE(second);
-        got = true;
+        // Whenever this thread runs, it may hold the lock only once the
+        // first holder let go.
+        EXPECT_TRUE(released.load()) << "the lock was taken while held";
     });
     auto other = b->lock("oauth-fax");
     EXPECT_TRUE(other) << "another name is not held";
-    std::this_thread::sleep_for(std::chrono::milliseconds{100});
-    EXPECT_FALSE(got.load()) << "the lock was taken while held";
+    asking.wait();
+    released = true;
     held->reset();
     waiter.join();
-    EXPECT_TRUE(got.load());
 }
 
 INSTANTIATE_TEST_SUITE_P(Storage, StoreSuite, ::testing::ValuesIn(test::backends()),

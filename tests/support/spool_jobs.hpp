@@ -33,6 +33,23 @@ inline spool::Attempt sent_to_b() {
                                             std::nullopt, "250"}}};
 }
 
+// Accepts `body` as a scan to b@example.test; its job's number (0 when
+// refused, which fails the test).
+inline spool::JobId accept_scan(spool::Spool& spool,
+                                const std::string& body = "Subject: x\r\n\r\nhi\r\n") {
+    StringSource src(body);
+    auto id = spool.accept(scan_submission(), src);
+    EXPECT_TRUE(id.ok()) << (id.ok() ? "" : id.error().detail);
+    return id.ok() ? *id : 0;
+}
+
+// The job as the spool has it now (an empty one, failing the test, when gone).
+inline spool::Job job_of(spool::Spool& spool, spool::JobId id) {
+    auto j = spool.job(id);
+    EXPECT_TRUE(j.ok() && j->has_value());
+    return j.ok() && j->has_value() ? **j : spool::Job{};
+}
+
 // The job's message as it would be sent, read 100 bytes at a time.
 inline std::string read_message(spool::Spool& spool, const spool::Job& job) {
     auto r = spool.open_message(job);
