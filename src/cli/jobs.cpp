@@ -192,7 +192,12 @@ int run_send(Context& ctx, const SendOptions& o) {
     std::optional<TerminalProgress> shown;
     if (o.wait && TerminalProgress::wanted(ctx)) shown.emplace();
     auto box = open_outbox(ctx, shown ? &*shown : nullptr);
-    if (!box) return ctx.report(box.error());
+    // Not accepted either (a locked database, an unwritable state): 75, as
+    // below, so that a script tries again later.
+    if (!box) {
+        const int status = ctx.report(box.error());
+        return status == Exit::usage ? status : static_cast<int>(Exit::tempfail);
+    }
 
     mime::Draft draft;
     draft.to = o.to;

@@ -103,8 +103,10 @@ constexpr std::array kCodes = {
              "connection.",
              C::transient},
     CodeInfo{identity_provider_unavailable, "identity_provider_unavailable",
-             "The sign-in service could not be reached.",
-             "Check the network and the Proxy Server setting. postbridge retries by itself.",
+             "The sign-in service (identity provider) is unavailable.",
+             "Nothing: postbridge retries by itself. If it goes on, check the network and the "
+             "Proxy Server setting; the job detail says what the sign-in service answered or "
+             "why it could not be reached.",
              C::transient},
     CodeInfo{identity_provider_config, "identity_provider_config",
              "The sign-in service rejected the app registration or tenant.",
@@ -113,8 +115,9 @@ constexpr std::array kCodes = {
              C::configuration},
 
     CodeInfo{spool_unwritable, "spool_unwritable",
-             "The spool could not be written (disk full or not writable).",
-             "Free disk space in the state directory or fix its permissions, then send again.",
+             "The spool could not be written (disk full, not writable, or locked).",
+             "Free disk space in the state directory, fix its permissions, or stop the process "
+             "that holds its database locked (the detail says which), then send again.",
              C::local},
     CodeInfo{invalid_input, "invalid_input", "The message or a value in it is not valid.",
              "Correct the value named in the detail and send again.", C::local},

@@ -2,8 +2,14 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
+
 namespace pb::sqlite {
 namespace {
+
+// How long a statement waits for another connection's lock (serve's
+// delivery and a command's intake share the file) before it fails.
+constexpr std::chrono::milliseconds kBusyTimeout{10'000};
 
 Error sqlite_error(sqlite3* db, int rc, std::string_view what, const std::filesystem::path& p) {
     const char* msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
@@ -13,6 +19,11 @@ Error sqlite_error(sqlite3* db, int rc, std::string_view what, const std::filesy
                     fmt::format("{} is corrupt or not a postbridge state file ({}): restore it "
                                 "from a backup, or move it away to start afresh",
                                 p.string(), msg));
+    if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
+        return fail(Errc::spool_unwritable,
+                    fmt::format("another process held the state database {} locked for longer "
+                                "than {} s ({}): try again once it lets go",
+                                p.string(), kBusyTimeout.count() / 1000, msg));
     return fail(Errc::spool_unwritable, fmt::format("{} ({}): {}", what, p.string(), msg));
 }
 
@@ -97,7 +108,7 @@ Result<Db> Db::open(const std::filesystem::path& file) {
         nullptr);
     Db db(raw, file);
     if (rc != SQLITE_OK) return sqlite_error(raw, rc, "cannot open the database", file);
-    sqlite3_busy_timeout(raw, 10000);
+    sqlite3_busy_timeout(raw, static_cast<int>(kBusyTimeout.count()));
     if (auto r =
             db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
         !r)

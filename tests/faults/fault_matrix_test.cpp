@@ -19,20 +19,22 @@
 #include <regex>
 
 #include "cli/cli_with_peers.hpp"
+#include "core/clock.hpp"
+#include "service/tokens.hpp"
+#include "storage/backends.hpp"
 #include "support/serve_process.hpp"
 
 namespace pb::test {
 namespace {
 
-// The proxy of one cell: started with its fault, killed at the end.
-class FaultProxy {
+// A helper process of one cell (a proxy, a lock holder), started with its
+// fault and killed at the end. It says one line once its fault holds (the
+// proxies: {"port":N,...}); the IdP proxy then acknowledges each arm
+// (SIGUSR1) and disarm (SIGUSR2) with a line, which arm() and disarm() wait
+// for.
+class Child {
   public:
-    explicit FaultProxy(const std::string& fault) {
-        const auto& p = Peers::get();
-        const std::string cmd = "exec '" + p.at("PB_NODE") + "' '" + source_dir() +
-                                "/tests/faults/proxy.mjs' --target-port " + p.at("PB_SMTP_PORT") +
-                                " --cert '" + p.at("PB_CERT_DIR") + "/server.pem' --key '" +
-                                p.at("PB_CERT_DIR") + "/server.key' --fault " + fault;
+    explicit Child(const std::string& command) {
         int out[2];
         if (::pipe(out) != 0) return;
         pid_ = ::fork();
@@ -40,30 +42,57 @@ class FaultProxy {
             ::dup2(out[1], 1);
             ::close(out[0]);
             ::close(out[1]);
-            ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+            ::execl("/bin/sh", "sh", "-c", ("exec " + command).c_str(),
+                    static_cast<char*>(nullptr));
             ::_exit(127);
         }
         ::close(out[1]);
-        std::string line;
-        char c = 0;
-        while (::read(out[0], &c, 1) == 1 && c != '\n') line += c;
-        ::close(out[0]);
-        std::smatch m;
-        if (std::regex_search(line, m, std::regex(R"("port":(\d+))"))) port_ = m[1];
+        out_ = out[0];
+        first_ = next_line();
+        const auto j = nlohmann::json::parse(first_, nullptr, false);
+        if (j.is_object()) {
+            port_ = std::to_string(j.value("port", 0));
+            issuer_ = j.value("issuer", "");
+        }
     }
-    ~FaultProxy() {
+    // A proxy of tests/faults, run by the peers' node.
+    static std::unique_ptr<Child> proxy(const std::string& script, const std::string& args) {
+        return std::make_unique<Child>("'" + Peers::get().at("PB_NODE") + "' '" + source_dir() +
+                                       "/tests/faults/" + script + "' " + args);
+    }
+    ~Child() {
+        if (out_ >= 0) ::close(out_);
         if (pid_ > 0) {
             ::kill(pid_, SIGTERM);
             ::waitpid(pid_, nullptr, 0);
         }
     }
-    FaultProxy(const FaultProxy&) = delete;
-    FaultProxy& operator=(const FaultProxy&) = delete;
+    Child(const Child&) = delete;
+    Child& operator=(const Child&) = delete;
+    const std::string& first_line() const { return first_; }
     const std::string& port() const { return port_; }
+    const std::string& issuer() const { return issuer_; }
+    void arm() { signal(SIGUSR1, "armed"); }
+    void disarm() { signal(SIGUSR2, "disarmed"); }
 
   private:
+    std::string next_line() {
+        std::string line;
+        char c = 0;
+        while (out_ >= 0 && ::read(out_, &c, 1) == 1 && c != '\n') line += c;
+        return line;
+    }
+    void signal(int sig, const std::string& ack) {
+        ASSERT_GT(pid_, 0);
+        ::kill(pid_, sig);
+        ASSERT_EQ(next_line(), ack) << "the proxy did not acknowledge";
+    }
+
     pid_t pid_ = -1;
+    int out_ = -1;
+    std::string first_;
     std::string port_;
+    std::string issuer_;
 };
 
 // How many messages the SMTP server delivered (its maildir's new/) contain
@@ -81,21 +110,32 @@ int copies_in_maildir(const std::string& needle) {
     return n;
 }
 
+// Where a cell's fault is made: between postbridge and the SMTP server
+// (proxy.mjs), or between postbridge and the OAuth server (idp_proxy.mjs),
+// met by the refresh of an access token that has expired.
+enum class Part { smtp, idp };
+
 // A cell's expectation, and its row in docs/faults.md.
 struct Cell {
-    std::string fault;   // the proxy's fault
-    std::string name;    // the fault as the table names it
-    int code;            // the job's code after the attempt
-    std::string remedy;  // a phrase the remedy must contain (the part that failed)
-    bool delivered;      // the server has the message although the job failed
+    Part part;
+    std::string fault;             // the proxy's fault
+    std::string name;              // the fault as the table names it
+    int code;                      // the job's code after the attempt
+    std::string remedy;            // a phrase the remedy must contain (the part that failed)
+    bool delivered;                // the server has the message although the job failed
+    std::string state = "queued";  // the job's state after the attempt
 };
 
+std::string what_next(const Cell& c) {
+    if (c.delivered) return "queued, flagged maybe-duplicate; the resend may duplicate it";
+    if (c.state == "held")
+        return "held until the profile is signed in again; nothing lost, no duplicate";
+    return "queued, retried with backoff; nothing lost, no duplicate";
+}
+
 std::string row(const Cell& c, const std::string& path, const nlohmann::json& job) {
-    const std::string next = c.delivered
-                                 ? "queued, flagged maybe-duplicate; the resend may duplicate it"
-                                 : "queued, retried with backoff; nothing lost, no duplicate";
     return "| " + c.name + " | " + path + " | " + std::to_string(c.code) + " | " +
-           job.value("status", "") + " " + job.value("remedy", "") + " | " + next + " |";
+           job.value("status", "") + " " + job.value("remedy", "") + " | " + what_next(c) + " |";
 }
 
 void check_row(const std::string& r) {
@@ -118,6 +158,16 @@ class FaultMatrix : public CliWithPeers, public ::testing::WithParamInterface<Ce
         // A server that never speaks fails the attempt in seconds, not the
         // RFC 5321 five minutes.
         ASSERT_EQ(pb("config set email.smtp.timeout 5s").status, 0);
+        if (GetParam().part == Part::idp) {
+            // The profile's OAuth server is the proxy, from the sign-in on.
+            idp_ = Child::proxy("idp_proxy.mjs", "--target " + Peers::get().at("PB_OIDC_ISSUER") +
+                                                     " --fault " + GetParam().fault);
+            ASSERT_FALSE(idp_->issuer().empty()) << "the IdP proxy did not start";
+            ASSERT_EQ(pb("config set email.oauth.issuer " + idp_->issuer()).status, 0);
+        }
+        sign_in();
+    }
+    void sign_in() {
         auto lines = signin_as_user("approve");
         ASSERT_FALSE(lines.empty());
         ASSERT_EQ(lines.back().dump(), "0") << "the sign-in failed";
@@ -125,15 +175,37 @@ class FaultMatrix : public CliWithPeers, public ::testing::WithParamInterface<Ce
     void point_at(const std::string& port) {
         ASSERT_EQ(pb("config set email.smtp.port " + port).status, 0);
     }
+    // The cell's fault, made: the SMTP proxy started and the profile's
+    // server set to it, or the access token expired and the IdP proxy armed.
+    void start_fault(const Cell& c) {
+        if (c.part == Part::idp) {
+            expire_access_token();
+            idp_->arm();
+            return;
+        }
+        const auto& p = Peers::get();
+        smtp_ =
+            Child::proxy("proxy.mjs", "--target-port " + p.at("PB_SMTP_PORT") + " --cert '" +
+                                          p.at("PB_CERT_DIR") + "/server.pem' --key '" +
+                                          p.at("PB_CERT_DIR") + "/server.key' --fault " + c.fault);
+        ASSERT_FALSE(smtp_->port().empty()) << "the SMTP proxy did not start";
+        point_at(smtp_->port());
+    }
+    // The stored access token, as it is an hour after the last refresh.
+    void expire_access_token() {
+        SystemClock clock;
+        SystemRandom rng;
+        auto store = storage::open_store(state_, rng, clock);
+        ASSERT_TRUE(store) << store.error().describe();
+        service::SealedTokenStore tokens(**store);
+        auto stored = tokens.load("email");
+        ASSERT_TRUE(stored && *stored) << "no sign-in is stored";
+        oauth::TokenSet set = **stored;
+        set.access_expires_at = clock.now() - std::chrono::seconds{1};
+        ASSERT_TRUE(tokens.save("email", set).ok());
+    }
     void check(const Cell& c, const std::string& path, const std::string& id,
                const std::string& subject);
-    // The cell's proxy, started, with the profile's server set to it.
-    std::unique_ptr<FaultProxy> start_fault(const Cell& c) {
-        auto proxy = std::make_unique<FaultProxy>(c.fault);
-        EXPECT_FALSE(proxy->port().empty()) << "the proxy did not start";
-        point_at(proxy->port());
-        return proxy;
-    }
     // The newest job, which must be the one with `subject`; its number.
     std::string newest_job(const std::string& subject) {
         auto list = pb("jobs --json");
@@ -144,9 +216,10 @@ class FaultMatrix : public CliWithPeers, public ::testing::WithParamInterface<Ce
         EXPECT_EQ(first.value("subject", ""), subject);
         return std::to_string(first.value("job", 0));
     }
-    // Until serve's first attempt at the job is recorded (at most 30 s).
+    // Until serve's first attempt at the job is recorded (at most 60 s: an
+    // OAuth server that never answers takes 30).
     void await_first_attempt(const std::string& id) {
-        for (int i = 0; i < 300; ++i) {
+        for (int i = 0; i < 600; ++i) {
             const auto j = job(id);
             if (j.value("attempts", 0) >= 1 && j.value("state", "") != "sending") return;
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -156,17 +229,71 @@ class FaultMatrix : public CliWithPeers, public ::testing::WithParamInterface<Ce
         auto r = pb("jobs show " + id + " --json");
         return nlohmann::json::parse(r.out, nullptr, false);
     }
-    // After the fault: the server as it is, the job retried by hand and the
-    // queue run; it must arrive, once more.
-    void heal_and_flush(const std::string& id) {
-        point_at(Peers::get().at("PB_SMTP_PORT"));
+    // After the fault: the servers as they are, and the job retried by hand
+    // and the queue run, or, where the grant was refused, a new sign-in; it
+    // must arrive, once more.
+    void heal_and_flush(const Cell& c, const std::string& id) {
+        if (c.part == Part::idp) {
+            idp_->disarm();
+        } else {
+            point_at(Peers::get().at("PB_SMTP_PORT"));
+        }
+        if (c.state == "held") {
+            // The manual: a held job goes out once the profile is signed in
+            // again, with nothing else to do.
+            sign_in();
+            EXPECT_EQ(job(id).value("state", ""), "sent");
+            return;
+        }
         auto retry = pb("jobs retry " + id);
         ASSERT_EQ(retry.status, 0) << retry.out;
         auto flush = pb("flush");
         ASSERT_EQ(flush.status, 0) << flush.out;
         EXPECT_EQ(job(id).value("state", ""), "sent");
     }
+
+    std::unique_ptr<Child> idp_;
+    std::unique_ptr<Child> smtp_;
 };
+
+// The relay's port, as serve's JSON log names it.
+std::string relay_port(const fs::path& log) {
+    std::string port;
+    std::ifstream in(log);
+    for (std::string line; std::getline(in, line);) {
+        auto j = nlohmann::json::parse(line, nullptr, false);
+        if (j.is_object() && j.value("event", "") == "relay_listening") {
+            const std::string a = j.value("address", "");
+            port = a.substr(a.rfind(':') + 1);
+        }
+    }
+    return port;
+}
+
+// A legacy device handing a 3 MB scan to the relay at `port`: Python's
+// smtplib, as test-peers.md's reference client. Its output is the reply it
+// got when the relay refused.
+CommandResult device_sends(const std::string& port, const std::string& subject,
+                           const fs::path& dir) {
+    const std::string device =
+        "import smtplib, sys\n"
+        "body = ''.join('a line of a scan, %d\\r\\n' % i for i in range(120000))\n"
+        "msg = 'From: scanner@example.test\\r\\nTo: bob@example.test\\r\\nSubject: " +
+        subject +
+        "\\r\\n\\r\\n' + body\n"
+        "s = smtplib.SMTP('127.0.0.1', " +
+        port +
+        ")\n"
+        "try:\n"
+        "    s.sendmail('scanner@example.test', ['bob@example.test'], msg)\n"
+        "except smtplib.SMTPResponseException as e:\n"
+        "    print(e.smtp_code, e.smtp_error.decode())\n"
+        "    sys.exit(1)\n"
+        "s.quit()\n";
+    const fs::path script = dir / "device.py";
+    std::ofstream(script) << device;
+    return run_command("python3 " + script.string() + " 2>&1");
+}
 
 // A 3 MB scan: more than the sockets hold, so a cut during DATA finds the
 // client still sending the body, not waiting after its final dot.
@@ -188,14 +315,14 @@ std::string unique_subject(const Cell& c, const std::string& path) {
 void FaultMatrix::check(const Cell& c, const std::string& path, const std::string& id,
                         const std::string& subject) {
     const auto j = job(id);
-    EXPECT_EQ(j.value("state", ""), "queued") << j.dump();
+    EXPECT_EQ(j.value("state", ""), c.state) << j.dump();
     EXPECT_EQ(j.value("code", 0), c.code) << j.dump();
     EXPECT_NE(j.value("remedy", "").find(c.remedy), std::string::npos) << j.dump();
     EXPECT_EQ(j.value("maybe_duplicate", false), c.delivered) << j.dump();
     EXPECT_EQ(copies_in_maildir(subject), c.delivered ? 1 : 0);
     check_row(row(c, path, j));
 
-    heal_and_flush(id);
+    heal_and_flush(c, id);
     EXPECT_EQ(copies_in_maildir(subject), c.delivered ? 2 : 1)
         << "nothing accepted is lost; only a message cut after its final dot comes twice";
 }
@@ -203,7 +330,7 @@ void FaultMatrix::check(const Cell& c, const std::string& path, const std::strin
 // `postbridge send --wait`: the CLI delivers the job itself (no serve).
 TEST_P(FaultMatrix, SendWait) {
     const Cell& c = GetParam();
-    const auto proxy = start_fault(c);
+    start_fault(c);
     const std::string subject = unique_subject(c, "send");
     auto r = pb("send --to bob@example.test --subject '" + subject + "' --body x --attach " +
                 make_scan(state_).string() + " --wait --json");
@@ -215,7 +342,7 @@ TEST_P(FaultMatrix, SendWait) {
 // and delivers it itself; a failure leaves the job queued.
 TEST_P(FaultMatrix, Sendmail) {
     const Cell& c = GetParam();
-    const auto proxy = start_fault(c);
+    start_fault(c);
     const std::string subject = unique_subject(c, "sendmail");
     const fs::path message = state_ / "message.eml";
     {
@@ -235,7 +362,7 @@ TEST_P(FaultMatrix, Sendmail) {
 // attempt; the cell ends once that attempt is recorded.
 TEST_P(FaultMatrix, ServeDelivery) {
     const Cell& c = GetParam();
-    const auto proxy = start_fault(c);
+    start_fault(c);
     const std::string subject = unique_subject(c, "serve");
     std::string id;
     {
@@ -256,7 +383,7 @@ TEST_P(FaultMatrix, ServeDelivery) {
 // plain SMTP from an allowed network (no AUTH), and serve delivers it.
 TEST_P(FaultMatrix, Relay) {
     const Cell& c = GetParam();
-    const auto proxy = start_fault(c);
+    start_fault(c);
     ASSERT_EQ(pb("config set relay.allowed_networks 127.0.0.1/32").status, 0);
     const std::string subject = unique_subject(c, "relay");
     const fs::path log = state_.string() + ".serve.log";
@@ -264,33 +391,9 @@ TEST_P(FaultMatrix, Relay) {
     {
         ServeProcess serve(state_, log.string());
         serve.start("--json --relay 127.0.0.1:0");
-        std::string port;
-        {
-            std::ifstream in(log);
-            for (std::string line; std::getline(in, line);) {
-                auto j = nlohmann::json::parse(line, nullptr, false);
-                if (j.is_object() && j.value("event", "") == "relay_listening") {
-                    const std::string a = j.value("address", "");
-                    port = a.substr(a.rfind(':') + 1);
-                }
-            }
-        }
+        const std::string port = relay_port(log);
         ASSERT_FALSE(port.empty()) << "serve named no relay address";
-        // The device: Python's smtplib, as test-peers.md's reference client.
-        const std::string device =
-            "import smtplib\n"
-            "body = ''.join('a line of a scan, %d\\r\\n' % i for i in range(120000))\n"
-            "msg = 'From: scanner@example.test\\r\\nTo: bob@example.test\\r\\nSubject: " +
-            subject +
-            "\\r\\n\\r\\n' + body\n"
-            "s = smtplib.SMTP('127.0.0.1', " +
-            port +
-            ")\n"
-            "s.sendmail('scanner@example.test', ['bob@example.test'], msg)\n"
-            "s.quit()\n";
-        const fs::path script = state_ / "device.py";
-        std::ofstream(script) << device;
-        auto r = run_command("python3 " + script.string() + " 2>&1");
+        auto r = device_sends(port, subject, state_);
         ASSERT_EQ(r.status, 0) << "the relay did not take the scan: " << r.out;
         id = newest_job(subject);
         await_first_attempt(id);
@@ -306,15 +409,15 @@ const char* const kAddress = "SMTP Server Address and Port Number";
 const char* const kServer = "email server (SMTP Server Address)";
 const char* const kStep = "names the step that timed out";
 const Cell kCells[] = {
-    {"refuse", "SMTP server refuses the connection", 602, kAddress, false},
-    {"silent", "SMTP server never sends its greeting", 603, kStep, false},
-    {"after:EHLO", "connection dropped after EHLO", 641, kServer, false},
-    {"after:STARTTLS", "connection dropped after STARTTLS", 641, kServer, false},
-    {"after:AUTH", "connection dropped after AUTH", 641, kServer, false},
-    {"after:MAIL", "connection dropped after MAIL", 641, kServer, false},
-    {"after:RCPT", "connection dropped after RCPT", 641, kServer, false},
-    {"during:DATA", "connection dropped during DATA", 641, kServer, false},
-    {"after:DOT", "connection dropped after the final dot", 641, kServer, true},
+    {Part::smtp, "refuse", "SMTP server refuses the connection", 602, kAddress, false},
+    {Part::smtp, "silent", "SMTP server never sends its greeting", 603, kStep, false},
+    {Part::smtp, "after:EHLO", "connection dropped after EHLO", 641, kServer, false},
+    {Part::smtp, "after:STARTTLS", "connection dropped after STARTTLS", 641, kServer, false},
+    {Part::smtp, "after:AUTH", "connection dropped after AUTH", 641, kServer, false},
+    {Part::smtp, "after:MAIL", "connection dropped after MAIL", 641, kServer, false},
+    {Part::smtp, "after:RCPT", "connection dropped after RCPT", 641, kServer, false},
+    {Part::smtp, "during:DATA", "connection dropped during DATA", 641, kServer, false},
+    {Part::smtp, "after:DOT", "connection dropped after the final dot", 641, kServer, true},
 };
 
 std::string cell_name(const ::testing::TestParamInfo<Cell>& info) {
@@ -325,6 +428,128 @@ std::string cell_name(const ::testing::TestParamInfo<Cell>& info) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Smtp, FaultMatrix, ::testing::ValuesIn(kCells), cell_name);
+
+// The OAuth server's faults, met by the refresh of an expired access token.
+const char* const kIdp = "sign-in service";
+const char* const kCloud = "Sign in to the cloud service";  // the manual's words for 370
+const Cell kIdpCells[] = {
+    {Part::idp, "refuse", "OAuth server refuses the connection", 642, kIdp, false},
+    {Part::idp, "silent", "OAuth server never answers", 642, kIdp, false},
+    {Part::idp, "500", "OAuth server answers 500", 642, kIdp, false},
+    {Part::idp, "html", "OAuth server answers HTML instead of JSON", 642, kIdp, false},
+    {Part::idp, "invalid_grant", "OAuth server answers invalid_grant", 370, kCloud, false, "held"},
+};
+
+INSTANTIATE_TEST_SUITE_P(Idp, FaultMatrix, ::testing::ValuesIn(kIdpCells), cell_name);
+
+// The state database locked by another process for longer than
+// postbridge waits (10 s): a Python sqlite3 connection inside BEGIN
+// EXCLUSIVE, as an administrator's sqlite3 shell left in a transaction
+// would hold it. Nothing can be accepted meanwhile; each path says so with
+// 651 and keeps nothing, and once the lock goes the same send goes out.
+class LockedState : public CliWithPeers {
+  protected:
+    void SetUp() override {
+        CliWithPeers::SetUp();
+        auto lines = signin_as_user("approve");
+        ASSERT_FALSE(lines.empty());
+        ASSERT_EQ(lines.back().dump(), "0") << "the sign-in failed";
+    }
+    void lock() {
+        holder_ = std::make_unique<Child>(
+            "python3 -c 'import sqlite3, sys, time\n"
+            "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+            "c.execute(\"BEGIN EXCLUSIVE\")\n"
+            "print(\"locked\", flush=True)\n"
+            "time.sleep(3600)' " +
+            (state_ / "postbridge.db").string());
+        ASSERT_EQ(holder_->first_line(), "locked");
+    }
+    void unlock() { holder_.reset(); }
+    // What the path said, with the state directory's name as STATE; the
+    // row of docs/faults.md.
+    void check_row(const std::string& path, int code, const std::string& said) {
+        std::string shown = said.substr(0, said.find('\n'));
+        for (auto at = shown.find(state_.string()); at != std::string::npos;
+             at = shown.find(state_.string()))
+            shown.replace(at, state_.string().size(), "STATE");
+        EXPECT_NE(shown.find("(code " + std::to_string(code) + ")"), std::string::npos) << said;
+        test::check_row("| the state database locked by another process | " + path + " | " +
+                        std::to_string(code) + " | " + shown +
+                        " | not accepted: nothing queued, the sender tries again |");
+    }
+    // Nothing was accepted: no job at all.
+    void expect_no_job() {
+        auto list = pb("jobs --json");
+        EXPECT_EQ(list.status, 0) << list.out;
+        EXPECT_EQ(list.out.find("\"job\""), std::string::npos) << list.out;
+    }
+
+    std::unique_ptr<Child> holder_;
+};
+
+TEST_F(LockedState, SendWait) {
+    const std::string subject = "fault-locked-send-" + std::to_string(::getpid());
+    const std::string send = "send --to bob@example.test --subject " + subject + " --body x --wait";
+    lock();
+    auto r = pb(send);
+    EXPECT_EQ(r.status, 75) << r.out;  // not accepted: try again later
+    check_row("send --wait", 651, r.out);
+    unlock();
+    expect_no_job();
+    EXPECT_EQ(pb(send).status, 0);
+    EXPECT_EQ(copies_in_maildir(subject), 1);
+}
+
+TEST_F(LockedState, Sendmail) {
+    const std::string subject = "fault-locked-sendmail-" + std::to_string(::getpid());
+    const fs::path message = state_ / "message.eml";
+    std::ofstream(message) << "From: alice@example.test\nTo: bob@example.test\nSubject: " << subject
+                           << "\n\nx\n";
+    const std::string sendmail = binary_path() + " --state " + state_.string() + " sendmail -t < " +
+                                 message.string() + " 2>&1";
+    lock();
+    auto r = run_command(sendmail);
+    EXPECT_EQ(r.status, 75) << r.out;  // EX_TEMPFAIL: cron's mail says so
+    check_row("sendmail", 651, r.out);
+    unlock();
+    expect_no_job();
+    EXPECT_EQ(run_command(sendmail).status, 0);
+    EXPECT_EQ(copies_in_maildir(subject), 1);
+}
+
+// The device gets a temporary refusal to the end of its DATA and keeps its
+// scan; sent again once the lock is gone, it arrives once.
+TEST_F(LockedState, Relay) {
+    ASSERT_EQ(pb("config set relay.allowed_networks 127.0.0.1/32").status, 0);
+    const std::string subject = "fault-locked-relay-" + std::to_string(::getpid());
+    const fs::path log = state_.string() + ".serve.log";
+    ServeProcess serve(state_, log.string());
+    serve.start("--json --relay 127.0.0.1:0");
+    const std::string port = relay_port(log);
+    ASSERT_FALSE(port.empty()) << "serve named no relay address";
+    lock();
+    auto r = device_sends(port, subject, state_);
+    EXPECT_EQ(r.status, 1) << "the relay took the scan with its database locked: " << r.out;
+    EXPECT_EQ(r.out.substr(0, 1), "4") << r.out;  // temporary: the device tries again
+    unlock();
+    // No job, so no job code: the device's reply is what there is to see.
+    test::check_row("| the state database locked by another process | relay | 451 | " +
+                    r.out.substr(0, r.out.find('\n')) +
+                    " | not accepted: nothing queued, the device tries again |");
+    ASSERT_EQ(device_sends(port, subject, state_).status, 0);
+    const std::string id = [&] {
+        auto list = pb("jobs --json");
+        auto j = nlohmann::json::parse(list.out.substr(0, list.out.find('\n')), nullptr, false);
+        if (j.is_array() && !j.empty()) j = j[0];
+        return j.is_object() ? std::to_string(j.value("job", 0)) : std::string("0");
+    }();
+    for (int i = 0; i < 300 && copies_in_maildir(subject) == 0; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    serve.kill(SIGTERM);
+    EXPECT_EQ(copies_in_maildir(subject), 1);
+    EXPECT_EQ(id, "1") << "the refused scan left a job behind";
+}
 
 }  // namespace
 }  // namespace pb::test
