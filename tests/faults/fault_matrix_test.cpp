@@ -112,8 +112,10 @@ int copies_in_maildir(const std::string& needle) {
 
 // Where a cell's fault is made: between postbridge and the SMTP server
 // (proxy.mjs), or between postbridge and the OAuth server (idp_proxy.mjs),
-// met by the refresh of an access token that has expired.
-enum class Part { smtp, idp };
+// met by the refresh of an access token that has expired, or in the name
+// lookup of the SMTP server's name, made where names are not found
+// (tests/faults/isolate.py --no-dns).
+enum class Part { smtp, idp, dns };
 
 // A cell's expectation, and its row in docs/faults.md.
 struct Cell {
@@ -183,6 +185,10 @@ class FaultMatrix : public CliWithPeers, public ::testing::WithParamInterface<Ce
             idp_->arm();
             return;
         }
+        if (c.part == Part::dns) {
+            ASSERT_EQ(pb("config set email.smtp.host smtp.example.test").status, 0);
+            return;
+        }
         const auto& p = Peers::get();
         smtp_ =
             Child::proxy("proxy.mjs", "--target-port " + p.at("PB_SMTP_PORT") + " --cert '" +
@@ -235,6 +241,8 @@ class FaultMatrix : public CliWithPeers, public ::testing::WithParamInterface<Ce
     void heal_and_flush(const Cell& c, const std::string& id) {
         if (c.part == Part::idp) {
             idp_->disarm();
+        } else if (c.part == Part::dns) {
+            ASSERT_EQ(pb("config set email.smtp.host 127.0.0.1").status, 0);
         } else {
             point_at(Peers::get().at("PB_SMTP_PORT"));
         }
@@ -250,6 +258,18 @@ class FaultMatrix : public CliWithPeers, public ::testing::WithParamInterface<Ce
         auto flush = pb("flush");
         ASSERT_EQ(flush.status, 0) << flush.out;
         EXPECT_EQ(job(id).value("state", ""), "sent");
+    }
+
+    // What the cell's postbridge runs under: for a DNS cell, where no name
+    // is found (and no query can leave the machine).
+    static std::string isolated(const Cell& c) {
+        return c.part == Part::dns
+                   ? "python3 " + source_dir() + "/tests/faults/isolate.py --no-dns -- "
+                   : std::string();
+    }
+    CommandResult pb_under(const Cell& c, const std::string& args) {
+        return run_command(isolated(c) + binary_path() + " --state " + state_.string() + " " +
+                           args + " 2>&1");
     }
 
     std::unique_ptr<Child> idp_;
@@ -332,8 +352,9 @@ TEST_P(FaultMatrix, SendWait) {
     const Cell& c = GetParam();
     start_fault(c);
     const std::string subject = unique_subject(c, "send");
-    auto r = pb("send --to bob@example.test --subject '" + subject + "' --body x --attach " +
-                make_scan(state_).string() + " --wait --json");
+    auto r =
+        pb_under(c, "send --to bob@example.test --subject '" + subject + "' --body x --attach " +
+                        make_scan(state_).string() + " --wait --json");
     EXPECT_EQ(r.status, 75) << r.out;  // EX_TEMPFAIL: accepted, not yet sent
     check(c, "send --wait", newest_job(subject), subject);
 }
@@ -350,8 +371,8 @@ TEST_P(FaultMatrix, Sendmail) {
         out << "From: alice@example.test\nTo: bob@example.test\nSubject: " << subject << "\n\n";
         for (int i = 0; i < 120000; ++i) out << "a line of a long report, " << i << "\n";
     }
-    auto r = run_command(binary_path() + " --state " + state_.string() + " sendmail -t < " +
-                         message.string() + " 2>&1");
+    auto r = run_command(isolated(c) + binary_path() + " --state " + state_.string() +
+                         " sendmail -t < " + message.string() + " 2>&1");
     // Accepted into the queue: 0, as Postfix's sendmail; the delivery that
     // failed is the job's to tell.
     EXPECT_EQ(r.status, 0) << r.out;
@@ -366,7 +387,7 @@ TEST_P(FaultMatrix, ServeDelivery) {
     const std::string subject = unique_subject(c, "serve");
     std::string id;
     {
-        ServeProcess serve(state_, state_.string() + ".serve.log");
+        ServeProcess serve(state_, state_.string() + ".serve.log", isolated(c));
         serve.start();
         auto r = pb("send --to bob@example.test --subject '" + subject + "' --body x --attach " +
                     make_scan(state_).string() + " --json");
@@ -389,7 +410,7 @@ TEST_P(FaultMatrix, Relay) {
     const fs::path log = state_.string() + ".serve.log";
     std::string id;
     {
-        ServeProcess serve(state_, log.string());
+        ServeProcess serve(state_, log.string(), isolated(c));
         serve.start("--json --relay 127.0.0.1:0");
         const std::string port = relay_port(log);
         ASSERT_FALSE(port.empty()) << "serve named no relay address";
@@ -441,6 +462,14 @@ const Cell kIdpCells[] = {
 };
 
 INSTANTIATE_TEST_SUITE_P(Idp, FaultMatrix, ::testing::ValuesIn(kIdpCells), cell_name);
+
+// The SMTP server's name, looked up where it is not found.
+const char* const kName = "SMTP Server Address and the DNS server";
+const Cell kDnsCells[] = {
+    {Part::dns, "fails", "DNS lookup of the SMTP server fails", 601, kName, false},
+};
+
+INSTANTIATE_TEST_SUITE_P(Dns, FaultMatrix, ::testing::ValuesIn(kDnsCells), cell_name);
 
 // The state database locked by another process for longer than
 // postbridge waits (10 s): a Python sqlite3 connection inside BEGIN

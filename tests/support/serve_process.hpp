@@ -24,8 +24,13 @@ namespace pb::test {
 
 class ServeProcess {
   public:
-    ServeProcess(std::filesystem::path state, std::string log)
-        : state_(std::move(state)), log_(std::move(log)) {}
+    // `wrapper`: a command serve runs under (tests/faults/isolate.py ... --,
+    // in a mount namespace of its own).
+    ServeProcess(std::filesystem::path state, std::string log, std::string wrapper = "")
+        : state_(std::move(state)),
+          log_(std::move(log)),
+          wrapper_(std::move(wrapper)),
+          notify_("serve-process") {}
     ~ServeProcess() { kill(SIGKILL); }
     ServeProcess(const ServeProcess&) = delete;
     ServeProcess& operator=(const ServeProcess&) = delete;
@@ -34,9 +39,9 @@ class ServeProcess {
     // Config and relay are up); fails the test when serve ends first (the
     // log says why).
     void start(const std::string& args = "") {
-        auto r = run_command("NOTIFY_SOCKET=" + notify_.name() + " " + binary_path() + " --state " +
-                             state_.string() + " serve --web 127.0.0.1:0 " + args + " >> " + log_ +
-                             " 2>&1 & echo $!");
+        auto r = run_command("NOTIFY_SOCKET=" + notify_.name() + " " + wrapper_ + binary_path() +
+                             " --state " + state_.string() + " serve --web 127.0.0.1:0 " + args +
+                             " >> " + log_ + " 2>&1 & echo $!");
         pid_ = std::stoi(r.out);
         pidfd_ = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
         ASSERT_GE(pidfd_, 0) << "pidfd_open";
@@ -70,7 +75,8 @@ class ServeProcess {
   private:
     std::filesystem::path state_;
     std::string log_;
-    NotifySocket notify_{"serve-process"};
+    std::string wrapper_;
+    NotifySocket notify_;
     pid_t pid_ = -1;
     int pidfd_ = -1;
 };
