@@ -385,10 +385,17 @@ int serve(Context& ctx, const ServeArgs& args) {
 
     // Counted from here on: /metrics (observe/metrics.hpp).
     observe::Metrics metrics;
-    auto outbox = service::Outbox::open(
-        ctx.state_dir, ctx.clock, ctx.rng,
-        {options, [](const Error& e) { log_error(fmt::format("delivery: {}", e.describe())); },
-         &metrics, log_info});
+    // Delivery retries a broken spool (read-only, full) at once and again:
+    // one line a minute of it, with the count, not several a second.
+    std::mutex repeats_mu;
+    log::Repeats repeats(std::chrono::minutes{1});
+    const auto on_delivery_error = [&](const Error& e) {
+        std::lock_guard held(repeats_mu);
+        if (auto line = repeats.pass(fmt::format("delivery: {}", e.describe()), ctx.clock.now()))
+            log_error(*line);
+    };
+    auto outbox = service::Outbox::open(ctx.state_dir, ctx.clock, ctx.rng,
+                                        {options, on_delivery_error, &metrics, log_info});
     if (!outbox) return ctx.report(outbox.error());
 
     ServeEnv env{ctx,       store,    options, **outbox,

@@ -121,4 +121,20 @@ std::function<void(std::string_view)> at(Level level) {
     return [level](std::string_view text) { write(level, text); };
 }
 
+std::optional<std::string> Repeats::pass(std::string_view line, TimePoint now) {
+    const bool same = line == last_;
+    if (same && now - written_ < quiet_) {
+        ++held_;
+        return std::nullopt;
+    }
+    std::string out(line);
+    if (held_ > 0)
+        out += same ? fmt::format(" (and {} times more since the last such line)", held_)
+                    : fmt::format(" (the line before it came {} times more)", held_);
+    last_ = std::string(line);
+    written_ = now;
+    held_ = 0;
+    return out;
+}
+
 }  // namespace pb::log

@@ -11,8 +11,11 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
+
+#include "core/clock.hpp"
 
 namespace pb::log {
 
@@ -51,5 +54,24 @@ void set_format(Format format);  // at start; detect_format() by default
 // The sink that the parts of serve take (std::function<void(string_view)>),
 // at a fixed level.
 std::function<void(std::string_view)> at(Level level);
+
+// Keeps a failure that repeats from flooding the log, as a loop retrying a
+// read-only or full disk several times a second would: the first line of a
+// run is written, the same line again within `quiet` of the last one
+// written is only counted, and the line written next says how many were
+// held back. One line a minute instead of hundreds. Not thread-safe: its
+// owner serialises calls.
+class Repeats {
+  public:
+    explicit Repeats(Duration quiet) : quiet_(quiet) {}
+    // What to write for `line` at `now`; nullopt: nothing.
+    std::optional<std::string> pass(std::string_view line, TimePoint now);
+
+  private:
+    Duration quiet_;
+    std::string last_;
+    TimePoint written_{};
+    long held_ = 0;
+};
 
 }  // namespace pb::log

@@ -24,7 +24,9 @@ Error io_error(std::string_view what, const std::string& subject, int err) {
 
 Result<int> PosixFileOps::create(const std::filesystem::path& path) {
     const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) return io_error("cannot create", path.string(), errno);
+    // The directory says where; the file's random name would say nothing.
+    if (fd < 0)
+        return io_error("cannot create a spool file in", path.parent_path().string(), errno);
     return fd;
 }
 

@@ -34,5 +34,30 @@ TEST(Log, JournalStreamCountsOnlyWhenItNamesStandardError) {
     EXPECT_EQ(detect_format(), Format::timestamped);
 }
 
+TEST(Repeats, TheSameFailureOverAndOverIsOneLineAMinuteWithItsCount) {
+    Repeats r(std::chrono::minutes{1});
+    const TimePoint t0{std::chrono::seconds{1796601600}};
+    EXPECT_EQ(r.pass("delivery: disk full", t0), "delivery: disk full");
+    for (int i = 1; i <= 100; ++i)
+        EXPECT_EQ(r.pass("delivery: disk full", t0 + std::chrono::milliseconds{250 * i}),
+                  std::nullopt);
+    EXPECT_EQ(r.pass("delivery: disk full", t0 + std::chrono::minutes{1}),
+              "delivery: disk full (and 100 times more since the last such line)");
+    // The count starts again from the line written.
+    EXPECT_EQ(r.pass("delivery: disk full", t0 + std::chrono::seconds{61}), std::nullopt);
+}
+
+TEST(Repeats, AnotherLineIsWrittenAtOnceAndSaysWhatWasHeldBack) {
+    Repeats r(std::chrono::minutes{1});
+    const TimePoint t0{std::chrono::seconds{1796601600}};
+    EXPECT_TRUE(r.pass("delivery: read-only", t0));
+    EXPECT_FALSE(r.pass("delivery: read-only", t0 + std::chrono::seconds{1}));
+    EXPECT_FALSE(r.pass("delivery: read-only", t0 + std::chrono::seconds{2}));
+    EXPECT_EQ(r.pass("delivery: locked", t0 + std::chrono::seconds{3}),
+              "delivery: locked (the line before it came 2 times more)");
+    // Back to the first: a new line too, written at once.
+    EXPECT_EQ(r.pass("delivery: read-only", t0 + std::chrono::seconds{4}), "delivery: read-only");
+}
+
 }  // namespace
 }  // namespace pb::log

@@ -471,12 +471,10 @@ const Cell kDnsCells[] = {
 
 INSTANTIATE_TEST_SUITE_P(Dns, FaultMatrix, ::testing::ValuesIn(kDnsCells), cell_name);
 
-// The state database locked by another process for longer than
-// postbridge waits (10 s): a Python sqlite3 connection inside BEGIN
-// EXCLUSIVE, as an administrator's sqlite3 shell left in a transaction
-// would hold it. Nothing can be accepted meanwhile; each path says so with
-// 651 and keeps nothing, and once the lock goes the same send goes out.
-class LockedState : public CliWithPeers {
+// The faults at which nothing can be accepted: there is no job, and each
+// path says so (651, or a temporary reply to the device) and keeps nothing;
+// the same send, tried again once the fault is gone, goes out once.
+class NotAccepted : public CliWithPeers {
   protected:
     void SetUp() override {
         CliWithPeers::SetUp();
@@ -484,6 +482,49 @@ class LockedState : public CliWithPeers {
         ASSERT_FALSE(lines.empty());
         ASSERT_EQ(lines.back().dump(), "0") << "the sign-in failed";
     }
+    // The first line `said`, with the state directory's name as STATE, in
+    // the row of docs/faults.md of `fault` on `path`.
+    void check_row(const std::string& fault, const std::string& path, const std::string& code,
+                   const std::string& said, const std::string& who = "sender") {
+        std::string shown = said.substr(0, said.find('\n'));
+        for (auto at = shown.find(state_.string()); at != std::string::npos;
+             at = shown.find(state_.string()))
+            shown.replace(at, state_.string().size(), "STATE");
+        test::check_row("| " + fault + " | " + path + " | " + code + " | " + shown +
+                        " | not accepted: nothing queued, the " + who + " tries again |");
+    }
+    // Nothing was accepted: no job (of `subject`, when given).
+    void expect_no_job(const std::string& subject = "") {
+        auto list = pb("jobs --json");
+        EXPECT_EQ(list.status, 0) << list.out;
+        const std::string needle = subject.empty() ? "\"job\"" : "\"" + subject + "\"";
+        EXPECT_EQ(list.out.find(needle), std::string::npos) << list.out;
+    }
+    // A message file for sendmail -t, `lines` lines long.
+    fs::path message(const std::string& subject, int lines) {
+        const fs::path file = state_ / (subject + ".eml");
+        std::ofstream out(file, std::ios::binary);
+        out << "From: alice@example.test\nTo: bob@example.test\nSubject: " << subject << "\n\n";
+        for (int i = 0; i < lines; ++i) out << "a line of a long report, " << i << "\n";
+        return file;
+    }
+    std::string sendmail_command(const fs::path& message) {
+        return binary_path() + " --state " + state_.string() + " sendmail -t < " +
+               message.string() + " 2>&1";
+    }
+    // Until the SMTP server has a message with `subject` (at most 30 s).
+    static void await_delivery(const std::string& subject) {
+        for (int i = 0; i < 300 && copies_in_maildir(subject) == 0; ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+};
+
+// The state database locked by another process for longer than
+// postbridge waits (10 s): a Python sqlite3 connection inside BEGIN
+// EXCLUSIVE, as an administrator's sqlite3 shell left in a transaction
+// would hold it.
+class LockedState : public NotAccepted {
+  protected:
     void lock() {
         holder_ = std::make_unique<Child>(
             "python3 -c 'import sqlite3, sys, time\n"
@@ -495,24 +536,11 @@ class LockedState : public CliWithPeers {
         ASSERT_EQ(holder_->first_line(), "locked");
     }
     void unlock() { holder_.reset(); }
-    // What the path said, with the state directory's name as STATE; the
-    // row of docs/faults.md.
-    void check_row(const std::string& path, int code, const std::string& said) {
-        std::string shown = said.substr(0, said.find('\n'));
-        for (auto at = shown.find(state_.string()); at != std::string::npos;
-             at = shown.find(state_.string()))
-            shown.replace(at, state_.string().size(), "STATE");
-        EXPECT_NE(shown.find("(code " + std::to_string(code) + ")"), std::string::npos) << said;
-        test::check_row("| the state database locked by another process | " + path + " | " +
-                        std::to_string(code) + " | " + shown +
-                        " | not accepted: nothing queued, the sender tries again |");
+    void check_row(const std::string& path, const std::string& said) {
+        EXPECT_NE(said.find("(code 651)"), std::string::npos) << said;
+        NotAccepted::check_row(kLocked, path, "651", said);
     }
-    // Nothing was accepted: no job at all.
-    void expect_no_job() {
-        auto list = pb("jobs --json");
-        EXPECT_EQ(list.status, 0) << list.out;
-        EXPECT_EQ(list.out.find("\"job\""), std::string::npos) << list.out;
-    }
+    static constexpr const char* kLocked = "the state database locked by another process";
 
     std::unique_ptr<Child> holder_;
 };
@@ -523,7 +551,7 @@ TEST_F(LockedState, SendWait) {
     lock();
     auto r = pb(send);
     EXPECT_EQ(r.status, 75) << r.out;  // not accepted: try again later
-    check_row("send --wait", 651, r.out);
+    check_row("send --wait", r.out);
     unlock();
     expect_no_job();
     EXPECT_EQ(pb(send).status, 0);
@@ -532,15 +560,11 @@ TEST_F(LockedState, SendWait) {
 
 TEST_F(LockedState, Sendmail) {
     const std::string subject = "fault-locked-sendmail-" + std::to_string(::getpid());
-    const fs::path message = state_ / "message.eml";
-    std::ofstream(message) << "From: alice@example.test\nTo: bob@example.test\nSubject: " << subject
-                           << "\n\nx\n";
-    const std::string sendmail = binary_path() + " --state " + state_.string() + " sendmail -t < " +
-                                 message.string() + " 2>&1";
+    const std::string sendmail = sendmail_command(message(subject, 1));
     lock();
     auto r = run_command(sendmail);
     EXPECT_EQ(r.status, 75) << r.out;  // EX_TEMPFAIL: cron's mail says so
-    check_row("sendmail", 651, r.out);
+    check_row("sendmail", r.out);
     unlock();
     expect_no_job();
     EXPECT_EQ(run_command(sendmail).status, 0);
@@ -563,9 +587,7 @@ TEST_F(LockedState, Relay) {
     EXPECT_EQ(r.out.substr(0, 1), "4") << r.out;  // temporary: the device tries again
     unlock();
     // No job, so no job code: the device's reply is what there is to see.
-    test::check_row("| the state database locked by another process | relay | 451 | " +
-                    r.out.substr(0, r.out.find('\n')) +
-                    " | not accepted: nothing queued, the device tries again |");
+    NotAccepted::check_row(kLocked, "relay", "451", r.out, "device");
     ASSERT_EQ(device_sends(port, subject, state_).status, 0);
     const std::string id = [&] {
         auto list = pb("jobs --json");
@@ -573,12 +595,159 @@ TEST_F(LockedState, Relay) {
         if (j.is_array() && !j.empty()) j = j[0];
         return j.is_object() ? std::to_string(j.value("job", 0)) : std::string("0");
     }();
-    for (int i = 0; i < 300 && copies_in_maildir(subject) == 0; ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    await_delivery(subject);
     serve.kill(SIGTERM);
     EXPECT_EQ(copies_in_maildir(subject), 1);
     EXPECT_EQ(id, "1") << "the refused scan left a job behind";
 }
+
+// The spool's filesystem full (a 2 MB tmpfs, a 3 MB scan) or read-only,
+// made for postbridge alone by tests/faults/isolate.py (a mount namespace
+// of its own): the scan is not accepted, nothing of it is left, and the
+// same scan sent again once the spool is writable goes out once. On the full
+// one a small message is still accepted: the space of the refused one was
+// given back.
+struct SpoolCell {
+    std::string key;      // the test's name
+    std::string name;     // the fault as the table names it
+    std::string isolate;  // isolate.py's option, STATE for the state directory
+    bool small_fits;      // a small message is accepted meanwhile
+};
+
+void PrintTo(const SpoolCell& c, std::ostream* os) {
+    *os << c.key;
+}
+
+class SpoolFault : public NotAccepted, public ::testing::WithParamInterface<SpoolCell> {
+  protected:
+    // `command` run with the spool as the cell makes it.
+    std::string isolated(const std::string& command) {
+        std::string option = GetParam().isolate;
+        option.replace(option.find("STATE"), 5, state_.string());
+        return "python3 " + source_dir() + "/tests/faults/isolate.py " + option + " -- " + command;
+    }
+    // The spool's files but the owners' lock files, listed by a command
+    // run as isolated() (what the faulty spool holds).
+    std::string spool_files_command() {
+        return "find " + (state_ / "spool").string() + " -type f ! -path '*/owners/*'";
+    }
+    // The scan's send, then (where it fits) a small one, then the spool's
+    // files, all in one isolated shell; each part's output and status.
+    struct Run {
+        CommandResult scan, small;
+        std::string left;
+    };
+    Run run_isolated(const std::string& scan, const std::string& small) {
+        const fs::path out = state_.string() + ".run";
+        fs::create_directories(out);
+        const fs::path script = out / "run.sh";
+        std::ofstream(script) << scan << " > " << (out / "scan").string() << " 2>&1\n"
+                              << "echo $? > " << (out / "scan.status").string() << "\n"
+                              << small << " > " << (out / "small").string() << " 2>&1\n"
+                              << "echo $? > " << (out / "small.status").string() << "\n"
+                              << spool_files_command() << " > " << (out / "left").string() << "\n";
+        const auto r = run_command(isolated("sh " + script.string()) + " 2>&1");
+        EXPECT_EQ(r.status, 0) << r.out;
+        auto read = [&](const char* name) {
+            std::ifstream in(out / name);
+            return std::string((std::istreambuf_iterator<char>(in)),
+                               std::istreambuf_iterator<char>());
+        };
+        Run run;
+        run.scan = {std::atoi(read("scan.status").c_str()), read("scan")};
+        run.small = {std::atoi(read("small.status").c_str()), read("small")};
+        run.left = read("left");
+        fs::remove_all(out);
+        return run;
+    }
+    void check_not_accepted(const std::string& path, const Run& run, const std::string& subject) {
+        EXPECT_EQ(run.scan.status, 75) << run.scan.out;  // not accepted: try again later
+        EXPECT_NE(run.scan.out.find("(code 651)"), std::string::npos) << run.scan.out;
+        check_row(GetParam().name, path, "651", run.scan.out);
+        EXPECT_EQ(run.left, "") << "the refused scan left files in the spool";
+        if (GetParam().small_fits) {
+            EXPECT_EQ(run.small.status, 0) << "a small message was not accepted: " << run.small.out;
+        } else {
+            EXPECT_EQ(run.small.status, 75) << run.small.out;
+        }
+        expect_no_job(subject);
+    }
+};
+
+TEST_P(SpoolFault, SendWait) {
+    const std::string base =
+        "fault-spool-" + GetParam().key + "-send-" + std::to_string(::getpid());
+    const std::string subject = base + "-scan";
+    const fs::path scan = make_scan(state_);
+    const std::string pb_cmd = binary_path() + " --state " + state_.string();
+    const std::string send = pb_cmd + " send --to bob@example.test --subject " + subject +
+                             " --body x --attach " + scan.string() + " --wait";
+    const std::string small =
+        pb_cmd + " send --to bob@example.test --subject " + base + "-small --body x --wait";
+    const Run run = run_isolated(send, small);
+    check_not_accepted("send --wait", run, subject);
+    EXPECT_EQ(copies_in_maildir(base + "-small"), GetParam().small_fits ? 1 : 0);
+    EXPECT_EQ(run_command(send + " 2>&1").status, 0);
+    EXPECT_EQ(copies_in_maildir(subject), 1);
+}
+
+TEST_P(SpoolFault, Sendmail) {
+    const std::string base =
+        "fault-spool-" + GetParam().key + "-sendmail-" + std::to_string(::getpid());
+    const std::string subject = base + "-scan";
+    const std::string sendmail = sendmail_command(message(subject, 120000));
+    const std::string small = sendmail_command(message(base + "-small", 1));
+    const Run run = run_isolated(sendmail, small);
+    check_not_accepted("sendmail", run, subject);
+    EXPECT_EQ(copies_in_maildir(base + "-small"), GetParam().small_fits ? 1 : 0);
+    EXPECT_EQ(run_command(sendmail).status, 0);
+    EXPECT_EQ(copies_in_maildir(subject), 1);
+}
+
+// serve with the faulty spool: the device's scan gets a temporary refusal
+// and nothing is kept; serve itself stays up (and says so once a minute,
+// not in a flood). The scan sent again to a serve whose spool is writable
+// goes out once.
+TEST_P(SpoolFault, Relay) {
+    ASSERT_EQ(pb("config set relay.allowed_networks 127.0.0.1/32").status, 0);
+    const std::string subject =
+        "fault-spool-" + GetParam().key + "-relay-" + std::to_string(::getpid());
+    const fs::path log = state_.string() + ".serve.log";
+    {
+        ServeProcess serve(state_, log.string(), isolated(""));
+        serve.start("--json --relay 127.0.0.1:0");
+        const std::string port = relay_port(log);
+        ASSERT_FALSE(port.empty()) << "serve named no relay address";
+        auto r = device_sends(port, subject, state_);
+        EXPECT_EQ(r.status, 1) << "the relay took the scan with its spool " << GetParam().key;
+        EXPECT_EQ(r.out.substr(0, 1), "4") << r.out;  // temporary: the device tries again
+        check_row(GetParam().name, "relay", "451", r.out, "device");
+        serve.kill(SIGTERM);
+    }
+    expect_no_job();
+    {
+        // Its delivery met the spool at every pass: one line of it.
+        std::ifstream in(log);
+        int errors = 0;
+        for (std::string line; std::getline(in, line);)
+            if (line.find("delivery: code 651") != std::string::npos) ++errors;
+        EXPECT_LE(errors, 1) << "serve flooded its log with the spool's error";
+    }
+    ServeProcess serve(state_, log.string());
+    serve.start("--json --relay 127.0.0.1:0");
+    ASSERT_EQ(device_sends(relay_port(log), subject, state_).status, 0);
+    await_delivery(subject);
+    serve.kill(SIGTERM);
+    EXPECT_EQ(copies_in_maildir(subject), 1);
+}
+
+const SpoolCell kSpoolCells[] = {
+    {"full", "the spool's filesystem full", "--tmpfs STATE/spool:2m", true},
+    {"read_only", "the spool's filesystem read-only", "--read-only STATE/spool", false},
+};
+
+INSTANTIATE_TEST_SUITE_P(Spool, SpoolFault, ::testing::ValuesIn(kSpoolCells),
+                         [](const ::testing::TestParamInfo<SpoolCell>& p) { return p.param.key; });
 
 }  // namespace
 }  // namespace pb::test
