@@ -153,6 +153,41 @@ TEST_P(QueueSuite, ClaimSkipsJobsNotYetDue) {
     EXPECT_EQ(spool_->claim("email", 10)->size(), 1U);
 }
 
+// The clock jumping (an NTP step, a fixed RTC): 2 hours back, a job deferred
+// for 5 minutes on the clock as it was is tried now rather than in 2 hours
+// and 5 minutes, and defers again on the clock as it is; 2 hours forward,
+// it is simply due.
+TEST_P(QueueSuite, AClockGoingBackTwoHoursDoesNotStrandADeferredJob) {
+    const JobId id = accept();
+    (void)spool_->claim("email", 1);
+    const TimePoint before = clock_.now();
+    Attempt a{JobState::queued, fail(Errc::cannot_connect, "refused"), false,
+              "S: nothing\n",   before + std::chrono::minutes{5},      {}};
+    ASSERT_TRUE(spool_->finish_attempt(id, a).ok());
+    clock_.set(before - std::chrono::hours{2});
+    EXPECT_EQ(**spool_->next_due("email"), clock_.now()) << "the engine would sleep 2 hours";
+    EXPECT_EQ(*spool_->due_profiles(), std::vector<std::string>{"email"});
+    auto again = spool_->claim("email", 10);
+    ASSERT_EQ(again->size(), 1U);
+    // Deferred on the clock as it is now: not due until its new time.
+    Attempt b = a;
+    b.next_attempt_at = clock_.now() + std::chrono::minutes{5};
+    ASSERT_TRUE(spool_->finish_attempt(id, b).ok());
+    EXPECT_TRUE(spool_->claim("email", 10)->empty());
+    EXPECT_EQ(**spool_->next_due("email"), clock_.now() + std::chrono::minutes{5});
+}
+
+TEST_P(QueueSuite, AClockGoingForwardTwoHoursMakesADeferredJobDue) {
+    const JobId id = accept();
+    (void)spool_->claim("email", 1);
+    Attempt a{JobState::queued, fail(Errc::cannot_connect, "refused"),  false,
+              "S: nothing\n",   clock_.now() + std::chrono::minutes{5}, {}};
+    ASSERT_TRUE(spool_->finish_attempt(id, a).ok());
+    clock_.advance(std::chrono::hours{2});
+    EXPECT_EQ(spool_->claim("email", 10)->size(), 1U);
+    EXPECT_EQ(get(id).attempts, 2);
+}
+
 TEST_P(QueueSuite, ASentJobDropsItsBodyAndKeepsItsHistory) {
     const JobId id = accept();
     auto c = spool_->claim("email", 1);
