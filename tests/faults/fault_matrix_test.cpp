@@ -9,7 +9,9 @@
 // from what postbridge does: a changed code or remedy fails its cell until
 // the table says so too. PB_FAULTS_PRINT=1 prints the rows as they are.
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -74,6 +76,10 @@ class Child {
     const std::string& issuer() const { return issuer_; }
     void arm() { signal(SIGUSR1, "armed"); }
     void disarm() { signal(SIGUSR2, "disarmed"); }
+    // Until it says `line` next (proxy.mjs's "holding").
+    void expect(const std::string& line) {
+        ASSERT_EQ(next_line(), line) << "the helper did not say " << line;
+    }
 
   private:
     std::string next_line() {
@@ -153,7 +159,44 @@ void PrintTo(const Cell& c, std::ostream* os) {
     *os << c.fault;
 }
 
-class FaultMatrix : public CliWithPeers, public ::testing::WithParamInterface<Cell> {
+// What every group of cells shares: a signed-in profile, its SMTP server
+// pointed at, and its jobs read as `jobs show --json` gives them.
+class MatrixBase : public CliWithPeers {
+  protected:
+    void sign_in() {
+        auto lines = signin_as_user("approve");
+        ASSERT_FALSE(lines.empty());
+        ASSERT_EQ(lines.back().dump(), "0") << "the sign-in failed";
+    }
+    void point_at(const std::string& port) {
+        ASSERT_EQ(pb("config set email.smtp.port " + port).status, 0);
+    }
+    // The newest job, which must be the one with `subject`; its number.
+    std::string newest_job(const std::string& subject) {
+        auto list = pb("jobs --json");
+        auto first = nlohmann::json::parse(list.out.substr(0, list.out.find('\n')), nullptr, false);
+        if (first.is_array() && !first.empty()) first = first[0];
+        EXPECT_TRUE(first.is_object()) << list.out;
+        if (!first.is_object()) return "0";
+        EXPECT_EQ(first.value("subject", ""), subject);
+        return std::to_string(first.value("job", 0));
+    }
+    // Until serve's first attempt at the job is recorded (at most 60 s: an
+    // OAuth server that never answers takes 30).
+    void await_first_attempt(const std::string& id) {
+        for (int i = 0; i < 600; ++i) {
+            const auto j = job(id);
+            if (j.value("attempts", 0) >= 1 && j.value("state", "") != "sending") return;
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+    }
+    nlohmann::json job(const std::string& id) {
+        auto r = pb("jobs show " + id + " --json");
+        return nlohmann::json::parse(r.out, nullptr, false);
+    }
+};
+
+class FaultMatrix : public MatrixBase, public ::testing::WithParamInterface<Cell> {
   protected:
     void SetUp() override {
         CliWithPeers::SetUp();
@@ -168,14 +211,6 @@ class FaultMatrix : public CliWithPeers, public ::testing::WithParamInterface<Ce
             ASSERT_EQ(pb("config set email.oauth.issuer " + idp_->issuer()).status, 0);
         }
         sign_in();
-    }
-    void sign_in() {
-        auto lines = signin_as_user("approve");
-        ASSERT_FALSE(lines.empty());
-        ASSERT_EQ(lines.back().dump(), "0") << "the sign-in failed";
-    }
-    void point_at(const std::string& port) {
-        ASSERT_EQ(pb("config set email.smtp.port " + port).status, 0);
     }
     // The cell's fault, made: the SMTP proxy started and the profile's
     // server set to it, or the access token expired and the IdP proxy armed.
@@ -212,29 +247,6 @@ class FaultMatrix : public CliWithPeers, public ::testing::WithParamInterface<Ce
     }
     void check(const Cell& c, const std::string& path, const std::string& id,
                const std::string& subject);
-    // The newest job, which must be the one with `subject`; its number.
-    std::string newest_job(const std::string& subject) {
-        auto list = pb("jobs --json");
-        auto first = nlohmann::json::parse(list.out.substr(0, list.out.find('\n')), nullptr, false);
-        if (first.is_array() && !first.empty()) first = first[0];
-        EXPECT_TRUE(first.is_object()) << list.out;
-        if (!first.is_object()) return "0";
-        EXPECT_EQ(first.value("subject", ""), subject);
-        return std::to_string(first.value("job", 0));
-    }
-    // Until serve's first attempt at the job is recorded (at most 60 s: an
-    // OAuth server that never answers takes 30).
-    void await_first_attempt(const std::string& id) {
-        for (int i = 0; i < 600; ++i) {
-            const auto j = job(id);
-            if (j.value("attempts", 0) >= 1 && j.value("state", "") != "sending") return;
-            std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        }
-    }
-    nlohmann::json job(const std::string& id) {
-        auto r = pb("jobs show " + id + " --json");
-        return nlohmann::json::parse(r.out, nullptr, false);
-    }
     // After the fault: the servers as they are, and the job retried by hand
     // and the queue run, or, where the grant was refused, a new sign-in; it
     // must arrive, once more.
@@ -290,14 +302,17 @@ std::string relay_port(const fs::path& log) {
     return port;
 }
 
-// A legacy device handing a 3 MB scan to the relay at `port`: Python's
-// smtplib, as test-peers.md's reference client. Its output is the reply it
-// got when the relay refused.
-CommandResult device_sends(const std::string& port, const std::string& subject,
-                           const fs::path& dir) {
+// A legacy device handing a scan of `lines` lines (120000: 3 MB) to the relay
+// at `port`: Python's smtplib, as test-peers.md's reference client; the
+// script, and its run, whose output is the reply it got when the relay
+// refused.
+fs::path device_script(const std::string& port, const std::string& subject, const fs::path& dir,
+                       int lines = 120000) {
     const std::string device =
         "import smtplib, sys\n"
-        "body = ''.join('a line of a scan, %d\\r\\n' % i for i in range(120000))\n"
+        "body = ''.join('a line of a scan, %d\\r\\n' % i for i in range(" +
+        std::to_string(lines) +
+        "))\n"
         "msg = 'From: scanner@example.test\\r\\nTo: bob@example.test\\r\\nSubject: " +
         subject +
         "\\r\\n\\r\\n' + body\n"
@@ -312,15 +327,32 @@ CommandResult device_sends(const std::string& port, const std::string& subject,
         "s.quit()\n";
     const fs::path script = dir / "device.py";
     std::ofstream(script) << device;
-    return run_command("python3 " + script.string() + " 2>&1");
+    return script;
+}
+
+CommandResult device_sends(const std::string& port, const std::string& subject, const fs::path& dir,
+                           int lines = 120000) {
+    return run_command("python3 " + device_script(port, subject, dir, lines).string() + " 2>&1");
 }
 
 // A 3 MB scan: more than the sockets hold, so a cut during DATA finds the
-// client still sending the body, not waiting after its final dot.
-fs::path make_scan(const fs::path& dir) {
+// client still sending the body, not waiting after its final dot. (`bytes`:
+// smaller, where the fault is met before the message.)
+fs::path make_scan(const fs::path& dir, std::size_t bytes = 3 << 20) {
     const fs::path scan = dir / "scan.pdf";
-    std::ofstream(scan, std::ios::binary) << std::string(3 << 20, 'P');
+    std::ofstream(scan, std::ios::binary) << std::string(bytes, 'P');
     return scan;
+}
+
+// The size of a cell's message: 3 MB where the SMTP exchange is cut (it
+// must be mid-body when cut during DATA), 64 KB where the fault comes
+// before any message is sent (the OAuth server, DNS), which keeps CI's
+// sanitizer builds quick. Lines of a report or a relayed scan alike.
+std::size_t scan_bytes(const Cell& c) {
+    return c.part == Part::smtp ? std::size_t{3} << 20 : std::size_t{64} << 10;
+}
+int report_lines(const Cell& c) {
+    return c.part == Part::smtp ? 120000 : 2500;
 }
 
 std::string unique_subject(const Cell& c, const std::string& path) {
@@ -354,7 +386,7 @@ TEST_P(FaultMatrix, SendWait) {
     const std::string subject = unique_subject(c, "send");
     auto r =
         pb_under(c, "send --to bob@example.test --subject '" + subject + "' --body x --attach " +
-                        make_scan(state_).string() + " --wait --json");
+                        make_scan(state_, scan_bytes(c)).string() + " --wait --json");
     EXPECT_EQ(r.status, 75) << r.out;  // EX_TEMPFAIL: accepted, not yet sent
     check(c, "send --wait", newest_job(subject), subject);
 }
@@ -369,7 +401,7 @@ TEST_P(FaultMatrix, Sendmail) {
     {
         std::ofstream out(message, std::ios::binary);
         out << "From: alice@example.test\nTo: bob@example.test\nSubject: " << subject << "\n\n";
-        for (int i = 0; i < 120000; ++i) out << "a line of a long report, " << i << "\n";
+        for (int i = 0; i < report_lines(c); ++i) out << "a line of a long report, " << i << "\n";
     }
     auto r = run_command(isolated(c) + binary_path() + " --state " + state_.string() +
                          " sendmail -t < " + message.string() + " 2>&1");
@@ -390,7 +422,7 @@ TEST_P(FaultMatrix, ServeDelivery) {
         ServeProcess serve(state_, state_.string() + ".serve.log", isolated(c));
         serve.start();
         auto r = pb("send --to bob@example.test --subject '" + subject + "' --body x --attach " +
-                    make_scan(state_).string() + " --json");
+                    make_scan(state_, scan_bytes(c)).string() + " --json");
         ASSERT_EQ(r.status, 0) << r.out;
         id = newest_job(subject);
         await_first_attempt(id);
@@ -414,7 +446,7 @@ TEST_P(FaultMatrix, Relay) {
         serve.start("--json --relay 127.0.0.1:0");
         const std::string port = relay_port(log);
         ASSERT_FALSE(port.empty()) << "serve named no relay address";
-        auto r = device_sends(port, subject, state_);
+        auto r = device_sends(port, subject, state_, report_lines(c));
         ASSERT_EQ(r.status, 0) << "the relay did not take the scan: " << r.out;
         id = newest_job(subject);
         await_first_attempt(id);
@@ -474,13 +506,11 @@ INSTANTIATE_TEST_SUITE_P(Dns, FaultMatrix, ::testing::ValuesIn(kDnsCells), cell_
 // The faults at which nothing can be accepted: there is no job, and each
 // path says so (651, or a temporary reply to the device) and keeps nothing;
 // the same send, tried again once the fault is gone, goes out once.
-class NotAccepted : public CliWithPeers {
+class NotAccepted : public MatrixBase {
   protected:
     void SetUp() override {
         CliWithPeers::SetUp();
-        auto lines = signin_as_user("approve");
-        ASSERT_FALSE(lines.empty());
-        ASSERT_EQ(lines.back().dump(), "0") << "the sign-in failed";
+        sign_in();
     }
     // The first line `said`, with the state directory's name as STATE, in
     // the row of docs/faults.md of `fault` on `path`.
@@ -748,6 +778,185 @@ const SpoolCell kSpoolCells[] = {
 
 INSTANTIATE_TEST_SUITE_P(Spool, SpoolFault, ::testing::ValuesIn(kSpoolCells),
                          [](const ::testing::TestParamInfo<SpoolCell>& p) { return p.param.key; });
+
+// A process killed with SIGKILL (the OOM killer, a power cut of the
+// process) in the middle of a message: caught there by proxy.mjs's
+// hold:DATA, killed, and the job looked at; then the next run (a flush, or
+// serve started again) takes the job back and it goes out, once, since the
+// message never reached its final dot. A relayed scan cut mid-DATA by serve's
+// death was never accepted: the device sends it again.
+class Killed : public MatrixBase {
+  protected:
+    void SetUp() override {
+        CliWithPeers::SetUp();
+        sign_in();
+    }
+    // The proxy, holding the message of the client to `port` after its
+    // first 1000 bytes.
+    std::unique_ptr<Child> holding_proxy(const std::string& port) {
+        const auto& p = Peers::get();
+        return Child::proxy("proxy.mjs", "--target-port " + port + " --cert '" +
+                                             p.at("PB_CERT_DIR") + "/server.pem' --key '" +
+                                             p.at("PB_CERT_DIR") +
+                                             "/server.key' --fault hold:DATA");
+    }
+    // `command` started in the background; its process id.
+    static pid_t start(const std::string& command) {
+        return static_cast<pid_t>(
+            std::stoi(run_command(command + " > /dev/null 2>&1 & echo $!").out));
+    }
+    // SIGKILL to `pid`, and until it is gone.
+    static void kill9(pid_t pid) {
+        const int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+        ASSERT_GE(fd, 0) << "the process was gone before it was killed";
+        ::kill(pid, SIGKILL);
+        pollfd gone{fd, POLLIN, 0};
+        while (::poll(&gone, 1, -1) < 0 && errno == EINTR) {
+        }
+        ::close(fd);
+    }
+    // The row: the job once its process was killed, and once the next run
+    // (a flush, a send --wait, serve's start) took it back and sent it.
+    void check_row(const std::string& path, const nlohmann::json& killed,
+                   const nlohmann::json& sent) {
+        test::check_row("| the sending process killed with SIGKILL mid-message | " + path +
+                        " | none | the job stays " + killed.value("state", "") +
+                        " until the next run" + " | taken back by the next run and sent; " +
+                        (sent.value("maybe_duplicate", false) ? "flagged maybe-duplicate, " : "") +
+                        "delivered once (cut before its final dot) |");
+    }
+    // The next run: the job taken back and sent.
+    nlohmann::json next_run(const std::string& id) {
+        point_at(Peers::get().at("PB_SMTP_PORT"));
+        auto r = pb("flush");
+        EXPECT_EQ(r.status, 0) << r.out;
+        return job(id);
+    }
+};
+
+TEST_F(Killed, SendWait) {
+    const auto proxy = holding_proxy(Peers::get().at("PB_SMTP_PORT"));
+    point_at(proxy->port());
+    const std::string subject = "fault-killed-send-" + std::to_string(::getpid());
+    const pid_t pid = start(binary_path() + " --state " + state_.string() +
+                            " send --to bob@example.test --subject " + subject +
+                            " --body x --attach " + make_scan(state_).string() + " --wait");
+    proxy->expect("holding");
+    kill9(pid);
+    const std::string id = newest_job(subject);
+    const auto killed = job(id);
+    EXPECT_EQ(killed.value("state", ""), "sending") << killed.dump();
+    const auto sent = next_run(id);
+    EXPECT_EQ(sent.value("state", ""), "sent") << sent.dump();
+    check_row("send --wait", killed, sent);
+    EXPECT_EQ(copies_in_maildir(subject), 1);
+}
+TEST_F(Killed, Sendmail) {
+    const auto proxy = holding_proxy(Peers::get().at("PB_SMTP_PORT"));
+    point_at(proxy->port());
+    const std::string subject = "fault-killed-sendmail-" + std::to_string(::getpid());
+    const fs::path message = state_ / "message.eml";
+    {
+        std::ofstream out(message, std::ios::binary);
+        out << "From: alice@example.test\nTo: bob@example.test\nSubject: " << subject << "\n\n";
+        for (int i = 0; i < 120000; ++i) out << "a line of a long report, " << i << "\n";
+    }
+    const pid_t pid =
+        start(binary_path() + " --state " + state_.string() + " sendmail -t < " + message.string());
+    proxy->expect("holding");
+    kill9(pid);
+    const std::string id = newest_job(subject);
+    const auto killed = job(id);
+    EXPECT_EQ(killed.value("state", ""), "sending") << killed.dump();
+    const auto sent = next_run(id);
+    EXPECT_EQ(sent.value("state", ""), "sent") << sent.dump();
+    check_row("sendmail", killed, sent);
+    EXPECT_EQ(copies_in_maildir(subject), 1);
+}
+
+// serve killed while its delivery is mid-message; started again, it takes
+// the job back and sends it.
+TEST_F(Killed, ServeDelivery) {
+    const auto proxy = holding_proxy(Peers::get().at("PB_SMTP_PORT"));
+    point_at(proxy->port());
+    const std::string subject = "fault-killed-serve-" + std::to_string(::getpid());
+    const fs::path log = state_.string() + ".serve.log";
+    std::string id;
+    {
+        ServeProcess serve(state_, log.string());
+        serve.start();
+        ASSERT_EQ(pb("send --to bob@example.test --subject " + subject + " --body x --attach " +
+                     make_scan(state_).string())
+                      .status,
+                  0);
+        id = newest_job(subject);
+        proxy->expect("holding");
+        serve.kill(SIGKILL);
+    }
+    const auto killed = job(id);
+    EXPECT_EQ(killed.value("state", ""), "sending") << killed.dump();
+    point_at(Peers::get().at("PB_SMTP_PORT"));
+    {
+        ServeProcess serve(state_, log.string());
+        serve.start();
+        await_first_attempt(id);
+        serve.kill(SIGTERM);
+    }
+    const auto sent = job(id);
+    EXPECT_EQ(sent.value("state", ""), "sent") << sent.dump();
+    test::check_row(
+        "| the sending process killed with SIGKILL mid-message | serve | none | the job "
+        "stays " +
+        killed.value("state", "") + " until the next run | taken back by the next run and sent; " +
+        (sent.value("maybe_duplicate", false) ? "flagged maybe-duplicate, " : "") +
+        "delivered once (cut before its final dot) |");
+    EXPECT_EQ(copies_in_maildir(subject), 1);
+}
+
+// serve killed while a device is mid-message to its relay: nothing was
+// accepted (no 250), so nothing is queued; the device, whose connection
+// dropped, sends the scan again to serve started again, and it goes out
+// once.
+TEST_F(Killed, Relay) {
+    ASSERT_EQ(pb("config set relay.allowed_networks 127.0.0.1/32").status, 0);
+    const std::string subject = "fault-killed-relay-" + std::to_string(::getpid());
+    const fs::path log = state_.string() + ".serve.log";
+    const fs::path said = state_ / "device.out";
+    {
+        ServeProcess serve(state_, log.string());
+        serve.start("--json --relay 127.0.0.1:0");
+        const auto proxy = holding_proxy(relay_port(log));
+        const pid_t device = static_cast<pid_t>(std::stoi(
+            run_command("python3 " + device_script(proxy->port(), subject, state_).string() +
+                        " > " + said.string() + " 2>&1 & echo $!")
+                .out));
+        const int fd = static_cast<int>(::syscall(SYS_pidfd_open, device, 0));
+        proxy->expect("holding");
+        serve.kill(SIGKILL);
+        // The device gives up on its own: the proxy hangs up once serve has.
+        pollfd gone{fd, POLLIN, 0};
+        while (::poll(&gone, 1, -1) < 0 && errno == EINTR) {
+        }
+        ::close(fd);
+    }
+    std::ifstream in(said);
+    const std::string out((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_NE(out.find("Disconnected"), std::string::npos)
+        << "the device was told nothing: " << out;
+    EXPECT_EQ(pb("jobs --json").out.find(subject), std::string::npos) << "a cut scan was queued";
+    {
+        ServeProcess serve(state_, log.string());
+        serve.start("--json --relay 127.0.0.1:0");
+        ASSERT_EQ(device_sends(relay_port(log), subject, state_).status, 0);
+        await_first_attempt(newest_job(subject));
+        serve.kill(SIGTERM);
+    }
+    test::check_row(
+        "| serve killed with SIGKILL mid-message | relay | none | the device's "
+        "connection drops before its 250: nothing accepted, nothing queued | the "
+        "device sends it again; delivered once |");
+    EXPECT_EQ(copies_in_maildir(subject), 1);
+}
 
 }  // namespace
 }  // namespace pb::test

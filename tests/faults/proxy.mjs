@@ -21,6 +21,10 @@
 //   after:DOT         the final dot reaches the server and it answers, but the
 //                     answer never reaches the client: the message is
 //                     delivered and the client cannot know
+//   hold:DATA         after the first 1000 bytes of the message, stop reading
+//                     from the client and print "holding": the client is
+//                     caught mid-message, for a test to kill it (or the
+//                     server behind) there
 // Prints {"port":N} once listening; runs until killed.
 import fs from 'node:fs';
 import net from 'node:net';
@@ -41,7 +45,7 @@ const { values: opt } = parseArgs({
 const fault = opt.fault;
 const [when, command] = fault.includes(':') ? fault.split(':') : [fault, ''];
 const known = ['pass', 'refuse', 'silent', 'after:EHLO', 'after:STARTTLS', 'after:AUTH',
-  'after:MAIL', 'after:RCPT', 'during:DATA', 'after:DOT'];
+  'after:MAIL', 'after:RCPT', 'during:DATA', 'after:DOT', 'hold:DATA'];
 if (!known.includes(fault)) {
   console.error(`proxy.mjs: unknown fault '${fault}' (one of ${known.join(', ')})`);
   process.exit(2);
@@ -81,6 +85,7 @@ function relay(plainClient) {
   let serverBuf = Buffer.alloc(0);
   const pending = [];        // commands sent upstream, awaiting their reply
   let cut = false;
+  let held = false;          // hold:DATA: the client is no longer read
 
   const end = () => {
     if (cut) return;
@@ -91,7 +96,7 @@ function relay(plainClient) {
   const onError = () => end();
 
   const onClientData = (chunk) => {
-    if (cut) return;
+    if (cut || held) return;
     clientBuf = Buffer.concat([clientBuf, chunk]);
     for (;;) {
       if (inData) {
@@ -101,6 +106,13 @@ function relay(plainClient) {
         if (fault === 'during:DATA' && dataBytes + part.length >= 1000) {
           upstream.write(part.subarray(0, Math.max(0, 1000 - dataBytes)));
           end();
+          return;
+        }
+        if (fault === 'hold:DATA' && dataBytes + part.length >= 1000) {
+          upstream.write(part.subarray(0, Math.max(0, 1000 - dataBytes)));
+          held = true;
+          client.pause();
+          console.log('holding');
           return;
         }
         dataBytes += part.length;
