@@ -116,6 +116,19 @@ int copies_in_maildir(const std::string& needle) {
     return n;
 }
 
+// Whether tests/faults/isolate.py can make its namespace here: as root, or
+// where unprivileged user namespaces are allowed (Debian's default). Where
+// not, its cells are skipped, saying why.
+bool namespaces_allowed() {
+    static const bool allowed =
+        run_command("python3 " + source_dir() + "/tests/faults/isolate.py -- true 2>&1").status ==
+        0;
+    return allowed;
+}
+const char* const kNoNamespaces =
+    "isolate.py cannot make a mount namespace here (not root, and unprivileged user namespaces "
+    "are off: sysctl kernel.unprivileged_userns_clone=1)";
+
 // Where a cell's fault is made: between postbridge and the SMTP server
 // (proxy.mjs), or between postbridge and the OAuth server (idp_proxy.mjs),
 // met by the refresh of an access token that has expired, or in the name
@@ -199,6 +212,7 @@ class MatrixBase : public CliWithPeers {
 class FaultMatrix : public MatrixBase, public ::testing::WithParamInterface<Cell> {
   protected:
     void SetUp() override {
+        if (GetParam().part == Part::dns && !namespaces_allowed()) GTEST_SKIP() << kNoNamespaces;
         CliWithPeers::SetUp();
         // A server that never speaks fails the attempt in seconds, not the
         // RFC 5321 five minutes.
@@ -650,6 +664,10 @@ void PrintTo(const SpoolCell& c, std::ostream* os) {
 
 class SpoolFault : public NotAccepted, public ::testing::WithParamInterface<SpoolCell> {
   protected:
+    void SetUp() override {
+        if (!namespaces_allowed()) GTEST_SKIP() << kNoNamespaces;
+        NotAccepted::SetUp();
+    }
     // `command` run with the spool as the cell makes it.
     std::string isolated(const std::string& command) {
         std::string option = GetParam().isolate;
