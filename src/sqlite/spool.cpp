@@ -28,14 +28,14 @@ using spool::RecipientResult;
 using spool::Submission;
 namespace {
 
-// A queued job is due when its time has come, or when it was last written
+// Due: a queued job is due when its time has come, or when it was last written
 // after now: the clock went back (an NTP step, a fixed RTC), and its wait
 // was counted on the clock as it was. Without this a job deferred a minute
 // before the clock went back 2 hours would wait 2 hours; with it, it is
-// tried once more now and waits again on the clock as it is. (?1 or ?2:
-// now.)
-constexpr std::string_view kDue = "(next_attempt_at <= ?1 OR updated_at > ?1)";
-constexpr std::string_view kDue2 = "(next_attempt_at <= ?2 OR updated_at > ?2)";
+// tried once more now and waits again on the clock as it is. (Instances
+// whose clocks differ by seconds at most try a job that much early.) The
+// queries that pick due jobs say "(next_attempt_at <= NOW OR updated_at >
+// NOW)".
 
 std::int64_t ms(TimePoint t) {
     return t.time_since_epoch().count();
@@ -411,13 +411,14 @@ Result<std::map<std::string, TimePoint>> SqliteSpool::oldest_waiting(bool with_h
 }
 
 Result<std::vector<std::string>> SqliteSpool::due_profiles() {
-    return profiles_where("state = 'queued' AND " + std::string(kDue), ms(clock_.now()));
+    return profiles_where("state = 'queued' AND (next_attempt_at <= ?1 OR updated_at > ?1)",
+                          ms(clock_.now()));
 }
 
 Result<std::optional<TimePoint>> SqliteSpool::next_due(std::optional<std::string> profile,
                                                        std::optional<TimePoint> after) {
     std::lock_guard lock(mu_);
-    // A job written after now is due now (kDue).
+    // A job written after now is due now (Due, above).
     auto st = db_.cached(
         "SELECT MIN(due) FROM (SELECT CASE WHEN updated_at > ?3 THEN ?3 ELSE next_attempt_at END "
         "AS due FROM jobs WHERE state = 'queued' AND (?1 IS NULL OR profile = ?1)) "
@@ -449,8 +450,10 @@ Result<std::vector<Job>> SqliteSpool::claim(const std::string& profile, std::siz
         auto pick =
             only ? db_.cached(
                        "SELECT id FROM jobs WHERE id = ?3 AND profile = ?1 AND state = 'queued'")
-                 : db_.cached("SELECT id FROM jobs WHERE profile = ?1 AND state = 'queued' AND " +
-                              std::string(kDue2) + " ORDER BY next_attempt_at, id LIMIT ?4");
+                 : db_.cached(
+                       "SELECT id FROM jobs WHERE profile = ?1 AND state = 'queued' AND "
+                       "(next_attempt_at <= ?2 OR updated_at > ?2) "
+                       "ORDER BY next_attempt_at, id LIMIT ?4");
         if (!pick) return pick.error();
         pick->bind(1, profile)
             .bind(2, now)
