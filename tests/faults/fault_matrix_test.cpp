@@ -529,13 +529,16 @@ class NotAccepted : public MatrixBase {
     // The first line `said`, with the state directory's name as STATE, in
     // the row of docs/faults.md of `fault` on `path`.
     void check_row(const std::string& fault, const std::string& path, const std::string& code,
-                   const std::string& said, const std::string& who = "sender") {
+                   const std::string& said, const std::string& next = not_accepted("sender")) {
         std::string shown = said.substr(0, said.find('\n'));
         for (auto at = shown.find(state_.string()); at != std::string::npos;
              at = shown.find(state_.string()))
             shown.replace(at, state_.string().size(), "STATE");
-        test::check_row("| " + fault + " | " + path + " | " + code + " | " + shown +
-                        " | not accepted: nothing queued, the " + who + " tries again |");
+        test::check_row("| " + fault + " | " + path + " | " + code + " | " + shown + " | " + next +
+                        " |");
+    }
+    static std::string not_accepted(const std::string& who) {
+        return "not accepted: nothing queued, the " + who + " tries again";
     }
     // Nothing was accepted: no job (of `subject`, when given).
     void expect_no_job(const std::string& subject = "") {
@@ -615,6 +618,33 @@ TEST_F(LockedState, Sendmail) {
     EXPECT_EQ(copies_in_maildir(subject), 1);
 }
 
+// serve starting while the lock is held cannot open its queue: it says so
+// and exits 1, and systemd starts it again (Restart=on-failure; each try
+// waits out the 10 s first). Once the lock is gone it starts, and the job
+// queued before goes out.
+TEST_F(LockedState, ServeDelivery) {
+    const std::string subject = "fault-locked-serve-" + std::to_string(::getpid());
+    ASSERT_EQ(pb("send --to bob@example.test --subject " + subject + " --body x").status, 0);
+    const std::string id = newest_job(subject);
+    lock();
+    auto r = pb("serve --web 127.0.0.1:0");
+    EXPECT_EQ(r.status, 1) << r.out;
+    EXPECT_NE(r.out.find("(code 651)"), std::string::npos) << r.out;
+    NotAccepted::check_row(kLocked, "serve", "651", r.out.substr(r.out.rfind("postbridge: ")),
+                           "serve exits 1 and systemd starts it again (Restart=on-failure); the "
+                           "queued job waits and goes out once serve is up");
+    unlock();
+    EXPECT_EQ(job(id).value("state", ""), "queued");
+    {
+        ServeProcess serve(state_, state_.string() + ".serve.log");
+        serve.start();
+        await_first_attempt(id);
+        serve.kill(SIGTERM);
+    }
+    EXPECT_EQ(job(id).value("state", ""), "sent");
+    EXPECT_EQ(copies_in_maildir(subject), 1);
+}
+
 // The device gets a temporary refusal to the end of its DATA and keeps its
 // scan; sent again once the lock is gone, it arrives once.
 TEST_F(LockedState, Relay) {
@@ -631,7 +661,7 @@ TEST_F(LockedState, Relay) {
     EXPECT_EQ(r.out.substr(0, 1), "4") << r.out;  // temporary: the device tries again
     unlock();
     // No job, so no job code: the device's reply is what there is to see.
-    NotAccepted::check_row(kLocked, "relay", "451", r.out, "device");
+    NotAccepted::check_row(kLocked, "relay", "451", r.out, not_accepted("device"));
     ASSERT_EQ(device_sends(port, subject, state_).status, 0);
     const std::string id = [&] {
         auto list = pb("jobs --json");
@@ -769,7 +799,7 @@ TEST_P(SpoolFault, Relay) {
         auto r = device_sends(port, subject, state_);
         EXPECT_EQ(r.status, 1) << "the relay took the scan with its spool " << GetParam().key;
         EXPECT_EQ(r.out.substr(0, 1), "4") << r.out;  // temporary: the device tries again
-        check_row(GetParam().name, "relay", "451", r.out, "device");
+        check_row(GetParam().name, "relay", "451", r.out, not_accepted("device"));
         serve.kill(SIGTERM);
     }
     expect_no_job();
