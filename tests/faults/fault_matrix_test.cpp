@@ -207,6 +207,14 @@ class MatrixBase : public CliWithPeers {
         auto r = pb("jobs show " + id + " --json");
         return nlohmann::json::parse(r.out, nullptr, false);
     }
+    // A message file for sendmail -t, `lines` lines long.
+    fs::path message(const std::string& subject, int lines) {
+        const fs::path file = state_ / (subject + ".eml");
+        std::ofstream out(file, std::ios::binary);
+        out << "From: alice@example.test\nTo: bob@example.test\nSubject: " << subject << "\n\n";
+        for (int i = 0; i < lines; ++i) out << "a line of a long report, " << i << "\n";
+        return file;
+    }
 };
 
 class FaultMatrix : public MatrixBase, public ::testing::WithParamInterface<Cell> {
@@ -411,14 +419,8 @@ TEST_P(FaultMatrix, Sendmail) {
     const Cell& c = GetParam();
     start_fault(c);
     const std::string subject = unique_subject(c, "sendmail");
-    const fs::path message = state_ / "message.eml";
-    {
-        std::ofstream out(message, std::ios::binary);
-        out << "From: alice@example.test\nTo: bob@example.test\nSubject: " << subject << "\n\n";
-        for (int i = 0; i < report_lines(c); ++i) out << "a line of a long report, " << i << "\n";
-    }
     auto r = run_command(isolated(c) + binary_path() + " --state " + state_.string() +
-                         " sendmail -t < " + message.string() + " 2>&1");
+                         " sendmail -t < " + message(subject, report_lines(c)).string() + " 2>&1");
     // Accepted into the queue: 0, as Postfix's sendmail; the delivery that
     // failed is the job's to tell.
     EXPECT_EQ(r.status, 0) << r.out;
@@ -546,14 +548,6 @@ class NotAccepted : public MatrixBase {
         EXPECT_EQ(list.status, 0) << list.out;
         const std::string needle = subject.empty() ? "\"job\"" : "\"" + subject + "\"";
         EXPECT_EQ(list.out.find(needle), std::string::npos) << list.out;
-    }
-    // A message file for sendmail -t, `lines` lines long.
-    fs::path message(const std::string& subject, int lines) {
-        const fs::path file = state_ / (subject + ".eml");
-        std::ofstream out(file, std::ios::binary);
-        out << "From: alice@example.test\nTo: bob@example.test\nSubject: " << subject << "\n\n";
-        for (int i = 0; i < lines; ++i) out << "a line of a long report, " << i << "\n";
-        return file;
     }
     std::string sendmail_command(const fs::path& message) {
         return binary_path() + " --state " + state_.string() + " sendmail -t < " +
@@ -869,57 +863,45 @@ class Killed : public MatrixBase {
                    const nlohmann::json& sent) {
         test::check_row("| the sending process killed with SIGKILL mid-message | " + path +
                         " | none | the job stays " + killed.value("state", "") +
-                        " until the next run" + " | taken back by the next run and sent; " +
+                        " until the next run | taken back by the next run and sent; " +
                         (sent.value("maybe_duplicate", false) ? "flagged maybe-duplicate, " : "") +
                         "delivered once (cut before its final dot) |");
     }
-    // The next run: the job taken back and sent.
-    nlohmann::json next_run(const std::string& id) {
+    // `command` (a send --wait, a sendmail) caught mid-message and killed;
+    // its job then, and once the next run (a flush) has taken it back.
+    void kill_mid_message(const std::string& path, const std::string& subject,
+                          const std::string& command) {
+        const auto proxy = holding_proxy(Peers::get().at("PB_SMTP_PORT"));
+        point_at(proxy->port());
+        const pid_t pid = start(command);
+        proxy->expect("holding");
+        kill9(pid);
+        const std::string id = newest_job(subject);
+        const auto killed = job(id);
+        EXPECT_EQ(killed.value("state", ""), "sending") << killed.dump();
         point_at(Peers::get().at("PB_SMTP_PORT"));
         auto r = pb("flush");
         EXPECT_EQ(r.status, 0) << r.out;
-        return job(id);
+        const auto sent = job(id);
+        EXPECT_EQ(sent.value("state", ""), "sent") << sent.dump();
+        check_row(path, killed, sent);
+        EXPECT_EQ(copies_in_maildir(subject), 1);
     }
 };
 
 TEST_F(Killed, SendWait) {
-    const auto proxy = holding_proxy(Peers::get().at("PB_SMTP_PORT"));
-    point_at(proxy->port());
     const std::string subject = "fault-killed-send-" + std::to_string(::getpid());
-    const pid_t pid = start(binary_path() + " --state " + state_.string() +
-                            " send --to bob@example.test --subject " + subject +
-                            " --body x --attach " + make_scan(state_).string() + " --wait");
-    proxy->expect("holding");
-    kill9(pid);
-    const std::string id = newest_job(subject);
-    const auto killed = job(id);
-    EXPECT_EQ(killed.value("state", ""), "sending") << killed.dump();
-    const auto sent = next_run(id);
-    EXPECT_EQ(sent.value("state", ""), "sent") << sent.dump();
-    check_row("send --wait", killed, sent);
-    EXPECT_EQ(copies_in_maildir(subject), 1);
+    kill_mid_message("send --wait", subject,
+                     binary_path() + " --state " + state_.string() +
+                         " send --to bob@example.test --subject " + subject +
+                         " --body x --attach " + make_scan(state_).string() + " --wait");
 }
+
 TEST_F(Killed, Sendmail) {
-    const auto proxy = holding_proxy(Peers::get().at("PB_SMTP_PORT"));
-    point_at(proxy->port());
     const std::string subject = "fault-killed-sendmail-" + std::to_string(::getpid());
-    const fs::path message = state_ / "message.eml";
-    {
-        std::ofstream out(message, std::ios::binary);
-        out << "From: alice@example.test\nTo: bob@example.test\nSubject: " << subject << "\n\n";
-        for (int i = 0; i < 120000; ++i) out << "a line of a long report, " << i << "\n";
-    }
-    const pid_t pid =
-        start(binary_path() + " --state " + state_.string() + " sendmail -t < " + message.string());
-    proxy->expect("holding");
-    kill9(pid);
-    const std::string id = newest_job(subject);
-    const auto killed = job(id);
-    EXPECT_EQ(killed.value("state", ""), "sending") << killed.dump();
-    const auto sent = next_run(id);
-    EXPECT_EQ(sent.value("state", ""), "sent") << sent.dump();
-    check_row("sendmail", killed, sent);
-    EXPECT_EQ(copies_in_maildir(subject), 1);
+    kill_mid_message("sendmail", subject,
+                     binary_path() + " --state " + state_.string() + " sendmail -t < " +
+                         message(subject, 120000).string());
 }
 
 // serve killed while its delivery is mid-message; started again, it takes
@@ -952,12 +934,7 @@ TEST_F(Killed, ServeDelivery) {
     }
     const auto sent = job(id);
     EXPECT_EQ(sent.value("state", ""), "sent") << sent.dump();
-    test::check_row(
-        "| the sending process killed with SIGKILL mid-message | serve | none | the job "
-        "stays " +
-        killed.value("state", "") + " until the next run | taken back by the next run and sent; " +
-        (sent.value("maybe_duplicate", false) ? "flagged maybe-duplicate, " : "") +
-        "delivered once (cut before its final dot) |");
+    check_row("serve", killed, sent);
     EXPECT_EQ(copies_in_maildir(subject), 1);
 }
 
