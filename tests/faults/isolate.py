@@ -18,6 +18,7 @@ mapped to the caller, where the kernel allows these mounts too. Prints
 nothing of its own; exits 125 when the namespace or a mount cannot be made.
 """
 import ctypes
+import errno
 import os
 import sys
 import tempfile
@@ -49,6 +50,13 @@ def mount(source, target, fstype, flags, data):
                   fstype.encode() if fstype else None, flags,
                   data.encode() if data else None) != 0:
         die(f"mount {target}")
+
+
+def shared_mounts():
+    """Whether a mount here propagates to another namespace
+    (mountinfo(5): a "shared:N" optional field)."""
+    with open("/proc/self/mountinfo") as f:
+        return any(" shared:" in line.split(" - ")[0] for line in f)
 
 
 def hosts_from_files_only():
@@ -95,7 +103,12 @@ def main(argv):
         write("/proc/self/uid_map", f"{uid} {uid} 1")
         write("/proc/self/gid_map", f"{gid} {gid} 1")
     # Nothing mounted here reaches the rest of the machine.
-    mount(None, "/", None, MS_REC | MS_PRIVATE, None)
+    if libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None) != 0:
+        # In a chroot whose root is no mount point (CI's fresh system) "/"
+        # cannot be changed; its mounts were copied private if none is
+        # shared, and then nothing reaches out either.
+        if ctypes.get_errno() != errno.EINVAL or shared_mounts():
+            die("making the mounts private")
     for d, size in tmpfs:
         mount("tmpfs", d, "tmpfs", 0, f"size={size},mode=0700")
     for d in read_only:
