@@ -3,6 +3,8 @@
 // "An error code shows in the job history").
 #include "core/error.hpp"
 
+#include "core/clock.hpp"
+
 #include <algorithm>
 #include <string>
 
@@ -46,7 +48,8 @@ constexpr std::array kCodes = {
     CodeInfo{cert_untrusted, "cert_untrusted",
              "The server's certificate is not trusted or has expired.",
              "Import the issuing CA under Network Security > CA Certificate, or run Root "
-             "Certificate Update.",
+             "Certificate Update. If the job detail says it is not valid yet or has expired, "
+             "check this computer's date and time first.",
              C::configuration},
     CodeInfo{cert_name_mismatch, "cert_name_mismatch",
              "The server's certificate does not match the SMTP Server Address.",
@@ -225,6 +228,16 @@ std::error_code make_error_code(Errc e) noexcept {
 }
 std::error_condition make_error_condition(Condition c) noexcept {
     return {static_cast<int>(c), condition_category()};
+}
+
+Error certificate_dates(std::string_view whose, CertDates which) {
+    std::string detail(whose);
+    detail += which == CertDates::not_yet_valid ? " is not valid yet" : " has expired";
+    detail += " by this computer's clock, which says " +
+              format_rfc3339(std::chrono::time_point_cast<std::chrono::milliseconds>(
+                  std::chrono::system_clock::now())) +
+              ": if that is not the time, set the date and time (NTP) and retry the job";
+    return fail(Errc::cert_untrusted, std::move(detail));
 }
 
 std::string Error::describe() const {

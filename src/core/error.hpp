@@ -154,6 +154,13 @@ inline Error fail(Errc code, std::string detail) {
     return Error{code, std::move(detail)};
 }
 
+// 612 for a certificate refused for its dates (not valid yet, or expired):
+// by this computer's clock, which is as likely to be what is wrong as the
+// certificate, so the detail says what time it is here. `whose`: "the server
+// certificate", "the certificate of login.example".
+enum class CertDates { not_yet_valid, expired };
+Error certificate_dates(std::string_view whose, CertDates which);
+
 }  // namespace pb
 
 template <>

@@ -168,6 +168,10 @@ Error Connection::Impl::handshake_error(const error_code& ec) {
         if (v == X509_V_ERR_HOSTNAME_MISMATCH || v == X509_V_ERR_IP_ADDRESS_MISMATCH)
             return fail(Errc::cert_name_mismatch,
                         "the server certificate is not valid for " + checked_name + ": " + why);
+        if (v == X509_V_ERR_CERT_NOT_YET_VALID)
+            return certificate_dates("the server certificate", CertDates::not_yet_valid);
+        if (v == X509_V_ERR_CERT_HAS_EXPIRED)
+            return certificate_dates("the server certificate", CertDates::expired);
         return fail(Errc::cert_untrusted, "the server certificate is not trusted: " + why);
     }
     return fail(Errc::tls_handshake, "TLS handshake with " + host + " failed: " + ec.message());

@@ -134,6 +134,10 @@ Error map_curl_error(CURLcode rc, CURL* curl, const char* errbuf, const CurlOpti
             if (verify == X509_V_ERR_HOSTNAME_MISMATCH)
                 return fail(Errc::cert_name_mismatch,
                             "the certificate of " + host + " is for another name");
+            if (verify == X509_V_ERR_CERT_NOT_YET_VALID)
+                return certificate_dates("the certificate of " + host, CertDates::not_yet_valid);
+            if (verify == X509_V_ERR_CERT_HAS_EXPIRED)
+                return certificate_dates("the certificate of " + host, CertDates::expired);
             return fail(Errc::cert_untrusted,
                         "the certificate of " + host + " is not trusted: " + text);
         }

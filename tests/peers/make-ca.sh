@@ -5,6 +5,10 @@
 #   ca.pem server.pem server.key                             trusted chain
 #   untrusted-ca.pem untrusted-server.pem untrusted-server.key  negative tests
 # Server certificates: CN=localhost, SAN DNS:localhost, IP:127.0.0.1, IP:127.0.0.2.
+# Every certificate is dated from a day back (faketime), as a real server's
+# is never minutes old: a test whose clock runs 2 hours behind (the fault
+# matrix's clock cells) must not meet a certificate "not yet valid" only
+# because the tests began a moment ago.
 # Idempotent: does nothing when all the files are there.
 set -euo pipefail
 out=${1:?usage: make-ca.sh OUTDIR}
@@ -31,12 +35,13 @@ EOF
 # make_chain PREFIX "CA NAME": PREFIXca.pem, PREFIXserver.pem, PREFIXserver.key
 make_chain() {
   local p=$1 name=$2
-  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/O=postbridge tests/CN=$name" \
+  faketime -f -1d openssl req -x509 -newkey rsa:2048 -nodes -days 3650 \
+    -subj "/O=postbridge tests/CN=$name" \
     -addext 'basicConstraints=critical,CA:TRUE' -addext 'keyUsage=critical,keyCertSign,cRLSign' \
     -keyout "$work/${p}ca.key" -out "$work/${p}ca.pem" 2>/dev/null
   openssl req -new -newkey rsa:2048 -nodes -subj /CN=localhost \
     -keyout "$work/${p}server.key" -out "$work/${p}server.csr" 2>/dev/null
-  openssl x509 -req -in "$work/${p}server.csr" -days 825 -sha256 \
+  faketime -f -1d openssl x509 -req -in "$work/${p}server.csr" -days 825 -sha256 \
     -CA "$work/${p}ca.pem" -CAkey "$work/${p}ca.key" -set_serial "0x$(openssl rand -hex 16)" \
     -extfile "$work/server.ext" -out "$work/${p}server.pem" 2>/dev/null
   openssl verify -CAfile "$work/${p}ca.pem" "$work/${p}server.pem" >/dev/null
