@@ -6,6 +6,7 @@
 #include "core/clock.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <string>
 
 namespace pb {
@@ -238,6 +239,10 @@ Error certificate_dates(std::string_view whose, CertDates which) {
                   std::chrono::system_clock::now())) +
               ": if that is not the time, set the date and time (NTP) and retry the job";
     return fail(Errc::cert_untrusted, std::move(detail));
+}
+
+bool Error::storage_full() const noexcept {
+    return system_errno == ENOSPC || system_errno == EDQUOT;
 }
 
 std::string Error::describe() const {

@@ -103,6 +103,13 @@ std::error_condition make_error_condition(Condition c) noexcept;
 struct Error {
     Errc code;
     std::string detail;
+    // The system's reason, where the failure had one (errno), so that a
+    // caller can answer in its own protocol's terms: a relay says 452
+    // "insufficient system storage" for ENOSPC, where any other 651 is 451.
+    int system_errno = 0;
+
+    // The disk (or the user's quota) is full: space may come back.
+    bool storage_full() const noexcept;
 
     int number() const noexcept { return static_cast<int>(code); }
     const CodeInfo& info() const noexcept { return pb::info(code); }
@@ -152,6 +159,10 @@ class [[nodiscard]] Result<void> {
 
 inline Error fail(Errc code, std::string detail) {
     return Error{code, std::move(detail)};
+}
+// With the system's reason (errno).
+inline Error fail(Errc code, std::string detail, int system_errno) {
+    return Error{code, std::move(detail), system_errno};
 }
 
 // 612 for a certificate refused for its dates (not valid yet, or expired):

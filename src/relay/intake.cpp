@@ -3,9 +3,12 @@
 #include <fmt/format.h>
 
 namespace pb::relay {
-namespace {
 
 std::string reply_for(const Error& e) {
+    // RFC 5321's 452 (insufficient system storage) and RFC 3463's 4.3.1
+    // (mail system full): the device tries again, and may tell its user why.
+    if (e.storage_full())
+        return "452 4.3.1 Not enough storage for the message now; try again later";
     switch (e.code) {
         case Errc::invalid_input:
             return "554 5.6.0 Message refused: " + e.detail;
@@ -17,8 +20,6 @@ std::string reply_for(const Error& e) {
             return "451 4.3.0 Could not store the message now; try again later";
     }
 }
-
-}  // namespace
 
 Intake::Intake(intake::Intake& intake, std::function<void(std::string_view)> log)
     : intake_(intake), log_(std::move(log)) {}

@@ -15,14 +15,18 @@
 
 namespace pb::relay {
 
+// The reply to a final dot whose message could not be accepted, for `e`.
+std::string reply_for(const Error& e);
+
 class Intake {
   public:
     Intake(intake::Intake& intake, std::function<void(std::string_view)> log);
 
     // Makes the message durable and returns the reply to the final dot:
     // 250 with the job number (also when the job is held for a sign-in:
-    // nothing is lost), 451 when the spool cannot take it now, 554 when the
-    // message itself is unusable.
+    // nothing is lost), 452 when the disk is full and 451 when the spool
+    // cannot take it now for another reason, 554 when the message itself is
+    // unusable.
     // The message gets a Received: header (received.hpp) naming its job.
     std::string submit(const Envelope& envelope, const Arrival& arrival, ByteSource& message);
 

@@ -27,6 +27,7 @@
 #include "core/asio_listener.hpp"
 #include "core/crypto.hpp"
 #include "core/text.hpp"
+#include "relay/intake.hpp"
 #include "relay/limits.hpp"
 #include "relay/spill.hpp"
 
@@ -327,7 +328,7 @@ struct Server::Impl {
         cfg.tls_available = tls_ready;
         Session session(std::move(cfg));
         Spill spill(options.spill_dir);
-        bool spill_failed = false;
+        std::optional<Error> spill_failed;  // why the message could not be held
         out = session.greeting();
         std::array<char, 16 * 1024> buf{};
         bool open = true;
@@ -344,14 +345,14 @@ struct Server::Impl {
                 case Action::data:
                     if (!spill_failed) {
                         if (auto r = spill.append(a.text); !r) {
-                            spill_failed = true;
                             options.log(r.error().describe());
+                            spill_failed = r.error();
                         }
                     }
                     break;
                 case Action::discard:
                     spill.clear();
-                    spill_failed = false;
+                    spill_failed.reset();
                     break;
                 case Action::need_input: {
                     if (!co_await write(stream, tls, *watch, out)) {
@@ -434,12 +435,12 @@ struct Server::Impl {
                 case Action::message: {
                     std::string reply;
                     if (spill_failed) {
-                        reply = "451 4.3.0 Could not store the message now; try again later";
+                        reply = reply_for(*spill_failed);
                     } else {
                         reply = co_await submit(session.envelope(), arrival, spill);
                     }
                     spill.clear();
-                    spill_failed = false;
+                    spill_failed.reset();
                     told.user = session.envelope().user.value_or("");
                     told.replies.push_back(reply);
                     session.message_result(std::move(reply));

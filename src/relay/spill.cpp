@@ -69,9 +69,13 @@ Result<void> Spill::append(std::string_view bytes) {
             fd_ = ::mkostemp(name.data(), O_CLOEXEC);
             if (fd_ >= 0) ::unlink(name.c_str());
         }
-        if (fd_ < 0)
-            return fail(Errc::spool_unwritable, "relay: cannot make a temporary file in " +
-                                                    dir_.string() + ": " + std::strerror(errno));
+        if (fd_ < 0) {
+            const int err = errno;
+            return fail(Errc::spool_unwritable,
+                        "relay: cannot make a temporary file in " + dir_.string() + ": " +
+                            std::strerror(err),
+                        err);
+        }
     }
     std::string_view rest = bytes;
     if (!memory_.empty()) {
@@ -85,10 +89,13 @@ Result<void> Spill::append(std::string_view bytes) {
     while (!rest.empty()) {
         const ssize_t n = ::pwrite(fd_, rest.data(), rest.size(), static_cast<off_t>(size_));
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0)
+        if (n < 0) {
+            const int err = errno;
             return fail(Errc::spool_unwritable,
                         std::string("relay: cannot write the message being received: ") +
-                            std::strerror(errno));
+                            std::strerror(err),
+                        err);
+        }
         size_ += static_cast<std::uint64_t>(n);
         rest.remove_prefix(static_cast<std::size_t>(n));
     }

@@ -17,7 +17,7 @@ namespace {
 
 Error io_error(std::string_view what, const std::string& subject, int err) {
     return fail(Errc::spool_unwritable,
-                std::string(what) + " " + subject + ": " + std::strerror(err));
+                std::string(what) + " " + subject + ": " + std::strerror(err), err);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cerrno>
 #include <chrono>
 
 namespace pb::sqlite {
@@ -24,7 +25,9 @@ Error sqlite_error(sqlite3* db, int rc, std::string_view what, const std::filesy
                     fmt::format("another process held the state database {} locked for longer "
                                 "than {} s ({}): try again once it lets go",
                                 p.string(), kBusyTimeout.count() / 1000, msg));
-    return fail(Errc::spool_unwritable, fmt::format("{} ({}): {}", what, p.string(), msg));
+    // A full disk, as the file system's ENOSPC is: space may come back.
+    return fail(Errc::spool_unwritable, fmt::format("{} ({}): {}", what, p.string(), msg),
+                primary == SQLITE_FULL ? ENOSPC : 0);
 }
 
 }  // namespace

@@ -52,7 +52,7 @@ constexpr std::string_view kColumns =
 
 Error refused(const Error& e) {
     // The words a submitter sees when intake says no; the cause stays exact.
-    return fail(e.code, "the message was not accepted: " + e.detail);
+    return fail(e.code, "the message was not accepted: " + e.detail, e.system_errno);
 }
 
 std::optional<Errc> code_column(const Stmt& st, int col) {

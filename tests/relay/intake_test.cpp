@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <filesystem>
 
 #include "service/outbox.hpp"
@@ -178,6 +179,22 @@ TEST_F(IntakeTest, TheMessageGoesOutWithAReceivedHeaderNamingItsJob) {
     ASSERT_TRUE(reader.ok());
     EXPECT_EQ((*reader)->size_hint(), text.size());
     EXPECT_EQ(job.size + received.size(), text.size());
+}
+
+// The reply to a message that could not be kept: the device is told to try
+// again, and for a full disk in RFC 5321's and RFC 3463's words for it.
+TEST(RelayReply, AFullDiskIs452AndAnyOtherSpoolFailure451) {
+    EXPECT_EQ(reply_for(fail(Errc::spool_unwritable, "cannot write a spool file", ENOSPC)),
+              "452 4.3.1 Not enough storage for the message now; try again later");
+    EXPECT_EQ(reply_for(fail(Errc::spool_unwritable, "over quota", EDQUOT)).substr(0, 9),
+              "452 4.3.1");
+    EXPECT_EQ(reply_for(fail(Errc::spool_unwritable, "read-only", EROFS)),
+              "451 4.3.0 Could not store the message now; try again later");
+    EXPECT_EQ(reply_for(fail(Errc::spool_unwritable, "database is locked")).substr(0, 9),
+              "451 4.3.0");
+    EXPECT_EQ(reply_for(fail(Errc::sign_in_again, "")).substr(0, 9), "451 4.7.0");
+    EXPECT_EQ(reply_for(fail(Errc::invalid_input, "no From")),
+              "554 5.6.0 Message refused: no From");
 }
 
 }  // namespace

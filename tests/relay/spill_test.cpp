@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
+
 #include <filesystem>
 #include "support/drain.hpp"
 
@@ -52,6 +54,7 @@ TEST_F(SpillTest, UnusableDirectoryIs651) {
     auto r = s.append("more than four");
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().code, Errc::spool_unwritable);
+    EXPECT_EQ(r.error().system_errno, ENOENT);  // the system's reason, kept
 }
 
 }  // namespace
