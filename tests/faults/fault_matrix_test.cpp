@@ -20,7 +20,6 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
-#include <regex>
 
 #include "cli/cli_with_peers.hpp"
 #include "core/clock.hpp"
@@ -682,6 +681,62 @@ TEST_F(LockedState, ServeDelivery) {
     EXPECT_EQ(copies_in_maildir(subject), 1);
 }
 
+// The lock taken while serve runs, between a job's attempts: its delivery
+// cannot claim the job when the retry falls due. serve stays up, says so
+// in its log (once a minute, not at every pass), and the job waits, queued;
+// once the lock is gone the job goes out, once.
+TEST_F(LockedState, WhileServeDelivers) {
+    const std::string subject = "fault-locked-running-serve-" + std::to_string(::getpid());
+    const std::string certs = Peers::get().at("PB_CERT_DIR");
+    auto refusing =
+        Child::proxy("proxy.mjs", "--target-port 1 --cert '" + certs + "/server.pem' --key '" +
+                                      certs + "/server.key' --fault refuse");
+    ASSERT_FALSE(refusing->port().empty()) << "the SMTP proxy did not start";
+    point_at(refusing->port());
+    const fs::path log = state_.string() + ".serve.log";
+    ServeProcess serve(state_, log.string());
+    serve.start();
+    ASSERT_EQ(pb("send --to bob@example.test --subject " + subject + " --body x").status, 0);
+    const std::string id = newest_job(subject);
+    await_first_attempt(id);
+    ASSERT_EQ(job(id).value("code", 0), 602);
+    // The server back, and then the lock, before the retry (30 to 60 s on).
+    point_at(Peers::get().at("PB_SMTP_PORT"));
+    lock();
+    const auto lock_lines = [&] {
+        std::ifstream in(log);
+        int n = 0;
+        for (std::string line; std::getline(in, line);)
+            if (line.find("locked for longer than") != std::string::npos) ++n;
+        return n;
+    };
+    ASSERT_TRUE(await_change(
+        log.parent_path(), [&] { return lock_lines() > 0; }, std::chrono::seconds{120}))
+        << "serve's delivery never met the lock";
+    std::string said;
+    {
+        std::ifstream in(log);
+        for (std::string line; std::getline(in, line);)
+            if (line.find("locked for longer than") != std::string::npos) said = line;
+    }
+    unlock();
+    EXPECT_EQ(job(id).value("state", ""), "queued");
+    await_attempts(id, 2, std::chrono::seconds{120});
+    serve.kill(SIGTERM);
+    EXPECT_EQ(job(id).value("state", ""), "sent") << job(id).dump();
+    EXPECT_EQ(copies_in_maildir(subject), 1);
+    EXPECT_LE(lock_lines(), 2) << "serve flooded its log with the lock";
+    // The line as serve wrote it, from its code on (its time stamp and
+    // level before it vary).
+    said = said.substr(said.find("delivery: "));
+    for (auto at = said.find(state_.string()); at != std::string::npos;
+         at = said.find(state_.string()))
+        said.replace(at, state_.string().size(), "STATE");
+    NotAccepted::check_row(std::string(kLocked) + " while serve runs", "serve", "651", said,
+                           "serve stays up and writes this once a minute; the job waits, queued, "
+                           "and goes out once the lock is gone: nothing lost, no duplicate");
+}
+
 // The device gets a temporary refusal to the end of its DATA and keeps its
 // scan; sent again once the lock is gone, it arrives once.
 TEST_F(LockedState, Relay) {
@@ -856,6 +911,68 @@ TEST_P(SpoolFault, Relay) {
     ASSERT_EQ(device_sends(relay_port(log), subject, state_).status, 0);
     await_delivery(subject);
     serve.kill(SIGTERM);
+    EXPECT_EQ(copies_in_maildir(subject), 1);
+}
+
+// serve's delivery with the spool read-only under it: it cannot take a job
+// without its owner's lock file in the spool (what lets another run know
+// the job is being sent), so it sends nothing, says why once a minute, and
+// leaves the job queued; serve with its spool writable again sends it, once.
+TEST_F(NotAccepted, ReadOnlySpoolUnderServesDelivery) {
+    if (!namespaces_allowed()) GTEST_SKIP() << kNoNamespaces;
+    const std::string subject = "fault-spool-read-only-delivery-" + std::to_string(::getpid());
+    const std::string certs = Peers::get().at("PB_CERT_DIR");
+    {
+        // Queued, not sent: the server refuses the first attempt.
+        auto refusing =
+            Child::proxy("proxy.mjs", "--target-port 1 --cert '" + certs + "/server.pem' --key '" +
+                                          certs + "/server.key' --fault refuse");
+        point_at(refusing->port());
+        EXPECT_EQ(pb("send --to bob@example.test --subject " + subject + " --body x --wait").status,
+                  75);
+    }
+    const std::string id = newest_job(subject);
+    point_at(Peers::get().at("PB_SMTP_PORT"));
+    ASSERT_EQ(pb("jobs retry " + id).status, 0);  // due now
+    const fs::path log = state_.string() + ".serve.log";
+    const auto errors = [&] {
+        std::vector<std::string> lines;
+        std::ifstream in(log);
+        for (std::string line; std::getline(in, line);)
+            if (line.find("delivery: code 651") != std::string::npos) lines.push_back(line);
+        return lines;
+    };
+    {
+        ServeProcess serve(state_, log.string(),
+                           "python3 " + source_dir() + "/tests/faults/isolate.py --read-only " +
+                               (state_ / "spool").string() + " -- ");
+        serve.start();
+        EXPECT_TRUE(await_change(
+            log.parent_path(), [&] { return !errors().empty(); }, std::chrono::seconds{60}))
+            << "serve's delivery did not say why it sends nothing";
+        serve.kill(SIGTERM);
+    }
+    const auto j = job(id);
+    EXPECT_EQ(j.value("state", ""), "queued") << j.dump();
+    EXPECT_EQ(j.value("attempts", 0), 1) << j.dump();
+    EXPECT_EQ(copies_in_maildir(subject), 0);
+    const auto said = errors();
+    ASSERT_EQ(said.size(), 1U) << "serve's delivery flooded its log with the spool's error";
+    std::string shown = said[0].substr(said[0].find("delivery: "));
+    // The owner's file name has the host and the process in it.
+    if (const auto from = shown.find("owners/"), to = shown.find(".lock", from);
+        from != std::string::npos && to != std::string::npos)
+        shown.replace(from + 7, to - from - 7, "HOST-PID");
+    check_row("the spool's filesystem read-only under serve", "serve", "651", shown,
+              "serve stays up, sends nothing and writes this once a minute; the job waits, "
+              "queued, and goes out once the spool is writable: nothing lost, no duplicate");
+    {
+        ServeProcess serve(state_, log.string());
+        serve.start();
+        await_attempts(id, 2);
+        serve.kill(SIGTERM);
+    }
+    EXPECT_EQ(job(id).value("state", ""), "sent") << job(id).dump();
     EXPECT_EQ(copies_in_maildir(subject), 1);
 }
 
