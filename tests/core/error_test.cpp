@@ -81,5 +81,24 @@ TEST(ResultType, HoldsValueOrError) {
     EXPECT_EQ(vb.error().detail, "reading greeting");
 }
 
+// A certificate refused for its dates: 612 still, but the detail puts the
+// clock here in question, with what it says, and the remedy points at it.
+TEST(CertificateDates, TheDetailNamesTheClockAndWhatItSays) {
+    const Error early = certificate_dates("the server certificate", CertDates::not_yet_valid);
+    EXPECT_EQ(early.code, Errc::cert_untrusted);
+    EXPECT_TRUE(early.detail.starts_with(
+        "the server certificate is not valid yet by this computer's clock, which says 20"))
+        << early.detail;
+    EXPECT_NE(early.detail.find("Z: if that is not the time, set the date and time (NTP)"),
+              std::string::npos)
+        << early.detail;
+    const Error late = certificate_dates("the certificate of login.example", CertDates::expired);
+    EXPECT_TRUE(late.detail.starts_with(
+        "the certificate of login.example has expired by this computer's clock"))
+        << late.detail;
+    EXPECT_NE(std::string(early.info().remedy).find("check this computer's date and time"),
+              std::string::npos);
+}
+
 }  // namespace
 }  // namespace pb
