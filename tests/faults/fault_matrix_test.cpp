@@ -220,6 +220,16 @@ class MatrixBase : public CliWithPeers {
     void point_at(const std::string& port) {
         ASSERT_EQ(pb("config set email.smtp.port " + port).status, 0);
     }
+    // An SMTP server that refuses every connection (proxy.mjs's closed
+    // port), for a job deferred with 602.
+    static std::unique_ptr<Child> refusing_server() {
+        const std::string certs = Peers::get().at("PB_CERT_DIR");
+        auto refusing =
+            Child::proxy("proxy.mjs", "--target-port 1 --cert '" + certs + "/server.pem' --key '" +
+                                          certs + "/server.key' --fault refuse");
+        EXPECT_FALSE(refusing->port().empty()) << "the SMTP proxy did not start";
+        return refusing;
+    }
     // The newest job, which must be the one with `subject`; its number.
     std::string newest_job(const std::string& subject) {
         auto list = pb("jobs --json");
@@ -687,11 +697,7 @@ TEST_F(LockedState, ServeDelivery) {
 // once the lock is gone the job goes out, once.
 TEST_F(LockedState, WhileServeDelivers) {
     const std::string subject = "fault-locked-running-serve-" + std::to_string(::getpid());
-    const std::string certs = Peers::get().at("PB_CERT_DIR");
-    auto refusing =
-        Child::proxy("proxy.mjs", "--target-port 1 --cert '" + certs + "/server.pem' --key '" +
-                                      certs + "/server.key' --fault refuse");
-    ASSERT_FALSE(refusing->port().empty()) << "the SMTP proxy did not start";
+    const auto refusing = refusing_server();
     point_at(refusing->port());
     const fs::path log = state_.string() + ".serve.log";
     ServeProcess serve(state_, log.string());
@@ -700,8 +706,10 @@ TEST_F(LockedState, WhileServeDelivers) {
     const std::string id = newest_job(subject);
     await_first_attempt(id);
     ASSERT_EQ(job(id).value("code", 0), 602);
-    // The server back, and then the lock, before the retry (30 to 60 s on).
+    // The server back (for serve), and then the lock, before the retry (30
+    // to 60 s on).
     point_at(Peers::get().at("PB_SMTP_PORT"));
+    serve.reload();
     lock();
     const auto lock_lines = [&] {
         std::ifstream in(log);
@@ -921,12 +929,9 @@ TEST_P(SpoolFault, Relay) {
 TEST_F(NotAccepted, ReadOnlySpoolUnderServesDelivery) {
     if (!namespaces_allowed()) GTEST_SKIP() << kNoNamespaces;
     const std::string subject = "fault-spool-read-only-delivery-" + std::to_string(::getpid());
-    const std::string certs = Peers::get().at("PB_CERT_DIR");
     {
         // Queued, not sent: the server refuses the first attempt.
-        auto refusing =
-            Child::proxy("proxy.mjs", "--target-port 1 --cert '" + certs + "/server.pem' --key '" +
-                                          certs + "/server.key' --fault refuse");
+        const auto refusing = refusing_server();
         point_at(refusing->port());
         EXPECT_EQ(pb("send --to bob@example.test --subject " + subject + " --body x --wait").status,
                   75);
@@ -1218,11 +1223,7 @@ class Clocked : public MatrixBase {
     }
     // The SMTP server refusing (a closed port), or the real one again.
     void refuse() {
-        const std::string certs = Peers::get().at("PB_CERT_DIR");
-        refusing_ =
-            Child::proxy("proxy.mjs", "--target-port 1 --cert '" + certs + "/server.pem' --key '" +
-                                          certs + "/server.key' --fault refuse");
-        ASSERT_FALSE(refusing_->port().empty()) << "the SMTP proxy did not start";
+        refusing_ = refusing_server();
         point_at(refusing_->port());
     }
     void heal() { point_at(Peers::get().at("PB_SMTP_PORT")); }
@@ -1278,46 +1279,50 @@ class ClockStep : public Clocked, public ::testing::WithParamInterface<ClockCell
         EXPECT_EQ(j.value("code", 0), 602) << j.dump();
         return id;
     }
+    // A command's cell (`path`, a key of its subjects): `args(subject)` run
+    // at the true time is deferred, ending with `deferred`; then, the clock
+    // stepped, the same for a new message sends it, and `queue_run` (what
+    // cron or the administrator runs) sends the deferred one.
+    void command_cell(const std::string& path, const std::string& key,
+                      const std::function<std::string(const std::string&)>& args, int deferred,
+                      const std::string& queue_run) {
+        const std::string subject = deferred_subject(key);
+        refuse();
+        const std::string id = defer(subject,
+                                     run_command(binary_path() + " --state " + state_.string() +
+                                                 " " + args(subject) + " 2>&1"),
+                                     deferred);
+        set_clock(GetParam().step);
+        heal();
+        const std::string next = new_subject(subject);
+        auto r = pb_clocked(args(next));
+        EXPECT_EQ(r.status, 0) << r.out;
+        r = pb_clocked(queue_run);
+        EXPECT_EQ(r.status, 0) << r.out;
+        EXPECT_EQ(copies_in_maildir(next), 1);
+        check(path, id, subject);
+    }
 };
 
-// `send --wait` deferred, the clock stepped; the next `send --wait` sends
-// its own message, and `flush` (what cron or the administrator runs) the
-// deferred one.
+// `send --wait`, and `flush`.
 TEST_P(ClockStep, SendWait) {
-    const std::string subject = deferred_subject("send");
-    refuse();
-    const std::string id = defer(
-        subject, pb("send --to bob@example.test --subject " + subject + " --body x --wait"), 75);
-    set_clock(GetParam().step);
-    heal();
-    const std::string next = new_subject(subject);
-    auto r = pb_clocked("send --to bob@example.test --subject " + next + " --body x --wait");
-    EXPECT_EQ(r.status, 0) << r.out;
-    r = pb_clocked("flush");
-    EXPECT_EQ(r.status, 0) << r.out;
-    EXPECT_EQ(copies_in_maildir(next), 1);
-    check("send --wait", id, subject);
+    command_cell(
+        "send --wait", "send",
+        [](const std::string& subject) {
+            return "send --to bob@example.test --subject " + subject + " --body x --wait";
+        },
+        75, "flush");
 }
 
-// sendmail as cron and scripts call it: `sendmail -t` deferred, the clock
-// stepped, the next `sendmail -t`, and `sendmail -q` (cron's queue run).
+// sendmail as cron and scripts call it: `sendmail -t`, and `sendmail -q`
+// (cron's queue run).
 TEST_P(ClockStep, Sendmail) {
-    const std::string subject = deferred_subject("sendmail");
-    refuse();
-    const std::string id =
-        defer(subject,
-              run_command(binary_path() + " --state " + state_.string() + " sendmail -t < " +
-                          message(subject, 1).string() + " 2>&1"),
-              0);
-    set_clock(GetParam().step);
-    heal();
-    const std::string next = new_subject(subject);
-    auto r = pb_clocked("sendmail -t < " + message(next, 1).string());
-    EXPECT_EQ(r.status, 0) << r.out;
-    r = pb_clocked("sendmail -q");
-    EXPECT_EQ(r.status, 0) << r.out;
-    EXPECT_EQ(copies_in_maildir(next), 1);
-    check("sendmail", id, subject);
+    command_cell(
+        "sendmail", "sendmail",
+        [this](const std::string& subject) {
+            return "sendmail -t < " + message(subject, 1).string();
+        },
+        0, "sendmail -q");
 }
 
 // serve running through the step: its delivery retries the deferred job
@@ -1331,8 +1336,10 @@ TEST_P(ClockStep, ServeDelivery) {
     const std::string id = newest_job(subject);
     await_first_attempt(id);
     EXPECT_EQ(job(id).value("code", 0), 602);
+    // The server back, for serve before the step: nothing is due until then.
+    heal();
+    serve.reload();
     set_clock(GetParam().step);
-    heal();  // serve follows `config set` within 2 s
     const std::string next = new_subject(subject);
     ASSERT_EQ(pb("send --to bob@example.test --subject " + next + " --body x").status, 0);
     // The first retry comes after 30 to 60 s (RetryPolicy::first, jittered).
@@ -1358,8 +1365,9 @@ TEST_P(ClockStep, Relay) {
     const std::string id = newest_job(subject);
     await_first_attempt(id);
     EXPECT_EQ(job(id).value("code", 0), 602);
-    set_clock(GetParam().step);
     heal();
+    serve.reload();
+    set_clock(GetParam().step);
     const std::string next = new_subject(subject);
     ASSERT_EQ(device_sends(port, next, state_, 10).status, 0);
     await_attempts(id, 2, std::chrono::seconds{120});

@@ -54,6 +54,17 @@ class ServeProcess {
         }
     }
 
+    // SIGHUP, as systemctl reload sends it, and until serve says READY=1
+    // again: the settings as they are now are the ones it uses.
+    void reload() {
+        ASSERT_GT(pid_, 0) << "serve is not running";
+        ::kill(pid_, SIGHUP);
+        for (std::string said = notify_.next(pidfd_);; said = notify_.next(pidfd_)) {
+            ASSERT_FALSE(said.empty()) << "serve ended: " << run_command("cat " + log_).out;
+            if (said.find("READY=1") != std::string::npos) return;
+        }
+    }
+
     // Sends `signal`, then waits until serve is gone. Its pidfd is readable
     // once the whole process has ended, every thread, and with it every
     // file it held: serve.lock is free then.
