@@ -258,6 +258,12 @@ void Session::on_bytes(std::string_view bytes) {
         const auto progress = reader_.put(bytes);
         bytes.remove_prefix(progress.consumed);
         if (progress.status == LineReader::Status::invalid) {
+            // After the login was accepted nothing the server says can
+            // undo it, an overlong answer to QUIT no more than one that is
+            // not POP3.
+            if (state_ == State::quit)
+                return finish("the server's answer to QUIT is not POP3 (a line longer than " +
+                              std::to_string(LineReader::max_line) + " bytes)");
             fail(Errc::mail_service_unavailable,
                  "protocol error: the server sent a line longer than " +
                      std::to_string(LineReader::max_line) +
