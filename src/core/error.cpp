@@ -237,7 +237,7 @@ Error certificate_dates(std::string_view whose, CertDates which) {
     detail += " by this computer's clock, which says " +
               format_rfc3339(std::chrono::time_point_cast<std::chrono::milliseconds>(
                   std::chrono::system_clock::now())) +
-              ": if that is not the time, set the date and time (NTP) and retry the job";
+              ": if that is not the time, set the date and time (NTP) and try again";
     return fail(Errc::cert_untrusted, std::move(detail));
 }
 
