@@ -1279,6 +1279,34 @@ class ClockStep : public Clocked, public ::testing::WithParamInterface<ClockCell
         EXPECT_EQ(j.value("code", 0), 602) << j.dump();
         return id;
     }
+    // serve's cell (`path`, also the key of its subjects), serve started
+    // with `args`: `submit(subject, log)` hands it a message, deferred at
+    // the true time; then, the server back (for serve, before the step:
+    // nothing is due until then) and the clock stepped, a new message goes
+    // out, and the deferred job when serve's pass comes (the first retry is
+    // 30 to 60 s on, RetryPolicy::first, jittered).
+    void serve_cell(const std::string& path, const std::string& args,
+                    const std::function<void(const std::string&, const std::string&)>& submit) {
+        const std::string subject = deferred_subject(path);
+        const std::string log = state_.string() + ".serve.log";
+        refuse();
+        ServeProcess serve(state_, log, clocked());
+        serve.start(args);
+        submit(subject, log);
+        const std::string id = newest_job(subject);
+        await_first_attempt(id);
+        EXPECT_EQ(job(id).value("code", 0), 602);
+        heal();
+        serve.reload();
+        set_clock(GetParam().step);
+        const std::string next = new_subject(subject);
+        submit(next, log);
+        await_attempts(id, 2, std::chrono::seconds{120});
+        await_first_attempt(newest_job(next));
+        serve.kill(SIGTERM);
+        EXPECT_EQ(copies_in_maildir(next), 1);
+        check(path, id, subject);
+    }
     // A command's cell (`path`, a key of its subjects): `args(subject)` run
     // at the true time is deferred, ending with `deferred`; then, the clock
     // stepped, the same for a new message sends it, and `queue_run` (what
@@ -1328,53 +1356,21 @@ TEST_P(ClockStep, Sendmail) {
 // serve running through the step: its delivery retries the deferred job
 // when the job's wait is over, and sends a new one.
 TEST_P(ClockStep, ServeDelivery) {
-    const std::string subject = deferred_subject("serve");
-    refuse();
-    ServeProcess serve(state_, state_.string() + ".serve.log", clocked());
-    serve.start();
-    ASSERT_EQ(pb("send --to bob@example.test --subject " + subject + " --body x").status, 0);
-    const std::string id = newest_job(subject);
-    await_first_attempt(id);
-    EXPECT_EQ(job(id).value("code", 0), 602);
-    // The server back, for serve before the step: nothing is due until then.
-    heal();
-    serve.reload();
-    set_clock(GetParam().step);
-    const std::string next = new_subject(subject);
-    ASSERT_EQ(pb("send --to bob@example.test --subject " + next + " --body x").status, 0);
-    // The first retry comes after 30 to 60 s (RetryPolicy::first, jittered).
-    await_attempts(id, 2, std::chrono::seconds{120});
-    await_first_attempt(newest_job(next));
-    serve.kill(SIGTERM);
-    EXPECT_EQ(copies_in_maildir(next), 1);
-    check("serve", id, subject);
+    serve_cell("serve", "", [this](const std::string& subject, const std::string&) {
+        ASSERT_EQ(pb("send --to bob@example.test --subject " + subject + " --body x").status, 0);
+    });
 }
 
 // The relay: a device's scan deferred, the clock stepped under serve, and
 // the next scan.
 TEST_P(ClockStep, Relay) {
     ASSERT_EQ(pb("config set relay.allowed_networks 127.0.0.1/32").status, 0);
-    const std::string subject = deferred_subject("relay");
-    const fs::path log = state_.string() + ".serve.log";
-    refuse();
-    ServeProcess serve(state_, log.string(), clocked());
-    serve.start("--json --relay 127.0.0.1:0");
-    const std::string port = relay_port(log);
-    ASSERT_FALSE(port.empty()) << "serve named no relay address";
-    ASSERT_EQ(device_sends(port, subject, state_, 10).status, 0);
-    const std::string id = newest_job(subject);
-    await_first_attempt(id);
-    EXPECT_EQ(job(id).value("code", 0), 602);
-    heal();
-    serve.reload();
-    set_clock(GetParam().step);
-    const std::string next = new_subject(subject);
-    ASSERT_EQ(device_sends(port, next, state_, 10).status, 0);
-    await_attempts(id, 2, std::chrono::seconds{120});
-    await_first_attempt(newest_job(next));
-    serve.kill(SIGTERM);
-    EXPECT_EQ(copies_in_maildir(next), 1);
-    check("relay", id, subject);
+    serve_cell("relay", "--json --relay 127.0.0.1:0",
+               [this](const std::string& subject, const std::string& log) {
+                   const std::string port = relay_port(log);
+                   ASSERT_FALSE(port.empty()) << "serve named no relay address";
+                   ASSERT_EQ(device_sends(port, subject, state_, 10).status, 0);
+               });
 }
 
 const ClockCell kClockCells[] = {
