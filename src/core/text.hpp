@@ -36,6 +36,15 @@ constexpr std::string_view trim(std::string_view s) noexcept {
     return s;
 }
 
+// Where the next CR or LF is at or after `from`, or s.size(): the end of
+// a run of line content that a line-oriented filter may copy as it is,
+// rather than byte by byte (message data is mostly such runs).
+constexpr std::size_t next_line_break(std::string_view s, std::size_t from) noexcept {
+    for (; from < s.size(); ++from)
+        if (s[from] == '\r' || s[from] == '\n') break;
+    return from;
+}
+
 // ASCII letters lowercased; every other byte as it is.
 inline std::string lower(std::string_view s) {
     std::string out(s);

@@ -1,6 +1,7 @@
 #include "mime/body.hpp"
 
 #include "core/encoding.hpp"
+#include "core/text.hpp"
 
 namespace pb::mime {
 namespace {
@@ -22,22 +23,28 @@ std::string to_crlf(std::string_view text) {
 }
 
 void CrlfNormalizer::feed(std::string_view in, std::string& out) {
-    for (char c : in) {
-        if (pending_cr_) {
-            pending_cr_ = false;
-            out += "\r\n";
-            at_line_start_ = true;
-            if (c == '\n') continue;  // the CRLF we held half of
-        }
-        if (c == '\r') {
-            pending_cr_ = true;
-        } else if (c == '\n') {
-            out += "\r\n";
-            at_line_start_ = true;
-        } else {
-            out.push_back(c);
+    std::size_t i = 0;
+    if (pending_cr_ && !in.empty()) {
+        pending_cr_ = false;
+        out += "\r\n";
+        at_line_start_ = true;
+        if (in[0] == '\n') i = 1;  // the CRLF we held half of
+    }
+    while (i < in.size()) {
+        const std::size_t brk = next_line_break(in, i);
+        if (brk > i) {
+            out.append(in, i, brk - i);
             at_line_start_ = false;
         }
+        if (brk == in.size()) break;
+        if (in[brk] == '\r' && brk + 1 == in.size()) {
+            pending_cr_ = true;  // its LF may start the next piece
+            break;
+        }
+        // CRLF, a lone CR or a lone LF: each one line break.
+        out += "\r\n";
+        at_line_start_ = true;
+        i = brk + (in[brk] == '\r' && in[brk + 1] == '\n' ? 2 : 1);
     }
 }
 

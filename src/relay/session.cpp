@@ -167,6 +167,12 @@ void Session::pump() {
             // Byte by byte: only CRLF "." CRLF ends the data (see the header).
             std::string chunk;
             for (; pos < in_.size() && state_ == State::data; ++pos) {
+                if (pos_ == DataPos::in_line) {
+                    // Within a line: copy up to its CR or LF at once.
+                    const std::size_t brk = next_line_break(in_, pos);
+                    chunk.append(in_, pos, brk - pos);
+                    if ((pos = brk) == in_.size()) break;
+                }
                 const char c = in_[pos];
                 bool again = true;
                 while (again) {
