@@ -15,8 +15,10 @@
 #             arrival), serve's CPU per message and per MB, its peak RSS
 # One JSON line per run (bench/results style), then the table. Last, the
 # cost of `send --wait` as a whole process (CPU, peak RSS; mean of 20).
-# PB_BENCH_PERF=DIR: each relay run is also profiled (perf record -g on
-# serve, DIR/SIZE-CLIENTSxMESSAGES.data; read with perf report -i).
+# PB_BENCH_PERF=DIR: each relay run is also profiled (perf record on
+# serve, DIR/SIZE-CLIENTSxMESSAGES.data; read with perf report -i;
+# PB_BENCH_PERF_GRAPH=dwarf for whole stacks: the build has no frame
+# pointers).
 # Everything stays on loopback.
 set -euo pipefail
 build=$(cd "${1:?usage: run.sh BUILD_DIR [SIZE:CLIENTSxMESSAGES...]}" && pwd)
@@ -48,7 +50,7 @@ for row in "${rows[@]}"; do
   perf_pid=
   if [[ -n ${PB_BENCH_PERF:-} ]]; then
     mkdir -p "$PB_BENCH_PERF"
-    perf record -q -F 1999 -g -p "$serve_pid" -o "$PB_BENCH_PERF/$size-$shape.data" 2>/dev/null &
+    perf record -q -F 1999 --call-graph "${PB_BENCH_PERF_GRAPH:-fp}" -p "$serve_pid" -o "$PB_BENCH_PERF/$size-$shape.data" 2>/dev/null &
     perf_pid=$!
     sleep 1
   fi

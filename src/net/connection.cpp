@@ -19,8 +19,13 @@
 #include <boost/asio/write.hpp>
 
 #include <poll.h>
+#include <sys/stat.h>
 
+#include <cstdlib>
 #include <ctime>
+#include <filesystem>
+#include <map>
+#include <mutex>
 
 namespace pb::net {
 
@@ -66,12 +71,96 @@ bool is_numeric_host(const std::string& host) {
     return !ec;
 }
 
+// "size mtime" of a file or folder, so that a key made of it changes when
+// the file does; empty when it is missing.
+std::string file_version(const char* path) {
+    struct stat st {};
+    if (!path || ::stat(path, &st) != 0) return {};
+    return std::to_string(st.st_size) + ' ' + std::to_string(st.st_mtim.tv_sec) + '.' +
+           std::to_string(st.st_mtim.tv_nsec);
+}
+
+// Where the system's trusted certificates are, as OpenSSL's defaults say
+// (SSL_CERT_FILE and SSL_CERT_DIR override them).
+struct SystemStore {
+    std::string file, dir;
+    static SystemStore find() {
+        const char* file = std::getenv(X509_get_default_cert_file_env());
+        const char* dir = std::getenv(X509_get_default_cert_dir_env());
+        return {file ? file : X509_get_default_cert_file(),
+                dir ? dir : X509_get_default_cert_dir()};
+    }
+    // The folder is used when it has hashed names (HASH.0, as
+    // update-ca-certificates makes them) and SSL_CERT_FILE does not name a
+    // bundle: a certificate there is read only when a chain needs it, where
+    // the bundle is parsed whole, about 140 certificates and 100 ms of CPU
+    // with OpenSSL 3, for every process that connects once.
+    bool lazy() const {
+        if (std::getenv(X509_get_default_cert_file_env())) return false;
+        std::error_code ec;
+        for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+            const std::string name = e.path().filename().string();
+            if (name.size() == 10 && name.ends_with(".0")) return true;
+        }
+        return false;
+    }
+    std::string version() const {
+        return file_version(file.c_str()) + '\n' + file_version(dir.c_str());
+    }
+};
+
+// TLS client contexts, shared by the connections that trust the same
+// certificates, so that each file is read once per process. The key holds
+// the size and time of every file read, so an imported CA, or an updated
+// system store, reaches the next connection. A context is not changed once
+// made, so connections on any thread share it.
+Result<std::shared_ptr<asio::ssl::context>> client_context(const TlsOptions& options) {
+    std::string key = options.verify ? "verify\n" : "none\n";
+    const SystemStore system = SystemStore::find();
+    if (options.verify) {
+        if (options.system_store) key += system.version() + '\n';
+        for (const auto& f : options.ca_files) key += f + '\n' + file_version(f.c_str()) + '\n';
+    }
+    // Never destroyed: at exit OpenSSL may already be cleaned up.
+    static std::mutex& mu = *new std::mutex;
+    static auto& made = *new std::map<std::string, std::shared_ptr<asio::ssl::context>>;
+    {
+        std::lock_guard lock(mu);
+        if (auto it = made.find(key); it != made.end()) return it->second;
+    }
+    auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+    // RFC 8314; Exchange Online requires it.
+    SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+    error_code ec;
+    if (options.verify) {
+        ctx->set_verify_mode(asio::ssl::verify_peer);
+        if (options.system_store) {
+            if (system.lazy())
+                ctx->add_verify_path(system.dir, ec);
+            else
+                ctx->set_default_verify_paths(ec);
+        }
+        for (const auto& file : options.ca_files) {
+            ctx->load_verify_file(file, ec);
+            if (ec)
+                return fail(Errc::tls_handshake,
+                            "cannot load CA certificate " + file + ": " + ec.message());
+        }
+    } else {
+        ctx->set_verify_mode(asio::ssl::verify_none);
+    }
+    std::lock_guard lock(mu);
+    if (made.size() >= 8) made.clear();  // old versions of changed files
+    made.emplace(key, ctx);
+    return ctx;
+}
+
 }  // namespace
 
 struct Connection::Impl {
     asio::io_context io{1};
     tcp::socket socket{io};
-    std::optional<asio::ssl::context> ssl_ctx;
+    std::shared_ptr<asio::ssl::context> ssl_ctx;  // shared: client_context()
     std::optional<asio::ssl::stream<tcp::socket&>> tls;
     std::string host;
     std::string checked_name;  // what the certificate must match
@@ -133,22 +222,9 @@ awaitable<Result<void>> Connection::Impl::do_connect(std::uint16_t port, Duratio
 }
 
 Result<void> Connection::Impl::prepare_tls(const TlsOptions& options) {
-    ssl_ctx.emplace(asio::ssl::context::tls_client);
-    SSL_CTX* ctx = ssl_ctx->native_handle();
-    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);  // RFC 8314; Exchange Online requires it
-    error_code ec;
-    if (options.verify) {
-        ssl_ctx->set_verify_mode(asio::ssl::verify_peer);
-        if (options.system_store) ssl_ctx->set_default_verify_paths(ec);
-        for (const auto& file : options.ca_files) {
-            ssl_ctx->load_verify_file(file, ec);
-            if (ec)
-                return fail(Errc::tls_handshake,
-                            "cannot load CA certificate " + file + ": " + ec.message());
-        }
-    } else {
-        ssl_ctx->set_verify_mode(asio::ssl::verify_none);
-    }
+    auto ctx = client_context(options);
+    if (!ctx) return std::move(ctx).error();
+    ssl_ctx = std::move(*ctx);
     tls.emplace(socket, *ssl_ctx);
     SSL* ssl = tls->native_handle();
     checked_name = options.server_name.empty() ? host : options.server_name;

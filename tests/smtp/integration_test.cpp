@@ -5,8 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -162,6 +164,65 @@ TEST(SmtpPeer, SystemBundleAloneDoesNotTrustTestCa) {
     auto t = test_connection(cfg, oauth(tokens));
     ASSERT_TRUE(t.error);
     EXPECT_EQ(t.error->code, Errc::cert_untrusted);
+}
+
+// Sets environment variables for one scope, as they were after it.
+class ScopedEnv {
+  public:
+    void set(const char* name, const std::optional<std::string>& value) {
+        const char* was = std::getenv(name);
+        saved_.emplace_back(name, was ? std::optional<std::string>(was) : std::nullopt);
+        value ? ::setenv(name, value->c_str(), 1) : ::unsetenv(name);
+    }
+    ~ScopedEnv() {
+        for (auto it = saved_.rbegin(); it != saved_.rend(); ++it)
+            it->second ? ::setenv(it->first, it->second->c_str(), 1) : ::unsetenv(it->first);
+    }
+
+  private:
+    std::vector<std::pair<const char*, std::optional<std::string>>> saved_;
+};
+
+// The system store is read from its hashed folder (HASH.0, as
+// update-ca-certificates makes it) when there is one, a certificate when a
+// chain needs it, rather than by parsing the whole bundle (what that saves
+// is measured by bench/relay); SSL_CERT_FILE still names a bundle to use
+// instead, and then only it is trusted.
+TEST(SmtpPeer, SystemStoreFromItsHashedFolderOrSslCertFile) {
+    REQUIRE_PEERS();
+    const fs::path dir = fs::temp_directory_path() / ("pb-certs-" + unique_marker());
+    fs::create_directories(dir);
+    const auto hash =
+        pb::test::run_command("openssl x509 -hash -noout -in '" + env("PB_TEST_CA") + "'");
+    ASSERT_EQ(hash.status, 0) << hash.out;
+    std::string name = hash.out.substr(0, hash.out.find('\n')) + ".0";
+    fs::copy_file(env("PB_TEST_CA"), dir / name);
+    auto cfg = smtp_peer();
+    cfg.tls.system_store = true;
+    cfg.tls.ca_files.clear();
+    {
+        ScopedEnv e;
+        e.set("SSL_CERT_FILE", std::nullopt);
+        e.set("SSL_CERT_DIR", dir.string());
+        ListTokens tokens({device_flow_token()});
+        auto t = test_connection(cfg, oauth(tokens));
+        EXPECT_TRUE(t.ok()) << t.transcript;
+    }
+    {
+        const fs::path empty = dir / "empty";
+        fs::create_directories(empty);
+        ScopedEnv e;
+        e.set("SSL_CERT_FILE", env("PB_TEST_CA"));
+        e.set("SSL_CERT_DIR", empty.string());
+        ListTokens tokens({device_flow_token()});
+        auto t = test_connection(cfg, oauth(tokens));
+        EXPECT_TRUE(t.ok()) << t.transcript;
+        e.set("SSL_CERT_FILE", env("PB_UNTRUSTED_CA"));
+        t = test_connection(cfg, oauth(tokens));
+        ASSERT_TRUE(t.error);
+        EXPECT_EQ(t.error->code, Errc::cert_untrusted) << t.error->detail;
+    }
+    fs::remove_all(dir);
 }
 
 TEST(SmtpPeer, WrongNameIs613) {
