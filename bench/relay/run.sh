@@ -14,7 +14,8 @@
 #             maildir: accepted/s, delivered/s (first connect to the last
 #             arrival), serve's CPU per message and per MB, its peak RSS
 # One JSON line per run (bench/results style), then the table. Last, the
-# cost of `send --wait` as a whole process (CPU, peak RSS; mean of 20).
+# cost of `send --wait` as a whole process delivering its message itself
+# (CPU, peak RSS; mean of 20).
 # PB_BENCH_PERF=DIR: each relay run is also profiled (perf record on
 # serve, DIR/SIZE-CLIENTSxMESSAGES.data; read with perf report -i;
 # PB_BENCH_PERF_GRAPH=dwarf for whole stacks: the build has no frame
@@ -67,7 +68,10 @@ print("| %s, %d x %d | %.1f | %.1f | %.1f | %.2f | %.2f | %.1f | %d |" % (
     r["cpu_ms_per_mb"], r["server_peak_rss_kb"] // 1024))' "$up" "$via")")
 done
 
-# send --wait as a process: CPU and peak RSS (getrusage of each child).
+# send --wait as a process that delivers itself (no serve running, as the
+# issue measured it): CPU and peak RSS (getrusage of each child).
+kill "$serve_pid" && wait "$serve_pid" || true
+serve_pid=
 send_cost=$(python3 - "$build/postbridge" "$state" <<'PY'
 import os, subprocess, sys
 exe, state = sys.argv[1], sys.argv[2]

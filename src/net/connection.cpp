@@ -30,6 +30,7 @@
 namespace pb::net {
 
 namespace asio = boost::asio;
+namespace fs = std::filesystem;
 using asio::awaitable;
 using asio::ip::tcp;
 using namespace asio::experimental::awaitable_operators;
@@ -91,14 +92,17 @@ struct SystemStore {
                 dir ? dir : X509_get_default_cert_dir()};
     }
     // The folder is used when it has hashed names (HASH.0, as
-    // update-ca-certificates makes them) and SSL_CERT_FILE does not name a
-    // bundle: a certificate there is read only when a chain needs it, where
-    // the bundle is parsed whole, about 140 certificates and 100 ms of CPU
-    // with OpenSSL 3, for every process that connects once.
+    // update-ca-certificates makes them) and SSL_CERT_FILE names no other
+    // bundle than the system's: a certificate there is read only when a
+    // chain needs it, where the bundle is parsed whole (about 140
+    // certificates) by every process that connects.
     bool lazy() const {
-        if (std::getenv(X509_get_default_cert_file_env())) return false;
         std::error_code ec;
-        for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+        if (std::getenv(X509_get_default_cert_file_env()) &&
+            fs::weakly_canonical(file, ec) !=
+                fs::weakly_canonical(X509_get_default_cert_file(), ec))
+            return false;
+        for (const auto& e : fs::directory_iterator(dir, ec)) {
             const std::string name = e.path().filename().string();
             if (name.size() == 10 && name.ends_with(".0")) return true;
         }
