@@ -13,7 +13,7 @@
 #             client), waiting until every message reached the upstream's
 #             maildir: accepted/s, delivered/s (first connect to the last
 #             arrival), serve's CPU per message and per MB, its peak RSS
-# One JSON line per run (bench/results style), then the table. Last, the
+# One JSON line per run, then the table. Last, the
 # cost of `send --wait` as a whole process delivering its message itself
 # (CPU, peak RSS; mean of 20).
 # PB_BENCH_PERF=DIR: each relay run is also profiled (perf record on
@@ -62,10 +62,11 @@ for row in "${rows[@]}"; do
   table+=("$(python3 -c 'import json,sys
 u, r = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 size = "%d KB" % (u["size"] // 1000) if u["size"] < 1000000 else "%d MB" % (u["size"] // 1000000)
-print("| %s, %d x %d | %.1f | %.1f | %.1f | %.2f | %.2f | %.1f | %d |" % (
+per_mb = "%.1f" % r["cpu_ms_per_mb"] if u["size"] >= 1000000 else ""
+print("| %s, %d x %d | %.1f | %.1f | %.1f | %.2f | %.2f | %s | %d |" % (
     size, u["clients"], u["messages"], u["delivered_per_s"], r["messages_per_s"],
     r["delivered_per_s"], r["delivered_per_s"] / u["delivered_per_s"], r["cpu_ms_per_message"],
-    r["cpu_ms_per_mb"], r["server_peak_rss_kb"] // 1024))' "$up" "$via")")
+    per_mb, r["server_peak_rss_kb"] // 1024))' "$up" "$via")")
 done
 
 # send --wait as a process that delivers itself (no serve running, as the

@@ -164,7 +164,8 @@ void Session::pump() {
     std::size_t pos = 0;
     while (reading() && pos < in_.size()) {
         if (state_ == State::data) {
-            // Byte by byte: only CRLF "." CRLF ends the data (see the header).
+            // Only CRLF "." CRLF ends the data (see the header): the states
+            // see each CR, LF and dot; the rest of a line is copied at once.
             std::string chunk;
             for (; pos < in_.size() && state_ == State::data; ++pos) {
                 if (pos_ == DataPos::in_line) {
